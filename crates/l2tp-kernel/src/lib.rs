@@ -1,0 +1,1 @@
+//! Linux L2TP data plane driver.

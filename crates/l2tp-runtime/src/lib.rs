@@ -1,0 +1,2 @@
+//! tokio runtime around l2tp-proto.
+#![forbid(unsafe_code)]
