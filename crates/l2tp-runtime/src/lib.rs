@@ -1,2 +1,5 @@
 //! tokio runtime around l2tp-proto.
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod driver;

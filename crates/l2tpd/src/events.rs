@@ -1,0 +1,114 @@
+//! The machine-readable event stream (`--events json`): one JSON object per line.
+//!
+//! Fields (all events): `ts` (seconds since the Unix epoch, float), `event` (`tunnel_up`,
+//! `tunnel_down`, `session_up`, `session_down`), `tunnel` (configured name), `tunnel_id`
+//! (local ID). Session events add `session` (name) and `session_id`. Up events add the peer's
+//! IDs; down events add `reason` (`local`, `peer`, `timeout`, `protocol`, `tunnel_down`) and,
+//! where a Result Code was exchanged, `result_code`, `error_code` and `message`.
+
+use l2tp_proto::endpoint::{DownReason, Event};
+use l2tp_proto::wire::{Encap, ResultCode, Version};
+use l2tp_runtime::driver::RuntimeEvent;
+use serde_json::{json, Map, Value};
+
+/// Renders one event as a single JSON line (no trailing newline).
+pub fn to_json_line(ev: &RuntimeEvent) -> String {
+    let mut m = Map::new();
+    let ts = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
+    m.insert("ts".into(), json!(ts));
+    m.insert("tunnel".into(), json!(ev.tunnel_name));
+    if let Some(s) = &ev.session_name {
+        m.insert("session".into(), json!(s));
+    }
+    match &ev.event {
+        Event::TunnelUp {
+            tunnel,
+            peer_tunnel_id,
+            peer,
+            version,
+            encap,
+            peer_host_name,
+        } => {
+            m.insert("event".into(), json!("tunnel_up"));
+            m.insert("tunnel_id".into(), json!(tunnel.0));
+            m.insert("peer_tunnel_id".into(), json!(peer_tunnel_id));
+            m.insert("peer".into(), json!(peer.to_string()));
+            m.insert(
+                "version".into(),
+                json!(match version {
+                    Version::V2 => "l2tpv2",
+                    Version::V3 => "l2tpv3",
+                }),
+            );
+            m.insert(
+                "encap".into(),
+                json!(match encap {
+                    Encap::Udp => "udp",
+                    Encap::Ip => "ip",
+                }),
+            );
+            m.insert(
+                "peer_host_name".into(),
+                json!(String::from_utf8_lossy(peer_host_name)),
+            );
+        }
+        Event::TunnelDown { tunnel, reason } => {
+            m.insert("event".into(), json!("tunnel_down"));
+            m.insert("tunnel_id".into(), json!(tunnel.0));
+            reason_fields(&mut m, reason);
+        }
+        Event::SessionUp {
+            tunnel,
+            session,
+            peer_session_id,
+            peer_tunnel_id,
+            pseudowire,
+        } => {
+            m.insert("event".into(), json!("session_up"));
+            m.insert("tunnel_id".into(), json!(tunnel.0));
+            m.insert("session_id".into(), json!(session.0));
+            m.insert("peer_tunnel_id".into(), json!(peer_tunnel_id));
+            m.insert("peer_session_id".into(), json!(peer_session_id));
+            m.insert("pseudowire".into(), json!(pseudowire));
+        }
+        Event::SessionDown {
+            tunnel,
+            session,
+            reason,
+        } => {
+            m.insert("event".into(), json!("session_down"));
+            m.insert("tunnel_id".into(), json!(tunnel.0));
+            m.insert("session_id".into(), json!(session.0));
+            reason_fields(&mut m, reason);
+        }
+        #[allow(unreachable_patterns)]
+        other => {
+            m.insert("event".into(), json!("other"));
+            m.insert("debug".into(), json!(format!("{other:?}")));
+        }
+    }
+    Value::Object(m).to_string()
+}
+
+fn reason_fields(m: &mut Map<String, Value>, reason: &DownReason) {
+    let (name, rc): (&str, Option<&ResultCode>) = match reason {
+        DownReason::Local(r) => ("local", Some(r)),
+        DownReason::Peer(r) => ("peer", Some(r)),
+        DownReason::Protocol(r) => ("protocol", Some(r)),
+        DownReason::Timeout => ("timeout", None),
+        DownReason::TunnelDown => ("tunnel_down", None),
+    };
+    m.insert("reason".into(), json!(name));
+    if let Some(r) = rc {
+        m.insert("result_code".into(), json!(r.result));
+        if let Some(e) = r.error {
+            m.insert("error_code".into(), json!(e));
+        }
+        if let Some(msg) = &r.message {
+            m.insert("message".into(), json!(String::from_utf8_lossy(msg)));
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Real input: our LAC (null data plane) against a real xl2tpd LNS in network namespaces.
+//!
+//! Runs `scripts/xl2tpd-interop.sh` (which also serves as the README's main-job demo) and then
+//! checks the event stream it leaves behind. Needs root, xl2tpd and tshark; without them the
+//! test fails with the reason (set `L2TP_SKIP_NETNS=1` to skip it knowingly on a machine that
+//! cannot create network namespaces).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn events(dir: &std::path::Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("events.jsonl")).expect("events.jsonl");
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("each event line is JSON"))
+        .collect()
+}
+
+#[test]
+fn lac_sets_up_tunnel_and_session_with_xl2tpd_lns_and_tears_down_cleanly() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        eprintln!("skipped: L2TP_SKIP_NETNS is set");
+        return;
+    }
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = tempdir();
+    let status = Command::new(repo.join("scripts/xl2tpd-interop.sh"))
+        .arg(&out)
+        .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
+        .status()
+        .expect("run scripts/xl2tpd-interop.sh");
+    assert!(status.success(), "interop script failed: {status}");
+
+    let evs = events(&out);
+    let kinds: Vec<&str> = evs.iter().map(|e| e["event"].as_str().unwrap_or("")).collect();
+    assert_eq!(
+        kinds,
+        ["tunnel_up", "session_up", "session_down", "tunnel_down"],
+        "event sequence"
+    );
+    let up = &evs[0];
+    assert_eq!(up["peer_host_name"], "lns.example");
+    assert_ne!(up["peer_tunnel_id"], 0);
+    let sdown = &evs[2];
+    assert_eq!(sdown["reason"], "peer");
+    // xl2tpd always sends Result Code 1 (see ../shared/captures/README.md).
+    assert_eq!(sdown["result_code"], 1);
+    let tdown = &evs[3];
+    assert_eq!(tdown["reason"], "local");
+    assert_eq!(tdown["result_code"], 6, "StopCCN result: requester is being shut down");
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+fn tempdir() -> PathBuf {
+    let p = std::env::temp_dir().join(format!("l2tpd-interop-{}", std::process::id()));
+    std::fs::create_dir_all(&p).expect("temp dir");
+    p
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (README quick start): format and lint checks, the workspace's
+# tests (codec, engine, daemon, xl2tpd interop in network namespaces — needs root), then the
+# kernel tests inside a QEMU VM (tests/vm/). Ends with one line `test: N passed, M failed`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=never
+failed=0
+step() { echo; echo "=== $*"; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check || failed=$((failed + 1))
+step "cargo clippy"
+cargo clippy --workspace --all-targets -q -- -D warnings || failed=$((failed + 1))
+
+step "cargo test --workspace"
+log=$(mktemp)
+cargo test --workspace 2>&1 | tee "$log"
+test_rc=${PIPESTATUS[0]}
+passed=$(grep -Eo '^test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+tfailed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+[ "$test_rc" = 0 ] || [ "$tfailed" -gt 0 ] || tfailed=1
+rm -f "$log"
+
+if [ -x tests/vm/kernel-tests.sh ]; then
+    step "kernel tests in the VM"
+    vmlog=$(mktemp)
+    tests/vm/kernel-tests.sh 2>&1 | tee "$vmlog"
+    vm_rc=${PIPESTATUS[0]}
+    vp=$(grep -Eo '^vm: [0-9]+ passed' "$vmlog" | awk '{print $2}' | tail -n1)
+    vf=$(grep -Eo '^vm: [0-9]+ passed, [0-9]+ failed' "$vmlog" | awk '{print $4}' | tail -n1)
+    passed=$((passed + ${vp:-0}))
+    tfailed=$((tfailed + ${vf:-0}))
+    [ "$vm_rc" = 0 ] || [ "${vf:-0}" -gt 0 ] || tfailed=$((tfailed + 1))
+    rm -f "$vmlog"
+fi
+
+tfailed=$((tfailed + failed))
+echo
+echo "test: $passed passed, $tfailed failed"
+[ "$tfailed" = 0 ]
