@@ -489,4 +489,36 @@ mod tests {
         assert_eq!(d.payload_len, Some(4));
         assert_eq!(d.payload_head.as_deref(), Some("ff03c021"));
     }
+
+    #[test]
+    fn hidden_avps_are_revealed_with_the_secret_else_shown_as_hex() {
+        use l2tp_proto::wire::{Avp, ControlMessage, MessageType};
+        let msg = ControlMessage {
+            header: ControlHeader {
+                version: Version::V2,
+                tunnel_id: 1,
+                session_id: 0,
+                ns: 0,
+                nr: 0,
+            },
+            avps: vec![
+                Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
+                Avp::m(AvpValue::RandomVector(vec![7; 16])),
+                Avp {
+                    mandatory: true,
+                    hidden: true,
+                    value: AvpValue::HostName(b"secret-host".to_vec()),
+                },
+            ],
+        };
+        let b = msg.to_bytes(Encap::Udp, Some(b"s3cr3t")).unwrap();
+        let d = decode(&b, Encap::Udp, Some(b"s3cr3t")).unwrap();
+        let host = &d.avps[2];
+        assert!(host.hidden);
+        assert_eq!(host.value.as_deref(), Some("\"secret-host\""));
+        let d = decode(&b, Encap::Udp, None).unwrap();
+        assert_eq!(d.avps[2].value, None);
+        assert!(d.avps[2].hex.is_some());
+        assert!(tree(&d).contains("[MH] Host Name (7): hidden, 13 bytes"));
+    }
 }

@@ -236,7 +236,7 @@ fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
     if let Some((i, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
         return Err(format!("bad hex: character {c:?} at offset {i}"));
     }
-    if digits.len() % 2 != 0 {
+    if digits.len() & 1 == 1 {
         return Err(format!(
             "bad hex: odd number of digits, last byte incomplete at offset {}",
             digits.len() / 2
