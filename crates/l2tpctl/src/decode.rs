@@ -521,4 +521,40 @@ mod tests {
         assert!(d.avps[2].hex.is_some());
         assert!(tree(&d).contains("[MH] Host Name (7): hidden, 13 bytes"));
     }
+
+    #[test]
+    fn v3_over_ip_control_and_data() {
+        use l2tp_proto::wire::{Avp, ControlMessage, MessageType};
+        let msg = ControlMessage {
+            header: ControlHeader {
+                version: Version::V3,
+                tunnel_id: 0x01020304,
+                session_id: 0,
+                ns: 3,
+                nr: 4,
+            },
+            avps: vec![
+                Avp::m(AvpValue::MessageType(MessageType::Hello)),
+                Avp::o(AvpValue::Unknown {
+                    vendor: 9,
+                    attr_type: 77,
+                    value: vec![0xab, 0xcd],
+                }),
+            ],
+        };
+        let b = msg.to_bytes(Encap::Ip, None).unwrap();
+        let d = decode(&b, Encap::Ip, None).unwrap();
+        assert_eq!(d.version, 3);
+        assert_eq!(d.message.as_deref(), Some("HELLO"));
+        assert_eq!(d.tunnel_id, Some(0x01020304));
+        assert_eq!(d.session_id, None);
+        let t = tree(&d);
+        assert!(t.contains("(over IP)"), "{t}");
+        assert!(t.contains("[--] vendor 9 type 77: 2 bytes: abcd"), "{t}");
+        let d = decode(&[0, 0, 0, 9, 1, 2, 3], Encap::Ip, None).unwrap();
+        assert_eq!(
+            (d.kind, d.session_id, d.payload_len),
+            ("data", Some(9), Some(3))
+        );
+    }
 }
