@@ -1,1 +1,260 @@
-fn main() {}
+//! `l2tpctl`: the L2TP command line. For now: `decode` (hex or pcap → text tree or JSON).
+#![forbid(unsafe_code)]
+
+mod capture;
+mod decode;
+
+use std::io::{BufRead, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use l2tp_proto::wire::Encap;
+use serde::Serialize;
+
+#[derive(Parser)]
+#[command(name = "l2tpctl", version, about = "L2TP command line tool")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Decode L2TP packets given as hex, on stdin, or in a pcap / pcapng file.
+    ///
+    /// Hex input: each argument is one packet (whitespace inside is ignored); `-` reads one
+    /// packet per line from stdin. A line may start with a `SRC>DST` label (the format of
+    /// captures/*.hex); empty lines and lines starting with `#` are skipped.
+    Decode {
+        /// Packets as hex strings, or `-` for stdin.
+        inputs: Vec<String>,
+        /// Read packets from a pcap or pcapng file (UDP port 1701 and IP protocol 115).
+        #[arg(long, value_name = "FILE")]
+        pcap: Option<String>,
+        /// Shared secret, to reveal hidden AVPs.
+        #[arg(long, value_name = "S")]
+        secret: Option<String>,
+        /// One JSON object per message, one per line.
+        #[arg(long)]
+        json: bool,
+        /// Encapsulation of hex input (pcap input knows its own).
+        #[arg(long, value_enum, default_value_t = EncapArg::Udp)]
+        encap: EncapArg,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EncapArg {
+    /// L2TP over UDP (v2, v3): the packet starts with the L2TP header.
+    Udp,
+    /// L2TPv3 over IP: the packet starts with the 4-byte Session ID.
+    Ip,
+}
+
+/// Where a packet came from.
+#[derive(Serialize, Default)]
+struct Meta {
+    packet: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst: Option<String>,
+}
+
+struct Input {
+    meta: Meta,
+    encap: Encap,
+    bytes: Result<Vec<u8>, String>,
+}
+
+#[derive(Serialize)]
+struct JsonOut<'a> {
+    #[serde(flatten)]
+    meta: &'a Meta,
+    #[serde(flatten)]
+    decoded: &'a decode::Decoded,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decode {
+            inputs,
+            pcap,
+            secret,
+            json,
+            encap,
+        } => {
+            let encap = match encap {
+                EncapArg::Udp => Encap::Udp,
+                EncapArg::Ip => Encap::Ip,
+            };
+            run_decode(&inputs, pcap.as_deref(), secret.as_deref(), json, encap)
+        }
+    }
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("l2tpctl: decode: {msg}");
+    ExitCode::from(1)
+}
+
+fn run_decode(
+    inputs: &[String],
+    pcap: Option<&str>,
+    secret: Option<&str>,
+    json: bool,
+    encap: Encap,
+) -> ExitCode {
+    let mut packets: Vec<Input> = Vec::new();
+    if let Some(path) = pcap {
+        let caps = match capture::read_file(path) {
+            Ok(c) => c,
+            Err(e) => return fail(format!("{e:#}")),
+        };
+        let t0 = caps.first().map(|c| c.timestamp).unwrap_or_default();
+        for c in caps {
+            packets.push(Input {
+                meta: Meta {
+                    packet: c.number,
+                    time: Some(c.timestamp.saturating_sub(t0).as_secs_f64()),
+                    timestamp: Some(c.timestamp.as_secs_f64()),
+                    src: Some(c.src.to_string()),
+                    dst: Some(c.dst.to_string()),
+                },
+                encap: c.encap,
+                bytes: Ok(c.payload),
+            });
+        }
+    }
+    let mut lines: Vec<String> = Vec::new();
+    for i in inputs {
+        if i == "-" {
+            for line in std::io::stdin().lock().lines() {
+                match line {
+                    Ok(l) => lines.push(l),
+                    Err(e) => return fail(format!("stdin: {e}")),
+                }
+            }
+        } else {
+            lines.push(i.clone());
+        }
+    }
+    if pcap.is_none() && lines.is_empty() {
+        return fail("nothing to decode: give HEX, `-` (stdin) or --pcap FILE");
+    }
+    let mut n = packets.len();
+    for line in &lines {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        n += 1;
+        let (label, hexpart) = match line.split_once(char::is_whitespace) {
+            Some((first, rest)) if first.contains('>') => (Some(first), rest),
+            _ => (None, line),
+        };
+        let (src, dst) = match label.and_then(|l| l.split_once('>')) {
+            Some((s, d)) => (Some(s.to_string()), Some(d.to_string())),
+            None => (None, None),
+        };
+        packets.push(Input {
+            meta: Meta {
+                packet: n,
+                src,
+                dst,
+                ..Meta::default()
+            },
+            encap,
+            bytes: parse_hex(hexpart),
+        });
+    }
+
+    let secret = secret.map(str::as_bytes);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = false;
+    for p in &packets {
+        let decoded = p
+            .bytes
+            .clone()
+            .and_then(|b| decode::decode(&b, p.encap, secret).map_err(|e| e.0));
+        let d = match decoded {
+            Ok(d) => d,
+            Err(e) => {
+                // Flush what was printed so far so that the error lands after it.
+                let _ = out.flush();
+                eprintln!("l2tpctl: decode: packet {}: {e}", p.meta.packet);
+                failed = true;
+                continue;
+            }
+        };
+        let text = if json {
+            serde_json::to_string(&JsonOut {
+                meta: &p.meta,
+                decoded: &d,
+            })
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        } else {
+            let mut title = format!("packet {}", p.meta.packet);
+            if let Some(t) = p.meta.time {
+                title.push_str(&format!("  t={t:.6}"));
+            }
+            if let (Some(s), Some(d)) = (&p.meta.src, &p.meta.dst) {
+                title.push_str(&format!("  {s} > {d}"));
+            }
+            format!("{title}\n{}\n", decode::tree(&d))
+        };
+        if writeln!(out, "{text}").is_err() {
+            // Reader went away (e.g. `| head`): stop quietly.
+            return ExitCode::SUCCESS;
+        }
+    }
+    let _ = out.flush();
+    if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Hex digits with optional whitespace, `:` separators and a `0x` prefix.
+fn parse_hex(s: &str) -> Result<Vec<u8>, String> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    let digits: String = s
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    if let Some((i, c)) = digits.char_indices().find(|(_, c)| !c.is_ascii_hexdigit()) {
+        return Err(format!("bad hex: character {c:?} at offset {i}"));
+    }
+    if digits.len() & 1 == 1 {
+        return Err(format!(
+            "bad hex: odd number of digits, last byte incomplete at offset {}",
+            digits.len() / 2
+        ));
+    }
+    hex::decode(&digits).map_err(|e| format!("bad hex: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_hex;
+
+    #[test]
+    fn hex_forms() {
+        assert_eq!(parse_hex("c8 02\n00").unwrap(), [0xc8, 2, 0]);
+        assert_eq!(parse_hex("0xc802").unwrap(), [0xc8, 2]);
+        assert_eq!(parse_hex("c8:02").unwrap(), [0xc8, 2]);
+        assert!(parse_hex("c8z2").unwrap_err().contains("offset 2"));
+        assert!(parse_hex("c80").unwrap_err().contains("offset 1"));
+    }
+}

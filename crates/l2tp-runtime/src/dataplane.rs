@@ -1,0 +1,568 @@
+//! The seam between the runtime and the kernel: what a data plane must do for tunnels and
+//! sessions once the control plane has agreed on them.
+//!
+//! The runtime calls [`DataPlane::create_tunnel`] when a tunnel is up (dynamic) or configured
+//! (static / quiescent), [`DataPlane::create_session`] on `SessionUp`, and the delete calls on
+//! CDN, StopCCN, peer death or shutdown. A failure goes back to the control plane (CDN with a
+//! result code); the data plane never parses control messages.
+//!
+//! Implementations: the Linux kernel one (crate `l2tp-kernel`, generic netlink `l2tp` family and
+//! PPPoL2TP sockets) and [`NullDataPlane`], which only logs and records the calls (go-l2tp's
+//! `-null` mode, and tests).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use l2tp_proto::wire::{Encap, Version};
+
+pub use crate::config::{L2SpecType, Pseudowire};
+
+/// Everything the kernel needs to create a tunnel (`L2TP_CMD_TUNNEL_CREATE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelSpec {
+    /// Protocol version (`L2TP_ATTR_PROTO_VERSION`).
+    pub version: Version,
+    /// UDP or IP encapsulation (`L2TP_ATTR_ENCAP_TYPE`).
+    pub encap: Encap,
+    /// Local tunnel / control connection ID (`L2TP_ATTR_CONN_ID`).
+    pub tunnel_id: u32,
+    /// Peer tunnel / control connection ID (`L2TP_ATTR_PEER_CONN_ID`).
+    pub peer_tunnel_id: u32,
+    /// Local address (for unmanaged tunnels the kernel binds its own socket here).
+    pub local: Option<SocketAddr>,
+    /// Peer address.
+    pub peer: SocketAddr,
+    /// The control socket's raw fd for managed tunnels (dynamic and quiescent): the kernel
+    /// takes data messages from this socket (`L2TP_ATTR_FD`). `None` for static tunnels, where
+    /// the kernel opens its own socket from `local` / `peer` (as `ip l2tp add tunnel` does).
+    pub control_fd: Option<i32>,
+    /// UDP checksums on transmit (IPv4 `L2TP_ATTR_UDP_CSUM`; IPv6 zero-checksum flags inverted).
+    pub udp_checksum: bool,
+}
+
+/// Everything the kernel needs to create a session (`L2TP_CMD_SESSION_CREATE` and, for PPP,
+/// a PPPoL2TP socket plus a ppp unit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSpec {
+    /// Parent tunnel's local ID.
+    pub tunnel_id: u32,
+    /// Parent tunnel's peer ID (PPPoL2TP sockaddr needs it).
+    pub peer_tunnel_id: u32,
+    /// Parent tunnel's version (v3 session IDs are unique per host, v2 per tunnel).
+    pub version: Version,
+    /// Local session ID (`L2TP_ATTR_SESSION_ID`).
+    pub session_id: u32,
+    /// Peer session ID (`L2TP_ATTR_PEER_SESSION_ID`).
+    pub peer_session_id: u32,
+    /// Pseudowire (`L2TP_ATTR_PW_TYPE`: PPP 7, PPP_AC 8, Ethernet 5).
+    pub pseudowire: Pseudowire,
+    /// Cookie we send (v3; 0, 4 or 8 bytes).
+    pub cookie: Vec<u8>,
+    /// Cookie the peer sends (v3; 0, 4 or 8 bytes).
+    pub peer_cookie: Vec<u8>,
+    /// L2-Specific Sublayer (v3).
+    pub l2spec: L2SpecType,
+    /// Send sequence numbers in data messages (`L2TP_ATTR_SEND_SEQ`).
+    pub send_seq: bool,
+    /// Require sequence numbers from the peer (`L2TP_ATTR_RECV_SEQ`).
+    pub recv_seq: bool,
+    /// Queue out-of-order data packets this long (`L2TP_ATTR_RECV_TIMEOUT`).
+    pub reorder_timeout: Option<Duration>,
+    /// Interface name to create (Ethernet: `l2tpethN` when unset; PPP: pppd names it).
+    pub interface_name: Option<String>,
+    /// MTU of the session's interface, when the runtime wants one (`L2TP_ATTR_MTU`).
+    pub mtu: Option<u16>,
+    /// LNS mode (v2: we are the LNS; affects PPPoL2TP sequence number handling).
+    pub lns_mode: bool,
+    /// PPPoE session to bridge to (pseudowire PPP_AC only): (session ID, peer MAC).
+    pub pppoe: Option<(u16, [u8; 6])>,
+}
+
+impl TunnelSpec {
+    /// Checks what the kernel would refuse anyway, with a clearer message.
+    pub fn validate(&self) -> Result<(), DataPlaneError> {
+        if self.tunnel_id == 0 || self.peer_tunnel_id == 0 {
+            return Err(DataPlaneError::Invalid(
+                "tunnel IDs must be non-zero".into(),
+            ));
+        }
+        if self.version == Version::V2 {
+            if self.encap == Encap::Ip {
+                return Err(DataPlaneError::Invalid("L2TPv2 runs over UDP only".into()));
+            }
+            if self.tunnel_id > 0xffff || self.peer_tunnel_id > 0xffff {
+                return Err(DataPlaneError::Invalid(
+                    "L2TPv2 tunnel IDs are 16-bit".into(),
+                ));
+            }
+        }
+        if let Some(local) = self.local {
+            if local.is_ipv4() != self.peer.is_ipv4() {
+                return Err(DataPlaneError::Invalid(
+                    "local and peer address families differ".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SessionSpec {
+    /// A PPP session with no options (what a v2 LAC/LNS session needs).
+    pub fn ppp(tunnel_id: u32, peer_tunnel_id: u32, session_id: u32, peer_session_id: u32) -> Self {
+        SessionSpec {
+            tunnel_id,
+            peer_tunnel_id,
+            version: Version::V2,
+            session_id,
+            peer_session_id,
+            pseudowire: Pseudowire::Ppp,
+            cookie: Vec::new(),
+            peer_cookie: Vec::new(),
+            l2spec: L2SpecType::None,
+            send_seq: false,
+            recv_seq: false,
+            reorder_timeout: None,
+            interface_name: None,
+            mtu: None,
+            lns_mode: false,
+            pppoe: None,
+        }
+    }
+
+    /// Checks what the kernel would refuse anyway, with a clearer message.
+    pub fn validate(&self) -> Result<(), DataPlaneError> {
+        if self.session_id == 0 || self.peer_session_id == 0 {
+            return Err(DataPlaneError::Invalid(
+                "session IDs must be non-zero".into(),
+            ));
+        }
+        for c in [&self.cookie, &self.peer_cookie] {
+            if ![0, 4, 8].contains(&c.len()) {
+                return Err(DataPlaneError::Invalid(format!(
+                    "cookie of {} bytes (expect 0, 4 or 8)",
+                    c.len()
+                )));
+            }
+        }
+        if self.version == Version::V2 {
+            if self.pseudowire == Pseudowire::Eth {
+                return Err(DataPlaneError::Unsupported(
+                    "L2TPv2 carries PPP only".into(),
+                ));
+            }
+            if !self.cookie.is_empty() || !self.peer_cookie.is_empty() {
+                return Err(DataPlaneError::Invalid("cookies are L2TPv3 only".into()));
+            }
+            if self.session_id > 0xffff || self.peer_session_id > 0xffff {
+                return Err(DataPlaneError::Invalid(
+                    "L2TPv2 session IDs are 16-bit".into(),
+                ));
+            }
+        }
+        if (self.pseudowire == Pseudowire::Pppac) != self.pppoe.is_some() {
+            return Err(DataPlaneError::Invalid(
+                "a PPPoE session is needed for (and only for) pseudowire pppac".into(),
+            ));
+        }
+        if let Some(n) = &self.interface_name {
+            if n.is_empty() || n.len() > 15 {
+                return Err(DataPlaneError::Invalid(format!("bad interface name {n:?}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the data plane created for a session.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionHandle {
+    /// The network interface carrying the session (`l2tpeth0`, `ppp3`), once known.
+    pub interface_name: Option<String>,
+    /// The PPP channel index of the PPPoL2TP socket (PPP pseudowires), to hand to pppd
+    /// (`plugin pppol2tp.so` / `PPPIOCATTCHAN`).
+    pub ppp_channel: Option<u32>,
+}
+
+/// Per-session data counters (kernel `L2TP_ATTR_STATS`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Send errors.
+    pub tx_errors: u64,
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Receive errors.
+    pub rx_errors: u64,
+    /// Received packets discarded for sequence number reasons.
+    pub rx_seq_discards: u64,
+    /// Received out-of-sequence packets.
+    pub rx_oos_packets: u64,
+    /// Received packets with a wrong cookie.
+    pub rx_cookie_discards: u64,
+    /// Received invalid packets.
+    pub rx_invalid: u64,
+}
+
+/// Why a data plane operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataPlaneError {
+    /// The ID is in use (kernel EEXIST).
+    #[error("{0} already exists")]
+    Exists(String),
+    /// No such tunnel or session (kernel ENOENT).
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The kernel cannot do this (module missing, pseudowire without a driver, …).
+    #[error("not supported: {0}")]
+    Unsupported(String),
+    /// A request the kernel would reject (EINVAL), with the reason.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// Any other OS-level failure: what was being done and the OS error text.
+    #[error("{op}: {message}")]
+    Os {
+        /// The operation (e.g. "create session 7 in tunnel 3").
+        op: String,
+        /// The error.
+        message: String,
+    },
+}
+
+/// Creates and removes kernel tunnels and sessions.
+///
+/// Calls are made from one task; an implementation keeps whatever handles it needs (netlink
+/// socket, PPPoL2TP sockets, /dev/ppp fds) and releases them on delete and on drop.
+pub trait DataPlane: Send {
+    /// Creates the data plane of a tunnel.
+    fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError>;
+
+    /// Removes a tunnel and every session in it.
+    fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError>;
+
+    /// Creates a session in an existing tunnel.
+    fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError>;
+
+    /// Removes a session.
+    fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError>;
+
+    /// The session's counters, if the session exists and the data plane counts.
+    fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats>;
+}
+
+/// A call made on a [`NullDataPlane`], as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// `create_tunnel`.
+    CreateTunnel(TunnelSpec),
+    /// `delete_tunnel(tunnel_id)`.
+    DeleteTunnel(u32),
+    /// `create_session`.
+    CreateSession(SessionSpec),
+    /// `delete_session(tunnel_id, session_id)`.
+    DeleteSession(u32, u32),
+}
+
+/// A shared view of a [`NullDataPlane`]'s recorded calls (clone it before handing the data
+/// plane to the runtime).
+#[derive(Debug, Clone, Default)]
+pub struct CallLog(Arc<Mutex<Vec<Call>>>);
+
+impl CallLog {
+    /// The calls so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.0.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    fn push(&self, c: Call) {
+        if let Ok(mut v) = self.0.lock() {
+            v.push(c);
+        }
+    }
+}
+
+/// A data plane that creates nothing: it checks each request as the kernel would (IDs in use,
+/// missing tunnel, v2 limits), logs what it would do via `tracing`, and records every call.
+#[derive(Debug, Default)]
+pub struct NullDataPlane {
+    log: CallLog,
+    tunnels: HashMap<u32, Version>,
+    sessions: HashMap<(u32, u32), SessionSpec>,
+    fail_next: Option<DataPlaneError>,
+}
+
+impl NullDataPlane {
+    /// An empty null data plane.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The shared call log.
+    pub fn log(&self) -> CallLog {
+        self.log.clone()
+    }
+
+    /// Makes the next create call fail with this error (for tests of failure handling).
+    pub fn fail_next(&mut self, err: DataPlaneError) {
+        self.fail_next = Some(err);
+    }
+
+    /// Number of tunnels currently "created".
+    pub fn tunnel_count(&self) -> usize {
+        self.tunnels.len()
+    }
+
+    /// Number of sessions currently "created".
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+}
+
+impl DataPlane for NullDataPlane {
+    fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
+        self.log.push(Call::CreateTunnel(spec.clone()));
+        if let Some(e) = self.fail_next.take() {
+            return Err(e);
+        }
+        spec.validate()?;
+        if self.tunnels.contains_key(&spec.tunnel_id) {
+            return Err(DataPlaneError::Exists(format!("tunnel {}", spec.tunnel_id)));
+        }
+        tracing::info!(
+            tunnel_id = spec.tunnel_id,
+            peer_tunnel_id = spec.peer_tunnel_id,
+            version = ?spec.version,
+            encap = ?spec.encap,
+            local = ?spec.local,
+            peer = %spec.peer,
+            managed = spec.control_fd.is_some(),
+            "null data plane: would create tunnel"
+        );
+        self.tunnels.insert(spec.tunnel_id, spec.version);
+        Ok(())
+    }
+
+    fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
+        self.log.push(Call::DeleteTunnel(tunnel_id));
+        if self.tunnels.remove(&tunnel_id).is_none() {
+            return Err(DataPlaneError::NotFound(format!("tunnel {tunnel_id}")));
+        }
+        self.sessions.retain(|(t, _), _| *t != tunnel_id);
+        tracing::info!(tunnel_id, "null data plane: would delete tunnel");
+        Ok(())
+    }
+
+    fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError> {
+        self.log.push(Call::CreateSession(spec.clone()));
+        if let Some(e) = self.fail_next.take() {
+            return Err(e);
+        }
+        spec.validate()?;
+        let Some(&version) = self.tunnels.get(&spec.tunnel_id) else {
+            return Err(DataPlaneError::NotFound(format!(
+                "tunnel {}",
+                spec.tunnel_id
+            )));
+        };
+        if version != spec.version {
+            return Err(DataPlaneError::Invalid(format!(
+                "session version {:?} in a {:?} tunnel",
+                spec.version, version
+            )));
+        }
+        // v3 session IDs are unique per host; v2 per tunnel.
+        let clash = self.sessions.keys().any(|&(t, s)| {
+            s == spec.session_id
+                && (t == spec.tunnel_id
+                    || (version == Version::V3 && self.tunnels.get(&t) == Some(&Version::V3)))
+        });
+        if clash {
+            return Err(DataPlaneError::Exists(format!(
+                "session {}",
+                spec.session_id
+            )));
+        }
+        tracing::info!(
+            tunnel_id = spec.tunnel_id,
+            session_id = spec.session_id,
+            peer_session_id = spec.peer_session_id,
+            pseudowire = ?spec.pseudowire,
+            interface = ?spec.interface_name,
+            "null data plane: would create session"
+        );
+        self.sessions
+            .insert((spec.tunnel_id, spec.session_id), spec.clone());
+        Ok(SessionHandle {
+            interface_name: spec.interface_name.clone(),
+            ppp_channel: None,
+        })
+    }
+
+    fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError> {
+        self.log.push(Call::DeleteSession(tunnel_id, session_id));
+        if self.sessions.remove(&(tunnel_id, session_id)).is_none() {
+            return Err(DataPlaneError::NotFound(format!(
+                "session {session_id} in tunnel {tunnel_id}"
+            )));
+        }
+        tracing::info!(
+            tunnel_id,
+            session_id,
+            "null data plane: would delete session"
+        );
+        Ok(())
+    }
+
+    fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
+        self.sessions
+            .contains_key(&(tunnel_id, session_id))
+            .then(SessionStats::default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tunnel(id: u32, version: Version) -> TunnelSpec {
+        TunnelSpec {
+            version,
+            encap: Encap::Udp,
+            tunnel_id: id,
+            peer_tunnel_id: id + 100,
+            local: Some("10.0.0.1:1701".parse().unwrap()),
+            peer: "10.0.0.2:1701".parse().unwrap(),
+            control_fd: Some(7),
+            udp_checksum: true,
+        }
+    }
+
+    fn v3_eth(tunnel_id: u32, session_id: u32) -> SessionSpec {
+        SessionSpec {
+            version: Version::V3,
+            pseudowire: Pseudowire::Eth,
+            cookie: vec![1, 2, 3, 4],
+            ..SessionSpec::ppp(tunnel_id, tunnel_id + 100, session_id, session_id + 1)
+        }
+    }
+
+    #[test]
+    fn null_records_calls_in_order() {
+        let mut dp = NullDataPlane::new();
+        let log = dp.log();
+        dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
+        let h = dp.create_session(&SessionSpec::ppp(1, 101, 5, 6)).unwrap();
+        assert_eq!(h, SessionHandle::default());
+        assert_eq!(dp.session_stats(1, 5), Some(SessionStats::default()));
+        dp.delete_session(1, 5).unwrap();
+        dp.delete_tunnel(1).unwrap();
+        assert_eq!(
+            log.calls(),
+            vec![
+                Call::CreateTunnel(tunnel(1, Version::V2)),
+                Call::CreateSession(SessionSpec::ppp(1, 101, 5, 6)),
+                Call::DeleteSession(1, 5),
+                Call::DeleteTunnel(1),
+            ]
+        );
+        assert_eq!(dp.session_count(), 0);
+    }
+
+    #[test]
+    fn null_rejects_duplicates_and_missing_objects_like_the_kernel() {
+        let mut dp = NullDataPlane::new();
+        dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
+        assert!(matches!(
+            dp.create_tunnel(&tunnel(1, Version::V2)),
+            Err(DataPlaneError::Exists(_))
+        ));
+        assert!(matches!(
+            dp.create_session(&SessionSpec::ppp(9, 109, 5, 6)),
+            Err(DataPlaneError::NotFound(_))
+        ));
+        assert!(matches!(
+            dp.delete_tunnel(9),
+            Err(DataPlaneError::NotFound(_))
+        ));
+        assert!(matches!(
+            dp.delete_session(1, 5),
+            Err(DataPlaneError::NotFound(_))
+        ));
+        assert_eq!(dp.session_stats(1, 5), None);
+    }
+
+    #[test]
+    fn v3_session_ids_are_unique_per_host_v2_per_tunnel() {
+        let mut dp = NullDataPlane::new();
+        dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
+        dp.create_tunnel(&tunnel(2, Version::V2)).unwrap();
+        dp.create_session(&SessionSpec::ppp(1, 101, 5, 6)).unwrap();
+        dp.create_session(&SessionSpec::ppp(2, 102, 5, 6)).unwrap();
+        dp.create_tunnel(&tunnel(3, Version::V3)).unwrap();
+        dp.create_tunnel(&tunnel(4, Version::V3)).unwrap();
+        dp.create_session(&v3_eth(3, 50)).unwrap();
+        assert!(matches!(
+            dp.create_session(&v3_eth(4, 50)),
+            Err(DataPlaneError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn deleting_a_tunnel_removes_its_sessions() {
+        let mut dp = NullDataPlane::new();
+        dp.create_tunnel(&tunnel(3, Version::V3)).unwrap();
+        dp.create_session(&v3_eth(3, 50)).unwrap();
+        dp.create_session(&v3_eth(3, 51)).unwrap();
+        dp.delete_tunnel(3).unwrap();
+        assert_eq!(dp.session_count(), 0);
+        assert_eq!(dp.tunnel_count(), 0);
+    }
+
+    #[test]
+    fn specs_are_validated() {
+        let mut dp = NullDataPlane::new();
+        let mut t = tunnel(1, Version::V2);
+        t.encap = Encap::Ip;
+        assert!(matches!(
+            dp.create_tunnel(&t),
+            Err(DataPlaneError::Invalid(_))
+        ));
+        dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
+        let mut s = SessionSpec::ppp(1, 101, 5, 6);
+        s.pseudowire = Pseudowire::Eth;
+        assert!(matches!(
+            dp.create_session(&s),
+            Err(DataPlaneError::Unsupported(_))
+        ));
+        let mut s = v3_eth(1, 5);
+        s.version = Version::V2;
+        s.pseudowire = Pseudowire::Ppp;
+        assert!(matches!(
+            dp.create_session(&s),
+            Err(DataPlaneError::Invalid(_))
+        ));
+        let mut s = SessionSpec::ppp(1, 101, 5, 6);
+        s.pseudowire = Pseudowire::Pppac;
+        assert!(dp.create_session(&s).is_err());
+        s.pppoe = Some((7, [0, 1, 2, 3, 4, 5]));
+        dp.create_session(&s).unwrap();
+    }
+
+    #[test]
+    fn injected_failure_is_returned_once() {
+        let mut dp = NullDataPlane::new();
+        dp.fail_next(DataPlaneError::Unsupported(
+            "l2tp_ppp module missing".into(),
+        ));
+        assert!(dp.create_tunnel(&tunnel(1, Version::V2)).is_err());
+        dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
+        assert_eq!(dp.log().calls().len(), 2);
+    }
+}

@@ -1,0 +1,251 @@
+//! Bad configuration files: each gives one line `FILE:LINE:COL: KEY: WHAT` with go-l2tp's
+//! phrase where it has one.
+
+use l2tp_runtime::config::Config;
+
+/// Parses `text` as "t.toml" and returns the one-line error.
+fn err(text: &str) -> String {
+    let e = Config::parse(text, "t.toml").expect_err("config should be rejected");
+    let s = e.to_string();
+    assert!(!s.contains('\n'), "error must be one line: {s:?}");
+    s
+}
+
+fn assert_err(text: &str, prefix: &str, phrase: &str) {
+    let e = err(text);
+    assert!(e.starts_with(prefix), "{e:?} should start with {prefix:?}");
+    assert!(e.contains(phrase), "{e:?} should contain {phrase:?}");
+}
+
+const T: &str = "[tunnel.t1]\npeer = \"10.0.0.1:1701\"\n";
+
+#[test]
+fn bad_encap_names_file_line_key_and_expectation() {
+    assert_eq!(
+        err(&format!("{T}encap = \"tcp\"\n")),
+        "t.toml:3:1: tunnel.t1.encap: expect 'udp' or 'ip', got \"tcp\""
+    );
+}
+
+#[test]
+fn bad_version() {
+    assert_err(
+        &format!("{T}version = \"l2tpv4\"\n"),
+        "t.toml:3:1: tunnel.t1.version: ",
+        "expect 'l2tpv2' or 'l2tpv3'",
+    );
+}
+
+#[test]
+fn bad_pseudowire() {
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s1]\npseudowire = \"atm\"\n"),
+        "t.toml:4:1: tunnel.t1.session.s1.pseudowire: ",
+        "expect 'ppp', 'eth' or 'pppac'",
+    );
+}
+
+#[test]
+fn bad_l2spec_type() {
+    assert_err(
+        "[tunnel.t1]\npeer = \"10.0.0.1:1701\"\nversion = \"l2tpv3\"\n\n[tunnel.t1.session.s1]\n  l2spec_type = \"sometimes\"\n",
+        "t.toml:6:3: tunnel.t1.session.s1.l2spec_type: ",
+        "expect 'none' or 'default'",
+    );
+}
+
+#[test]
+fn bad_framing_caps() {
+    assert_err(
+        &format!("{T}framing_caps = [\"sync\", \"isochronous\"]\n"),
+        "t.toml:3:1: tunnel.t1.framing_caps: ",
+        "expect 'sync' or 'async'",
+    );
+}
+
+#[test]
+fn ids_out_of_range_for_the_version() {
+    assert_err(
+        &format!("{T}tid = 65536\n"),
+        "t.toml:3:1: tunnel.t1.tid: ",
+        "out of range",
+    );
+    assert_err(
+        &format!("{T}ptid = 0\n"),
+        "t.toml:3:1: tunnel.t1.ptid: ",
+        "out of range",
+    );
+    assert_err(
+        &format!("{T}version = \"l2tpv3\"\ntid = 4294967296\n"),
+        "t.toml:4:1: tunnel.t1.tid: ",
+        "out of range",
+    );
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s]\nsid = 70000\n"),
+        "t.toml:4:1: tunnel.t1.session.s.sid: ",
+        "out of range",
+    );
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s]\npseudowire = \"pppac\"\npppoe_session_id = 0\n"),
+        "t.toml:5:1: tunnel.t1.session.s.pppoe_session_id: ",
+        "out of range",
+    );
+}
+
+#[test]
+fn no_tunnel_table() {
+    assert_err(
+        "# nothing here\n",
+        "t.toml:1:1: ",
+        "no tunnel table present",
+    );
+}
+
+#[test]
+fn non_string_where_a_string_is_expected() {
+    assert_err(
+        "[tunnel.t1]\npeer = 42\n",
+        "t.toml:2:1: tunnel.t1.peer: ",
+        "could not be parsed as a string",
+    );
+    assert_err(
+        &format!("{T}host_name = true\n"),
+        "t.toml:3:1: tunnel.t1.host_name: ",
+        "could not be parsed as a string",
+    );
+}
+
+#[test]
+fn unknown_keys_are_rejected_at_every_level() {
+    assert_eq!(
+        err(&format!("{T}foo = 1\n")),
+        "t.toml:3:1: tunnel.t1.foo: unrecognised parameter 'foo'"
+    );
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s]\nbar = 1\n"),
+        "t.toml:4:1: tunnel.t1.session.s.bar: ",
+        "unrecognised parameter 'bar'",
+    );
+    assert_err(
+        &format!("top = 1\n{T}"),
+        "t.toml:1:1: top: ",
+        "unrecognised parameter 'top'",
+    );
+}
+
+#[test]
+fn unnamed_tunnels_and_sessions() {
+    assert_err(
+        "tunnel = 1\n",
+        "t.toml:1:1: tunnel: ",
+        "tunnel instances must be named",
+    );
+    assert_err(
+        "[tunnel]\npeer = \"10.0.0.1:1701\"\n",
+        "t.toml:2:1: tunnel.peer: ",
+        "tunnel instances must be named",
+    );
+    assert_err(
+        &format!("{T}[tunnel.t1.session]\nsid = 1\n"),
+        "t.toml:4:1: tunnel.t1.session.sid: ",
+        "session instances must be named",
+    );
+}
+
+#[test]
+fn cross_field_checks_name_the_key() {
+    // v2 sessions carry PPP only.
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s]\npseudowire = \"eth\"\n"),
+        "t.toml:4:1: tunnel.t1.session.s.pseudowire: ",
+        "L2TPv2",
+    );
+    // Cookies are 0, 4 or 8 bytes.
+    assert_err(
+        &format!("{T}version = \"l2tpv3\"\n[tunnel.t1.session.s]\ncookie = [1, 2, 3]\n"),
+        "t.toml:5:1: tunnel.t1.session.s.cookie: ",
+        "expect 0, 4 or 8 bytes, got 3",
+    );
+    // v2 over IP does not exist.
+    assert_err(
+        &format!("{T}encap = \"ip\"\n"),
+        "t.toml:3:1: tunnel.t1.encap: ",
+        "'udp' only",
+    );
+    // Dynamic LAC tunnels need a peer; the error points at the tunnel's table.
+    assert_err(
+        "\n[tunnel.t1]\nversion = \"l2tpv2\"\n",
+        "t.toml:2:",
+        "missing parameter 'peer'",
+    );
+    // Static tunnels need IDs on both sides.
+    assert_err(
+        "[tunnel.s]\nkind = \"static\"\nversion = \"l2tpv3\"\nlocal = \"10.0.0.1\"\npeer = \"10.0.0.2\"\ntid = 1\n",
+        "t.toml:1:",
+        "missing parameter 'ptid'",
+    );
+    // Challenge needs a secret.
+    assert_err(
+        &format!("{T}challenge = true\n"),
+        "t.toml:3:1: tunnel.t1.challenge: ",
+        "needs parameter 'secret'",
+    );
+    // pppoe keys only with pppac.
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s]\npppoe_session_id = 5\n"),
+        "t.toml:4:1: tunnel.t1.session.s.pppoe_session_id: ",
+        "pppac",
+    );
+    // Duplicate tunnel IDs.
+    assert_err(
+        &format!("{T}tid = 5\n[tunnel.t2]\npeer = \"10.0.0.1:1701\"\ntid = 5\n"),
+        "t.toml:6:1: tunnel.t2.tid: ",
+        "already used by tunnel 't1'",
+    );
+}
+
+#[test]
+fn bad_values_of_other_kinds() {
+    assert_err(
+        &format!("{T}window_size = \"big\"\n"),
+        "t.toml:3:1: tunnel.t1.window_size: ",
+        "could not be parsed as an integer",
+    );
+    assert_err(
+        &format!("{T}peer_x = 1\n"),
+        "t.toml:3:1: tunnel.t1.peer_x: ",
+        "unrecognised parameter",
+    );
+    assert_err(
+        "[tunnel.t1]\npeer = \"10.0.0.1:port\"\n",
+        "t.toml:2:1: tunnel.t1.peer: ",
+        "host:port",
+    );
+    assert_err(
+        &format!("{T}[tunnel.t1.session.s]\npseudowire = \"pppac\"\npppoe_peer_mac = [1, 2, 3]\n"),
+        "t.toml:5:1: tunnel.t1.session.s.pppoe_peer_mac: ",
+        "expect 6 bytes",
+    );
+    assert_err(
+        "[tunnel.t1]\npeer = \"10.0.0.1:1701\"\nversion = \"l2tpv3\"\n[tunnel.t1.session.s]\ncookie = [1, 2, 3, 300]\n",
+        "t.toml:5:1: tunnel.t1.session.s.cookie: ",
+        "out of range",
+    );
+}
+
+#[test]
+fn toml_syntax_errors_are_located_on_one_line() {
+    assert_err("[tunnel.t1]\npeer = \n", "t.toml:2:", "");
+    assert_err("[tunnel.t1\n", "t.toml:1:", "");
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let e = Config::load("/nonexistent/l2tpd.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("/nonexistent/l2tpd.toml: could not read"),
+        "{e}"
+    );
+}
