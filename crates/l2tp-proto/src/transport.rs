@@ -1,1 +1,689 @@
-//! transport (to be written).
+//! The reliable control channel of one tunnel (RFC 2661 §5.8, RFC 3931 §4.2).
+//!
+//! Pure state machine over [`ControlMessage`] values: the owner hands it messages to send
+//! ([`Transport::send`]) and messages received ([`Transport::on_receive`]), and drains datagrams
+//! to transmit ([`Transport::poll_outgoing`]), messages delivered in order
+//! ([`Transport::poll_delivered`]) and acknowledged tags ([`Transport::poll_acked`]). Time is an
+//! argument; the transport never reads a clock.
+//!
+//! - Ns/Nr are 16-bit and compared modulo 2¹⁶ ([`seq_newer`]).
+//! - The send window is the peer's Receive Window Size (default 4 until known); messages beyond
+//!   the window wait in a queue and get their Ns when they enter the window.
+//! - One retransmission timer for the window: it starts at `retry_timeout` and doubles on each
+//!   retransmission, capped at [`MAX_RETRY_TIMEOUT`]; after `max_retries` retransmissions
+//!   without progress the channel has [`failed`](Transport::failed). Retransmitted messages keep
+//!   their Ns and carry the current Nr.
+//! - Every received message (and ZLB) acknowledges by its Nr. A ZLB acknowledgement is sent by
+//!   [`Transport::flush_ack`] (call it once at the end of processing a datagram) when a message
+//!   was received and nothing was sent since that carries the ack.
+//! - Duplicates (Ns older than expected) are counted, re-acknowledged, not delivered;
+//!   out-of-order newer messages inside our receive window are held and delivered in order.
+//! - HELLO after `hello_interval` of receive silence, when enabled.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, MessageType, Version};
+
+/// Upper bound of the retransmission timeout (RFC 2661 §5.8 recommends a cap of at least 8 s).
+pub const MAX_RETRY_TIMEOUT: Duration = Duration::from_secs(8);
+
+/// Most out-of-order messages held, whatever our advertised window.
+const MAX_HELD: u16 = 256;
+
+/// `a` is newer than `b` in sequence-number space: `(a - b) mod 2¹⁶` is in `1..32768`.
+pub fn seq_newer(a: u16, b: u16) -> bool {
+    let d = a.wrapping_sub(b);
+    d != 0 && d < 32768
+}
+
+/// Settings of one reliable channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportConfig {
+    /// Our receive window (what we advertise in the Receive Window Size AVP).
+    pub recv_window: u16,
+    /// First retransmission timeout.
+    pub retry_timeout: Duration,
+    /// Retransmissions of an unacknowledged message before the channel fails.
+    pub max_retries: u32,
+    /// Send HELLO after this much receive silence (once enabled).
+    pub hello_interval: Option<Duration>,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        TransportConfig {
+            recv_window: 4,
+            retry_timeout: Duration::from_secs(1),
+            max_retries: 3,
+            hello_interval: None,
+        }
+    }
+}
+
+/// What the owner wants to learn when a message is acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tag {
+    /// Nothing.
+    None,
+    /// The SCCCN (tunnel established on the LAC side).
+    Scccn,
+    /// The ICCN of this local session.
+    Iccn(u32),
+    /// The StopCCN (closing finished).
+    StopCcn,
+}
+
+/// Why a datagram is being sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendKind {
+    /// First transmission of a message.
+    First,
+    /// Retransmission.
+    Retransmit,
+    /// ZLB acknowledgement.
+    Zlb,
+}
+
+/// A message ready for the wire (Ns and Nr filled in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The message.
+    pub msg: ControlMessage,
+    /// Why it is sent.
+    pub kind: SendKind,
+}
+
+/// Per-channel counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TransportStats {
+    /// Messages received (excluding ZLBs), including duplicates.
+    pub rx: u64,
+    /// First transmissions (excluding ZLBs).
+    pub tx: u64,
+    /// Retransmissions.
+    pub retransmits: u64,
+    /// ZLBs sent.
+    pub zlb_tx: u64,
+    /// Duplicates received.
+    pub duplicates: u64,
+    /// Out-of-order messages held for later delivery.
+    pub out_of_order: u64,
+    /// Messages dropped because they were beyond our receive window.
+    pub beyond_window: u64,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    msg: ControlMessage,
+    tag: Tag,
+}
+
+/// The reliable control channel of one tunnel.
+#[derive(Debug)]
+pub struct Transport {
+    cfg: TransportConfig,
+    /// Header fields for ZLBs and HELLOs: version and the peer's tunnel ID.
+    version: Version,
+    peer_tunnel_id: u32,
+    zlb_session_id: u16,
+    peer_window: u16,
+    next_ns: u16,
+    expected: u16,
+    in_flight: VecDeque<InFlight>,
+    queue: VecDeque<(ControlMessage, Tag)>,
+    held: BTreeMap<u16, ControlMessage>,
+    ack_needed: bool,
+    rto: Duration,
+    retries: u32,
+    retransmit_at: Option<Instant>,
+    hello_enabled: bool,
+    hello_at: Option<Instant>,
+    stopped: bool,
+    failed: bool,
+    outbox: VecDeque<Outgoing>,
+    delivered: VecDeque<ControlMessage>,
+    acked: VecDeque<Tag>,
+    stats: TransportStats,
+}
+
+impl Transport {
+    /// A fresh channel: Ns = Nr = 0, peer window 4.
+    pub fn new(cfg: TransportConfig, version: Version) -> Self {
+        let rto = cfg.retry_timeout;
+        Transport {
+            cfg,
+            version,
+            peer_tunnel_id: 0,
+            zlb_session_id: 0,
+            peer_window: 4,
+            next_ns: 0,
+            expected: 0,
+            in_flight: VecDeque::new(),
+            queue: VecDeque::new(),
+            held: BTreeMap::new(),
+            ack_needed: false,
+            rto,
+            retries: 0,
+            retransmit_at: None,
+            hello_enabled: false,
+            hello_at: None,
+            stopped: false,
+            failed: false,
+            outbox: VecDeque::new(),
+            delivered: VecDeque::new(),
+            acked: VecDeque::new(),
+            stats: TransportStats::default(),
+        }
+    }
+
+    /// The peer's tunnel ID, used in the header of ZLBs and HELLOs.
+    pub fn set_peer_tunnel_id(&mut self, id: u32) {
+        self.peer_tunnel_id = id;
+    }
+
+    /// The session ID to put in the next ZLB's header (xl2tpd uses the peer's ID of the session
+    /// whose message is acknowledged; 0 is always acceptable).
+    pub fn set_zlb_session_id(&mut self, id: u16) {
+        self.zlb_session_id = id;
+    }
+
+    /// The peer's Receive Window Size (0 is treated as 1).
+    pub fn set_peer_window(&mut self, now: Instant, window: u16) {
+        self.peer_window = window.max(1);
+        self.fill_window(now);
+    }
+
+    /// The current send window.
+    pub fn peer_window(&self) -> u16 {
+        self.peer_window
+    }
+
+    /// Starts (or restarts) the HELLO timer, if a hello interval is configured.
+    pub fn enable_hello(&mut self, now: Instant) {
+        self.hello_enabled = self.cfg.hello_interval.is_some();
+        self.hello_at = self.cfg.hello_interval.map(|i| now + i);
+    }
+
+    /// Queues a message for reliable delivery. The header's version, tunnel and session IDs are
+    /// the caller's; Ns and Nr are filled in here.
+    pub fn send(&mut self, now: Instant, msg: ControlMessage, tag: Tag) {
+        if self.stopped {
+            return;
+        }
+        self.queue.push_back((msg, tag));
+        self.fill_window(now);
+    }
+
+    fn fill_window(&mut self, now: Instant) {
+        while self.in_flight.len() < usize::from(self.peer_window) {
+            let Some((mut msg, tag)) = self.queue.pop_front() else {
+                break;
+            };
+            msg.header.ns = self.next_ns;
+            msg.header.nr = self.expected;
+            self.next_ns = self.next_ns.wrapping_add(1);
+            self.ack_needed = false;
+            self.stats.tx += 1;
+            self.outbox.push_back(Outgoing {
+                msg: msg.clone(),
+                kind: SendKind::First,
+            });
+            self.in_flight.push_back(InFlight { msg, tag });
+            if self.retransmit_at.is_none() {
+                self.retransmit_at = Some(now + self.rto);
+            }
+        }
+    }
+
+    /// Processes a received control message (or ZLB) addressed to this tunnel: acknowledgement
+    /// by its Nr, then in-order delivery, duplicate detection or holding.
+    pub fn on_receive(&mut self, now: Instant, msg: ControlMessage) {
+        if self.hello_enabled {
+            self.hello_at = self.cfg.hello_interval.map(|i| now + i);
+        }
+        self.process_nr(now, msg.header.nr);
+        if msg.is_zlb() {
+            return;
+        }
+        self.stats.rx += 1;
+        let ns = msg.header.ns;
+        if ns == self.expected {
+            self.ack_needed = true;
+            self.delivered.push_back(msg);
+            self.expected = self.expected.wrapping_add(1);
+            while let Some(m) = self.held.remove(&self.expected) {
+                self.delivered.push_back(m);
+                self.expected = self.expected.wrapping_add(1);
+            }
+        } else if seq_newer(self.expected, ns) {
+            // Already delivered: the peer missed our ack.
+            self.stats.duplicates += 1;
+            self.ack_needed = true;
+        } else {
+            let offset = ns.wrapping_sub(self.expected);
+            if offset < self.cfg.recv_window.clamp(1, MAX_HELD) {
+                if self.held.insert(ns, msg).is_none() {
+                    self.stats.out_of_order += 1;
+                } else {
+                    self.stats.duplicates += 1;
+                }
+            } else {
+                self.stats.beyond_window += 1;
+            }
+            // Tell the peer what we are still waiting for.
+            self.ack_needed = true;
+        }
+    }
+
+    fn process_nr(&mut self, now: Instant, nr: u16) {
+        let Some(front) = self.in_flight.front() else {
+            return;
+        };
+        let n = usize::from(nr.wrapping_sub(front.msg.header.ns));
+        if n == 0 || n > self.in_flight.len() {
+            return; // nothing new, or not something we sent
+        }
+        for _ in 0..n {
+            if let Some(f) = self.in_flight.pop_front() {
+                if f.tag != Tag::None {
+                    self.acked.push_back(f.tag);
+                }
+            }
+        }
+        self.retries = 0;
+        self.rto = self.cfg.retry_timeout;
+        self.retransmit_at = if self.in_flight.is_empty() {
+            None
+        } else {
+            Some(now + self.rto)
+        };
+        self.fill_window(now);
+    }
+
+    /// Sends a ZLB if a received message still needs acknowledging. Call once after processing
+    /// a datagram and whatever the owner queued in response (those piggyback the ack).
+    pub fn flush_ack(&mut self) {
+        if !self.ack_needed {
+            return;
+        }
+        self.ack_needed = false;
+        self.stats.zlb_tx += 1;
+        self.outbox.push_back(Outgoing {
+            msg: ControlMessage {
+                header: ControlHeader {
+                    version: self.version,
+                    tunnel_id: self.peer_tunnel_id,
+                    session_id: self.zlb_session_id,
+                    ns: self.next_ns,
+                    nr: self.expected,
+                },
+                avps: Vec::new(),
+            },
+            kind: SendKind::Zlb,
+        });
+    }
+
+    /// Runs expired timers: retransmission (or failure) and HELLO.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(at) = self.retransmit_at {
+            if at <= now {
+                if self.retries >= self.cfg.max_retries {
+                    self.failed = true;
+                    self.retransmit_at = None;
+                    self.hello_at = None;
+                    return;
+                }
+                self.retries += 1;
+                self.rto = (self.rto * 2).min(MAX_RETRY_TIMEOUT);
+                for f in &mut self.in_flight {
+                    f.msg.header.nr = self.expected;
+                    self.stats.retransmits += 1;
+                    self.outbox.push_back(Outgoing {
+                        msg: f.msg.clone(),
+                        kind: SendKind::Retransmit,
+                    });
+                }
+                self.ack_needed = false;
+                self.retransmit_at = Some(now + self.rto);
+            }
+        }
+        if let (true, Some(at), Some(interval)) =
+            (self.hello_enabled, self.hello_at, self.cfg.hello_interval)
+        {
+            if at <= now {
+                self.hello_at = Some(now + interval);
+                if self.in_flight.is_empty() && self.queue.is_empty() {
+                    let hello = ControlMessage {
+                        header: ControlHeader {
+                            version: self.version,
+                            tunnel_id: self.peer_tunnel_id,
+                            session_id: 0,
+                            ns: 0,
+                            nr: 0,
+                        },
+                        avps: vec![Avp::m(AvpValue::MessageType(MessageType::Hello))],
+                    };
+                    self.send(now, hello, Tag::None);
+                }
+            }
+        }
+    }
+
+    /// The earliest timer, if any.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        let hello = if self.hello_enabled {
+            self.hello_at
+        } else {
+            None
+        };
+        match (self.retransmit_at, hello) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Stops sending anything but acknowledgements (closed tunnel record): drops queued and
+    /// unacknowledged messages and stops the timers.
+    pub fn stop(&mut self) {
+        self.stopped = true;
+        self.queue.clear();
+        self.in_flight.clear();
+        self.retransmit_at = None;
+        self.hello_enabled = false;
+        self.hello_at = None;
+    }
+
+    /// Drops messages not yet sent (still waiting for window space).
+    pub fn clear_unsent(&mut self) {
+        self.queue.clear();
+    }
+
+    /// True once `max_retries` retransmissions went unacknowledged.
+    pub fn failed(&self) -> bool {
+        self.failed
+    }
+
+    /// True when nothing is in flight or queued.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.is_empty() && self.queue.is_empty()
+    }
+
+    /// Messages sent and not yet acknowledged.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Ns of the next new message.
+    pub fn next_ns(&self) -> u16 {
+        self.next_ns
+    }
+
+    /// Nr: the next Ns expected from the peer.
+    pub fn expected_ns(&self) -> u16 {
+        self.expected
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> TransportStats {
+        self.stats
+    }
+
+    /// Next datagram to transmit.
+    pub fn poll_outgoing(&mut self) -> Option<Outgoing> {
+        self.outbox.pop_front()
+    }
+
+    /// Next message delivered in order.
+    pub fn poll_delivered(&mut self) -> Option<ControlMessage> {
+        self.delivered.pop_front()
+    }
+
+    /// Next acknowledged tag.
+    pub fn poll_acked(&mut self) -> Option<Tag> {
+        self.acked.pop_front()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(mt: MessageType, ns: u16, nr: u16) -> ControlMessage {
+        ControlMessage {
+            header: ControlHeader {
+                version: Version::V2,
+                tunnel_id: 1,
+                session_id: 0,
+                ns,
+                nr,
+            },
+            avps: vec![Avp::m(AvpValue::MessageType(mt))],
+        }
+    }
+
+    fn zlb(ns: u16, nr: u16) -> ControlMessage {
+        ControlMessage {
+            avps: vec![],
+            ..msg(MessageType::Hello, ns, nr)
+        }
+    }
+
+    fn drain(t: &mut Transport) -> Vec<Outgoing> {
+        std::iter::from_fn(|| t.poll_outgoing()).collect()
+    }
+
+    fn new() -> Transport {
+        Transport::new(TransportConfig::default(), Version::V2)
+    }
+
+    #[test]
+    fn seq_comparison_wraps() {
+        assert!(seq_newer(1, 0));
+        assert!(seq_newer(0, 65535));
+        assert!(!seq_newer(0, 0));
+        assert!(!seq_newer(0, 1));
+        assert!(seq_newer(32767, 0));
+        assert!(!seq_newer(32768, 0));
+    }
+
+    #[test]
+    fn assigns_ns_and_nr() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.on_receive(t0, msg(MessageType::Sccrq, 0, 0));
+        t.send(t0, msg(MessageType::Sccrp, 99, 99), Tag::None);
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].msg.header.ns, out[0].msg.header.nr), (0, 1));
+        // The ack piggybacked: no ZLB.
+        t.flush_ack();
+        assert!(drain(&mut t).is_empty());
+    }
+
+    #[test]
+    fn zlb_when_nothing_to_piggyback() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.on_receive(t0, msg(MessageType::Hello, 0, 0));
+        t.flush_ack();
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, SendKind::Zlb);
+        assert!(out[0].msg.is_zlb());
+        assert_eq!((out[0].msg.header.ns, out[0].msg.header.nr), (0, 1));
+        assert_eq!(
+            t.poll_delivered().unwrap().message_type(),
+            Some(MessageType::Hello)
+        );
+    }
+
+    #[test]
+    fn retransmits_with_backoff_then_fails() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.send(t0, msg(MessageType::Sccrq, 0, 0), Tag::None);
+        assert_eq!(drain(&mut t).len(), 1);
+        let mut times = vec![];
+        let mut now = t0;
+        while let Some(at) = t.next_timeout() {
+            now = at;
+            t.handle_timeout(now);
+            for o in drain(&mut t) {
+                assert_eq!(o.kind, SendKind::Retransmit);
+                assert_eq!(o.msg.header.ns, 0);
+                times.push((now - t0).as_secs());
+            }
+        }
+        assert_eq!(times, vec![1, 3, 7]);
+        assert!(t.failed());
+        assert_eq!((now - t0).as_secs(), 15);
+    }
+
+    #[test]
+    fn retransmission_capped_at_8s() {
+        let t0 = Instant::now();
+        let cfg = TransportConfig {
+            max_retries: 6,
+            ..Default::default()
+        };
+        let mut t = Transport::new(cfg, Version::V2);
+        t.send(t0, msg(MessageType::Sccrq, 0, 0), Tag::None);
+        drain(&mut t);
+        let mut times = vec![];
+        while let Some(at) = t.next_timeout() {
+            t.handle_timeout(at);
+            if !drain(&mut t).is_empty() {
+                times.push((at - t0).as_secs());
+            }
+        }
+        assert_eq!(times, vec![1, 3, 7, 15, 23, 31]);
+    }
+
+    #[test]
+    fn retransmission_carries_current_nr() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.send(t0, msg(MessageType::Scccn, 0, 0), Tag::None);
+        drain(&mut t);
+        t.on_receive(t0, msg(MessageType::Hello, 0, 0)); // does not ack our Ns 0
+        t.flush_ack();
+        drain(&mut t);
+        t.handle_timeout(t0 + Duration::from_secs(1));
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!((out[0].msg.header.ns, out[0].msg.header.nr), (0, 1));
+    }
+
+    #[test]
+    fn ack_stops_retransmission_and_reports_tag() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.send(t0, msg(MessageType::Scccn, 0, 0), Tag::Scccn);
+        drain(&mut t);
+        t.on_receive(t0, zlb(0, 1));
+        assert_eq!(t.poll_acked(), Some(Tag::Scccn));
+        assert_eq!(t.next_timeout(), None);
+        assert!(t.is_idle());
+        t.flush_ack();
+        assert!(drain(&mut t).is_empty(), "no ZLB for a ZLB");
+    }
+
+    #[test]
+    fn window_limits_in_flight() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.set_peer_window(t0, 1);
+        t.send(t0, msg(MessageType::Icrq, 0, 0), Tag::None);
+        t.send(t0, msg(MessageType::Icrq, 0, 0), Tag::None);
+        t.send(t0, msg(MessageType::Icrq, 0, 0), Tag::None);
+        assert_eq!(drain(&mut t).len(), 1);
+        assert_eq!(t.in_flight(), 1);
+        t.on_receive(t0, zlb(0, 1));
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].msg.header.ns, 1);
+        // Acks beyond what we sent are ignored.
+        t.on_receive(t0, zlb(0, 5));
+        assert_eq!(t.in_flight(), 1);
+        t.on_receive(t0, zlb(0, 2));
+        assert_eq!(drain(&mut t)[0].msg.header.ns, 2);
+    }
+
+    #[test]
+    fn duplicate_is_counted_and_reacked() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.on_receive(t0, msg(MessageType::Hello, 0, 0));
+        t.flush_ack();
+        drain(&mut t);
+        assert!(t.poll_delivered().is_some());
+        t.on_receive(t0, msg(MessageType::Hello, 0, 0));
+        assert!(t.poll_delivered().is_none());
+        assert_eq!(t.stats().duplicates, 1);
+        t.flush_ack();
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, SendKind::Zlb);
+        assert_eq!(out[0].msg.header.nr, 1);
+    }
+
+    #[test]
+    fn out_of_order_held_and_delivered_in_order() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.on_receive(t0, msg(MessageType::Iccn, 2, 0));
+        t.on_receive(t0, msg(MessageType::Icrq, 1, 0));
+        assert!(t.poll_delivered().is_none());
+        // Beyond the window (4): dropped.
+        t.on_receive(t0, msg(MessageType::Cdn, 9, 0));
+        t.on_receive(t0, msg(MessageType::Sccrq, 0, 0));
+        let got: Vec<_> = std::iter::from_fn(|| t.poll_delivered())
+            .map(|m| m.message_type().unwrap())
+            .collect();
+        assert_eq!(
+            got,
+            vec![MessageType::Sccrq, MessageType::Icrq, MessageType::Iccn]
+        );
+        assert_eq!(t.expected_ns(), 3);
+        assert_eq!(t.stats().beyond_window, 1);
+    }
+
+    #[test]
+    fn sequence_numbers_wrap() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.next_ns = 65535;
+        t.expected = 65535;
+        t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
+        t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
+        let out = drain(&mut t);
+        assert_eq!(out[1].msg.header.ns, 0);
+        t.on_receive(t0, zlb(0, 1));
+        assert!(t.is_idle());
+        t.on_receive(t0, msg(MessageType::Hello, 65535, 1));
+        t.on_receive(t0, msg(MessageType::Hello, 0, 1));
+        assert_eq!(t.expected_ns(), 1);
+        t.on_receive(t0, msg(MessageType::Hello, 65535, 1));
+        assert_eq!(t.stats().duplicates, 1);
+    }
+
+    #[test]
+    fn hello_after_silence() {
+        let t0 = Instant::now();
+        let cfg = TransportConfig {
+            hello_interval: Some(Duration::from_secs(60)),
+            ..Default::default()
+        };
+        let mut t = Transport::new(cfg, Version::V2);
+        t.enable_hello(t0);
+        t.on_receive(t0 + Duration::from_secs(10), msg(MessageType::Hello, 0, 0));
+        t.flush_ack();
+        drain(&mut t);
+        assert_eq!(t.next_timeout(), Some(t0 + Duration::from_secs(70)));
+        t.handle_timeout(t0 + Duration::from_secs(70));
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].msg.message_type(), Some(MessageType::Hello));
+    }
+}

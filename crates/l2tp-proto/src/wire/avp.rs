@@ -22,11 +22,19 @@ pub struct Avp {
 impl Avp {
     /// A mandatory, not hidden AVP.
     pub fn m(value: AvpValue) -> Self {
-        Avp { mandatory: true, hidden: false, value }
+        Avp {
+            mandatory: true,
+            hidden: false,
+            value,
+        }
     }
     /// An optional (M = 0), not hidden AVP.
     pub fn o(value: AvpValue) -> Self {
-        Avp { mandatory: false, hidden: false, value }
+        Avp {
+            mandatory: false,
+            hidden: false,
+            value,
+        }
     }
 }
 
