@@ -317,3 +317,762 @@ pub mod error_code {
     /// 12: TSA busy.
     pub const TSA_BUSY: u16 = 12;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Codec
+// ---------------------------------------------------------------------------------------------
+
+use super::hidden;
+use super::{Error, Result, Version};
+
+/// AVP header length in bytes (flags/length, vendor ID, attribute type).
+pub const AVP_HEADER_LEN: usize = 6;
+/// Largest AVP Length field (10 bits), header included.
+pub const AVP_MAX_LEN: usize = 0x3ff;
+/// Largest value an AVP can carry (bytes): [`AVP_MAX_LEN`] − [`AVP_HEADER_LEN`].
+pub const AVP_MAX_VALUE_LEN: usize = AVP_MAX_LEN - AVP_HEADER_LEN;
+
+const FLAG_M: u8 = 0x80;
+const FLAG_H: u8 = 0x40;
+
+/// Attribute type of the Random Vector AVP (RFC 2661 §4.4.3).
+pub const ATTR_RANDOM_VECTOR: u16 = 36;
+
+/// The RFC name of an AVP type, as printed by the CLI (e.g. "Host Name", "Assigned Tunnel ID").
+///
+/// `vendor` 0 is the IETF; any other vendor, or an unassigned IETF type, gives "Unknown".
+pub fn avp_name(vendor: u16, attr_type: u16) -> &'static str {
+    if vendor != 0 {
+        return "Unknown";
+    }
+    match attr_type {
+        0 => "Message Type",
+        1 => "Result Code",
+        2 => "Protocol Version",
+        3 => "Framing Capabilities",
+        4 => "Bearer Capabilities",
+        5 => "Tie Breaker",
+        6 => "Firmware Revision",
+        7 => "Host Name",
+        8 => "Vendor Name",
+        9 => "Assigned Tunnel ID",
+        10 => "Receive Window Size",
+        11 => "Challenge",
+        12 => "Q.931 Cause Code",
+        13 => "Challenge Response",
+        14 => "Assigned Session ID",
+        15 => "Call Serial Number",
+        16 => "Minimum BPS",
+        17 => "Maximum BPS",
+        18 => "Bearer Type",
+        19 => "Framing Type",
+        21 => "Called Number",
+        22 => "Calling Number",
+        23 => "Sub-Address",
+        24 => "Connect Speed",
+        25 => "Physical Channel ID",
+        26 => "Initial Received LCP CONFREQ",
+        27 => "Last Sent LCP CONFREQ",
+        28 => "Last Received LCP CONFREQ",
+        29 => "Proxy Authen Type",
+        30 => "Proxy Authen Name",
+        31 => "Proxy Authen Challenge",
+        32 => "Proxy Authen ID",
+        33 => "Proxy Authen Response",
+        34 => "Call Errors",
+        35 => "ACCM",
+        36 => "Random Vector",
+        37 => "Private Group ID",
+        38 => "Rx Connect Speed",
+        39 => "Sequencing Required",
+        58 => "Extended Vendor ID",
+        59 => "Message Digest",
+        60 => "Router ID",
+        61 => "Assigned Control Connection ID",
+        62 => "Pseudowire Capabilities List",
+        63 => "Local Session ID",
+        64 => "Remote Session ID",
+        65 => "Assigned Cookie",
+        66 => "Remote End ID",
+        68 => "Pseudowire Type",
+        69 => "L2-Specific Sublayer",
+        70 => "Data Sequencing",
+        71 => "Circuit Status",
+        72 => "Preferred Language",
+        73 => "Control Message Authentication Nonce",
+        74 => "Tx Connect Speed",
+        75 => "Rx Connect Speed",
+        _ => "Unknown",
+    }
+}
+
+/// Render bytes for humans: `"text"` when printable ASCII, else hex digits.
+fn describe_bytes(b: &[u8]) -> String {
+    if !b.is_empty() && b.iter().all(|c| (0x20..0x7f).contains(c)) {
+        format!("{:?}", String::from_utf8_lossy(b))
+    } else {
+        hex_string(b)
+    }
+}
+
+fn hex_string(b: &[u8]) -> String {
+    if b.is_empty() {
+        return "(empty)".to_string();
+    }
+    let mut s = String::with_capacity(2 + b.len() * 2);
+    s.push_str("0x");
+    for c in b {
+        s.push_str(&format!("{c:02x}"));
+    }
+    s
+}
+
+impl AvpValue {
+    /// The attribute type carried in the AVP header (host order).
+    pub fn attr_type(&self) -> u16 {
+        use AvpValue::*;
+        match self {
+            MessageType(_) => 0,
+            ResultCode(_) => 1,
+            ProtocolVersion { .. } => 2,
+            FramingCapabilities(_) => 3,
+            BearerCapabilities(_) => 4,
+            TieBreaker(_) => 5,
+            FirmwareRevision(_) => 6,
+            HostName(_) => 7,
+            VendorName(_) => 8,
+            AssignedTunnelId(_) => 9,
+            ReceiveWindowSize(_) => 10,
+            Challenge(_) => 11,
+            Q931CauseCode { .. } => 12,
+            ChallengeResponse(_) => 13,
+            AssignedSessionId(_) => 14,
+            CallSerialNumber(_) => 15,
+            MinimumBps(_) => 16,
+            MaximumBps(_) => 17,
+            BearerType(_) => 18,
+            FramingType(_) => 19,
+            CalledNumber(_) => 21,
+            CallingNumber(_) => 22,
+            SubAddress(_) => 23,
+            TxConnectSpeed(_) => 24,
+            PhysicalChannelId(_) => 25,
+            InitialReceivedLcpConfreq(_) => 26,
+            LastSentLcpConfreq(_) => 27,
+            LastReceivedLcpConfreq(_) => 28,
+            ProxyAuthenType(_) => 29,
+            ProxyAuthenName(_) => 30,
+            ProxyAuthenChallenge(_) => 31,
+            ProxyAuthenId(_) => 32,
+            ProxyAuthenResponse(_) => 33,
+            CallErrors(_) => 34,
+            Accm { .. } => 35,
+            RandomVector(_) => 36,
+            PrivateGroupId(_) => 37,
+            RxConnectSpeed(_) => 38,
+            SequencingRequired => 39,
+            ExtendedVendorId(_) => 58,
+            MessageDigest { .. } => 59,
+            RouterId(_) => 60,
+            AssignedControlConnectionId(_) => 61,
+            PseudowireCapabilities(_) => 62,
+            LocalSessionId(_) => 63,
+            RemoteSessionId(_) => 64,
+            AssignedCookie(_) => 65,
+            RemoteEndId(_) => 66,
+            PseudowireType(_) => 68,
+            L2SpecificSublayer(_) => 69,
+            DataSequencing(_) => 70,
+            CircuitStatus(_) => 71,
+            PreferredLanguage(_) => 72,
+            ControlMessageAuthNonce(_) => 73,
+            TxConnectSpeedV3(_) => 74,
+            RxConnectSpeedV3(_) => 75,
+            Unknown { attr_type, .. } => *attr_type,
+        }
+    }
+
+    /// The Vendor ID carried in the AVP header: 0 (IETF) for every typed value.
+    pub fn vendor(&self) -> u16 {
+        match self {
+            AvpValue::Unknown { vendor, .. } => *vendor,
+            _ => 0,
+        }
+    }
+
+    /// The RFC name of this AVP ([`avp_name`]).
+    pub fn name(&self) -> &'static str {
+        avp_name(self.vendor(), self.attr_type())
+    }
+
+    /// A one-line human rendering of the value for the CLI: numbers in decimal (plus hex for
+    /// bitmasks, revisions and IDs), strings quoted when printable ASCII else hex, result codes
+    /// with their error code and message.
+    pub fn describe(&self) -> String {
+        use AvpValue::*;
+        match self {
+            MessageType(t) => format!("{} ({})", t, t.to_u16()),
+            ResultCode(rc) => {
+                let mut s = format!("result {}", rc.result);
+                if let Some(e) = rc.error {
+                    s.push_str(&format!(", error {e}"));
+                }
+                if let Some(m) = &rc.message {
+                    s.push_str(&format!(", message {}", describe_bytes(m)));
+                }
+                s
+            }
+            ProtocolVersion { version, revision } => format!("{version}.{revision}"),
+            FramingCapabilities(v) | BearerCapabilities(v) | BearerType(v) | FramingType(v) => {
+                format!("{v} ({v:#010x})")
+            }
+            TieBreaker(b) => hex_string(b),
+            FirmwareRevision(v) => format!("{v} ({v:#06x})"),
+            AssignedTunnelId(v)
+            | ReceiveWindowSize(v)
+            | AssignedSessionId(v)
+            | ProxyAuthenType(v)
+            | PseudowireType(v)
+            | L2SpecificSublayer(v)
+            | DataSequencing(v)
+            | CircuitStatus(v) => format!("{v}"),
+            HostName(b) | VendorName(b) | CalledNumber(b) | CallingNumber(b) | SubAddress(b)
+            | ProxyAuthenName(b) | PrivateGroupId(b) | RemoteEndId(b)
+            | PreferredLanguage(b) => describe_bytes(b),
+            Challenge(b)
+            | InitialReceivedLcpConfreq(b)
+            | LastSentLcpConfreq(b)
+            | LastReceivedLcpConfreq(b)
+            | ProxyAuthenChallenge(b)
+            | ProxyAuthenResponse(b)
+            | RandomVector(b)
+            | AssignedCookie(b)
+            | ControlMessageAuthNonce(b) => hex_string(b),
+            Q931CauseCode { cause_code, cause_msg, advisory } => {
+                let mut s = format!("cause {cause_code}, message type {cause_msg}");
+                if !advisory.is_empty() {
+                    s.push_str(&format!(", advisory {}", describe_bytes(advisory)));
+                }
+                s
+            }
+            ChallengeResponse(b) => hex_string(b),
+            CallSerialNumber(v) | MinimumBps(v) | MaximumBps(v) | TxConnectSpeed(v)
+            | PhysicalChannelId(v) | RxConnectSpeed(v) | ExtendedVendorId(v) => format!("{v}"),
+            RouterId(v) | AssignedControlConnectionId(v) | LocalSessionId(v)
+            | RemoteSessionId(v) => format!("{v} ({v:#010x})"),
+            ProxyAuthenId(v) => format!("{v}"),
+            CallErrors(c) => format!(
+                "crc {}, framing {}, hardware overruns {}, buffer overruns {}, timeouts {}, alignment {}",
+                c.crc, c.framing, c.hardware_overruns, c.buffer_overruns, c.timeouts, c.alignment
+            ),
+            Accm { send, recv } => format!("send {send:#010x}, recv {recv:#010x}"),
+            SequencingRequired => "(no value)".to_string(),
+            MessageDigest { digest_type, digest } => {
+                format!("type {digest_type}, digest {}", hex_string(digest))
+            }
+            PseudowireCapabilities(list) => list
+                .iter()
+                .map(|v| format!("{v:#06x}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            TxConnectSpeedV3(v) | RxConnectSpeedV3(v) => format!("{v}"),
+            Unknown { vendor, attr_type, value } => {
+                format!("vendor {vendor}, type {attr_type}: {}", hex_string(value))
+            }
+        }
+    }
+
+    /// Append the value field (no AVP header) in network byte order.
+    ///
+    /// `version` selects the Call/Circuit Errors layout (26 bytes for v2, 18 for v3).
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when a value cannot be represented: a Result Code with a message but no
+    /// error code, v3 Circuit Errors with non-zero CRC/framing counters, a cookie longer than 8
+    /// bytes.
+    pub fn emit_value(&self, version: Version, out: &mut Vec<u8>) -> Result<()> {
+        use AvpValue::*;
+        match self {
+            MessageType(t) => out.extend_from_slice(&t.to_u16().to_be_bytes()),
+            ResultCode(rc) => {
+                out.extend_from_slice(&rc.result.to_be_bytes());
+                match (rc.error, &rc.message) {
+                    (None, None) => {}
+                    (None, Some(_)) => {
+                        return Err(Error::Encode("Result Code message without error code"))
+                    }
+                    (Some(e), m) => {
+                        out.extend_from_slice(&e.to_be_bytes());
+                        if let Some(m) = m {
+                            out.extend_from_slice(m);
+                        }
+                    }
+                }
+            }
+            ProtocolVersion { version, revision } => out.extend_from_slice(&[*version, *revision]),
+            FramingCapabilities(v)
+            | BearerCapabilities(v)
+            | CallSerialNumber(v)
+            | MinimumBps(v)
+            | MaximumBps(v)
+            | BearerType(v)
+            | FramingType(v)
+            | TxConnectSpeed(v)
+            | PhysicalChannelId(v)
+            | RxConnectSpeed(v)
+            | ExtendedVendorId(v)
+            | RouterId(v)
+            | AssignedControlConnectionId(v)
+            | LocalSessionId(v)
+            | RemoteSessionId(v) => out.extend_from_slice(&v.to_be_bytes()),
+            TieBreaker(b) => out.extend_from_slice(b),
+            FirmwareRevision(v)
+            | AssignedTunnelId(v)
+            | ReceiveWindowSize(v)
+            | AssignedSessionId(v)
+            | ProxyAuthenType(v)
+            | PseudowireType(v)
+            | L2SpecificSublayer(v)
+            | DataSequencing(v)
+            | CircuitStatus(v) => out.extend_from_slice(&v.to_be_bytes()),
+            HostName(b)
+            | VendorName(b)
+            | Challenge(b)
+            | CalledNumber(b)
+            | CallingNumber(b)
+            | SubAddress(b)
+            | InitialReceivedLcpConfreq(b)
+            | LastSentLcpConfreq(b)
+            | LastReceivedLcpConfreq(b)
+            | ProxyAuthenName(b)
+            | ProxyAuthenChallenge(b)
+            | ProxyAuthenResponse(b)
+            | RandomVector(b)
+            | PrivateGroupId(b)
+            | RemoteEndId(b)
+            | PreferredLanguage(b)
+            | ControlMessageAuthNonce(b) => out.extend_from_slice(b),
+            AssignedCookie(b) => {
+                if b.len() > 8 {
+                    return Err(Error::Encode("Assigned Cookie longer than 8 bytes"));
+                }
+                out.extend_from_slice(b)
+            }
+            Q931CauseCode {
+                cause_code,
+                cause_msg,
+                advisory,
+            } => {
+                out.extend_from_slice(&cause_code.to_be_bytes());
+                out.push(*cause_msg);
+                out.extend_from_slice(advisory);
+            }
+            ChallengeResponse(b) => out.extend_from_slice(b),
+            ProxyAuthenId(v) => out.extend_from_slice(&[0, *v]),
+            CallErrors(c) => {
+                out.extend_from_slice(&[0, 0]);
+                match version {
+                    Version::V2 => {
+                        out.extend_from_slice(&c.crc.to_be_bytes());
+                        out.extend_from_slice(&c.framing.to_be_bytes());
+                    }
+                    Version::V3 => {
+                        if c.crc != 0 || c.framing != 0 {
+                            return Err(Error::Encode(
+                                "v3 Circuit Errors has no CRC or framing counters",
+                            ));
+                        }
+                    }
+                }
+                for v in [
+                    c.hardware_overruns,
+                    c.buffer_overruns,
+                    c.timeouts,
+                    c.alignment,
+                ] {
+                    out.extend_from_slice(&v.to_be_bytes());
+                }
+            }
+            Accm { send, recv } => {
+                out.extend_from_slice(&[0, 0]);
+                out.extend_from_slice(&send.to_be_bytes());
+                out.extend_from_slice(&recv.to_be_bytes());
+            }
+            SequencingRequired => {}
+            MessageDigest {
+                digest_type,
+                digest,
+            } => {
+                out.push(*digest_type);
+                out.extend_from_slice(digest);
+            }
+            PseudowireCapabilities(list) => {
+                for v in list {
+                    out.extend_from_slice(&v.to_be_bytes());
+                }
+            }
+            TxConnectSpeedV3(v) | RxConnectSpeedV3(v) => out.extend_from_slice(&v.to_be_bytes()),
+            Unknown { value, .. } => out.extend_from_slice(value),
+        }
+        Ok(())
+    }
+
+    /// Decode a value field `v` of an AVP with `vendor` and `attr_type`. `offset` is the byte
+    /// offset of the AVP header, used in errors.
+    ///
+    /// Vendor AVPs and unassigned IETF types give [`AvpValue::Unknown`].
+    ///
+    /// # Errors
+    /// [`Error::AvpValue`] when a known IETF AVP has a value of the wrong size.
+    pub fn parse_value(vendor: u16, attr_type: u16, v: &[u8], offset: usize) -> Result<AvpValue> {
+        use AvpValue::*;
+        let bad = |reason: &'static str| Error::AvpValue {
+            offset,
+            attr_type,
+            reason,
+        };
+        let u16v = || -> Result<u16> {
+            match v {
+                [a, b] => Ok(u16::from_be_bytes([*a, *b])),
+                _ => Err(bad("expected a 2-byte value")),
+            }
+        };
+        let u32v = || -> Result<u32> {
+            <[u8; 4]>::try_from(v)
+                .map(u32::from_be_bytes)
+                .map_err(|_| bad("expected a 4-byte value"))
+        };
+        let u64v = || -> Result<u64> {
+            <[u8; 8]>::try_from(v)
+                .map(u64::from_be_bytes)
+                .map_err(|_| bad("expected an 8-byte value"))
+        };
+        let be32 = |b: &[u8]| -> u32 {
+            // Callers pass exactly 4 bytes.
+            b.iter().fold(0u32, |acc, x| (acc << 8) | u32::from(*x))
+        };
+        if vendor != 0 {
+            return Ok(Unknown {
+                vendor,
+                attr_type,
+                value: v.to_vec(),
+            });
+        }
+        Ok(match attr_type {
+            0 => MessageType(super::MessageType::from_u16(u16v()?)),
+            1 => {
+                if v.len() < 2 {
+                    return Err(bad("Result Code shorter than 2 bytes"));
+                }
+                if v.len() == 3 {
+                    return Err(bad("Result Code: truncated error code"));
+                }
+                let result = u16::from_be_bytes([v[0], v[1]]);
+                let error = if v.len() >= 4 {
+                    Some(u16::from_be_bytes([v[2], v[3]]))
+                } else {
+                    None
+                };
+                let message = if v.len() > 4 {
+                    Some(v[4..].to_vec())
+                } else {
+                    None
+                };
+                ResultCode(super::ResultCode {
+                    result,
+                    error,
+                    message,
+                })
+            }
+            2 => match v {
+                [a, b] => ProtocolVersion {
+                    version: *a,
+                    revision: *b,
+                },
+                _ => return Err(bad("expected a 2-byte value")),
+            },
+            3 => FramingCapabilities(u32v()?),
+            4 => BearerCapabilities(u32v()?),
+            5 => TieBreaker(<[u8; 8]>::try_from(v).map_err(|_| bad("expected an 8-byte value"))?),
+            6 => FirmwareRevision(u16v()?),
+            7 => HostName(v.to_vec()),
+            8 => VendorName(v.to_vec()),
+            9 => AssignedTunnelId(u16v()?),
+            10 => ReceiveWindowSize(u16v()?),
+            11 => Challenge(v.to_vec()),
+            12 => {
+                if v.len() < 3 {
+                    return Err(bad("Q.931 Cause Code shorter than 3 bytes"));
+                }
+                Q931CauseCode {
+                    cause_code: u16::from_be_bytes([v[0], v[1]]),
+                    cause_msg: v[2],
+                    advisory: v[3..].to_vec(),
+                }
+            }
+            13 => ChallengeResponse(
+                <[u8; 16]>::try_from(v).map_err(|_| bad("expected a 16-byte value"))?,
+            ),
+            14 => AssignedSessionId(u16v()?),
+            15 => CallSerialNumber(u32v()?),
+            16 => MinimumBps(u32v()?),
+            17 => MaximumBps(u32v()?),
+            18 => BearerType(u32v()?),
+            19 => FramingType(u32v()?),
+            21 => CalledNumber(v.to_vec()),
+            22 => CallingNumber(v.to_vec()),
+            23 => SubAddress(v.to_vec()),
+            24 => TxConnectSpeed(u32v()?),
+            25 => PhysicalChannelId(u32v()?),
+            26 => InitialReceivedLcpConfreq(v.to_vec()),
+            27 => LastSentLcpConfreq(v.to_vec()),
+            28 => LastReceivedLcpConfreq(v.to_vec()),
+            29 => ProxyAuthenType(u16v()?),
+            30 => ProxyAuthenName(v.to_vec()),
+            31 => ProxyAuthenChallenge(v.to_vec()),
+            32 => ProxyAuthenId(match v {
+                [_, id] => *id,
+                _ => return Err(bad("expected a 2-byte value")),
+            }),
+            33 => ProxyAuthenResponse(v.to_vec()),
+            34 => match v.len() {
+                26 => CallErrors(super::CallErrors {
+                    crc: be32(&v[2..6]),
+                    framing: be32(&v[6..10]),
+                    hardware_overruns: be32(&v[10..14]),
+                    buffer_overruns: be32(&v[14..18]),
+                    timeouts: be32(&v[18..22]),
+                    alignment: be32(&v[22..26]),
+                }),
+                18 => CallErrors(super::CallErrors {
+                    crc: 0,
+                    framing: 0,
+                    hardware_overruns: be32(&v[2..6]),
+                    buffer_overruns: be32(&v[6..10]),
+                    timeouts: be32(&v[10..14]),
+                    alignment: be32(&v[14..18]),
+                }),
+                _ => return Err(bad("Call/Circuit Errors must be 26 (v2) or 18 (v3) bytes")),
+            },
+            35 => {
+                if v.len() != 10 {
+                    return Err(bad("ACCM must be 10 bytes"));
+                }
+                Accm {
+                    send: be32(&v[2..6]),
+                    recv: be32(&v[6..10]),
+                }
+            }
+            36 => RandomVector(v.to_vec()),
+            37 => PrivateGroupId(v.to_vec()),
+            38 => RxConnectSpeed(u32v()?),
+            39 => {
+                if !v.is_empty() {
+                    return Err(bad("Sequencing Required carries no value"));
+                }
+                SequencingRequired
+            }
+            58 => ExtendedVendorId(u32v()?),
+            59 => match v.split_first() {
+                Some((t, d)) => MessageDigest {
+                    digest_type: *t,
+                    digest: d.to_vec(),
+                },
+                None => return Err(bad("Message Digest is empty")),
+            },
+            60 => RouterId(u32v()?),
+            61 => AssignedControlConnectionId(u32v()?),
+            62 => {
+                let pairs = v.chunks_exact(2);
+                if !pairs.remainder().is_empty() {
+                    return Err(bad("Pseudowire Capabilities List has odd length"));
+                }
+                PseudowireCapabilities(pairs.map(|c| u16::from_be_bytes([c[0], c[1]])).collect())
+            }
+            63 => LocalSessionId(u32v()?),
+            64 => RemoteSessionId(u32v()?),
+            65 => {
+                if v.len() > 8 {
+                    return Err(bad("Assigned Cookie longer than 8 bytes"));
+                }
+                AssignedCookie(v.to_vec())
+            }
+            66 => RemoteEndId(v.to_vec()),
+            68 => PseudowireType(u16v()?),
+            69 => L2SpecificSublayer(u16v()?),
+            70 => DataSequencing(u16v()?),
+            71 => CircuitStatus(u16v()?),
+            72 => PreferredLanguage(v.to_vec()),
+            73 => ControlMessageAuthNonce(v.to_vec()),
+            74 => TxConnectSpeedV3(u64v()?),
+            75 => RxConnectSpeedV3(u64v()?),
+            _ => Unknown {
+                vendor,
+                attr_type,
+                value: v.to_vec(),
+            },
+        })
+    }
+}
+
+impl Avp {
+    /// Parse all AVPs in `buf[start..end]` (the message body). Offsets in errors are indexes
+    /// into `buf`. Hidden AVPs are revealed with `secret` and the value of the nearest
+    /// preceding Random Vector AVP; reserved bits are ignored.
+    ///
+    /// Allocation is bounded by the input size.
+    ///
+    /// # Errors
+    /// [`Error::AvpLength`] (Length < 6 or past `end`), [`Error::AvpValue`] (wrong value size
+    /// for a known type, corrupt hidden value), [`Error::HiddenNoSecret`],
+    /// [`Error::HiddenNoRandomVector`].
+    pub fn parse_all(
+        buf: &[u8],
+        start: usize,
+        end: usize,
+        secret: Option<&[u8]>,
+    ) -> Result<Vec<Avp>> {
+        let end = end.min(buf.len());
+        let mut avps = Vec::new();
+        let mut rv: Option<&[u8]> = None;
+        let mut off = start;
+        while off < end {
+            let rest = &buf[off..end];
+            if rest.len() < AVP_HEADER_LEN {
+                let attr_type = 0;
+                return Err(Error::AvpLength {
+                    offset: off,
+                    attr_type,
+                    length: rest.len(),
+                });
+            }
+            let flags = rest[0];
+            let length = (usize::from(rest[0] & 0x03) << 8) | usize::from(rest[1]);
+            let vendor = u16::from_be_bytes([rest[2], rest[3]]);
+            let attr_type = u16::from_be_bytes([rest[4], rest[5]]);
+            if length < AVP_HEADER_LEN || length > rest.len() {
+                return Err(Error::AvpLength {
+                    offset: off,
+                    attr_type,
+                    length,
+                });
+            }
+            let raw = &rest[AVP_HEADER_LEN..length];
+            let hidden = flags & FLAG_H != 0;
+            let value = if hidden {
+                let secret = secret.ok_or(Error::HiddenNoSecret {
+                    offset: off,
+                    attr_type,
+                })?;
+                let rv = rv.ok_or(Error::HiddenNoRandomVector {
+                    offset: off,
+                    attr_type,
+                })?;
+                let plain = hidden::reveal(attr_type, secret, rv, raw).map_err(|e| match e {
+                    Error::AvpValue { reason, .. } => Error::AvpValue {
+                        offset: off,
+                        attr_type,
+                        reason,
+                    },
+                    e => e,
+                })?;
+                AvpValue::parse_value(vendor, attr_type, &plain, off)?
+            } else {
+                if vendor == 0 && attr_type == ATTR_RANDOM_VECTOR {
+                    rv = Some(raw);
+                }
+                AvpValue::parse_value(vendor, attr_type, raw, off)?
+            };
+            avps.push(Avp {
+                mandatory: flags & FLAG_M != 0,
+                hidden,
+                value,
+            });
+            off += length;
+        }
+        Ok(avps)
+    }
+
+    /// Append one AVP (header and value) to `out`. When `self.hidden`, the value is hidden with
+    /// `secret` and `random_vector` (RFC 2661 §4.3, no padding).
+    ///
+    /// # Errors
+    /// [`Error::Encode`] when the value is longer than [`AVP_MAX_VALUE_LEN`] bytes (after
+    /// hiding) or cannot be represented ([`AvpValue::emit_value`]); [`Error::HiddenNoSecret`] /
+    /// [`Error::HiddenNoRandomVector`] (offset = position in `out`) when hiding is impossible.
+    pub fn emit(
+        &self,
+        version: Version,
+        secret: Option<&[u8]>,
+        random_vector: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let start = out.len();
+        let attr_type = self.value.attr_type();
+        let mut flags = 0u8;
+        if self.mandatory {
+            flags |= FLAG_M;
+        }
+        if self.hidden {
+            flags |= FLAG_H;
+        }
+        out.extend_from_slice(&[flags, 0]);
+        out.extend_from_slice(&self.value.vendor().to_be_bytes());
+        out.extend_from_slice(&attr_type.to_be_bytes());
+        let body = |out: &mut Vec<u8>| -> Result<()> {
+            if self.hidden {
+                let secret = secret.ok_or(Error::HiddenNoSecret {
+                    offset: start,
+                    attr_type,
+                })?;
+                let rv = random_vector.ok_or(Error::HiddenNoRandomVector {
+                    offset: start,
+                    attr_type,
+                })?;
+                let mut plain = Vec::new();
+                self.value.emit_value(version, &mut plain)?;
+                if plain.len() + 2 > AVP_MAX_VALUE_LEN {
+                    return Err(Error::Encode("hidden AVP value too long (max 1015 bytes)"));
+                }
+                out.extend_from_slice(&hidden::hide(attr_type, secret, rv, &plain));
+            } else {
+                self.value.emit_value(version, out)?;
+            }
+            if out.len() - start > AVP_MAX_LEN {
+                return Err(Error::Encode("AVP value too long (max 1017 bytes)"));
+            }
+            Ok(())
+        };
+        if let Err(e) = body(out) {
+            out.truncate(start);
+            return Err(e);
+        }
+        let len = out.len() - start;
+        out[start] |= (len >> 8) as u8 & 0x03;
+        out[start + 1] = (len & 0xff) as u8;
+        Ok(())
+    }
+
+    /// Append all `avps` to `out`. Hidden AVPs use the nearest preceding Random Vector AVP in
+    /// `avps` and `secret`.
+    ///
+    /// # Errors
+    /// As [`Avp::emit`]; `out` may hold the AVPs emitted before the failing one.
+    pub fn emit_all(
+        avps: &[Avp],
+        version: Version,
+        secret: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
+        let mut rv: Option<&[u8]> = None;
+        for avp in avps {
+            avp.emit(version, secret, rv, out)?;
+            if let AvpValue::RandomVector(v) = &avp.value {
+                if !avp.hidden {
+                    rv = Some(v);
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -69,6 +69,9 @@ pub enum Error {
         /// Attribute type.
         attr_type: u16,
     },
+    /// The caller passed an impossible argument (e.g. a v3 cookie length other than 0, 4, 8).
+    #[error("bad argument: {0}")]
+    BadArgument(&'static str),
     /// A value too large to encode (e.g. message longer than 65535 bytes).
     #[error("cannot encode: {0}")]
     Encode(&'static str),

@@ -1,6 +1,9 @@
 //! Control message types and the control message `Repr`.
 
-use super::{Avp, AvpValue, ControlHeader};
+use super::{
+    Avp, AvpValue, ControlHeader, Encap, Error, Result, Version, CONTROL_HEADER_LEN,
+    IP_SESSION_ID_LEN,
+};
 
 /// Control message type: the value of the Message Type AVP (attribute 0).
 ///
@@ -150,5 +153,98 @@ impl ControlMessage {
     /// The first AVP whose value matches `pred` (helper for the engine's look-ups).
     pub fn find<T>(&self, mut pred: impl FnMut(&AvpValue) -> Option<T>) -> Option<T> {
         self.avps.iter().find_map(|a| pred(&a.value))
+    }
+
+    /// Parse a control message.
+    ///
+    /// For [`Encap::Ip`], `buf` starts with the 4-byte zero Session ID (RFC 3931 §4.1.1.1) and
+    /// the version must be 3. The version (2 or 3) is read from the header. Hidden AVPs are
+    /// revealed with `secret` and the nearest preceding Random Vector AVP. Bytes after the
+    /// Length field are ignored (padding). Never panics; allocation is bounded by `buf.len()`.
+    ///
+    /// # Errors
+    /// Header errors as [`ControlHeader::parse_at`]; [`Error::BadFlags`] for a non-zero Session
+    /// ID over IP; [`Error::BadVersion`] for v2 over IP; AVP errors as [`Avp::parse_all`]
+    /// (offsets from the start of `buf`).
+    pub fn parse(buf: &[u8], encap: Encap, secret: Option<&[u8]>) -> Result<ControlMessage> {
+        let base = match encap {
+            Encap::Udp => 0,
+            Encap::Ip => {
+                let sid = buf.get(..IP_SESSION_ID_LEN).ok_or(Error::ShortHeader {
+                    needed: IP_SESSION_ID_LEN + CONTROL_HEADER_LEN,
+                    have: buf.len(),
+                })?;
+                if sid != [0, 0, 0, 0] {
+                    return Err(Error::BadFlags {
+                        flags: 0,
+                        reason: "non-zero Session ID over IP: data message",
+                    });
+                }
+                IP_SESSION_ID_LEN
+            }
+        };
+        let (header, end) = ControlHeader::parse_at(buf, base)?;
+        if encap == Encap::Ip && header.version != Version::V3 {
+            return Err(Error::BadVersion(2));
+        }
+        let avps = Avp::parse_all(buf, base + CONTROL_HEADER_LEN, end, secret)?;
+        Ok(ControlMessage { header, avps })
+    }
+
+    /// Append the encoded message to `out` (for [`Encap::Ip`]: the 4-byte zero Session ID
+    /// first). The Length field is computed. AVPs with `hidden: true` are hidden with `secret`
+    /// and the nearest preceding (not hidden) Random Vector AVP in `self.avps`, with no
+    /// padding. On error `out` is left as it was.
+    ///
+    /// # Errors
+    /// [`Error::HiddenNoSecret`] / [`Error::HiddenNoRandomVector`] (offset = position of the
+    /// AVP in the message) when a hidden AVP cannot be hidden; [`Error::Encode`] when the
+    /// message exceeds 65535 bytes, an AVP value exceeds 1017 bytes, v2 is asked over IP, or a
+    /// value is not representable (see [`AvpValue::emit_value`], [`ControlHeader::emit`]).
+    pub fn emit(&self, encap: Encap, secret: Option<&[u8]>, out: &mut Vec<u8>) -> Result<()> {
+        let start = out.len();
+        let r = self.emit_inner(encap, secret, out);
+        if r.is_err() {
+            out.truncate(start);
+        }
+        r
+    }
+
+    fn emit_inner(&self, encap: Encap, secret: Option<&[u8]>, out: &mut Vec<u8>) -> Result<()> {
+        let msg = out.len();
+        if encap == Encap::Ip {
+            if self.header.version != Version::V3 {
+                return Err(Error::Encode("L2TPv2 runs over UDP only"));
+            }
+            out.extend_from_slice(&[0, 0, 0, 0]);
+        }
+        let hdr = out.len();
+        // Placeholder length, patched below once the AVPs are written.
+        self.header.emit(CONTROL_HEADER_LEN, out)?;
+        Avp::emit_all(&self.avps, self.header.version, secret, out).map_err(|e| match e {
+            Error::HiddenNoSecret { offset, attr_type } => Error::HiddenNoSecret {
+                offset: offset - msg,
+                attr_type,
+            },
+            Error::HiddenNoRandomVector { offset, attr_type } => Error::HiddenNoRandomVector {
+                offset: offset - msg,
+                attr_type,
+            },
+            e => e,
+        })?;
+        let len = u16::try_from(out.len() - hdr)
+            .map_err(|_| Error::Encode("message longer than 65535 bytes"))?;
+        out[hdr + 2..hdr + 4].copy_from_slice(&len.to_be_bytes());
+        Ok(())
+    }
+
+    /// Encode into a new buffer; see [`ControlMessage::emit`].
+    ///
+    /// # Errors
+    /// As [`ControlMessage::emit`].
+    pub fn to_bytes(&self, encap: Encap, secret: Option<&[u8]>) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(128);
+        self.emit(encap, secret, &mut out)?;
+        Ok(out)
     }
 }
