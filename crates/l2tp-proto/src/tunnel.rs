@@ -941,13 +941,6 @@ impl Tunnel {
         ctx.events.extend(ev);
     }
 
-    /// Session IDs in use.
-    pub fn session_ids(&self) -> Vec<u32> {
-        let mut v: Vec<u32> = self.sessions.keys().copied().collect();
-        v.sort_unstable();
-        v
-    }
-
     /// Status snapshot.
     pub fn info(&self) -> TunnelInfo {
         let mut sessions: Vec<SessionInfo> = self.sessions.values().map(|s| s.info()).collect();
