@@ -7,8 +7,10 @@
 //! argument; the transport never reads a clock.
 //!
 //! - Ns/Nr are 16-bit and compared modulo 2¹⁶ ([`seq_newer`]).
-//! - The send window is the peer's Receive Window Size (default 4 until known); messages beyond
-//!   the window wait in a queue and get their Ns when they enter the window.
+//! - The send window is the peer's Receive Window Size (default 4 until known), further limited
+//!   by slow start and congestion avoidance (RFC 2661 Appendix A: CWND starts at 1, +1 per ack
+//!   up to SSTHRESH, then +1 per CWND acks; a retransmission timeout halves SSTHRESH and resets
+//!   CWND to 1). Messages beyond the window wait in a queue and get their Ns when they enter it.
 //! - One retransmission timer for the window: it starts at `retry_timeout` and doubles on each
 //!   retransmission, capped at [`MAX_RETRY_TIMEOUT`]; after `max_retries` retransmissions
 //!   without progress the channel has [`failed`](Transport::failed). Retransmitted messages keep
@@ -128,6 +130,9 @@ pub struct Transport {
     peer_tunnel_id: u32,
     zlb_session_id: u16,
     peer_window: u16,
+    cwnd: u16,
+    ssthresh: u16,
+    ca_acks: u16,
     next_ns: u16,
     expected: u16,
     in_flight: VecDeque<InFlight>,
@@ -157,6 +162,9 @@ impl Transport {
             peer_tunnel_id: 0,
             zlb_session_id: 0,
             peer_window: 4,
+            cwnd: 1,
+            ssthresh: 4,
+            ca_acks: 0,
             next_ns: 0,
             expected: 0,
             in_flight: VecDeque::new(),
@@ -191,12 +199,36 @@ impl Transport {
     /// The peer's Receive Window Size (0 is treated as 1).
     pub fn set_peer_window(&mut self, now: Instant, window: u16) {
         self.peer_window = window.max(1);
+        self.ssthresh = self.peer_window;
+        self.cwnd = self.cwnd.min(self.peer_window);
         self.fill_window(now);
     }
 
-    /// The current send window.
+    /// The peer's advertised window.
     pub fn peer_window(&self) -> u16 {
         self.peer_window
+    }
+
+    /// The congestion window (never above the peer's window).
+    pub fn cwnd(&self) -> u16 {
+        self.cwnd
+    }
+
+    fn send_window(&self) -> usize {
+        usize::from(self.cwnd.min(self.peer_window).max(1))
+    }
+
+    fn on_ack_cwnd(&mut self) {
+        if self.cwnd < self.ssthresh {
+            self.cwnd += 1;
+        } else {
+            self.ca_acks += 1;
+            if self.ca_acks >= self.cwnd {
+                self.ca_acks = 0;
+                self.cwnd = self.cwnd.saturating_add(1);
+            }
+        }
+        self.cwnd = self.cwnd.min(self.peer_window);
     }
 
     /// Starts (or restarts) the HELLO timer, if a hello interval is configured.
@@ -216,7 +248,7 @@ impl Transport {
     }
 
     fn fill_window(&mut self, now: Instant) {
-        while self.in_flight.len() < usize::from(self.peer_window) {
+        while self.in_flight.len() < self.send_window() {
             let Some((mut msg, tag)) = self.queue.pop_front() else {
                 break;
             };
@@ -290,6 +322,7 @@ impl Transport {
                     self.acked.push_back(f.tag);
                 }
             }
+            self.on_ack_cwnd();
         }
         self.retries = 0;
         self.rto = self.cfg.retry_timeout;
@@ -336,7 +369,13 @@ impl Transport {
                 }
                 self.retries += 1;
                 self.rto = (self.rto * 2).min(MAX_RETRY_TIMEOUT);
-                for f in &mut self.in_flight {
+                // Congestion: halve SSTHRESH, back to slow start. Only what fits in the new
+                // CWND (the oldest message) is retransmitted now; the rest follows the acks.
+                self.ssthresh = (self.cwnd / 2).max(1);
+                self.cwnd = 1;
+                self.ca_acks = 0;
+                let n = self.send_window();
+                for f in self.in_flight.iter_mut().take(n) {
                     f.msg.header.nr = self.expected;
                     self.stats.retransmits += 1;
                     self.outbox.push_back(Outgoing {
@@ -611,6 +650,35 @@ mod tests {
     }
 
     #[test]
+    fn slow_start_then_congestion_avoidance_and_reset_on_timeout() {
+        let t0 = Instant::now();
+        let mut t = new();
+        t.set_peer_window(t0, 8);
+        for _ in 0..20 {
+            t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
+        }
+        // CWND 1: one message, then 2, then 4 per round trip.
+        let mut rounds = vec![];
+        let mut nr = 0u16;
+        for _ in 0..4 {
+            let out = drain(&mut t);
+            rounds.push(out.len());
+            nr = nr.wrapping_add(out.len() as u16);
+            t.on_receive(t0, zlb(0, nr));
+        }
+        assert_eq!(rounds, vec![1, 2, 4, 8]);
+        assert_eq!(t.cwnd(), 8, "capped by the peer window");
+        assert_eq!(drain(&mut t).len(), 5, "the rest of the 20");
+        // Timeout: SSTHRESH 4, CWND 1, only the oldest retransmitted.
+        t.handle_timeout(t0 + Duration::from_secs(1));
+        let out = drain(&mut t);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, SendKind::Retransmit);
+        assert_eq!(t.cwnd(), 1);
+        assert_eq!(t.ssthresh, 4);
+    }
+
+    #[test]
     fn duplicate_is_counted_and_reacked() {
         let t0 = Instant::now();
         let mut t = new();
@@ -655,6 +723,7 @@ mod tests {
         let mut t = new();
         t.next_ns = 65535;
         t.expected = 65535;
+        t.cwnd = 4;
         t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
         t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
         let out = drain(&mut t);

@@ -827,6 +827,16 @@ impl Tunnel {
 
     fn on_stopccn(&mut self, ctx: &mut Ctx, msg: &ControlMessage) {
         let peer_rc = result_code_of(msg);
+        if self.peer_tunnel_id == 0 {
+            // Refused before SCCRP: address the ZLB to the tunnel the peer names.
+            if let Some(t) = msg.find(|v| match v {
+                AvpValue::AssignedTunnelId(t) => Some(u32::from(*t)),
+                _ => None,
+            }) {
+                self.peer_tunnel_id = t;
+                self.transport.set_peer_tunnel_id(t);
+            }
+        }
         let reason = match self.state {
             TunnelState::Closing => self
                 .close_reason
