@@ -368,7 +368,8 @@ impl Transport {
                     return;
                 }
                 self.retries += 1;
-                self.rto = (self.rto * 2).min(MAX_RETRY_TIMEOUT);
+                let cap = MAX_RETRY_TIMEOUT.max(self.cfg.retry_timeout);
+                self.rto = self.rto.saturating_mul(2).min(cap);
                 // Congestion: halve SSTHRESH, back to slow start. Only what fits in the new
                 // CWND (the oldest message) is retransmitted now; the rest follows the acks.
                 self.ssthresh = (self.cwnd / 2).max(1);

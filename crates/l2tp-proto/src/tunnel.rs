@@ -233,6 +233,8 @@ pub(crate) struct Tunnel {
     closed_hold: Duration,
     closed_until: Option<Instant>,
     our_challenge: Option<Vec<u8>>,
+    /// TunnelDown was reported (at most once).
+    down_reported: bool,
     /// The tunnel is gone: the endpoint removes it.
     pub finished: bool,
     /// Timer currently registered with the endpoint.
@@ -264,6 +266,7 @@ impl Tunnel {
             closed_hold,
             closed_until: None,
             our_challenge: None,
+            down_reported: false,
             finished: false,
             scheduled: None,
             cfg,
@@ -400,15 +403,17 @@ impl Tunnel {
             self.on_acked(ctx, tag);
         }
         while let Some(m) = self.transport.poll_delivered() {
+            if self.finished {
+                // E.g. crossing StopCCNs: ours was just acknowledged by the peer's own
+                // StopCCN. Nothing more to do but acknowledge it.
+                continue;
+            }
             let zlb_sid = self
                 .sessions
                 .get(&u32::from(m.header.session_id))
                 .map_or(0, |s| s.peer_id as u16);
             self.transport.set_zlb_session_id(zlb_sid);
             self.process(ctx, m);
-            if self.finished {
-                break;
-            }
         }
         self.transport.flush_ack();
         self.flush(ctx);
@@ -467,6 +472,10 @@ impl Tunnel {
     }
 
     fn tunnel_down(&mut self, ctx: &mut Ctx, reason: DownReason) {
+        if self.down_reported {
+            return;
+        }
+        self.down_reported = true;
         ctx.events.push_back(Event::TunnelDown {
             tunnel: TunnelId(self.id),
             reason,

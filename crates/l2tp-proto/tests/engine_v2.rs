@@ -576,3 +576,65 @@ fn unknown_and_malformed_datagrams_are_counted() {
     assert!(ep.poll_transmit().is_none());
     assert!(ep.poll_event().is_none());
 }
+
+#[test]
+fn crossing_stopccns_report_one_tunnel_down_each() {
+    let mut s = Sim::pair(17);
+    let (t, lns_t) = setup(&mut s);
+    let now = s.now;
+    s.nodes[LAC].ep.close_tunnel(now, t, rc(1, 0)).unwrap();
+    s.nodes[LNS].ep.close_tunnel(now, lns_t, rc(6, 0)).unwrap();
+    s.run_for(secs(60.0));
+    for n in [LAC, LNS] {
+        let downs: Vec<_> = s
+            .events(n)
+            .into_iter()
+            .filter(is_tunnel_down)
+            .collect();
+        assert_eq!(downs.len(), 1, "{downs:?}");
+        assert!(matches!(
+            downs[0],
+            Event::TunnelDown {
+                reason: DownReason::Local(_),
+                ..
+            }
+        ));
+        assert!(s.nodes[n].ep.tunnel_ids().is_empty());
+    }
+    // No retransmission storm: each StopCCN acknowledged.
+    assert_eq!(s.sent(LAC, MessageType::StopCcn).len(), 1);
+    assert_eq!(s.sent(LNS, MessageType::StopCcn).len(), 1);
+}
+
+#[test]
+fn crossing_cdns_report_one_session_down_each() {
+    let mut s = Sim::pair(18);
+    let (t, lns_t) = setup(&mut s);
+    let lac_sid = s.nodes[LAC].ep.tunnel_info(t).unwrap().sessions[0].id;
+    let lns_sid = s.nodes[LNS].ep.tunnel_info(lns_t).unwrap().sessions[0].id;
+    let now = s.now;
+    s.nodes[LAC]
+        .ep
+        .close_session(now, t, lac_sid.into_sid(), rc(1, 0))
+        .unwrap();
+    s.nodes[LNS]
+        .ep
+        .close_session(now, lns_t, lns_sid.into_sid(), rc(3, 0))
+        .unwrap();
+    s.run_for(secs(30.0));
+    for n in [LAC, LNS] {
+        let downs = s
+            .events(n)
+            .into_iter()
+            .filter(|e| matches!(e, Event::SessionDown { .. }))
+            .count();
+        assert_eq!(downs, 1);
+    }
+    assert_eq!(s.nodes[LAC].ep.stats().retransmits, 0);
+    assert_eq!(s.nodes[LNS].ep.stats().retransmits, 0);
+    // The tunnel stays up with no session.
+    assert_eq!(
+        s.nodes[LAC].ep.tunnel_info(t).unwrap().state,
+        TunnelState::Established
+    );
+}
