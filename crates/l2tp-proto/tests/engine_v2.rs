@@ -586,11 +586,7 @@ fn crossing_stopccns_report_one_tunnel_down_each() {
     s.nodes[LNS].ep.close_tunnel(now, lns_t, rc(6, 0)).unwrap();
     s.run_for(secs(60.0));
     for n in [LAC, LNS] {
-        let downs: Vec<_> = s
-            .events(n)
-            .into_iter()
-            .filter(is_tunnel_down)
-            .collect();
+        let downs: Vec<_> = s.events(n).into_iter().filter(is_tunnel_down).collect();
         assert_eq!(downs.len(), 1, "{downs:?}");
         assert!(matches!(
             downs[0],
