@@ -31,8 +31,11 @@ fn ten_thousand_tunnels_with_a_session_each_come_up_and_go_down() {
     let count = |s: &Sim, n: usize, f: fn(&Event) -> bool| {
         s.nodes[n].events.iter().filter(|(_, e)| f(e)).count()
     };
-    assert!(s.run_until(Duration::from_secs(10), |s| count(s, LAC, is_session_up) == N
-        && count(s, LNS, is_session_up) == N));
+    assert!(
+        s.run_until(Duration::from_secs(10), |s| count(s, LAC, is_session_up)
+            == N
+            && count(s, LNS, is_session_up) == N)
+    );
     assert_eq!(s.nodes[LNS].ep.tunnel_ids().len(), N);
     // A HELLO round on every tunnel, all acked.
     s.run_for(Duration::from_secs(70));
@@ -51,6 +54,9 @@ fn ten_thousand_tunnels_with_a_session_each_come_up_and_go_down() {
     assert_eq!(count(&s, LAC, is_tunnel_down), N);
     assert_eq!(count(&s, LNS, is_tunnel_down), N);
     assert!(s.nodes[LAC].ep.tunnel_ids().is_empty());
-    assert!(s.nodes[LNS].ep.tunnel_ids().is_empty(), "closed records expired");
+    assert!(
+        s.nodes[LNS].ep.tunnel_ids().is_empty(),
+        "closed records expired"
+    );
     assert_eq!(s.nodes[LNS].ep.poll_timeout(), None);
 }

@@ -712,3 +712,72 @@ fn closed_tunnel_ignores_late_messages_but_acks_them() {
     d.advance(Duration::from_secs(31));
     assert!(d.ep.tunnel_ids().is_empty());
 }
+
+#[test]
+fn hidden_avps_are_revealed_with_the_tunnel_secret() {
+    let mut d = Driver::lac();
+    let now = d.now;
+    let mut cfg = d.cfg();
+    cfg.secret = Some(SECRET.to_vec());
+    let t = d.ep.connect(now, cfg).unwrap();
+    let sccrq = d.sent().remove(0);
+    let chal = sccrq
+        .find(|v| match v {
+            AvpValue::Challenge(c) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let hide = |v| Avp {
+        mandatory: true,
+        hidden: true,
+        value: v,
+    };
+    let m = ControlMessage {
+        header: hdr(t.0, 0, 0, 1),
+        avps: vec![
+            mt(MessageType::Sccrp),
+            Avp::m(AvpValue::RandomVector(vec![7; 16])),
+            Avp::m(AvpValue::ProtocolVersion {
+                version: 1,
+                revision: 0,
+            }),
+            Avp::m(AvpValue::FramingCapabilities(3)),
+            hide(AvpValue::HostName(b"hidden-lns".to_vec())),
+            hide(AvpValue::AssignedTunnelId(4242)),
+            Avp::m(AvpValue::ChallengeResponse(challenge_response(
+                2, SECRET, &chal,
+            ))),
+        ],
+    };
+    let b = m.to_bytes(Encap::Udp, Some(SECRET)).unwrap();
+    // Without the secret the codec cannot reveal them.
+    assert!(ControlMessage::parse(&b, Encap::Udp, None).is_err());
+    d.feed_bytes(&b);
+    assert_eq!(d.ep.stats().malformed, 0);
+    let out = d.sent();
+    assert_eq!(out[0].message_type(), Some(MessageType::Scccn));
+    assert_eq!(out[0].header.tunnel_id, 4242);
+    let info = d.ep.tunnel_info(t).unwrap();
+    assert_eq!(info.peer_host_name, b"hidden-lns");
+}
+
+#[test]
+fn hidden_avp_without_secret_is_counted_malformed() {
+    let mut d = Driver::lac();
+    let now = d.now;
+    let cfg = d.cfg();
+    let t = d.ep.connect(now, cfg).unwrap();
+    d.sent();
+    let mut m = sccrp(t.0, vec![]);
+    m.avps
+        .insert(1, Avp::m(AvpValue::RandomVector(vec![1; 16])));
+    m.avps[4].hidden = true; // Host Name
+    let b = m.to_bytes(Encap::Udp, Some(b"x")).unwrap();
+    d.feed_bytes(&b);
+    assert_eq!(d.ep.stats().malformed, 1);
+    assert!(d.sent().is_empty());
+    assert_eq!(
+        d.ep.tunnel_info(t).unwrap().state,
+        TunnelState::WaitCtlReply
+    );
+}
