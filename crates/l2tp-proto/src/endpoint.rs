@@ -155,7 +155,9 @@ pub enum Event {
         /// The peer's Host Name AVP.
         peer_host_name: Vec<u8>,
     },
-    /// The control connection is gone (all its sessions were reported down first).
+    /// The control connection is gone (all its sessions were reported down first). Reported
+    /// exactly once per tunnel, also for tunnels that never came up (a `connect` whose peer never
+    /// answered, or an accepted SCCRQ whose peer went away before SCCCN).
     TunnelDown {
         /// Local ID.
         tunnel: TunnelId,
