@@ -915,6 +915,28 @@ impl AvpValue {
     }
 }
 
+/// Renders the value as [`AvpValue::describe`] does.
+impl std::fmt::Display for AvpValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe())
+    }
+}
+
+/// Renders `Name: value`, with ` [M]` / ` [H]` suffixes for the flags, e.g.
+/// `Host Name: "lac.example" [M]`.
+impl std::fmt::Display for Avp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.value.name(), self.value.describe())?;
+        if self.mandatory {
+            f.write_str(" [M]")?;
+        }
+        if self.hidden {
+            f.write_str(" [H]")?;
+        }
+        Ok(())
+    }
+}
+
 impl Avp {
     /// Parse all AVPs in `buf[start..end]` (the message body). Offsets in errors are indexes
     /// into `buf`. Hidden AVPs are revealed with `secret` and the value of the nearest
