@@ -77,7 +77,7 @@ ip netns exec "$LNS" xl2tpd -D -c "$OUT/xl2tpd/xl2tpd.conf" -p "$OUT/xl2tpd/pid"
 PIDS+=($!)
 # Wait for the capture and xl2tpd to be ready.
 for _ in $(seq 50); do
-    grep -q "Capturing on" "$OUT/tshark-capture.log" 2>/dev/null && ip netns exec "$LNS" ss -uln | grep -q ':1701' && break
+    grep -q "Capturing on" "$OUT/tshark-capture.log" 2>/dev/null && ip netns exec "$LNS" ss -uln | grep -q ":1701" && break
     sleep 0.1
 done
 
@@ -94,7 +94,7 @@ max_retries = 5
 pseudowire = "ppp"
 CONF
 
-ip netns exec "$LAC" "$L2TPD" -config "$OUT/l2tpd.toml" -null --events json --events-file "$OUT/events.jsonl" >"$OUT/l2tpd.log" 2>&1 &
+ip netns exec "$LAC" ${L2TPD_WRAP:-} "$L2TPD" -config "$OUT/l2tpd.toml" -null -verbose --events json --events-file "$OUT/events.jsonl" >"$OUT/l2tpd.log" 2>&1 &
 L2TPD_PID=$!
 PIDS+=($L2TPD_PID)
 
@@ -121,13 +121,13 @@ pass "StopCCN acknowledged by xl2tpd"
 
 sleep 0.5
 kill "${PIDS[0]}" 2>/dev/null || true; wait "${PIDS[0]}" 2>/dev/null || true
-tshark -r "$OUT/exchange.pcap" -Y l2tp > "$OUT/exchange.txt" 2>&1 || true
+tshark -r "$OUT/exchange.pcap" -Y l2tp > "$OUT/exchange.txt" 2>/dev/null || true
 cat "$OUT/exchange.txt"
 for m in SCCRQ SCCRP SCCCN ICRQ ICRP ICCN CDN StopCCN; do
     grep -q "$m" "$OUT/exchange.txt" || fail "capture has no $m"
 done
 pass "capture holds SCCRQ SCCRP SCCCN ICRQ ICRP ICCN CDN StopCCN"
-warn=$(tshark -r "$OUT/exchange.pcap" -Y '_ws.expert.severity >= "Warning"' 2>&1 || true)
+warn=$(tshark -r "$OUT/exchange.pcap" -Y '_ws.expert.severity >= "Warning"' 2>/dev/null || true)
 [ -z "$warn" ] || fail "tshark expert warnings: $warn"
 pass "tshark: no expert warning"
 echo "interop: all checks passed (artifacts in $OUT)"

@@ -434,6 +434,7 @@ impl Endpoint {
         session: SessionId,
         rc: ResultCode,
     ) -> Result<(), ApiError> {
+        let rc = encodable(rc);
         self.with_tunnel(now, tunnel.0, |t, ctx| t.close_session(ctx, session.0, rc))
             .ok_or(ApiError::NoSuchTunnel(tunnel))?
     }
@@ -447,6 +448,7 @@ impl Endpoint {
         tunnel: TunnelId,
         rc: ResultCode,
     ) -> Result<(), ApiError> {
+        let rc = encodable(rc);
         self.with_tunnel(now, tunnel.0, |t, ctx| t.close(ctx, rc))
             .ok_or(ApiError::NoSuchTunnel(tunnel))
     }
@@ -624,4 +626,13 @@ impl Endpoint {
     pub fn tunnel_info(&self, tunnel: TunnelId) -> Option<TunnelInfo> {
         self.tunnels.get(&tunnel.0).map(|t| t.info())
     }
+}
+
+/// A Result Code AVP can carry a message only after an error code (RFC 2661 §4.4.2): a caller's
+/// message without one gets error code 0 ("no general error") so that it can be sent.
+fn encodable(mut rc: ResultCode) -> ResultCode {
+    if rc.message.is_some() && rc.error.is_none() {
+        rc.error = Some(crate::wire::error_code::NO_ERROR);
+    }
+    rc
 }

@@ -634,3 +634,63 @@ fn crossing_cdns_report_one_session_down_each() {
         TunnelState::Established
     );
 }
+
+#[test]
+fn close_tunnel_after_peer_cdn_sends_stopccn_and_is_acked() {
+    // The path of the xl2tpd interop test: the LNS clears the call, then we stop the tunnel.
+    let mut s = Sim::pair(21);
+    let (t, lns_t) = setup(&mut s);
+    let lns_sid = s.nodes[LNS].ep.tunnel_info(lns_t).unwrap().sessions[0].id;
+    let now = s.now;
+    s.nodes[LNS]
+        .ep
+        .close_session(now, lns_t, lns_sid.into_sid(), rc(1, 0))
+        .unwrap();
+    s.run_for(secs(0.5));
+    let now = s.now;
+    s.nodes[LAC].ep.close_tunnel(now, t, rc(6, 0)).unwrap();
+    s.run_for(secs(2.0));
+    assert_eq!(
+        s.sent(LAC, MessageType::StopCcn).len(),
+        1,
+        "one StopCCN sent"
+    );
+    assert!(s.has_event(LAC, |e| *e
+        == Event::TunnelDown {
+            tunnel: t,
+            reason: DownReason::Local(rc(6, 0))
+        }));
+}
+
+#[test]
+fn close_tunnel_transmits_stopccn_immediately() {
+    let mut s = Sim::pair(22);
+    let (t, _lns_t) = setup(&mut s);
+    s.run_for(secs(0.5));
+    let now = s.now;
+    s.nodes[LAC].ep.close_tunnel(now, t, rc(6, 0)).unwrap();
+    let tx = s.nodes[LAC]
+        .ep
+        .poll_transmit()
+        .expect("StopCCN goes out at once");
+    let msg = l2tp_proto::wire::ControlMessage::parse(&tx.payload, tx.encap, None).unwrap();
+    assert_eq!(msg.message_type(), Some(MessageType::StopCcn));
+}
+
+#[test]
+fn close_with_message_but_no_error_code_still_sends_stopccn() {
+    // A Result Code message needs an error code in front of it; the API fills in 0.
+    let mut s = Sim::pair(23);
+    let (t, _lns_t) = setup(&mut s);
+    let now = s.now;
+    let code = ResultCode {
+        result: 6,
+        error: None,
+        message: Some(b"bye".to_vec()),
+    };
+    s.nodes[LAC].ep.close_tunnel(now, t, code).unwrap();
+    let tx = s.nodes[LAC].ep.poll_transmit().expect("StopCCN goes out");
+    let msg = l2tp_proto::wire::ControlMessage::parse(&tx.payload, tx.encap, None).unwrap();
+    assert_eq!(msg.message_type(), Some(MessageType::StopCcn));
+    assert_eq!(s.nodes[LAC].ep.stats().encode_errors, 0);
+}

@@ -10,18 +10,20 @@
 //! address family. The kernel data plane will want one connected socket per tunnel (managed
 //! tunnels); that comes with the kernel data plane.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use l2tp_proto::endpoint::{
-    DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionConfig, SessionId,
-    TunnelConfig, TunnelId,
+    DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionId, TunnelId,
 };
-use l2tp_proto::wire::ResultCode;
+use l2tp_proto::wire::{result, ResultCode};
 use tokio::net::UdpSocket;
+
+use crate::config::{SessionSection, TunnelSection};
+use crate::dataplane::{DataPlane, SessionSpec, TunnelSpec};
 use tokio::sync::mpsc;
 
 /// Largest datagram read from a socket (bytes). L2TP over UDP cannot exceed 65507 bytes.
@@ -65,8 +67,14 @@ struct TunnelEntry {
     name: String,
     socket: usize,
     /// Sessions to open once the tunnel is up, in configuration order.
-    pending_sessions: Vec<(String, SessionConfig)>,
-    sessions: HashMap<SessionId, String>,
+    pending_sessions: Vec<(String, SessionSection)>,
+    /// Sessions opened by us or the peer: name and data plane options.
+    sessions: HashMap<SessionId, (String, SessionSection)>,
+    /// The tunnel's configuration (data plane options, version).
+    section: TunnelSection,
+    /// Whether the data plane holds this tunnel / these sessions (to undo exactly that).
+    dp_tunnel: bool,
+    dp_sessions: HashSet<SessionId>,
 }
 
 /// Owns the endpoint, the sockets and the mapping from engine IDs to configured names.
@@ -78,12 +86,15 @@ pub struct Driver {
     inbox_rx: mpsc::Receiver<(usize, SocketAddr, Vec<u8>)>,
     events: Vec<RuntimeEvent>,
     send_errors: u64,
+    dataplane: Box<dyn DataPlane>,
+    /// Which socket a peer address last reached us on (replies to accepted tunnels).
+    peer_socket: HashMap<SocketAddr, usize>,
 }
 
 impl Driver {
     /// A driver around a new endpoint. `seed` feeds the endpoint's RNG (tunnel/session IDs,
     /// challenges); pass real entropy in production.
-    pub fn new(config: EndpointConfig, seed: u64) -> Self {
+    pub fn new(config: EndpointConfig, seed: u64, dataplane: Box<dyn DataPlane>) -> Self {
         let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_DEPTH);
         Driver {
             endpoint: Endpoint::new(config, seed),
@@ -93,6 +104,8 @@ impl Driver {
             inbox_rx,
             events: Vec::new(),
             send_errors: 0,
+            dataplane,
+            peer_socket: HashMap::new(),
         }
     }
 
@@ -138,25 +151,27 @@ impl Driver {
         Ok(index)
     }
 
-    /// Starts a dynamic tunnel (LAC: sends SCCRQ) and remembers the sessions to open once it is
-    /// up. `local` is the address to send from; `None` = an ephemeral wildcard address.
+    /// Starts a dynamic tunnel from its configuration (LAC: sends SCCRQ) and remembers the
+    /// sessions to open once it is up. The tunnel sends from `section.local` (or an ephemeral
+    /// wildcard address of the peer's family).
     ///
-    /// Errors: socket set-up failures and engine refusals (e.g. tunnel ID in use).
+    /// Errors: socket set-up failures and engine refusals (e.g. tunnel ID in use, L2TPv3 not
+    /// supported yet by the engine).
     pub async fn add_tunnel(
         &mut self,
         name: &str,
-        local: Option<SocketAddr>,
-        config: TunnelConfig,
-        sessions: Vec<(String, SessionConfig)>,
+        section: &TunnelSection,
     ) -> Result<TunnelId, DriverError> {
-        let local = local.unwrap_or(match config.peer {
+        let config = section.to_engine();
+        let local = section.local.unwrap_or(match config.peer {
             SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
         });
         let socket = self.bind(local).await?;
+        let now = Instant::now();
         let id = self
             .endpoint
-            .connect(Instant::now(), config)
+            .connect(now, config)
             .map_err(|source| DriverError::Engine {
                 name: name.to_string(),
                 source,
@@ -167,10 +182,15 @@ impl Driver {
             TunnelEntry {
                 name: name.to_string(),
                 socket,
-                pending_sessions: sessions,
+                pending_sessions: section.sessions.clone(),
                 sessions: HashMap::new(),
+                section: section.clone(),
+                dp_tunnel: false,
+                dp_sessions: HashSet::new(),
             },
         );
+        // The engine sends ICRQ right after SCCCN; open the configured sessions now.
+        self.open_pending(id, now);
         self.flush().await;
         Ok(id)
     }
@@ -179,6 +199,7 @@ impl Driver {
     pub async fn close_all(&mut self, result: ResultCode) {
         let now = Instant::now();
         let ids: Vec<TunnelId> = self.tunnels.keys().copied().collect();
+        tracing::debug!(tunnels = ids.len(), "closing every tunnel");
         for id in ids {
             if let Err(e) = self.endpoint.close_tunnel(now, id, result.clone()) {
                 tracing::debug!(tunnel = id.0, error = %e, "close_tunnel");
@@ -264,17 +285,24 @@ impl Driver {
         };
         tokio::select! {
             msg = self.inbox_rx.recv() => {
-                let Some((_idx, from, data)) = msg else { return false };
-                self.endpoint.handle(Instant::now(), from, &data);
+                let Some((idx, from, data)) = msg else { return false };
+                self.receive(idx, from, &data);
                 // Feed whatever else already arrived before flushing: batches ACKs.
-                while let Ok((_i, from, data)) = self.inbox_rx.try_recv() {
-                    self.endpoint.handle(Instant::now(), from, &data);
+                while let Ok((idx, from, data)) = self.inbox_rx.try_recv() {
+                    self.receive(idx, from, &data);
                 }
             }
             _ = sleep => self.endpoint.handle_timeout(Instant::now()),
         }
         self.flush().await;
         true
+    }
+
+    fn receive(&mut self, socket: usize, from: SocketAddr, data: &[u8]) {
+        if self.peer_socket.get(&from) != Some(&socket) {
+            self.peer_socket.insert(from, socket);
+        }
+        self.endpoint.handle(Instant::now(), from, data);
     }
 
     /// Sends queued datagrams and turns engine events into runtime events (opening configured
@@ -288,6 +316,7 @@ impl Driver {
                     .tunnels
                     .get(&t.tunnel)
                     .map(|e| e.socket)
+                    .or_else(|| self.peer_socket.get(&t.destination).copied())
                     .unwrap_or_default();
                 let Some((_, sock)) = self.sockets.get(socket) else {
                     self.send_errors += 1;
@@ -308,6 +337,23 @@ impl Driver {
         }
     }
 
+    fn open_pending(&mut self, tunnel: TunnelId, now: Instant) {
+        let Some(entry) = self.tunnels.get_mut(&tunnel) else {
+            return;
+        };
+        for (name, section) in std::mem::take(&mut entry.pending_sessions) {
+            match self.endpoint.open_session(now, tunnel, section.to_engine()) {
+                Ok(sid) => {
+                    tracing::info!(tunnel = %entry.name, session = %name, id = sid.0, "session starting");
+                    entry.sessions.insert(sid, (name, section));
+                }
+                Err(e) => {
+                    tracing::error!(tunnel = %entry.name, session = %name, error = %e, "cannot open session")
+                }
+            }
+        }
+    }
+
     fn on_engine_event(&mut self, ev: Event) {
         let now = Instant::now();
         let (tunnel, session) = match &ev {
@@ -318,45 +364,159 @@ impl Driver {
             | Event::SessionDown {
                 tunnel, session, ..
             } => (*tunnel, Some(*session)),
-            #[allow(unreachable_patterns)]
-            _ => return,
         };
+        if let Event::TunnelUp { peer, .. } = &ev {
+            if !self.tunnels.contains_key(&tunnel) {
+                // A tunnel a peer opened (LNS role): adopt it under a generated name.
+                let socket = self.peer_socket.get(peer).copied().unwrap_or_default();
+                let mut section = TunnelSection::new();
+                section.peer = Some(*peer);
+                self.tunnels.insert(
+                    tunnel,
+                    TunnelEntry {
+                        name: format!("#{}", tunnel.0),
+                        socket,
+                        pending_sessions: Vec::new(),
+                        sessions: HashMap::new(),
+                        section,
+                        dp_tunnel: false,
+                        dp_sessions: HashSet::new(),
+                    },
+                );
+            }
+        }
         let Some(entry) = self.tunnels.get_mut(&tunnel) else {
             tracing::debug!(?ev, "event for an unknown tunnel");
             return;
         };
-        let tunnel_name = entry.name.clone();
-        let session_name = session.and_then(|s| entry.sessions.get(&s).cloned());
-        log_event(&tunnel_name, session_name.as_deref(), &ev);
-        let down = matches!(ev, Event::TunnelDown { .. });
-        if let Event::SessionDown { session, .. } = &ev {
-            entry.sessions.remove(session);
+        if let Some(sid) = session {
+            entry
+                .sessions
+                .entry(sid)
+                .or_insert_with(|| (format!("#{}", sid.0), SessionSection::default()));
         }
+        let tunnel_name = entry.name.clone();
+        let session_name = session.and_then(|s| entry.sessions.get(&s).map(|(n, _)| n.clone()));
+        log_event(&tunnel_name, session_name.as_deref(), &ev);
         self.events.push(RuntimeEvent {
             tunnel_name: tunnel_name.clone(),
             session_name,
             event: ev.clone(),
         });
-        if down {
-            self.tunnels.remove(&tunnel);
-            return;
-        }
-        if let Event::TunnelUp { .. } = ev {
-            let pending = std::mem::take(&mut entry.pending_sessions);
-            for (name, cfg) in pending {
-                match self.endpoint.open_session(now, tunnel, cfg) {
-                    Ok(sid) => {
-                        tracing::info!(tunnel = %tunnel_name, session = %name, id = sid.0, "session starting");
-                        if let Some(entry) = self.tunnels.get_mut(&tunnel) {
-                            entry.sessions.insert(sid, name);
-                        }
+        match ev {
+            Event::TunnelUp {
+                peer_tunnel_id,
+                peer,
+                version,
+                encap,
+                ..
+            } => {
+                let local = self.sockets.get(entry.socket).map(|(a, _)| *a);
+                let spec = TunnelSpec {
+                    version,
+                    encap,
+                    tunnel_id: tunnel.0,
+                    peer_tunnel_id,
+                    local,
+                    peer,
+                    control_fd: None,
+                    udp_checksum: true,
+                };
+                match self.dataplane.create_tunnel(&spec) {
+                    Ok(()) => entry.dp_tunnel = true,
+                    Err(e) => {
+                        tracing::error!(tunnel = %tunnel_name, error = %e, "data plane: tunnel");
+                        let rc = ResultCode {
+                            result: result::STOPCCN_GENERAL_ERROR,
+                            error: Some(l2tp_proto::wire::error_code::VENDOR_ERROR),
+                            message: Some(format!("data plane: {e}").into_bytes()),
+                        };
+                        let _ = self.endpoint.close_tunnel(now, tunnel, rc);
+                    }
+                }
+            }
+            Event::SessionUp {
+                session,
+                peer_session_id,
+                peer_tunnel_id,
+                ..
+            } => {
+                let Some((_, section)) = entry.sessions.get(&session) else {
+                    return;
+                };
+                let spec = session_spec(
+                    &entry.section,
+                    section,
+                    tunnel.0,
+                    peer_tunnel_id,
+                    session.0,
+                    peer_session_id,
+                );
+                match self.dataplane.create_session(&spec) {
+                    Ok(_) => {
+                        entry.dp_sessions.insert(session);
                     }
                     Err(e) => {
-                        tracing::error!(tunnel = %tunnel_name, session = %name, error = %e, "cannot open session")
+                        tracing::error!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: session");
+                        let rc = ResultCode {
+                            result: result::CDN_GENERAL_ERROR,
+                            error: Some(l2tp_proto::wire::error_code::VENDOR_ERROR),
+                            message: Some(format!("data plane: {e}").into_bytes()),
+                        };
+                        let _ = self.endpoint.close_session(now, tunnel, session, rc);
+                    }
+                }
+            }
+            Event::SessionDown { session, .. } => {
+                entry.sessions.remove(&session);
+                if entry.dp_sessions.remove(&session) {
+                    if let Err(e) = self.dataplane.delete_session(tunnel.0, session.0) {
+                        tracing::warn!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: delete session");
+                    }
+                }
+            }
+            Event::TunnelDown { .. } => {
+                if let Some(entry) = self.tunnels.remove(&tunnel) {
+                    for s in entry.dp_sessions {
+                        let _ = self.dataplane.delete_session(tunnel.0, s.0);
+                    }
+                    if entry.dp_tunnel {
+                        if let Err(e) = self.dataplane.delete_tunnel(tunnel.0) {
+                            tracing::warn!(tunnel = %tunnel_name, error = %e, "data plane: delete tunnel");
+                        }
                     }
                 }
             }
         }
+    }
+}
+
+/// The data plane's view of a session, from its configuration and the negotiated IDs.
+fn session_spec(
+    tunnel: &TunnelSection,
+    session: &SessionSection,
+    tunnel_id: u32,
+    peer_tunnel_id: u32,
+    session_id: u32,
+    peer_session_id: u32,
+) -> SessionSpec {
+    SessionSpec {
+        tunnel_id,
+        peer_tunnel_id,
+        version: tunnel.version,
+        session_id,
+        peer_session_id,
+        pseudowire: session.pseudowire,
+        cookie: session.cookie.clone(),
+        peer_cookie: session.peer_cookie.clone(),
+        l2spec: session.l2spec_type,
+        send_seq: session.seqnum,
+        recv_seq: session.seqnum,
+        reorder_timeout: session.reorder_timeout,
+        interface_name: session.interface_name.clone(),
+        mtu: None,
+        lns_mode: tunnel.listen,
+        pppoe: session.pppoe_session_id.zip(session.pppoe_peer_mac),
     }
 }
 
@@ -379,8 +539,6 @@ fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
         Event::SessionDown { reason, .. } => {
             tracing::info!(tunnel, session, reason = %describe_reason(reason), "session down")
         }
-        #[allow(unreachable_patterns)]
-        _ => {}
     }
 }
 

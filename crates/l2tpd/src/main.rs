@@ -119,7 +119,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             "the kernel data plane is not wired into l2tpd yet; run with -null (null data plane)"
         );
     }
-    let mut dataplane: Box<dyn DataPlane> = Box::new(NullDataPlane::default());
+    let dataplane: Box<dyn DataPlane> = Box::new(NullDataPlane::default());
 
     let mut sink: Option<Box<dyn Write + Send>> = match (args.events, &args.events_file) {
         (None, _) => None,
@@ -131,21 +131,15 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let seed = seed_from_os();
-    let mut driver = Driver::new(EndpointConfig::default(), seed);
+    let mut driver = Driver::new(EndpointConfig::default(), seed, dataplane);
     for (name, tunnel) in &config.tunnels {
-        let sessions = tunnel
-            .sessions
-            .iter()
-            .map(|(n, s)| (n.clone(), s.to_engine()))
-            .collect();
         driver
-            .add_tunnel(name, tunnel.local, tunnel.to_engine(), sessions)
+            .add_tunnel(name, tunnel)
             .await
             .with_context(|| format!("tunnel {name}"))?;
     }
 
     let mut on_event = |ev: &RuntimeEvent| {
-        apply_to_dataplane(dataplane.as_mut(), ev);
         if let Some(w) = sink.as_mut() {
             let _ = writeln!(w, "{}", events::to_json_line(ev));
             let _ = w.flush();
@@ -170,11 +164,6 @@ async fn run(args: Args) -> anyhow::Result<()> {
         tracing::warn!(tunnels = left, "peers did not acknowledge StopCCN in time");
     }
     Ok(())
-}
-
-/// Programs the data plane from an event (null data plane: logs only).
-fn apply_to_dataplane(dp: &mut dyn DataPlane, ev: &RuntimeEvent) {
-    l2tp_runtime::dataplane::apply_event(dp, ev);
 }
 
 async fn shutdown_signal() {

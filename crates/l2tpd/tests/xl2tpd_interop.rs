@@ -31,7 +31,10 @@ fn lac_sets_up_tunnel_and_session_with_xl2tpd_lns_and_tears_down_cleanly() {
     assert!(status.success(), "interop script failed: {status}");
 
     let evs = events(&out);
-    let kinds: Vec<&str> = evs.iter().map(|e| e["event"].as_str().unwrap_or("")).collect();
+    let kinds: Vec<&str> = evs
+        .iter()
+        .map(|e| e["event"].as_str().unwrap_or(""))
+        .collect();
     assert_eq!(
         kinds,
         ["tunnel_up", "session_up", "session_down", "tunnel_down"],
@@ -46,7 +49,10 @@ fn lac_sets_up_tunnel_and_session_with_xl2tpd_lns_and_tears_down_cleanly() {
     assert_eq!(sdown["result_code"], 1);
     let tdown = &evs[3];
     assert_eq!(tdown["reason"], "local");
-    assert_eq!(tdown["result_code"], 6, "StopCCN result: requester is being shut down");
+    assert_eq!(
+        tdown["result_code"], 6,
+        "StopCCN result: requester is being shut down"
+    );
     let _ = std::fs::remove_dir_all(&out);
 }
 
