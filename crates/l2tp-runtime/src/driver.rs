@@ -302,7 +302,14 @@ impl Driver {
         if self.peer_socket.get(&from) != Some(&socket) {
             self.peer_socket.insert(from, socket);
         }
+        let before = self.endpoint.stats();
         self.endpoint.handle(Instant::now(), from, data);
+        let after = self.endpoint.stats();
+        if after.malformed > before.malformed {
+            tracing::warn!(%from, len = data.len(), total = after.malformed, "malformed datagram dropped");
+        } else if after.unknown_tunnel > before.unknown_tunnel {
+            tracing::debug!(%from, len = data.len(), "datagram for an unknown tunnel dropped");
+        }
     }
 
     /// Sends queued datagrams and turns engine events into runtime events (opening configured
