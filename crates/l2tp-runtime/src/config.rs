@@ -134,6 +134,17 @@ pub enum Pseudowire {
     Pppac,
 }
 
+impl fmt::Display for Pseudowire {
+    /// The config spelling: `ppp`, `eth`, `pppac`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pseudowire::Ppp => "ppp",
+            Pseudowire::Eth => "eth",
+            Pseudowire::Pppac => "pppac",
+        })
+    }
+}
+
 impl Pseudowire {
     /// The RFC 3931 pseudowire type number ([`pw_type`]).
     pub fn pw_type(self) -> u16 {

@@ -187,7 +187,7 @@ pub struct SessionHandle {
 }
 
 /// Per-session data counters (kernel `L2TP_ATTR_STATS`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SessionStats {
     /// Packets sent.
     pub tx_packets: u64,

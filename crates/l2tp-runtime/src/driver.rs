@@ -1,46 +1,61 @@
 //! The tokio driver around [`l2tp_proto::endpoint::Endpoint`].
 //!
-//! One task owns the endpoint. UDP sockets (one per local address) are read by small reader
-//! tasks that forward `(socket index, source, bytes)` over a bounded channel; the owner task
-//! feeds them to the endpoint, sleeps until the endpoint's next timer, and after every step
-//! drains datagrams to send and events to report. Nothing here parses L2TP: the core does.
+//! One task owns the endpoint, the sockets' bookkeeping and the data plane. UDP sockets are
+//! read by small reader tasks that forward `(socket, source, bytes)` over one bounded channel;
+//! the owner task feeds them to the endpoint, sleeps until the endpoint's next timer, runs
+//! commands from [`crate::Context`] handles, and after every step drains datagrams to send and
+//! events to report. Nothing here parses L2TP: the core does.
 //!
-//! Sockets and tunnels: every tunnel configured with the same `local` address shares that
-//! address's socket, and a tunnel without `local` uses an ephemeral wildcard socket of its own
-//! address family. The kernel data plane will want one connected socket per tunnel (managed
-//! tunnels); that comes with the kernel data plane.
+//! # Sockets and tunnels
+//! - With a data plane that shares sockets ([`SocketMode::Shared`], the null data plane), all
+//!   tunnels on one local address share that address's socket; a tunnel without `local` gets
+//!   an ephemeral wildcard socket.
+//! - With the kernel data plane ([`SocketMode::PerTunnel`]) every tunnel owns a socket,
+//!   connected to its peer once the tunnel is up: the kernel's managed tunnels take a socket
+//!   (`L2TP_ATTR_FD`) and steer that socket's data messages into the session, so two tunnels
+//!   cannot share one. An LNS keeps one listening socket per `listen` address for SCCRQs from
+//!   new peers and opens a connected socket (same local address, `SO_REUSEADDR`) per accepted
+//!   tunnel; Linux delivers a datagram to the connected socket that matches its 4-tuple
+//!   before the listening one. We do not use `SO_REUSEPORT` groups: they have misdelivered
+//!   L2TP packets on some kernels (design/interop.md).
+//!
+//! # Static tunnels
+//! A static tunnel has no control connection: the driver programs the data plane with the
+//! configured IDs at once and reports `TunnelUp` / `SessionUp` itself.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use l2tp_proto::endpoint::{
     DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionId, TunnelId,
 };
-use l2tp_proto::wire::{result, ResultCode};
+use l2tp_proto::wire::{error_code, result, ResultCode};
 use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{SessionSection, TunnelSection};
-use crate::dataplane::{DataPlane, SessionSpec, TunnelSpec};
-use tokio::sync::mpsc;
+use crate::config::{SessionSection, TunnelKind, TunnelSection};
+use crate::dataplane::{DataPlane, SessionHandle, SessionSpec, SessionStats, TunnelSpec};
+use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
 
 /// Largest datagram read from a socket (bytes). L2TP over UDP cannot exceed 65507 bytes.
 const MAX_DATAGRAM: usize = 65_536;
 /// Datagrams queued between the reader tasks and the engine task before readers wait.
 const INBOX_DEPTH: usize = 1024;
 
-/// Errors from the driver's API (configuration or socket set-up; never from wire input).
-#[derive(Debug, thiserror::Error)]
+/// Errors from the driver's API (configuration, sockets, data plane; never from wire input).
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DriverError {
-    /// A socket could not be created or bound.
-    #[error("socket {addr}: {source}")]
+    /// A socket could not be created, bound or connected.
+    #[error("socket {addr}: {message}")]
     Socket {
         /// The local address we tried to bind.
         addr: SocketAddr,
         /// The OS error.
-        source: std::io::Error,
+        message: String,
     },
     /// The engine refused the call.
     #[error("tunnel {name}: {source}")]
@@ -50,89 +65,184 @@ pub enum DriverError {
         /// The engine's reason.
         source: l2tp_proto::endpoint::ApiError,
     },
+    /// The data plane refused (static tunnels, whose set-up is the data plane alone).
+    #[error("{0}")]
+    DataPlane(#[from] crate::dataplane::DataPlaneError),
+    /// No tunnel or session by that name.
+    #[error("no {0}")]
+    NotFound(String),
+    /// A tunnel or session by that name exists already.
+    #[error("{0} exists already")]
+    Exists(String),
+    /// Something this version cannot do yet.
+    #[error("not supported yet: {0}")]
+    Unsupported(String),
+    /// The driver task is gone.
+    #[error("the runtime has stopped")]
+    Stopped,
 }
 
 /// An event as the runtime reports it: the engine's event plus the configured names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeEvent {
-    /// The tunnel's name from the configuration (or `"#<id>"` for tunnels without one).
+    /// The tunnel's name from the configuration (or `"#<id>"` for tunnels a peer opened).
     pub tunnel_name: String,
     /// The session's name, for session events.
     pub session_name: Option<String>,
+    /// The network interface of a session that came up, when the data plane named one.
+    pub interface_name: Option<String>,
     /// The engine's event.
     pub event: Event,
 }
 
-struct TunnelEntry {
-    name: String,
-    socket: usize,
-    /// Sessions to open once the tunnel is up, in configuration order.
-    pending_sessions: Vec<(String, SessionSection)>,
-    /// Sessions opened by us or the peer: name and data plane options.
-    sessions: HashMap<SessionId, (String, SessionSection)>,
-    /// The tunnel's configuration (data plane options, version).
-    section: TunnelSection,
-    /// Whether the data plane holds this tunnel / these sessions (to undo exactly that).
-    dp_tunnel: bool,
-    dp_sessions: HashSet<SessionId>,
+/// How tunnels map to sockets (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketMode {
+    /// Tunnels on one local address share its socket (null data plane).
+    Shared,
+    /// One socket per tunnel, connected to the peer once it is up (kernel data plane).
+    PerTunnel,
 }
 
-/// Owns the endpoint, the sockets and the mapping from engine IDs to configured names.
+pub(crate) enum Command {
+    AddTunnel {
+        name: String,
+        section: Box<TunnelSection>,
+        reply: oneshot::Sender<Result<TunnelId, DriverError>>,
+    },
+    CloseTunnel {
+        name: String,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    AddSession {
+        tunnel: String,
+        name: String,
+        section: Box<SessionSection>,
+        reply: oneshot::Sender<Result<SessionId, DriverError>>,
+    },
+    CloseSession {
+        tunnel: String,
+        session: String,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    Status {
+        reply: oneshot::Sender<Vec<TunnelStatus>>,
+    },
+    Stats {
+        reply: oneshot::Sender<RuntimeStats>,
+    },
+}
+
+struct Sock {
+    local: SocketAddr,
+    sock: Arc<UdpSocket>,
+    reader: tokio::task::JoinHandle<()>,
+    /// Tunnels using it; a per-tunnel socket is closed with its tunnel.
+    users: usize,
+    listening: bool,
+}
+
+struct SessionEntry {
+    name: String,
+    section: SessionSection,
+    up: bool,
+    peer_id: u32,
+    dp: Option<SessionHandle>,
+}
+
+struct TunnelEntry {
+    name: String,
+    socket: Option<usize>,
+    /// Sessions to open once the tunnel is up, in configuration order.
+    pending_sessions: Vec<(String, SessionSection)>,
+    sessions: HashMap<SessionId, SessionEntry>,
+    section: TunnelSection,
+    up: bool,
+    peer_tunnel_id: u32,
+    /// Whether the data plane holds this tunnel (to undo exactly that).
+    dp_tunnel: bool,
+}
+
+/// Owns the endpoint, the sockets, the data plane and the mapping from IDs to names.
 pub struct Driver {
     endpoint: Endpoint,
-    sockets: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    mode: SocketMode,
+    sockets: HashMap<usize, Sock>,
+    next_socket: usize,
     tunnels: HashMap<TunnelId, TunnelEntry>,
+    by_name: HashMap<String, TunnelId>,
     inbox_tx: mpsc::Sender<(usize, SocketAddr, Vec<u8>)>,
     inbox_rx: mpsc::Receiver<(usize, SocketAddr, Vec<u8>)>,
     events: Vec<RuntimeEvent>,
     send_errors: u64,
+    dataplane_errors: u64,
     dataplane: Box<dyn DataPlane>,
     /// Which socket a peer address last reached us on (replies to accepted tunnels).
     peer_socket: HashMap<SocketAddr, usize>,
+    /// Template for sessions a peer opens in accepted tunnels (from the listen tunnel).
+    accept_template: Option<TunnelSection>,
 }
 
 impl Driver {
     /// A driver around a new endpoint. `seed` feeds the endpoint's RNG (tunnel/session IDs,
     /// challenges); pass real entropy in production.
-    pub fn new(config: EndpointConfig, seed: u64, dataplane: Box<dyn DataPlane>) -> Self {
+    pub fn new(
+        config: EndpointConfig,
+        seed: u64,
+        dataplane: Box<dyn DataPlane>,
+        mode: SocketMode,
+    ) -> Self {
         let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_DEPTH);
         Driver {
             endpoint: Endpoint::new(config, seed),
-            sockets: Vec::new(),
+            mode,
+            sockets: HashMap::new(),
+            next_socket: 0,
             tunnels: HashMap::new(),
+            by_name: HashMap::new(),
             inbox_tx,
             inbox_rx,
             events: Vec::new(),
             send_errors: 0,
+            dataplane_errors: 0,
             dataplane,
             peer_socket: HashMap::new(),
+            accept_template: None,
         }
     }
 
-    /// Binds (or reuses) a UDP socket on `local` and starts its reader task. Returns its index.
-    ///
-    /// Errors: [`DriverError::Socket`] when the address cannot be bound.
-    pub async fn bind(&mut self, local: SocketAddr) -> Result<usize, DriverError> {
-        if local.port() != 0 {
-            if let Some(i) = self.sockets.iter().position(|(a, _)| *a == local) {
-                return Ok(i);
-            }
+    /// Binds a UDP socket on `local` (`SO_REUSEADDR` set, so a listening socket and the
+    /// per-tunnel sockets of the same address coexist), optionally connects it, and starts its
+    /// reader task. Returns its index.
+    fn open_socket(
+        &mut self,
+        local: SocketAddr,
+        connect: Option<SocketAddr>,
+    ) -> Result<usize, DriverError> {
+        let err = |e: std::io::Error| DriverError::Socket {
+            addr: local,
+            message: e.to_string(),
+        };
+        let domain = socket2::Domain::for_address(local);
+        let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
+            .map_err(err)?;
+        s.set_reuse_address(true).map_err(err)?;
+        s.set_nonblocking(true).map_err(err)?;
+        s.bind(&local.into()).map_err(err)?;
+        if let Some(peer) = connect {
+            s.connect(&peer.into()).map_err(err)?;
         }
-        let sock = UdpSocket::bind(local)
-            .await
-            .map_err(|source| DriverError::Socket {
-                addr: local,
-                source,
-            })?;
+        let sock = UdpSocket::from_std(s.into()).map_err(err)?;
         let bound = sock.local_addr().unwrap_or(local);
         let sock = Arc::new(sock);
-        let index = self.sockets.len();
-        self.sockets.push((bound, sock.clone()));
+        let index = self.next_socket;
+        self.next_socket += 1;
         let tx = self.inbox_tx.clone();
-        tokio::spawn(async move {
+        let reader_sock = sock.clone();
+        let reader = tokio::spawn(async move {
             let mut buf = vec![0u8; MAX_DATAGRAM];
             loop {
-                match sock.recv_from(&mut buf).await {
+                match reader_sock.recv_from(&mut buf).await {
                     Ok((n, from)) => {
                         let Some(data) = buf.get(..n) else { continue };
                         if tx.send((index, from, data.to_vec())).await.is_err() {
@@ -140,72 +250,381 @@ impl Driver {
                         }
                     }
                     Err(e) => {
-                        // ICMP port unreachable surfaces as ECONNREFUSED on some kernels:
+                        // ICMP port unreachable surfaces as ECONNREFUSED on connected sockets:
                         // the engine's retransmission handles an absent peer.
                         tracing::debug!(socket = %bound, error = %e, "recv error");
                     }
                 }
             }
         });
-        tracing::info!(local = %bound, "listening");
+        tracing::debug!(local = %bound, peer = ?connect, "socket open");
+        self.sockets.insert(
+            index,
+            Sock {
+                local: bound,
+                sock,
+                reader,
+                users: 0,
+                listening: false,
+            },
+        );
         Ok(index)
     }
 
-    /// Starts a dynamic tunnel from its configuration (LAC: sends SCCRQ) and remembers the
-    /// sessions to open once it is up. The tunnel sends from `section.local` (or an ephemeral
-    /// wildcard address of the peer's family).
+    /// The shared socket of `local` (binding it on first use), or a new one.
+    fn socket_for(&mut self, local: SocketAddr) -> Result<usize, DriverError> {
+        if self.mode == SocketMode::Shared && local.port() != 0 {
+            if let Some((i, _)) = self.sockets.iter().find(|(_, s)| s.local == local) {
+                return Ok(*i);
+            }
+        }
+        self.open_socket(local, None)
+    }
+
+    fn release_socket(&mut self, index: usize) {
+        let Some(s) = self.sockets.get_mut(&index) else {
+            return;
+        };
+        s.users = s.users.saturating_sub(1);
+        if s.users == 0 && !s.listening && self.mode == SocketMode::PerTunnel {
+            if let Some(s) = self.sockets.remove(&index) {
+                s.reader.abort();
+            }
+            self.peer_socket.retain(|_, i| *i != index);
+        }
+    }
+
+    /// Listens for new peers (LNS / responding LCCE) on `section.local`; tunnels they open
+    /// take their settings from `section` (its sessions are templates for the peer's calls).
+    /// The endpoint must have been created with `accept_v2_incoming`.
     ///
-    /// Errors: socket set-up failures and engine refusals (e.g. tunnel ID in use, L2TPv3 not
-    /// supported yet by the engine).
+    /// Errors: [`DriverError::Socket`] when the address cannot be bound.
+    pub fn listen(&mut self, section: &TunnelSection) -> Result<SocketAddr, DriverError> {
+        let local = section.local.unwrap_or(SocketAddr::from((
+            Ipv4Addr::UNSPECIFIED,
+            crate::config::DEFAULT_PORT,
+        )));
+        let i = self.socket_for(local)?;
+        let addr = self.sockets.get_mut(&i).map(|s| {
+            s.listening = true;
+            s.local
+        });
+        self.accept_template = Some(section.clone());
+        tracing::info!(local = %local, "listening for new tunnels");
+        Ok(addr.unwrap_or(local))
+    }
+
+    /// Starts a tunnel from its configuration: dynamic (LAC / initiating LCCE: sends SCCRQ;
+    /// sessions are opened right after) or static (programs the data plane now).
+    ///
+    /// Errors: name in use, socket set-up failures, engine refusals (tunnel ID in use,
+    /// L2TPv3 not supported yet by the engine), data plane refusals (static tunnels).
     pub async fn add_tunnel(
         &mut self,
         name: &str,
         section: &TunnelSection,
     ) -> Result<TunnelId, DriverError> {
+        let r = self.add_tunnel_now(name, section);
+        self.flush().await;
+        r
+    }
+
+    fn add_tunnel_now(
+        &mut self,
+        name: &str,
+        section: &TunnelSection,
+    ) -> Result<TunnelId, DriverError> {
+        if self.by_name.contains_key(name) {
+            return Err(DriverError::Exists(format!("tunnel {name}")));
+        }
+        match section.kind {
+            TunnelKind::Static => return self.add_static(name, section),
+            TunnelKind::Quiescent => {
+                return Err(DriverError::Unsupported(format!(
+                    "tunnel {name}: quiescent tunnels"
+                )))
+            }
+            TunnelKind::Dynamic => {}
+        }
+        if section.listen {
+            self.listen(section)?;
+            return Ok(TunnelId(0));
+        }
         let config = section.to_engine();
         let local = section.local.unwrap_or(match config.peer {
             SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
         });
-        let socket = self.bind(local).await?;
+        let socket = self.socket_for(local)?;
         let now = Instant::now();
-        let id = self
-            .endpoint
-            .connect(now, config)
-            .map_err(|source| DriverError::Engine {
-                name: name.to_string(),
-                source,
-            })?;
+        let id = match self.endpoint.connect(now, config) {
+            Ok(id) => id,
+            Err(source) => {
+                self.release_socket(socket);
+                return Err(DriverError::Engine {
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        };
+        if let Some(s) = self.sockets.get_mut(&socket) {
+            s.users += 1;
+        }
         tracing::info!(tunnel = name, id = id.0, "tunnel starting");
+        self.by_name.insert(name.to_string(), id);
         self.tunnels.insert(
             id,
             TunnelEntry {
                 name: name.to_string(),
-                socket,
+                socket: Some(socket),
                 pending_sessions: section.sessions.clone(),
                 sessions: HashMap::new(),
                 section: section.clone(),
+                up: false,
+                peer_tunnel_id: 0,
                 dp_tunnel: false,
-                dp_sessions: HashSet::new(),
             },
         );
         // The engine sends ICRQ right after SCCCN; open the configured sessions now.
         self.open_pending(id, now);
-        self.flush().await;
         Ok(id)
+    }
+
+    fn add_static(&mut self, name: &str, section: &TunnelSection) -> Result<TunnelId, DriverError> {
+        let (Some(tid), Some(ptid), Some(peer)) = (section.tid, section.ptid, section.peer) else {
+            return Err(DriverError::Unsupported(format!(
+                "tunnel {name}: a static tunnel needs tid, ptid and peer"
+            )));
+        };
+        let id = TunnelId(tid);
+        if self.tunnels.contains_key(&id) || self.endpoint.tunnel_info(id).is_some() {
+            return Err(DriverError::Exists(format!("tunnel ID {tid}")));
+        }
+        let spec = TunnelSpec {
+            version: section.version,
+            encap: section.encap,
+            tunnel_id: tid,
+            peer_tunnel_id: ptid,
+            local: section.local,
+            peer,
+            control_fd: None,
+            udp_checksum: true,
+        };
+        self.dataplane.create_tunnel(&spec)?;
+        let mut entry = TunnelEntry {
+            name: name.to_string(),
+            socket: None,
+            pending_sessions: Vec::new(),
+            sessions: HashMap::new(),
+            section: section.clone(),
+            up: true,
+            peer_tunnel_id: ptid,
+            dp_tunnel: true,
+        };
+        self.events.push(RuntimeEvent {
+            tunnel_name: name.to_string(),
+            session_name: None,
+            interface_name: None,
+            event: Event::TunnelUp {
+                tunnel: id,
+                peer_tunnel_id: ptid,
+                peer,
+                version: section.version,
+                encap: section.encap,
+                peer_host_name: Vec::new(),
+            },
+        });
+        for (sname, s) in &section.sessions {
+            let (Some(sid), Some(psid)) = (s.sid, s.psid) else {
+                continue; // the config loader requires them for static tunnels
+            };
+            let spec = session_spec(section, s, tid, ptid, sid, psid);
+            match self.dataplane.create_session(&spec) {
+                Ok(handle) => {
+                    self.events.push(RuntimeEvent {
+                        tunnel_name: name.to_string(),
+                        session_name: Some(sname.clone()),
+                        interface_name: handle.interface_name.clone(),
+                        event: Event::SessionUp {
+                            tunnel: id,
+                            session: SessionId(sid),
+                            peer_session_id: psid,
+                            peer_tunnel_id: ptid,
+                            pseudowire: s.pseudowire.pw_type(),
+                        },
+                    });
+                    entry.sessions.insert(
+                        SessionId(sid),
+                        SessionEntry {
+                            name: sname.clone(),
+                            section: s.clone(),
+                            up: true,
+                            peer_id: psid,
+                            dp: Some(handle),
+                        },
+                    );
+                }
+                Err(e) => {
+                    // Nothing half-created: undo what this call made.
+                    for sid in entry.sessions.keys() {
+                        let _ = self.dataplane.delete_session(tid, sid.0);
+                    }
+                    let _ = self.dataplane.delete_tunnel(tid);
+                    self.events.clear();
+                    return Err(DriverError::DataPlane(e));
+                }
+            }
+        }
+        self.by_name.insert(name.to_string(), id);
+        self.tunnels.insert(id, entry);
+        Ok(id)
+    }
+
+    /// Closes a tunnel by name: StopCCN for dynamic tunnels (events follow), immediate data
+    /// plane removal for static ones.
+    ///
+    /// Errors: [`DriverError::NotFound`].
+    pub async fn close_tunnel(&mut self, name: &str, rc: ResultCode) -> Result<(), DriverError> {
+        let id = *self
+            .by_name
+            .get(name)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {name}")))?;
+        self.close_tunnel_id(id, rc);
+        self.flush().await;
+        Ok(())
+    }
+
+    fn close_tunnel_id(&mut self, id: TunnelId, rc: ResultCode) {
+        let is_static = self
+            .tunnels
+            .get(&id)
+            .is_some_and(|e| e.section.kind == TunnelKind::Static);
+        if is_static {
+            let Some(entry) = self.tunnels.get(&id) else {
+                return;
+            };
+            let name = entry.name.clone();
+            let sids: Vec<SessionId> = entry.sessions.keys().copied().collect();
+            for sid in sids {
+                self.on_engine_event(Event::SessionDown {
+                    tunnel: id,
+                    session: sid,
+                    reason: DownReason::Local(rc.clone()),
+                });
+            }
+            tracing::info!(tunnel = %name, "static tunnel removed");
+            self.on_engine_event(Event::TunnelDown {
+                tunnel: id,
+                reason: DownReason::Local(rc),
+            });
+        } else if let Err(e) = self.endpoint.close_tunnel(Instant::now(), id, rc) {
+            tracing::debug!(tunnel = id.0, error = %e, "close_tunnel");
+        }
     }
 
     /// Sends StopCCN on every tunnel with `result` (sessions are reported down with it).
     pub async fn close_all(&mut self, result: ResultCode) {
-        let now = Instant::now();
         let ids: Vec<TunnelId> = self.tunnels.keys().copied().collect();
         tracing::debug!(tunnels = ids.len(), "closing every tunnel");
         for id in ids {
-            if let Err(e) = self.endpoint.close_tunnel(now, id, result.clone()) {
-                tracing::debug!(tunnel = id.0, error = %e, "close_tunnel");
-            }
+            self.close_tunnel_id(id, result.clone());
         }
         self.flush().await;
+    }
+
+    /// Opens a session in a dynamic tunnel by name (ICRQ). Errors: unknown tunnel, session
+    /// name in use, engine refusal.
+    pub async fn add_session(
+        &mut self,
+        tunnel: &str,
+        name: &str,
+        section: &SessionSection,
+    ) -> Result<SessionId, DriverError> {
+        let r = self.add_session_now(tunnel, name, section);
+        self.flush().await;
+        r
+    }
+
+    fn add_session_now(
+        &mut self,
+        tunnel: &str,
+        name: &str,
+        section: &SessionSection,
+    ) -> Result<SessionId, DriverError> {
+        let id = *self
+            .by_name
+            .get(tunnel)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {tunnel}")))?;
+        let entry = self
+            .tunnels
+            .get_mut(&id)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {tunnel}")))?;
+        if entry.sessions.values().any(|s| s.name == name) {
+            return Err(DriverError::Exists(format!("session {tunnel}/{name}")));
+        }
+        if entry.section.kind != TunnelKind::Dynamic {
+            return Err(DriverError::Unsupported(format!(
+                "adding sessions to the {:?} tunnel {tunnel}",
+                entry.section.kind
+            )));
+        }
+        let sid = self
+            .endpoint
+            .open_session(Instant::now(), id, section.to_engine())
+            .map_err(|source| DriverError::Engine {
+                name: tunnel.to_string(),
+                source,
+            })?;
+        entry.sessions.insert(
+            sid,
+            SessionEntry {
+                name: name.to_string(),
+                section: section.clone(),
+                up: false,
+                peer_id: 0,
+                dp: None,
+            },
+        );
+        Ok(sid)
+    }
+
+    /// Closes a session by tunnel and session name (CDN with result 3, administrative).
+    pub async fn close_session(&mut self, tunnel: &str, session: &str) -> Result<(), DriverError> {
+        let id = *self
+            .by_name
+            .get(tunnel)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {tunnel}")))?;
+        let entry = self
+            .tunnels
+            .get(&id)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {tunnel}")))?;
+        let sid = entry
+            .sessions
+            .iter()
+            .find(|(_, s)| s.name == session)
+            .map(|(k, _)| *k)
+            .ok_or_else(|| DriverError::NotFound(format!("session {tunnel}/{session}")))?;
+        let rc = ResultCode {
+            result: result::CDN_ADMIN,
+            error: Some(error_code::NO_ERROR),
+            message: Some(b"closed by operator".to_vec()),
+        };
+        if entry.section.kind == TunnelKind::Static {
+            self.on_engine_event(Event::SessionDown {
+                tunnel: id,
+                session: sid,
+                reason: DownReason::Local(rc),
+            });
+        } else {
+            self.endpoint
+                .close_session(Instant::now(), id, sid, rc)
+                .map_err(|source| DriverError::Engine {
+                    name: tunnel.to_string(),
+                    source,
+                })?;
+        }
+        self.flush().await;
+        Ok(())
     }
 
     /// Number of tunnels not yet reported down.
@@ -216,6 +635,96 @@ impl Driver {
     /// The endpoint's counters.
     pub fn stats(&self) -> EndpointStats {
         self.endpoint.stats()
+    }
+
+    /// Counters of the whole runtime.
+    pub fn runtime_stats(&self) -> RuntimeStats {
+        let mut tunnels_up = 0;
+        let mut sessions_up = 0;
+        let mut sessions = 0;
+        for t in self.tunnels.values() {
+            tunnels_up += usize::from(t.up);
+            sessions += t.sessions.len();
+            sessions_up += t.sessions.values().filter(|s| s.up).count();
+        }
+        RuntimeStats {
+            tunnels: self.tunnels.len(),
+            tunnels_up,
+            sessions,
+            sessions_up,
+            send_errors: self.send_errors,
+            dataplane_errors: self.dataplane_errors,
+            endpoint: self.endpoint.stats().into(),
+        }
+    }
+
+    /// A snapshot of every tunnel and session, in name order.
+    pub fn status(&mut self) -> Vec<TunnelStatus> {
+        let mut out = Vec::with_capacity(self.tunnels.len());
+        for (id, t) in &self.tunnels {
+            let info = self.endpoint.tunnel_info(*id);
+            let mut sessions: Vec<SessionStatus> = t
+                .sessions
+                .iter()
+                .map(|(sid, s)| {
+                    let stats: Option<SessionStats> = if s.dp.is_some() {
+                        self.dataplane.session_stats(id.0, sid.0)
+                    } else {
+                        None
+                    };
+                    SessionStatus {
+                        name: s.name.clone(),
+                        id: sid.0,
+                        peer_id: s.peer_id,
+                        pseudowire: s.section.pseudowire.to_string(),
+                        state: if s.up { "established" } else { "establishing" }.to_string(),
+                        interface: s.dp.as_ref().and_then(|d| d.interface_name.clone()),
+                        stats: stats.map(Into::into),
+                    }
+                })
+                .collect();
+            sessions.sort_by(|a, b| a.name.cmp(&b.name));
+            let local = t
+                .socket
+                .and_then(|i| self.sockets.get(&i))
+                .map(|s| s.local)
+                .or(t.section.local);
+            out.push(TunnelStatus {
+                name: t.name.clone(),
+                id: id.0,
+                kind: format!("{:?}", t.section.kind).to_lowercase(),
+                state: match &info {
+                    Some(i) => format!("{:?}", i.state).to_lowercase(),
+                    None if t.up => "established".to_string(),
+                    None => "closed".to_string(),
+                },
+                version: match t.section.version {
+                    l2tp_proto::wire::Version::V2 => "l2tpv2",
+                    l2tp_proto::wire::Version::V3 => "l2tpv3",
+                }
+                .to_string(),
+                encap: match t.section.encap {
+                    l2tp_proto::wire::Encap::Udp => "udp",
+                    l2tp_proto::wire::Encap::Ip => "ip",
+                }
+                .to_string(),
+                local: local.map(|a| a.to_string()),
+                peer: info
+                    .as_ref()
+                    .map(|i| i.peer.to_string())
+                    .or(t.section.peer.map(|p| p.to_string())),
+                peer_tunnel_id: t.peer_tunnel_id,
+                peer_host_name: info
+                    .as_ref()
+                    .map(|i| String::from_utf8_lossy(&i.peer_host_name).into_owned()),
+                control_rx: info.as_ref().map_or(0, |i| i.transport.rx),
+                control_tx: info.as_ref().map_or(0, |i| i.transport.tx),
+                retransmits: info.as_ref().map_or(0, |i| i.transport.retransmits),
+                sessions,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// Datagrams the OS refused to send.
@@ -235,20 +744,86 @@ impl Driver {
         F: Future<Output = ()>,
         E: FnMut(&RuntimeEvent),
     {
+        let (_tx, mut rx) = mpsc::channel(1);
+        self.serve(stop, &mut rx, &mut on_event).await
+    }
+
+    /// Like [`Driver::run_until`], also running commands from `Context` handles.
+    pub(crate) async fn serve<F, E>(
+        &mut self,
+        stop: F,
+        commands: &mut mpsc::Receiver<Command>,
+        on_event: &mut E,
+    ) -> bool
+    where
+        F: Future<Output = ()>,
+        E: FnMut(&RuntimeEvent),
+    {
         tokio::pin!(stop);
+        let mut commands_open = true;
         loop {
-            tokio::select! {
-                _ = &mut stop => return true,
-                alive = self.step() => if !alive { return false },
-            }
             for ev in self.take_events() {
                 on_event(&ev);
+            }
+            tokio::select! {
+                _ = &mut stop => return true,
+                cmd = commands.recv(), if commands_open => match cmd {
+                    Some(cmd) => self.command(cmd).await,
+                    None => commands_open = false,
+                },
+                alive = self.step() => if !alive { return false },
+            }
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::AddTunnel {
+                name,
+                section,
+                reply,
+            } => {
+                let r = self.add_tunnel(&name, &section).await;
+                let _ = reply.send(r);
+            }
+            Command::CloseTunnel { name, reply } => {
+                let rc = ResultCode {
+                    result: result::STOPCCN_GENERAL,
+                    error: Some(error_code::NO_ERROR),
+                    message: Some(b"closed by operator".to_vec()),
+                };
+                let r = self.close_tunnel(&name, rc).await;
+                let _ = reply.send(r);
+            }
+            Command::AddSession {
+                tunnel,
+                name,
+                section,
+                reply,
+            } => {
+                let r = self.add_session(&tunnel, &name, &section).await;
+                let _ = reply.send(r);
+            }
+            Command::CloseSession {
+                tunnel,
+                session,
+                reply,
+            } => {
+                let r = self.close_session(&tunnel, &session).await;
+                let _ = reply.send(r);
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.runtime_stats());
             }
         }
     }
 
     /// Closes every tunnel and keeps running until all are reported down or `grace` passes.
-    /// Returns the number of tunnels still not down at the deadline.
+    /// Returns the number of tunnels still not down at the deadline (whose data plane objects
+    /// are removed anyway).
     pub async fn shutdown<E: FnMut(&RuntimeEvent)>(
         &mut self,
         result: ResultCode,
@@ -270,7 +845,19 @@ impl Driver {
                 alive = self.step() => if !alive { break },
             }
         }
-        self.tunnels.len()
+        let left = self.tunnels.len();
+        // Peers that never acknowledged: remove our kernel objects regardless.
+        let ids: Vec<TunnelId> = self.tunnels.keys().copied().collect();
+        for id in ids {
+            self.on_engine_event(Event::TunnelDown {
+                tunnel: id,
+                reason: DownReason::Timeout,
+            });
+        }
+        for ev in self.take_events() {
+            on_event(&ev);
+        }
+        left
     }
 
     /// One turn of the loop: wait for a datagram or the next timer, feed it to the engine,
@@ -312,8 +899,8 @@ impl Driver {
         }
     }
 
-    /// Sends queued datagrams and turns engine events into runtime events (opening configured
-    /// sessions when their tunnel comes up).
+    /// Sends queued datagrams and turns engine events into runtime events (programming the
+    /// data plane on the way).
     async fn flush(&mut self) {
         loop {
             let mut progressed = false;
@@ -322,14 +909,14 @@ impl Driver {
                 let socket = self
                     .tunnels
                     .get(&t.tunnel)
-                    .map(|e| e.socket)
+                    .and_then(|e| e.socket)
                     .or_else(|| self.peer_socket.get(&t.destination).copied())
-                    .unwrap_or_default();
-                let Some((_, sock)) = self.sockets.get(socket) else {
+                    .or_else(|| self.sockets.keys().next().copied());
+                let Some(sock) = socket.and_then(|i| self.sockets.get(&i)) else {
                     self.send_errors += 1;
                     continue;
                 };
-                if let Err(e) = sock.send_to(&t.payload, t.destination).await {
+                if let Err(e) = sock.sock.send_to(&t.payload, t.destination).await {
                     self.send_errors += 1;
                     tracing::warn!(to = %t.destination, error = %e, "send failed");
                 }
@@ -352,13 +939,66 @@ impl Driver {
             match self.endpoint.open_session(now, tunnel, section.to_engine()) {
                 Ok(sid) => {
                     tracing::info!(tunnel = %entry.name, session = %name, id = sid.0, "session starting");
-                    entry.sessions.insert(sid, (name, section));
+                    entry.sessions.insert(
+                        sid,
+                        SessionEntry {
+                            name,
+                            section,
+                            up: false,
+                            peer_id: 0,
+                            dp: None,
+                        },
+                    );
                 }
                 Err(e) => {
                     tracing::error!(tunnel = %entry.name, session = %name, error = %e, "cannot open session")
                 }
             }
         }
+    }
+
+    /// Adopts a tunnel a peer opened (LNS role) under a generated name.
+    fn adopt(&mut self, tunnel: TunnelId, peer: SocketAddr) {
+        let listen_socket = self.peer_socket.get(&peer).copied();
+        let mut section = self.accept_template.clone().unwrap_or_default();
+        section.peer = Some(peer);
+        section.listen = false;
+        let template_sessions = std::mem::take(&mut section.sessions);
+        section.sessions = template_sessions.into_iter().take(1).collect();
+        let socket = match self.mode {
+            SocketMode::Shared => listen_socket,
+            SocketMode::PerTunnel => {
+                let local = listen_socket
+                    .and_then(|i| self.sockets.get(&i))
+                    .map(|s| s.local);
+                match local.map(|l| self.open_socket(l, Some(peer))) {
+                    Some(Ok(i)) => Some(i),
+                    Some(Err(e)) => {
+                        tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel");
+                        listen_socket
+                    }
+                    None => listen_socket,
+                }
+            }
+        };
+        if let Some(s) = socket.and_then(|i| self.sockets.get_mut(&i)) {
+            s.users += 1;
+        }
+        let name = format!("#{}", tunnel.0);
+        self.by_name.insert(name.clone(), tunnel);
+        self.tunnels.insert(
+            tunnel,
+            TunnelEntry {
+                name,
+                socket,
+                pending_sessions: Vec::new(),
+                sessions: HashMap::new(),
+                section,
+                up: false,
+                peer_tunnel_id: 0,
+                dp_tunnel: false,
+            },
+        );
     }
 
     fn on_engine_event(&mut self, ev: Event) {
@@ -374,43 +1014,36 @@ impl Driver {
         };
         if let Event::TunnelUp { peer, .. } = &ev {
             if !self.tunnels.contains_key(&tunnel) {
-                // A tunnel a peer opened (LNS role): adopt it under a generated name.
-                let socket = self.peer_socket.get(peer).copied().unwrap_or_default();
-                let mut section = TunnelSection::new();
-                section.peer = Some(*peer);
-                self.tunnels.insert(
-                    tunnel,
-                    TunnelEntry {
-                        name: format!("#{}", tunnel.0),
-                        socket,
-                        pending_sessions: Vec::new(),
-                        sessions: HashMap::new(),
-                        section,
-                        dp_tunnel: false,
-                        dp_sessions: HashSet::new(),
-                    },
-                );
+                self.adopt(tunnel, *peer);
             }
         }
+        let mode = self.mode;
         let Some(entry) = self.tunnels.get_mut(&tunnel) else {
             tracing::debug!(?ev, "event for an unknown tunnel");
             return;
         };
         if let Some(sid) = session {
-            entry
-                .sessions
-                .entry(sid)
-                .or_insert_with(|| (format!("#{}", sid.0), SessionSection::default()));
+            entry.sessions.entry(sid).or_insert_with(|| {
+                // A call the peer placed: the listen tunnel's first session is the template.
+                let section = entry
+                    .section
+                    .sessions
+                    .first()
+                    .map(|(_, s)| s.clone())
+                    .unwrap_or_default();
+                SessionEntry {
+                    name: format!("#{}", sid.0),
+                    section,
+                    up: false,
+                    peer_id: 0,
+                    dp: None,
+                }
+            });
         }
         let tunnel_name = entry.name.clone();
-        let session_name = session.and_then(|s| entry.sessions.get(&s).map(|(n, _)| n.clone()));
-        log_event(&tunnel_name, session_name.as_deref(), &ev);
-        self.events.push(RuntimeEvent {
-            tunnel_name: tunnel_name.clone(),
-            session_name,
-            event: ev.clone(),
-        });
-        match ev {
+        let session_name = session.and_then(|s| entry.sessions.get(&s).map(|e| e.name.clone()));
+        let mut interface_name = None;
+        match &ev {
             Event::TunnelUp {
                 peer_tunnel_id,
                 peer,
@@ -418,24 +1051,41 @@ impl Driver {
                 encap,
                 ..
             } => {
-                let local = self.sockets.get(entry.socket).map(|(a, _)| *a);
+                entry.up = true;
+                entry.peer_tunnel_id = *peer_tunnel_id;
+                let mut control_fd = None;
+                if let Some(s) = entry.socket.and_then(|i| self.sockets.get(&i)) {
+                    if mode == SocketMode::PerTunnel && !s.listening {
+                        // The peer may have answered from another port (RFC 2661 §8.1):
+                        // connect now, to where it answered from.
+                        if let Err(e) = connect_std(&s.sock, *peer) {
+                            tracing::warn!(tunnel = %tunnel_name, error = %e, "connect");
+                        }
+                        control_fd = Some(s.sock.as_raw_fd());
+                    }
+                }
+                let local = entry
+                    .socket
+                    .and_then(|i| self.sockets.get(&i))
+                    .map(|s| s.local);
                 let spec = TunnelSpec {
-                    version,
-                    encap,
+                    version: *version,
+                    encap: *encap,
                     tunnel_id: tunnel.0,
-                    peer_tunnel_id,
+                    peer_tunnel_id: *peer_tunnel_id,
                     local,
-                    peer,
-                    control_fd: None,
+                    peer: *peer,
+                    control_fd,
                     udp_checksum: true,
                 };
                 match self.dataplane.create_tunnel(&spec) {
                     Ok(()) => entry.dp_tunnel = true,
                     Err(e) => {
+                        self.dataplane_errors += 1;
                         tracing::error!(tunnel = %tunnel_name, error = %e, "data plane: tunnel");
                         let rc = ResultCode {
                             result: result::STOPCCN_GENERAL_ERROR,
-                            error: Some(l2tp_proto::wire::error_code::VENDOR_ERROR),
+                            error: Some(error_code::VENDOR_ERROR),
                             message: Some(format!("data plane: {e}").into_bytes()),
                         };
                         let _ = self.endpoint.close_tunnel(now, tunnel, rc);
@@ -448,54 +1098,81 @@ impl Driver {
                 peer_tunnel_id,
                 ..
             } => {
-                let Some((_, section)) = entry.sessions.get(&session) else {
-                    return;
-                };
-                let spec = session_spec(
-                    &entry.section,
-                    section,
-                    tunnel.0,
-                    peer_tunnel_id,
-                    session.0,
-                    peer_session_id,
-                );
-                match self.dataplane.create_session(&spec) {
-                    Ok(_) => {
-                        entry.dp_sessions.insert(session);
-                    }
-                    Err(e) => {
-                        tracing::error!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: session");
-                        let rc = ResultCode {
-                            result: result::CDN_GENERAL_ERROR,
-                            error: Some(l2tp_proto::wire::error_code::VENDOR_ERROR),
-                            message: Some(format!("data plane: {e}").into_bytes()),
-                        };
-                        let _ = self.endpoint.close_session(now, tunnel, session, rc);
-                    }
-                }
-            }
-            Event::SessionDown { session, .. } => {
-                entry.sessions.remove(&session);
-                if entry.dp_sessions.remove(&session) {
-                    if let Err(e) = self.dataplane.delete_session(tunnel.0, session.0) {
-                        tracing::warn!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: delete session");
-                    }
-                }
-            }
-            Event::TunnelDown { .. } => {
-                if let Some(entry) = self.tunnels.remove(&tunnel) {
-                    for s in entry.dp_sessions {
-                        let _ = self.dataplane.delete_session(tunnel.0, s.0);
-                    }
-                    if entry.dp_tunnel {
-                        if let Err(e) = self.dataplane.delete_tunnel(tunnel.0) {
-                            tracing::warn!(tunnel = %tunnel_name, error = %e, "data plane: delete tunnel");
+                let tunnel_section = &entry.section;
+                if let Some(s) = entry.sessions.get_mut(session) {
+                    s.up = true;
+                    s.peer_id = *peer_session_id;
+                    let spec = session_spec(
+                        tunnel_section,
+                        &s.section,
+                        tunnel.0,
+                        *peer_tunnel_id,
+                        session.0,
+                        *peer_session_id,
+                    );
+                    match self.dataplane.create_session(&spec) {
+                        Ok(handle) => {
+                            interface_name = handle.interface_name.clone();
+                            s.dp = Some(handle);
+                        }
+                        Err(e) => {
+                            self.dataplane_errors += 1;
+                            tracing::error!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: session");
+                            let rc = ResultCode {
+                                result: result::CDN_GENERAL_ERROR,
+                                error: Some(error_code::VENDOR_ERROR),
+                                message: Some(format!("data plane: {e}").into_bytes()),
+                            };
+                            let _ = self.endpoint.close_session(now, tunnel, *session, rc);
                         }
                     }
                 }
             }
+            Event::SessionDown { session, .. } => {
+                if let Some(s) = entry.sessions.remove(session) {
+                    if s.dp.is_some() {
+                        if let Err(e) = self.dataplane.delete_session(tunnel.0, session.0) {
+                            tracing::warn!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: delete session");
+                        }
+                    }
+                }
+            }
+            Event::TunnelDown { .. } => {}
+        }
+        log_event(&tunnel_name, session_name.as_deref(), &ev);
+        let down = matches!(ev, Event::TunnelDown { .. });
+        self.events.push(RuntimeEvent {
+            tunnel_name: tunnel_name.clone(),
+            session_name,
+            interface_name,
+            event: ev,
+        });
+        if down {
+            if let Some(entry) = self.tunnels.remove(&tunnel) {
+                self.by_name.remove(&entry.name);
+                for (sid, s) in entry.sessions {
+                    if s.dp.is_some() {
+                        let _ = self.dataplane.delete_session(tunnel.0, sid.0);
+                    }
+                }
+                if entry.dp_tunnel {
+                    if let Err(e) = self.dataplane.delete_tunnel(tunnel.0) {
+                        tracing::warn!(tunnel = %tunnel_name, error = %e, "data plane: delete tunnel");
+                    }
+                }
+                if let Some(i) = entry.socket {
+                    self.release_socket(i);
+                }
+            }
         }
     }
+}
+
+/// Connects an already bound tokio UDP socket without consuming it (the reader task holds a
+/// clone): `connect(2)` through a borrowed socket2 view.
+fn connect_std(sock: &UdpSocket, peer: SocketAddr) -> std::io::Result<()> {
+    let s = socket2::SockRef::from(sock);
+    s.connect(&peer.into())
 }
 
 /// The data plane's view of a session, from its configuration and the negotiated IDs.

@@ -1,11 +1,21 @@
-//! tokio runtime around l2tp-proto: configuration, the data plane seam and the driver.
+//! tokio runtime around l2tp-proto: configuration, the data plane seam, the driver and the
+//! [`Context`] library API.
 //!
 //! - [`config`]: go-l2tp's TOML schema (plus our extensions), with located errors.
 //! - [`dataplane`]: the [`dataplane::DataPlane`] trait and the null implementation.
-//! - [`driver`]: the tokio task that owns the sans-IO endpoint and its sockets.
+//! - [`driver`]: the tokio task that owns the sans-IO endpoint, its sockets and the data plane
+//!   (how sockets map to tunnels is documented there).
+//! - [`context`]: [`Context`], a cloneable handle to that task: create / close tunnels and
+//!   sessions, subscribe to events, read status and counters, shut down.
+//! - [`status`]: serialisable snapshots for the CLI and the control socket.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod context;
 pub mod dataplane;
 pub mod driver;
+pub mod status;
+
+pub use context::{Context, ContextOptions};
+pub use driver::{RuntimeEvent, SocketMode};

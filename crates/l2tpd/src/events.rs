@@ -8,7 +8,7 @@
 
 use l2tp_proto::endpoint::{DownReason, Event};
 use l2tp_proto::wire::{Encap, ResultCode, Version};
-use l2tp_runtime::driver::RuntimeEvent;
+use l2tp_runtime::RuntimeEvent;
 use serde_json::{json, Map, Value};
 
 /// Renders one event as a single JSON line (no trailing newline).
@@ -73,6 +73,9 @@ pub fn to_json_line(ev: &RuntimeEvent) -> String {
             m.insert("peer_tunnel_id".into(), json!(peer_tunnel_id));
             m.insert("peer_session_id".into(), json!(peer_session_id));
             m.insert("pseudowire".into(), json!(pseudowire));
+            if let Some(i) = &ev.interface_name {
+                m.insert("interface".into(), json!(i));
+            }
         }
         Event::SessionDown {
             tunnel,
@@ -83,11 +86,6 @@ pub fn to_json_line(ev: &RuntimeEvent) -> String {
             m.insert("tunnel_id".into(), json!(tunnel.0));
             m.insert("session_id".into(), json!(session.0));
             reason_fields(&mut m, reason);
-        }
-        #[allow(unreachable_patterns)]
-        other => {
-            m.insert("event".into(), json!("other"));
-            m.insert("debug".into(), json!(format!("{other:?}")));
         }
     }
     Value::Object(m).to_string()

@@ -13,10 +13,9 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::endpoint::EndpointConfig;
-use l2tp_proto::wire::{result, ResultCode};
-use l2tp_runtime::config::Config;
+use l2tp_runtime::config::{Config, TunnelSection};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
-use l2tp_runtime::driver::{Driver, RuntimeEvent};
+use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
 /// L2TP daemon: LAC/LNS (L2TPv2) and LCCE (L2TPv3) control plane.
 #[derive(Parser, Debug)]
@@ -120,6 +119,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         );
     }
     let dataplane: Box<dyn DataPlane> = Box::new(NullDataPlane::default());
+    let stop = shutdown_signal();
 
     let mut sink: Option<Box<dyn Write + Send>> = match (args.events, &args.events_file) {
         (None, _) => None,
@@ -130,60 +130,80 @@ async fn run(args: Args) -> anyhow::Result<()> {
         )),
     };
 
-    let seed = seed_from_os();
-    let mut driver = Driver::new(EndpointConfig::default(), seed, dataplane);
+    let mut options = ContextOptions::new(dataplane);
+    options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
+    options.socket_mode = SocketMode::Shared;
+    if let Some((_, listen)) = config.tunnels.iter().find(|(_, t)| t.listen) {
+        options.endpoint = endpoint_config(listen);
+    }
+    let ctx = Context::start(options);
+    let mut events = ctx.subscribe();
+    let writer = tokio::spawn(async move {
+        loop {
+            match events.recv().await {
+                Ok(ev) => {
+                    if let Some(w) = sink.as_mut() {
+                        let _ = writeln!(w, "{}", events::to_json_line(&ev));
+                        let _ = w.flush();
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "event stream lagged");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    });
     for (name, tunnel) in &config.tunnels {
-        driver
-            .add_tunnel(name, tunnel)
+        ctx.create_tunnel(name, tunnel.clone())
             .await
             .with_context(|| format!("tunnel {name}"))?;
     }
 
-    let mut on_event = |ev: &RuntimeEvent| {
-        if let Some(w) = sink.as_mut() {
-            let _ = writeln!(w, "{}", events::to_json_line(ev));
-            let _ = w.flush();
-        }
-    };
-
-    let stop = shutdown_signal();
-    driver.run_until(stop, &mut on_event).await;
+    stop.await;
     tracing::info!("shutting down");
-    let left = driver
-        .shutdown(
-            ResultCode {
-                result: result::STOPCCN_SHUTTING_DOWN,
-                error: None,
-                message: Some(b"l2tpd shutting down".to_vec()),
-            },
-            Duration::from_secs(args.shutdown_grace),
-            &mut on_event,
-        )
-        .await;
+    let left = ctx.shutdown().await.unwrap_or(0);
     if left > 0 {
         tracing::warn!(tunnels = left, "peers did not acknowledge StopCCN in time");
     }
+    drop(ctx);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
     Ok(())
 }
 
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let term = signal(SignalKind::terminate());
-    let int = signal(SignalKind::interrupt());
-    match (term, int) {
-        (Ok(mut t), Ok(mut i)) => {
-            tokio::select! {
-                _ = t.recv() => {}
-                _ = i.recv() => {}
-            }
-        }
-        _ => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
+/// Endpoint-wide settings from the listening tunnel's section (LNS defaults for accepted
+/// tunnels).
+fn endpoint_config(listen: &TunnelSection) -> EndpointConfig {
+    EndpointConfig {
+        accept_v2_incoming: true,
+        host_name: listen.host_name.as_bytes().to_vec(),
+        secret: listen.secret.as_ref().map(|s| s.as_bytes().to_vec()),
+        window_size: listen.window_size,
+        hello_interval: listen.hello_timeout,
+        retry_timeout: listen.retry_timeout,
+        max_retries: listen.max_retries,
+        framing_caps: listen.framing_caps,
+        ..EndpointConfig::default()
     }
 }
 
-/// Seed for the engine's RNG from the OS (tunnel and session IDs must be unpredictable).
-fn seed_from_os() -> u64 {
-    rand::random()
+/// Registers SIGTERM / SIGINT handlers now (so a signal during start-up is not fatal) and
+/// returns a future that completes on the first of them.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut t), Ok(mut i)) => {
+                tokio::select! {
+                    _ = t.recv() => {}
+                    _ = i.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
 }

@@ -1,0 +1,113 @@
+//! Snapshots of the runtime's state, as `l2tpctl show` / `stats` and the control socket see
+//! them (serde-serialisable; field names are part of the control socket's JSON protocol).
+
+use serde::{Deserialize, Serialize};
+
+use crate::dataplane::SessionStats;
+
+/// One tunnel as `l2tpctl show tunnels` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TunnelStatus {
+    /// Configured name (`#<id>` for tunnels a peer opened).
+    pub name: String,
+    /// Local tunnel / control connection ID.
+    pub id: u32,
+    /// `dynamic`, `static` or `quiescent`.
+    pub kind: String,
+    /// Control connection state (`established`, `waitctlreply`, `closing`, …).
+    pub state: String,
+    /// `l2tpv2` or `l2tpv3`.
+    pub version: String,
+    /// `udp` or `ip`.
+    pub encap: String,
+    /// Local address (`addr:port`), when known.
+    pub local: Option<String>,
+    /// Peer address (`addr:port`), when known.
+    pub peer: Option<String>,
+    /// The peer's tunnel ID (0 until it assigned one).
+    pub peer_tunnel_id: u32,
+    /// The peer's Host Name AVP.
+    pub peer_host_name: Option<String>,
+    /// Control messages received (including ZLBs).
+    pub control_rx: u64,
+    /// Control messages sent (first transmissions).
+    pub control_tx: u64,
+    /// Control message retransmissions.
+    pub retransmits: u64,
+    /// Sessions, by name.
+    pub sessions: Vec<SessionStatus>,
+}
+
+/// One session as `l2tpctl show sessions` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionStatus {
+    /// Configured name (`#<id>` for calls a peer placed).
+    pub name: String,
+    /// Local session ID.
+    pub id: u32,
+    /// Peer session ID (0 until known).
+    pub peer_id: u32,
+    /// `ppp`, `eth` or `pppac`.
+    pub pseudowire: String,
+    /// `establishing` or `established`.
+    pub state: String,
+    /// The data plane's interface (`l2tpeth0`, `ppp0`), when known.
+    pub interface: Option<String>,
+    /// Data plane counters, when the data plane counts.
+    pub stats: Option<SessionStats>,
+}
+
+/// Control plane counters of the endpoint (mirror of the core's `EndpointStats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointCounters {
+    /// Datagrams that failed to parse.
+    pub malformed: u64,
+    /// Datagrams for no known tunnel.
+    pub unknown_tunnel: u64,
+    /// Control messages received (excluding ZLBs).
+    pub control_rx: u64,
+    /// Control messages sent (excluding ZLBs).
+    pub control_tx: u64,
+    /// Retransmissions.
+    pub retransmits: u64,
+    /// ZLB acknowledgements sent.
+    pub zlb_tx: u64,
+    /// Duplicate messages received.
+    pub duplicates: u64,
+    /// Tunnels accepted from peers.
+    pub tunnels_accepted: u64,
+}
+
+impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
+    fn from(s: l2tp_proto::endpoint::EndpointStats) -> Self {
+        EndpointCounters {
+            malformed: s.malformed,
+            unknown_tunnel: s.unknown_tunnel,
+            control_rx: s.control_rx,
+            control_tx: s.control_tx,
+            retransmits: s.retransmits,
+            zlb_tx: s.zlb_tx,
+            duplicates: s.duplicates,
+            tunnels_accepted: s.tunnels_accepted,
+        }
+    }
+}
+
+/// Counters of the whole runtime (`l2tpctl stats`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuntimeStats {
+    /// Tunnels known (any state).
+    pub tunnels: usize,
+    /// Tunnels established.
+    pub tunnels_up: usize,
+    /// Sessions known (any state).
+    pub sessions: usize,
+    /// Sessions established.
+    pub sessions_up: usize,
+    /// Datagrams the OS refused to send.
+    pub send_errors: u64,
+    /// Data plane operations that failed.
+    pub dataplane_errors: u64,
+    /// Control plane counters.
+    pub endpoint: EndpointCounters,
+}

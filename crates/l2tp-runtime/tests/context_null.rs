@@ -1,0 +1,218 @@
+//! The Context API end to end over loopback with the null data plane: our LAC against our
+//! LNS, static tunnels, and what the data plane is asked to create and remove.
+
+use std::time::Duration;
+
+use l2tp_proto::endpoint::{DownReason, EndpointConfig, Event};
+use l2tp_runtime::config::Config;
+use l2tp_runtime::dataplane::{Call, NullDataPlane};
+use l2tp_runtime::{Context, ContextOptions, RuntimeEvent};
+use tokio::sync::broadcast::Receiver;
+
+fn free_udp_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
+async fn next_matching(
+    rx: &mut Receiver<RuntimeEvent>,
+    what: &str,
+    f: impl Fn(&RuntimeEvent) -> bool,
+) -> RuntimeEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("event channel open");
+        if f(&ev) {
+            return ev;
+        }
+    }
+}
+
+#[tokio::test]
+async fn lac_and_lns_contexts_set_up_and_tear_down_over_loopback() {
+    let port = free_udp_port();
+    let lns_cfg = Config::parse(
+        &format!(
+            r#"
+            [tunnel.lns]
+            local = "127.0.0.1:{port}"
+            listen = true
+            host_name = "lns.test"
+            "#
+        ),
+        "lns.toml",
+    )
+    .expect("lns config");
+    let lac_cfg = Config::parse(
+        &format!(
+            r#"
+            [tunnel.up]
+            peer = "127.0.0.1:{port}"
+            host_name = "lac.test"
+            [tunnel.up.session.s1]
+            pseudowire = "ppp"
+            "#
+        ),
+        "lac.toml",
+    )
+    .expect("lac config");
+
+    let lns_dp = NullDataPlane::new();
+    let lns_log = lns_dp.log();
+    let mut lns_opts = ContextOptions::new(Box::new(lns_dp));
+    lns_opts.endpoint = EndpointConfig {
+        accept_v2_incoming: true,
+        host_name: b"lns.test".to_vec(),
+        ..EndpointConfig::default()
+    };
+    lns_opts.shutdown_grace = Duration::from_secs(2);
+    let lns = Context::start(lns_opts);
+    let mut lns_ev = lns.subscribe();
+    for (n, t) in &lns_cfg.tunnels {
+        lns.create_tunnel(n, t.clone()).await.expect("listen");
+    }
+
+    let lac_dp = NullDataPlane::new();
+    let lac_log = lac_dp.log();
+    let mut lac_opts = ContextOptions::new(Box::new(lac_dp));
+    lac_opts.shutdown_grace = Duration::from_secs(2);
+    let lac = Context::start(lac_opts);
+    let mut lac_ev = lac.subscribe();
+    for (n, t) in &lac_cfg.tunnels {
+        lac.create_tunnel(n, t.clone()).await.expect("dial");
+    }
+
+    let up = next_matching(&mut lac_ev, "LAC tunnel up", |e| {
+        matches!(e.event, Event::TunnelUp { .. })
+    })
+    .await;
+    assert_eq!(up.tunnel_name, "up");
+    let Event::TunnelUp { peer_host_name, .. } = &up.event else {
+        unreachable!()
+    };
+    assert_eq!(peer_host_name, b"lns.test");
+    let s_up = next_matching(&mut lac_ev, "LAC session up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    assert_eq!(s_up.session_name.as_deref(), Some("s1"));
+    next_matching(&mut lns_ev, "LNS session up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+
+    // Both sides report it in status, and both data planes were asked for tunnel + session.
+    let st = lac.status().await.expect("status");
+    assert_eq!(st.len(), 1);
+    assert_eq!(st[0].state, "established");
+    assert_eq!(st[0].sessions.len(), 1);
+    assert_eq!(st[0].sessions[0].state, "established");
+    let lns_st = lns.status().await.expect("status");
+    assert_eq!(lns_st.len(), 1, "the accepted tunnel");
+    assert_eq!(lns_st[0].peer_host_name.as_deref(), Some("lac.test"));
+    for log in [&lac_log, &lns_log] {
+        let calls = log.calls();
+        assert!(matches!(calls[0], Call::CreateTunnel(_)), "{calls:?}");
+        assert!(matches!(calls[1], Call::CreateSession(_)), "{calls:?}");
+    }
+
+    // Operator closes the session on the LAC: CDN, both sides report it down.
+    lac.close_session("up", "s1").await.expect("close session");
+    let down = next_matching(&mut lns_ev, "LNS session down", |e| {
+        matches!(e.event, Event::SessionDown { .. })
+    })
+    .await;
+    let Event::SessionDown {
+        reason: DownReason::Peer(rc),
+        ..
+    } = &down.event
+    else {
+        panic!("LNS session down for the peer's CDN: {down:?}")
+    };
+    assert_eq!(rc.result, 3, "administrative CDN");
+
+    // LAC shuts down: StopCCN acknowledged, the LNS sees the tunnel go.
+    assert_eq!(lac.shutdown().await.expect("shutdown"), 0, "StopCCN acked");
+    next_matching(&mut lns_ev, "LNS tunnel down", |e| {
+        matches!(
+            e.event,
+            Event::TunnelDown {
+                reason: DownReason::Peer(_),
+                ..
+            }
+        )
+    })
+    .await;
+    assert!(lac_log
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::DeleteTunnel(_))));
+    assert!(lns_log
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::DeleteTunnel(_))));
+    assert_eq!(lns.shutdown().await.expect("lns shutdown"), 0);
+}
+
+#[tokio::test]
+async fn static_tunnel_programs_data_plane_at_once_and_removes_everything_on_close() {
+    let cfg = Config::parse(
+        r#"
+        [tunnel.pw]
+        kind = "static"
+        version = "l2tpv3"
+        encap = "udp"
+        local = "127.0.0.1:5000"
+        peer = "127.0.0.2:5000"
+        tid = 10
+        ptid = 20
+        [tunnel.pw.session.eth0]
+        pseudowire = "eth"
+        sid = 100
+        psid = 200
+        cookie = [1, 2, 3, 4]
+        peer_cookie = [5, 6, 7, 8]
+        "#,
+        "static.toml",
+    )
+    .expect("config");
+    let dp = NullDataPlane::new();
+    let log = dp.log();
+    let ctx = Context::start(ContextOptions::new(Box::new(dp)));
+    let mut ev = ctx.subscribe();
+    let (name, t) = &cfg.tunnels[0];
+    ctx.create_tunnel(name, t.clone()).await.expect("static");
+    next_matching(&mut ev, "session up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    let calls = log.calls();
+    let Call::CreateTunnel(ts) = &calls[0] else {
+        panic!("{calls:?}")
+    };
+    assert_eq!((ts.tunnel_id, ts.peer_tunnel_id), (10, 20));
+    assert_eq!(ts.control_fd, None, "static tunnels are unmanaged");
+    let Call::CreateSession(ss) = &calls[1] else {
+        panic!("{calls:?}")
+    };
+    assert_eq!((ss.session_id, ss.peer_session_id), (100, 200));
+    assert_eq!(ss.cookie, [1, 2, 3, 4]);
+    assert_eq!(ss.peer_cookie, [5, 6, 7, 8]);
+
+    // A second tunnel with the same name is refused; nothing more is created.
+    assert!(ctx.create_tunnel(name, t.clone()).await.is_err());
+    assert_eq!(log.calls().len(), 2);
+
+    ctx.close_tunnel("pw").await.expect("close");
+    next_matching(&mut ev, "tunnel down", |e| {
+        matches!(e.event, Event::TunnelDown { .. })
+    })
+    .await;
+    let calls = log.calls();
+    assert_eq!(calls[2], Call::DeleteSession(10, 100));
+    assert_eq!(calls[3], Call::DeleteTunnel(10));
+    assert!(ctx.status().await.expect("status").is_empty());
+}
