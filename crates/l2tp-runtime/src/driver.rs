@@ -679,7 +679,7 @@ impl Driver {
                         pseudowire: s.section.pseudowire.to_string(),
                         state: if s.up { "established" } else { "establishing" }.to_string(),
                         interface: s.dp.as_ref().and_then(|d| d.interface_name.clone()),
-                        stats: stats.map(Into::into),
+                        stats,
                     }
                 })
                 .collect();
