@@ -627,6 +627,38 @@ pub struct Family {
     pub mcast_group: Option<u32>,
 }
 
+impl Family {
+    /// Extract the family id and the `l2tp` multicast group from a `CTRL_CMD_NEWFAMILY` reply.
+    pub fn from_ctrl_attrs(nlas: &[GenlCtrlAttrs]) -> Family {
+        let mut f = Family {
+            id: 0,
+            mcast_group: None,
+        };
+        for nla in nlas {
+            match nla {
+                GenlCtrlAttrs::FamilyId(id) => f.id = *id,
+                GenlCtrlAttrs::McastGroups(groups) => {
+                    for g in groups {
+                        let name = g.iter().find_map(|a| match a {
+                            McastGrpAttrs::Name(n) => Some(n.as_str()),
+                            _ => None,
+                        });
+                        let id = g.iter().find_map(|a| match a {
+                            McastGrpAttrs::Id(i) => Some(*i),
+                            _ => None,
+                        });
+                        if name == Some(L2TP_GENL_MCGROUP) {
+                            f.mcast_group = id;
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
 /// Ask the controller for the family `l2tp`.
 pub fn resolve_family(sock: &Socket) -> Result<Family> {
     let seq = NEXT_SEQ.fetch_add(1, Ordering::Relaxed);
@@ -647,32 +679,7 @@ pub fn resolve_family(sock: &Socket) -> Result<Family> {
             }
             match msg.payload {
                 NetlinkPayload::InnerMessage(m) => {
-                    let mut f = Family {
-                        id: 0,
-                        mcast_group: None,
-                    };
-                    for nla in &m.payload.nlas {
-                        match nla {
-                            GenlCtrlAttrs::FamilyId(id) => f.id = *id,
-                            GenlCtrlAttrs::McastGroups(groups) => {
-                                for g in groups {
-                                    let name = g.iter().find_map(|a| match a {
-                                        McastGrpAttrs::Name(n) => Some(n.as_str()),
-                                        _ => None,
-                                    });
-                                    let id = g.iter().find_map(|a| match a {
-                                        McastGrpAttrs::Id(i) => Some(*i),
-                                        _ => None,
-                                    });
-                                    if name == Some(L2TP_GENL_MCGROUP) {
-                                        f.mcast_group = id;
-                                    }
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
-                    family = Some(f);
+                    family = Some(Family::from_ctrl_attrs(&m.payload.nlas));
                 }
                 NetlinkPayload::Error(e) => match e.code {
                     None => {
