@@ -15,6 +15,9 @@ pub mod attr;
 mod error;
 pub mod message;
 pub mod netlink;
+pub mod ppp;
+pub mod sockaddr;
+pub mod socket;
 pub mod stats;
 
 pub use attr::{EncapType, L2SpecType, L2tpAttr, PwType, StatsAttr};
@@ -24,4 +27,7 @@ pub use netlink::{
     L2tpEvent, L2tpEvents, L2tpNetlink, SessionInfo, SessionModify, SessionSpec, TunnelInfo,
     TunnelSpec, TunnelTransport,
 };
+pub use ppp::{NpMode, PppChannel, PppUnit};
+pub use sockaddr::PppoL2tpAddr;
+pub use socket::{PppoL2tpSocket, TunnelSocket};
 pub use stats::Stats;

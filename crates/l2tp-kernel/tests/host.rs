@@ -26,3 +26,45 @@ fn missing_l2tp_netlink_module_is_reported_by_name() {
         "{e}"
     );
 }
+
+#[test]
+fn missing_l2tp_ip_module_is_reported_by_name() {
+    if std::path::Path::new("/sys/module/l2tp_ip").exists() {
+        eprintln!("l2tp_ip is loaded on this kernel: nothing to check");
+        return;
+    }
+    let e = l2tp_kernel::TunnelSocket::l2tp_ip(
+        "127.0.0.1".parse().unwrap(),
+        "127.0.0.1".parse().unwrap(),
+        1,
+        2,
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("kernel module l2tp_ip not loaded"),
+        "{e}"
+    );
+}
+
+#[test]
+fn missing_pppox_module_is_reported_by_name() {
+    if std::path::Path::new("/sys/module/pppox").exists() {
+        eprintln!("pppox is loaded on this kernel: nothing to check");
+        return;
+    }
+    let addr = l2tp_kernel::PppoL2tpAddr {
+        version: 2,
+        tunnel_fd: 0,
+        peer: "127.0.0.1:1701".parse().unwrap(),
+        tunnel_id: 1,
+        session_id: 1,
+        peer_tunnel_id: 1,
+        peer_session_id: 1,
+    };
+    let e = l2tp_kernel::PppoL2tpSocket::connect(&addr).unwrap_err();
+    assert!(
+        e.to_string().starts_with("kernel module pppox not loaded"),
+        "{e}"
+    );
+}
