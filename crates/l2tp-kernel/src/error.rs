@@ -90,7 +90,8 @@ impl Error {
     ) -> Self {
         match errno {
             libc::EEXIST => Error::Exists { object },
-            libc::ENOENT => Error::NotFound { object },
+            // l2tp_netlink answers ENODEV for an unknown tunnel or session id.
+            libc::ENOENT | libc::ENODEV => Error::NotFound { object },
             libc::EPROTONOSUPPORT | libc::EAFNOSUPPORT | libc::ESOCKTNOSUPPORT => {
                 Error::ModuleMissing {
                     module,

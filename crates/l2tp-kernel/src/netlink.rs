@@ -249,9 +249,11 @@ pub struct SessionSpec {
     pub l2spec: Option<L2SpecType>,
     /// Interface name for Ethernet sessions (L2TPv3).
     pub ifname: Option<String>,
-    /// Local cookie: 0, 4 or 8 bytes (L2TPv3).
+    /// Cookie the kernel puts in every data packet it sends (0, 4 or 8 bytes, L2TPv3): it must
+    /// equal the peer's `peer_cookie`.
     pub cookie: Vec<u8>,
-    /// Peer cookie: 0, 4 or 8 bytes (L2TPv3).
+    /// Cookie every received data packet must carry (0, 4 or 8 bytes, L2TPv3); packets without
+    /// it are dropped and counted in [`Stats::rx_cookie_discards`].
     pub peer_cookie: Vec<u8>,
     /// Send sequence numbers.
     pub send_seq: Option<bool>,
@@ -486,9 +488,9 @@ pub struct SessionInfo {
     pub pw_type: PwType,
     /// Interface name (Ethernet).
     pub ifname: Option<String>,
-    /// Local cookie.
+    /// Cookie sent.
     pub cookie: Vec<u8>,
-    /// Peer cookie.
+    /// Cookie expected on receive.
     pub peer_cookie: Vec<u8>,
     /// Sending sequence numbers.
     pub send_seq: bool,
@@ -855,6 +857,13 @@ impl L2tpNetlink {
             spec.module(),
         )
         .map(drop)
+        .map_err(|e| match e {
+            // The kernel answers ENODEV when the parent tunnel does not exist.
+            Error::NotFound { .. } => Error::NotFound {
+                object: Object::Tunnel(spec.tunnel_id),
+            },
+            e => e,
+        })
     }
 
     /// `L2TP_CMD_SESSION_DELETE`.

@@ -259,7 +259,7 @@ fn cookies_matching_pass_and_mismatching_are_counted_as_cookie_discards() {
         nl.create_session(&s).unwrap();
         let mut s = SessionSpec::eth(100, 1002, 2002);
         s.ifname = Some("bad".into());
-        s.cookie = vec![0xaa; 4];
+        s.peer_cookie = vec![0xaa; 4]; // b sends bbbbbbbb
         nl.create_session(&s).unwrap();
         let info = nl.get_session(100, 1001).unwrap();
         assert_eq!(info.cookie, vec![1, 2, 3, 4, 5, 6, 7, 8]);
@@ -268,7 +268,7 @@ fn cookies_matching_pass_and_mismatching_are_counted_as_cookie_discards() {
     });
     b.sh("ip l2tp add tunnel tunnel_id 200 peer_tunnel_id 100 encap udp local 10.1.7.2 remote 10.1.7.1 udp_sport 1701 udp_dport 1701");
     b.sh("ip l2tp add session tunnel_id 200 session_id 2001 peer_session_id 1001 name good cookie 090a0b0c peer_cookie 0102030405060708");
-    b.sh("ip l2tp add session tunnel_id 200 session_id 2002 peer_session_id 1002 name bad peer_cookie bbbbbbbb");
+    b.sh("ip l2tp add session tunnel_id 200 session_id 2002 peer_session_id 1002 name bad cookie bbbbbbbb");
     address_eth(&a, &b, "good", "10.101.7");
     address_eth(&a, &b, "bad", "10.102.7");
     ping(&a, "10.101.7.2");
@@ -377,7 +377,10 @@ fn l2tpv2_ppp_session_without_pppd_carries_ip_and_counts_it() {
     ea.pppox
         .set_reorder_timeout(Duration::from_millis(250))
         .unwrap();
-    assert_eq!(ea.pppox.options().unwrap(), (true, false, false, 250));
+    let (send, recv, lns, reorder_ms) = ea.pppox.options().unwrap();
+    assert_eq!((send, recv, lns), (true, false, false));
+    // Held in jiffies: 250 ms comes back rounded up to the tick (252 ms at HZ=250).
+    assert!((250..=260).contains(&reorder_ms), "{reorder_ms}");
     let info = a.run(|| L2tpNetlink::open().unwrap().get_session(1, 11).unwrap());
     assert!(info.send_seq);
     // Still passes traffic with sequence numbers on one side.
@@ -510,16 +513,16 @@ fn failed_session_create_removes_the_tunnel_the_helper_created() {
     let (a, _b) = pair("t13", "10.1.13", "13");
     a.run(|| {
         let nl = L2tpNetlink::open().unwrap();
-        nl.create_tunnel(&TunnelSpec::unmanaged_udp(
+        nl.create_tunnel(&TunnelSpec::unmanaged_ip(
             1,
             2,
-            addr("10.1.13.1:1701"),
-            addr("10.1.13.2:1701"),
+            ip("10.1.13.1"),
+            ip("10.1.13.2"),
         ))
         .unwrap();
         nl.create_session(&SessionSpec::eth(1, 500, 600)).unwrap();
-        // L2TPv3 session ids are unique per namespace: session 500 in tunnel 3 clashes.
-        let t = TunnelSpec::unmanaged_udp(3, 4, addr("10.1.13.1:1702"), addr("10.1.13.2:1702"));
+        // Sessions of IP-encapsulated tunnels need namespace-unique ids: 500 in tunnel 3 clashes.
+        let t = TunnelSpec::unmanaged_ip(3, 4, ip("10.1.13.1"), ip("10.1.13.2"));
         let e = nl
             .create_tunnel_with_session(&t, &SessionSpec::eth(3, 500, 700))
             .unwrap_err();
