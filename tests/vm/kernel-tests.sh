@@ -34,12 +34,12 @@ fi
 # The guest sees the checkout and the target dir read-only at the same paths.
 SCRIPT="'$BIN' --test-threads=1 --color never ${FILTER[*]:-}; rc=\$?"
 if [[ $BENCH == 1 ]]; then
-    SCRIPT="$SCRIPT; L2TP_BENCH=1 '$BIN' --ignored --exact bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp --nocapture --test-threads=1 --color never"
+    SCRIPT="$SCRIPT; '$BIN' --ignored --exact bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp --nocapture --test-threads=1 --color never"
 fi
 SCRIPT="$SCRIPT; exit \$rc"
 
-LOG=$(mktemp)
-trap 'rm -f "$LOG"' EXIT
+LOG=${CARGO_TARGET_DIR:-target}/vm-tests.log
+mkdir -p "$(dirname "$LOG")"
 start=$(date +%s)
 set +e
 tests/vm/run.sh "${RUN_ARGS[@]}" -- sh -c "$SCRIPT" 2>&1 | tee "$LOG"
@@ -53,6 +53,8 @@ failed=$(grep -cE '^test .* \.\.\. FAILED$' "$LOG" || true)
 echo
 echo "kernel-tests: results (VM run $((end - start)) s, exit $rc)"
 grep -E '^test .* \.\.\. (ok|FAILED|ignored)$' "$LOG" | sed 's/^/  /' || true
+grep -E '^bench:' "$LOG" || true
+echo "(full log: $LOG)"
 if [[ $rc != 0 && $failed == 0 ]]; then
     # The binary or the VM died without reporting a failing test: count it as one.
     failed=1

@@ -63,7 +63,7 @@ if [[ -z $DEB ]]; then
     fi
     [[ -n $PKG ]] || die "cannot find a Debian kernel image package for $KVER_SERIES"
     echo "run.sh: downloading $PKG into $KCACHE" >&2
-    (cd "$KCACHE" && apt-get download -q "$PKG" >&2) || die "apt-get download $PKG failed"
+    (cd "$KCACHE" && apt-get download -q -o APT::Sandbox::User=root "$PKG" >&2) || die "apt-get download $PKG failed"
     DEB=$(ls "$KCACHE"/linux-image-*.deb | head -n1)
 fi
 KROOT=$KCACHE/kroot
@@ -135,7 +135,7 @@ trap 'rm -rf "$WORK"' EXIT
     echo "#!/bin/sh"
     echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
     echo "export HOME=/tmp L2TP_VM=1 VM_WORK=/mnt"
-    for v in CARGO_TARGET_DIR RUST_BACKTRACE RUST_LOG L2TP_TEST_VERBOSE; do
+    for v in CARGO_TARGET_DIR RUST_BACKTRACE RUST_LOG L2TP_TEST_VERBOSE L2TP_BENCH_N; do
         [[ -n ${!v:-} ]] && printf 'export %s=%q\n' "$v" "${!v}"
     done
     printf 'cd %q || exit 125\n' "$PWD"

@@ -582,3 +582,62 @@ fn create_existing_tunnel_fails_with_exists_naming_the_id() {
         assert_eq!(e.to_string(), "tunnel 7 already exists");
     });
 }
+
+/// Benchmark (run with `tests/vm/kernel-tests.sh --bench`): create then delete N Ethernet
+/// sessions (default 1000, `L2TP_BENCH_N`) through this crate, then the same with an `ip l2tp`
+/// loop, and print both rates.
+#[test]
+#[ignore = "benchmark; run with tests/vm/kernel-tests.sh --bench"]
+fn bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp() {
+    let n: u32 = std::env::var("L2TP_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1000);
+    let (a, _b) = pair("tb", "10.1.99", "99");
+    let crate_time = a.run(|| {
+        let nl = L2tpNetlink::open().unwrap();
+        let t = TunnelSpec::unmanaged_udp(1, 2, addr("10.1.99.1:1701"), addr("10.1.99.2:1701"));
+        nl.create_tunnel(&t).unwrap();
+        let start = std::time::Instant::now();
+        for i in 1..=n {
+            nl.create_session(&SessionSpec::eth(1, i, i)).unwrap();
+        }
+        for i in 1..=n {
+            nl.delete_session(1, i).unwrap();
+        }
+        let took = start.elapsed();
+        nl.delete_tunnel(1).unwrap();
+        took
+    });
+    a.sh("ip l2tp add tunnel tunnel_id 1 peer_tunnel_id 2 encap udp local 10.1.99.1 remote 10.1.99.2 udp_sport 1701 udp_dport 1701");
+    let start = std::time::Instant::now();
+    a.sh(&format!(
+        "i=1; while [ $i -le {n} ]; do ip l2tp add session tunnel_id 1 session_id $i peer_session_id $i || exit 1; i=$((i+1)); done; \
+         i=1; while [ $i -le {n} ]; do ip l2tp del session tunnel_id 1 session_id $i || exit 1; i=$((i+1)); done"
+    ));
+    let ip_time = start.elapsed();
+    // The same through one `ip -batch` process (no exec per operation).
+    let mut batch = String::new();
+    for i in 1..=n {
+        batch += &format!("l2tp add session tunnel_id 1 session_id {i} peer_session_id {i}\n");
+    }
+    for i in 1..=n {
+        batch += &format!("l2tp del session tunnel_id 1 session_id {i}\n");
+    }
+    std::fs::write("/tmp/l2tp-bench.batch", batch).unwrap();
+    let start = std::time::Instant::now();
+    a.sh("ip -batch /tmp/l2tp-bench.batch");
+    let batch_time = start.elapsed();
+    let rate = |d: Duration| 2.0 * n as f64 / d.as_secs_f64();
+    println!(
+        "\nbench: {n} eth sessions created+deleted: crate {:.2} s ({:.0} ops/s); ip l2tp loop {:.2} s ({:.0} ops/s), crate {:.1}x faster; ip -batch {:.2} s ({:.0} ops/s), crate {:.1}x faster",
+        crate_time.as_secs_f64(),
+        rate(crate_time),
+        ip_time.as_secs_f64(),
+        rate(ip_time),
+        ip_time.as_secs_f64() / crate_time.as_secs_f64(),
+        batch_time.as_secs_f64(),
+        rate(batch_time),
+        batch_time.as_secs_f64() / crate_time.as_secs_f64(),
+    );
+}
