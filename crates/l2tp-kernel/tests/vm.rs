@@ -389,6 +389,28 @@ fn l2tpv2_ppp_session_without_pppd_carries_ip_and_counts_it() {
 }
 
 #[test]
+fn ppp_sessions_over_the_other_pppol2tp_sockaddr_variants_carry_ip() {
+    // v2 over IPv6 (sockaddr_pppol2tpin6, 50 B), v3 over IPv4 (sockaddr_pppol2tpv3, 46 B),
+    // v3 over IPv6 (sockaddr_pppol2tpv3in6, 58 B); v2 over IPv4 (38 B) is the test above.
+    let (a, b) = pair("t15", "10.1.15", "15");
+    let cases = [
+        (2u8, "[fd00:15::1]:1702", "[fd00:15::2]:1702", 1u32),
+        (3, "10.1.15.1:1703", "10.1.15.2:1703", 2),
+        (3, "[fd00:15::1]:1704", "[fd00:15::2]:1704", 3),
+    ];
+    let mut ends = Vec::new();
+    for (version, la, lb, k) in cases {
+        let ea = ppp_end(&a, version, (k, k + 10, k + 100, k + 200), la, lb, true);
+        let eb = ppp_end(&b, version, (k + 10, k, k + 200, k + 100), lb, la, true);
+        address_ppp(&a, &ea, &format!("10.105.{k}.1"), &format!("10.105.{k}.2"));
+        address_ppp(&b, &eb, &format!("10.105.{k}.2"), &format!("10.105.{k}.1"));
+        ping(&a, &format!("10.105.{k}.2"));
+        assert!(ea.pppox.stats().unwrap().rx_packets > 0);
+        ends.push((ea, eb));
+    }
+}
+
+#[test]
 fn ppp_channels_bridged_at_the_middle_node_switch_sessions_a_to_c() {
     let a = Netns::new("t9a");
     let b = Netns::new("t9b");
