@@ -10,6 +10,7 @@
 //! is missing, the module. This is the only crate of the project with `unsafe` code; every
 //! `unsafe` block states its invariant.
 #![deny(missing_docs)]
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod attr;
 mod error;

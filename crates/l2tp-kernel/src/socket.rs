@@ -43,8 +43,8 @@ fn bind_or_connect(fd: RawFd, addr: &[u8], connect: bool) -> io::Result<()> {
     let len = addr.len() as libc::socklen_t;
     let p = addr.as_ptr().cast::<libc::sockaddr>();
     // SAFETY: `p` points to `len` initialised bytes that outlive the call; the kernel copies them
-    // (it reads the family field through an unaligned-safe copy, so the byte buffer's alignment
-    // does not matter).
+    // in (move_addr_to_kernel) before looking at any field, so the byte buffer's alignment does
+    // not matter.
     let rc = unsafe {
         if connect {
             libc::connect(fd, p, len)
