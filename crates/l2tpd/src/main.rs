@@ -15,6 +15,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::endpoint::EndpointConfig;
 use l2tp_runtime::config::{Config, TunnelSection};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
+use l2tp_runtime::kernel::KernelDataPlane;
+use l2tp_runtime::pppd::PppdOptions;
 use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
 /// L2TP daemon: LAC/LNS (L2TPv2) and LCCE (L2TPv3) control plane.
@@ -36,6 +38,9 @@ struct Args {
     /// Where the event stream goes (default: standard output).
     #[arg(long)]
     events_file: Option<PathBuf>,
+    /// The pppd binary run for PPP sessions (kernel data plane).
+    #[arg(long, default_value = "/usr/sbin/pppd")]
+    pppd: PathBuf,
     /// Seconds to wait for peers to acknowledge StopCCN on shutdown.
     #[arg(long, default_value_t = 5)]
     shutdown_grace: u64,
@@ -113,12 +118,21 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !args.null {
-        anyhow::bail!(
-            "the kernel data plane is not wired into l2tpd yet; run with -null (null data plane)"
-        );
-    }
-    let dataplane: Box<dyn DataPlane> = Box::new(NullDataPlane::default());
+    let (dataplane, socket_mode, pppd): (Box<dyn DataPlane>, _, _) = if args.null {
+        (Box::new(NullDataPlane::default()), SocketMode::Shared, None)
+    } else {
+        let dp = KernelDataPlane::open().map_err(|e| {
+            anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with -null)")
+        })?;
+        (
+            Box::new(dp),
+            SocketMode::PerTunnel,
+            Some(PppdOptions {
+                path: args.pppd.clone(),
+                ..PppdOptions::default()
+            }),
+        )
+    };
     let stop = shutdown_signal();
 
     let mut sink: Option<Box<dyn Write + Send>> = match (args.events, &args.events_file) {
@@ -132,7 +146,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     let mut options = ContextOptions::new(dataplane);
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
-    options.socket_mode = SocketMode::Shared;
+    options.socket_mode = socket_mode;
+    options.pppd = pppd;
     if let Some((_, listen)) = config.tunnels.iter().find(|(_, t)| t.listen) {
         options.endpoint = endpoint_config(listen);
     }
