@@ -663,3 +663,51 @@ fn bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp() {
         batch_time.as_secs_f64() / crate_time.as_secs_f64(),
     );
 }
+
+#[test]
+fn udp_checksum_options_reach_the_kernel() {
+    let (a, _b) = pair("t16", "10.1.16", "16");
+    a.run(|| {
+        let nl = L2tpNetlink::open().unwrap();
+        let mut t4 =
+            TunnelSpec::unmanaged_udp(1, 2, addr("10.1.16.1:1701"), addr("10.1.16.2:1701"));
+        if let l2tp_kernel::TunnelTransport::Udp { checksum, .. } = &mut t4.transport {
+            *checksum = Some(true);
+        }
+        nl.create_tunnel(&t4).unwrap();
+        assert_eq!(nl.get_tunnel(1).unwrap().udp_csum, Some(true));
+        let mut t6 =
+            TunnelSpec::unmanaged_udp(3, 4, addr("[fd00:16::1]:1701"), addr("[fd00:16::2]:1701"));
+        if let l2tp_kernel::TunnelTransport::Udp {
+            zero_csum6_tx,
+            zero_csum6_rx,
+            ..
+        } = &mut t6.transport
+        {
+            *zero_csum6_tx = true;
+            *zero_csum6_rx = true;
+        }
+        nl.create_tunnel(&t6).unwrap();
+        let attrs = nl.get_tunnel(3).unwrap().attrs;
+        assert!(
+            attrs.contains(&l2tp_kernel::L2tpAttr::UdpZeroCsum6Tx),
+            "{attrs:?}"
+        );
+        assert!(
+            attrs.contains(&l2tp_kernel::L2tpAttr::UdpZeroCsum6Rx),
+            "{attrs:?}"
+        );
+        // On our own managed socket the same is a socket option.
+        let s = TunnelSocket::udp(addr("[fd00:16::1]:1702"), addr("[fd00:16::2]:1702")).unwrap();
+        s.set_udp6_zero_checksum(true, true).unwrap();
+        nl.create_tunnel(&TunnelSpec::managed(5, 6, 3, s.as_raw_fd(), EncapType::Udp))
+            .unwrap();
+        let attrs = nl.get_tunnel(5).unwrap().attrs;
+        assert!(
+            attrs.contains(&l2tp_kernel::L2tpAttr::UdpZeroCsum6Tx),
+            "{attrs:?}"
+        );
+        let s4 = TunnelSocket::udp(addr("10.1.16.1:1703"), addr("10.1.16.2:1703")).unwrap();
+        s4.set_udp_checksum(false).unwrap();
+    });
+}
