@@ -711,3 +711,51 @@ fn udp_checksum_options_reach_the_kernel() {
         s4.set_udp_checksum(false).unwrap();
     });
 }
+
+#[test]
+fn old_l2tpv2_api_tunnel_management_socket_interoperates_with_netlink_end() {
+    // End A uses the pre-netlink API as xl2tpd does: a PPPoL2TP socket connected with session 0
+    // creates the tunnel, one connected with a session id creates the session.
+    let (a, b) = pair("t17", "10.1.17", "17");
+    let (la, lb) = (addr("10.1.17.1:1701"), addr("10.1.17.2:1701"));
+    let (_tunnel, _mgmt, sess, chan, unit) = a.run(move || {
+        let tunnel = TunnelSocket::udp(la, lb).unwrap();
+        let conn = |sid, psid| {
+            PppoL2tpSocket::connect(&PppoL2tpAddr {
+                version: 2,
+                tunnel_fd: tunnel.as_raw_fd(),
+                peer: lb,
+                tunnel_id: 1,
+                session_id: sid,
+                peer_tunnel_id: 2,
+                peer_session_id: psid,
+            })
+            .unwrap()
+        };
+        let mgmt = conn(0, 0);
+        let sess = conn(11, 22);
+        let chan = PppChannel::attach(sess.channel_index().unwrap()).unwrap();
+        let unit = PppUnit::new(None).unwrap();
+        chan.connect(&unit).unwrap();
+        unit.set_np_mode(PPP_IP, NpMode::Pass).unwrap();
+        (tunnel, mgmt, sess, chan, unit)
+    });
+    let info = a.run(|| L2tpNetlink::open().unwrap().get_session(1, 11).unwrap());
+    assert_eq!(info.peer_session_id, 22);
+    let eb = ppp_end(
+        &b,
+        2,
+        (2, 1, 22, 11),
+        "10.1.17.2:1701",
+        "10.1.17.1:1701",
+        true,
+    );
+    let ifa = unit.ifname();
+    a.sh(&format!(
+        "ip addr add 10.106.0.1 peer 10.106.0.2/32 dev {ifa} && ip link set {ifa} up"
+    ));
+    address_ppp(&b, &eb, "10.106.0.2", "10.106.0.1");
+    ping(&a, "10.106.0.2");
+    assert!(sess.stats().unwrap().rx_packets > 0);
+    drop(chan);
+}
