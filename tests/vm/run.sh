@@ -153,7 +153,7 @@ timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m "$MEM" -sm
     -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=3" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap,id=hostroot \
     -virtfs local,path="$WORK",mount_tag=work,security_model=none,id=work \
-    </dev/null 2>&1 | tee "$LOG" | if [[ ${L2TP_VM_VERBOSE:-0} == 1 ]]; then cat; else grep -v -E '^(\[ *[0-9.]+\]|init: )' || true; fi
+    </dev/null 2>&1 | tee "$LOG" | if [[ ${L2TP_VM_VERBOSE:-0} == 1 ]]; then cat; else grep --line-buffered -v -E '^(\[ *[0-9.]+\]|init: )' || true; fi
 QRC=${PIPESTATUS[0]}
 set -e
 if [[ $QRC == 124 ]]; then

@@ -1,6 +1,7 @@
 //! Byte-level tests of the `l2tp` genl encoding against messages captured from a real kernel
 //! (Debian 6.1.0-56-amd64, in the QEMU VM) with
-//! `strace -f -e trace=sendmsg,recvmsg -xx ip l2tp ...`. Host-only: no kernel needed.
+//! `strace -f -e trace=sendmsg,recvmsg -xx ip l2tp ...` (raw output: `data/ip-l2tp-6.1.strace.txt`;
+//! the session-create request comes from an earlier run of the same commands). Host-only.
 
 use std::net::{IpAddr, Ipv4Addr};
 

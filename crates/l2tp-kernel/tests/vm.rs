@@ -663,3 +663,99 @@ fn bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp() {
         batch_time.as_secs_f64() / crate_time.as_secs_f64(),
     );
 }
+
+#[test]
+fn udp_checksum_options_reach_the_kernel() {
+    let (a, _b) = pair("t16", "10.1.16", "16");
+    a.run(|| {
+        let nl = L2tpNetlink::open().unwrap();
+        let mut t4 =
+            TunnelSpec::unmanaged_udp(1, 2, addr("10.1.16.1:1701"), addr("10.1.16.2:1701"));
+        if let l2tp_kernel::TunnelTransport::Udp { checksum, .. } = &mut t4.transport {
+            *checksum = Some(true);
+        }
+        nl.create_tunnel(&t4).unwrap();
+        assert_eq!(nl.get_tunnel(1).unwrap().udp_csum, Some(true));
+        let mut t6 =
+            TunnelSpec::unmanaged_udp(3, 4, addr("[fd00:16::1]:1701"), addr("[fd00:16::2]:1701"));
+        if let l2tp_kernel::TunnelTransport::Udp {
+            zero_csum6_tx,
+            zero_csum6_rx,
+            ..
+        } = &mut t6.transport
+        {
+            *zero_csum6_tx = true;
+            *zero_csum6_rx = true;
+        }
+        nl.create_tunnel(&t6).unwrap();
+        let attrs = nl.get_tunnel(3).unwrap().attrs;
+        assert!(
+            attrs.contains(&l2tp_kernel::L2tpAttr::UdpZeroCsum6Tx),
+            "{attrs:?}"
+        );
+        assert!(
+            attrs.contains(&l2tp_kernel::L2tpAttr::UdpZeroCsum6Rx),
+            "{attrs:?}"
+        );
+        // On our own managed socket the same is a socket option.
+        let s = TunnelSocket::udp(addr("[fd00:16::1]:1702"), addr("[fd00:16::2]:1702")).unwrap();
+        s.set_udp6_zero_checksum(true, true).unwrap();
+        nl.create_tunnel(&TunnelSpec::managed(5, 6, 3, s.as_raw_fd(), EncapType::Udp))
+            .unwrap();
+        let attrs = nl.get_tunnel(5).unwrap().attrs;
+        assert!(
+            attrs.contains(&l2tp_kernel::L2tpAttr::UdpZeroCsum6Tx),
+            "{attrs:?}"
+        );
+        let s4 = TunnelSocket::udp(addr("10.1.16.1:1703"), addr("10.1.16.2:1703")).unwrap();
+        s4.set_udp_checksum(false).unwrap();
+    });
+}
+
+#[test]
+fn old_l2tpv2_api_tunnel_management_socket_interoperates_with_netlink_end() {
+    // End A uses the pre-netlink API as xl2tpd does: a PPPoL2TP socket connected with session 0
+    // creates the tunnel, one connected with a session id creates the session.
+    let (a, b) = pair("t17", "10.1.17", "17");
+    let (la, lb) = (addr("10.1.17.1:1701"), addr("10.1.17.2:1701"));
+    let (_tunnel, _mgmt, sess, chan, unit) = a.run(move || {
+        let tunnel = TunnelSocket::udp(la, lb).unwrap();
+        let conn = |sid, psid| {
+            PppoL2tpSocket::connect(&PppoL2tpAddr {
+                version: 2,
+                tunnel_fd: tunnel.as_raw_fd(),
+                peer: lb,
+                tunnel_id: 1,
+                session_id: sid,
+                peer_tunnel_id: 2,
+                peer_session_id: psid,
+            })
+            .unwrap()
+        };
+        let mgmt = conn(0, 0);
+        let sess = conn(11, 22);
+        let chan = PppChannel::attach(sess.channel_index().unwrap()).unwrap();
+        let unit = PppUnit::new(None).unwrap();
+        chan.connect(&unit).unwrap();
+        unit.set_np_mode(PPP_IP, NpMode::Pass).unwrap();
+        (tunnel, mgmt, sess, chan, unit)
+    });
+    let info = a.run(|| L2tpNetlink::open().unwrap().get_session(1, 11).unwrap());
+    assert_eq!(info.peer_session_id, 22);
+    let eb = ppp_end(
+        &b,
+        2,
+        (2, 1, 22, 11),
+        "10.1.17.2:1701",
+        "10.1.17.1:1701",
+        true,
+    );
+    let ifa = unit.ifname();
+    a.sh(&format!(
+        "ip addr add 10.106.0.1 peer 10.106.0.2/32 dev {ifa} && ip link set {ifa} up"
+    ));
+    address_ppp(&b, &eb, "10.106.0.2", "10.106.0.1");
+    ping(&a, "10.106.0.2");
+    assert!(sess.stats().unwrap().rx_packets > 0);
+    drop(chan);
+}
