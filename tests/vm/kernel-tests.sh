@@ -31,8 +31,25 @@ if [[ -z $BIN || ! -x $BIN ]]; then
     exit 1
 fi
 
+# The end-to-end scripts (tests/vm/e2e/*.sh) drive the l2tpd binary against pppd, xl2tpd and
+# itself; build it too. Skipped when a test filter is given.
+E2E=()
+if [[ ${#FILTER[@]} == 0 && ${L2TP_VM_E2E:-1} == 1 ]]; then
+    echo "kernel-tests: building l2tpd for the end-to-end tests" >&2
+    cargo build -q -p l2tpd >&2 || { echo "kernel-tests: could not build l2tpd"; echo "vm: 0 passed, 1 failed"; exit 1; }
+    L2TPD_BIN=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/l2tpd
+    for f in tests/vm/e2e/*.sh; do
+        [[ $(basename "$f") == lib.sh ]] || E2E+=("$f")
+    done
+fi
+
 # The guest sees the checkout and the target dir read-only at the same paths.
 SCRIPT="'$BIN' --test-threads=1 --color never ${FILTER[*]:-}; rc=\$?"
+for f in "${E2E[@]}"; do
+    name=e2e/$(basename "$f" .sh)
+    # Each end-to-end script prints "ok: …" / "FAIL: …" lines; its status decides the test.
+    SCRIPT="$SCRIPT; echo '--- $name'; if L2TPD='$L2TPD_BIN' timeout 180 '$f'; then echo 'test $name ... ok'; else echo 'test $name ... FAILED'; rc=1; fi"
+done
 if [[ $BENCH == 1 ]]; then
     SCRIPT="$SCRIPT; '$BIN' --ignored --exact bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp --nocapture --test-threads=1 --color never"
 fi

@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::os::fd::AsRawFd;
 
 use l2tp_kernel as k;
@@ -37,6 +38,9 @@ pub struct KernelDataPlane {
     nl: k::L2tpNetlink,
     tunnels: HashMap<u32, KTunnel>,
     sessions: HashMap<(u32, u32), KSession>,
+    /// Where the IDs of the kernel tunnels we hold are recorded, so that the next start can
+    /// remove what a killed process left behind.
+    state: Option<PathBuf>,
 }
 
 fn map_err(e: k::Error) -> DataPlaneError {
@@ -62,7 +66,40 @@ impl KernelDataPlane {
             nl: k::L2tpNetlink::open().map_err(map_err)?,
             tunnels: HashMap::new(),
             sessions: HashMap::new(),
+            state: None,
         })
+    }
+
+    /// Like [`KernelDataPlane::open`], recording the tunnels it creates in `state` (one ID per
+    /// line). Tunnels listed there by a previous run — one killed before it could clean up —
+    /// are deleted first; unmanaged (static) tunnels would otherwise outlive the process and
+    /// make the next create fail with "exists". Returns the data plane and how many stale
+    /// tunnels it removed.
+    pub fn open_with_state(state: PathBuf) -> Result<(Self, usize), DataPlaneError> {
+        let mut dp = Self::open()?;
+        let stale: Vec<u32> = std::fs::read_to_string(&state)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        let removed = dp.purge(&stale);
+        if let Some(dir) = state.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        dp.state = Some(state);
+        dp.save_state();
+        Ok((dp, removed))
+    }
+
+    fn save_state(&self) {
+        let Some(path) = &self.state else { return };
+        let mut text = String::new();
+        for id in self.tunnels.keys() {
+            text.push_str(&format!("{id}\n"));
+        }
+        if let Err(e) = std::fs::write(path, text) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write data plane state");
+        }
     }
 
     /// Deletes kernel tunnels with the given IDs that this process does not hold: what a
@@ -145,12 +182,14 @@ impl DataPlane for KernelDataPlane {
                 control_fd: spec.control_fd,
             },
         );
+        self.save_state();
         Ok(())
     }
 
     fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
         self.sessions.retain(|(t, _), _| *t != tunnel_id);
         let held = self.tunnels.remove(&tunnel_id);
+        self.save_state();
         match self.nl.delete_tunnel(tunnel_id) {
             Ok(()) => Ok(()),
             // A managed tunnel may be gone already (its socket closed first).
@@ -277,5 +316,7 @@ impl Drop for KernelDataPlane {
         for id in ids {
             let _ = self.nl.delete_tunnel(id);
         }
+        self.tunnels.clear();
+        self.save_state();
     }
 }

@@ -38,6 +38,10 @@ struct Args {
     /// Where the event stream goes (default: standard output).
     #[arg(long)]
     events_file: Option<PathBuf>,
+    /// File recording the kernel tunnels this daemon holds (default: under /run/l2tpd, named
+    /// after the config file), read at start to remove what a killed previous run left.
+    #[arg(long)]
+    state: Option<PathBuf>,
     /// The pppd binary run for PPP sessions (kernel data plane).
     #[arg(long, default_value = "/usr/sbin/pppd")]
     pppd: PathBuf,
@@ -121,9 +125,13 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let (dataplane, socket_mode, pppd): (Box<dyn DataPlane>, _, _) = if args.null {
         (Box::new(NullDataPlane::default()), SocketMode::Shared, None)
     } else {
-        let dp = KernelDataPlane::open().map_err(|e| {
+        let state = args.state.clone().unwrap_or_else(|| default_state_path(&args.config));
+        let (dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| {
             anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with -null)")
         })?;
+        if removed > 0 {
+            tracing::warn!(tunnels = removed, "removed kernel tunnels left by a previous run");
+        }
         (
             Box::new(dp),
             SocketMode::PerTunnel,
@@ -184,6 +192,18 @@ async fn run(args: Args) -> anyhow::Result<()> {
     drop(ctx);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
     Ok(())
+}
+
+/// `/run/l2tpd/<config path with '/' as '_'>.tunnels`: one state file per configuration, so
+/// that daemons with different configs (or in different network namespaces) keep apart.
+fn default_state_path(config: &std::path::Path) -> PathBuf {
+    let abs = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+    let name: String = abs
+        .to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .collect();
+    PathBuf::from("/run/l2tpd").join(format!("{name}.tunnels"))
 }
 
 /// Endpoint-wide settings from the listening tunnel's section (LNS defaults for accepted

@@ -10,11 +10,25 @@ NETNS=()
 PIDS=()
 
 cleanup() {
+    # Daemons get SIGTERM and up to 10 s to close their tunnels and reap their pppd; then
+    # whatever still runs in our namespaces is killed, so nothing leaks into the next test.
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-    sleep 0.3
+    for _ in $(seq 50); do
+        alive=0
+        for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -0 "$p" 2>/dev/null && alive=1; done
+        [ "$alive" = 0 ] && break
+        sleep 0.2
+    done
+    for n in "${NETNS[@]:-}"; do
+        [ -n "$n" ] || continue
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+    done
     for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
     for n in "${NETNS[@]:-}"; do [ -n "$n" ] && ip netns del "$n" 2>/dev/null || true; done
 }
+
+# pppd_in NS: pppd processes running in network namespace NS.
+pppd_in() { for p in $(ip netns pids "$1" 2>/dev/null); do grep -qa pppd "/proc/$p/cmdline" 2>/dev/null && echo "$p"; done; }
 trap cleanup EXIT
 
 fail() {

@@ -60,8 +60,7 @@ grep '"event":"tunnel_down"' "$OUT/lac.events" | grep -q '"reason":"local"' || f
 wait_for 10 "LNS saw the tunnel go" grep -q '"event":"tunnel_down"' "$OUT/lns.events"
 wait_for 5 "no kernel tunnel left on the LAC" l2tp_empty lac
 wait_for 5 "no kernel tunnel left on the LNS" l2tp_empty lns
-for _ in $(seq 20); do pgrep -f "pppd.*pppol2tp" >/dev/null || break; sleep 0.2; done
-if pgrep -f "pppd.*pppol2tp" >/dev/null; then ps -eo pid,ppid,stat,args | grep [p]ppd; fail "pppd still running"; fi
-pass "pppd gone"
+[ -z "$(pppd_in lac)" ] || fail "pppd still running on the LAC after l2tpd exited"
+wait_for 5 "the LNS's pppd ended with its session" sh -c "[ -z \"\$(for p in \$(ip netns pids lns); do grep -qa pppd /proc/\$p/cmdline && echo \$p; done)\" ]"
 kill -TERM "$LNS_PID"; wait "$LNS_PID" || fail "LNS exit status"
 echo "e2e ppp-lac-lns: passed"
