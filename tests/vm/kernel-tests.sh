@@ -39,7 +39,7 @@ if [[ ${#FILTER[@]} == 0 && ${L2TP_VM_E2E:-1} == 1 ]]; then
     cargo build -q -p l2tpd >&2 || { echo "kernel-tests: could not build l2tpd"; echo "vm: 0 passed, 1 failed"; exit 1; }
     L2TPD_BIN=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/l2tpd
     for f in tests/vm/e2e/*.sh; do
-        [[ $(basename "$f") == lib.sh ]] || E2E+=("$f")
+        E2E+=("$f")
     done
 fi
 

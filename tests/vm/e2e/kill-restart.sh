@@ -2,7 +2,7 @@
 # The daemon killed with SIGKILL and restarted: no stale kernel object survives the restart
 # (dynamic L2TPv2 tunnel with a pppd session, and a static L2TPv3 Ethernet pseudowire, whose
 # kernel tunnel is unmanaged and would outlive the process).
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../netns-lib.sh"
 two_hosts a b
 
 cat > "$OUT/ppp-lns" <<CONF

@@ -2,7 +2,7 @@
 # End to end, kernel data plane: our LAC <-> our LNS, L2TPv2, real pppd on both ends (pppol2tp
 # plugin): IPCP completes, ping across the ppp interfaces, clean teardown, `ip l2tp show`
 # empty on both sides afterwards.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../netns-lib.sh"
 two_hosts lac lns
 
 cat > "$OUT/lns-ppp" <<CONF

@@ -3,7 +3,7 @@
 #   1. xl2tpd LNS <- our LAC: IPCP, ping across;
 #   2. xl2tpd LAC -> our LNS: IPCP, ping across.
 # Clean teardown; no kernel tunnel left behind by us.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../../netns-lib.sh"
 two_hosts a b
 
 cat > "$OUT/ppp-server" <<CONF

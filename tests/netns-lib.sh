@@ -1,8 +1,8 @@
-# Helpers for the end-to-end tests that run inside the VM (sourced by tests/vm/e2e/*.sh).
+# Helpers for the network-namespace tests (sourced by tests/vm/e2e/*.sh and tests/interop/*.sh).
 # Each test creates its own network namespaces (addresses exist only inside them) and cleans
 # them up on exit.
 set -euo pipefail
-REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}
+REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 L2TPD=${L2TPD:-$TARGET/debug/l2tpd}
 OUT=$(mktemp -d /tmp/e2e.XXXXXX)
