@@ -2,18 +2,29 @@
 //!
 //! Invocation compatible with go-l2tp's kl2tpd (`-config FILE`, `-verbose`, `-null`), plus
 //! `--config FILE`, `--events json`, `--events-file FILE` and `check-config FILE`.
+//!
+//! Operations: a control socket for `l2tpctl` (`--control PATH`, see
+//! `docs/control-protocol.md`), a Prometheus endpoint (`--metrics ADDR`), systemd readiness
+//! notification (`READY=1` / `RELOADING=1` / `STOPPING=1`), and SIGHUP to reload the config
+//! file. Invoked as `kl2tpd` or `ql2tpd` (a symlink), it takes that daemon's default config
+//! path and tunnel defaults.
 #![forbid(unsafe_code)]
 
+mod control;
 mod events;
+mod metrics;
+mod notify;
+mod reload;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::endpoint::EndpointConfig;
-use l2tp_runtime::config::{Config, TunnelSection};
+use l2tp_runtime::config::{Config, Profile, TunnelSection};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
 use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
@@ -21,9 +32,11 @@ use l2tp_runtime::{Context, ContextOptions, SocketMode};
 #[derive(Parser, Debug)]
 #[command(name = "l2tpd", version, about)]
 struct Args {
-    /// Configuration file (go-l2tp's TOML schema). `-config` is accepted too.
-    #[arg(long, default_value = "/etc/kl2tpd/kl2tpd.toml")]
-    config: PathBuf,
+    /// Configuration file (go-l2tp's TOML schema). `-config` is accepted too. Default:
+    /// /etc/l2tpd/l2tpd.toml (as kl2tpd: /etc/kl2tpd/kl2tpd.toml; as ql2tpd:
+    /// /etc/ql2tpd/ql2tpd.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Log at debug level (`-verbose` is accepted too).
     #[arg(long)]
     verbose: bool,
@@ -39,6 +52,15 @@ struct Args {
     /// Seconds to wait for peers to acknowledge StopCCN on shutdown.
     #[arg(long, default_value_t = 5)]
     shutdown_grace: u64,
+    /// Control socket for `l2tpctl` (mode 0600).
+    #[arg(long, value_name = "PATH", default_value = control::DEFAULT_PATH)]
+    control: PathBuf,
+    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9701).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+    /// Allow a non-loopback `--metrics` address.
+    #[arg(long)]
+    metrics_allow_remote: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -68,7 +90,22 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
     .collect()
 }
 
+/// The daemon profile and default config path that the program name (argv[0]) selects.
+fn profile_for(argv0: &str) -> (Profile, &'static str) {
+    let name = Path::new(argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    match name {
+        "kl2tpd" => (Profile::Kl2tpd, "/etc/kl2tpd/kl2tpd.toml"),
+        "ql2tpd" => (Profile::Ql2tpd, "/etc/ql2tpd/ql2tpd.toml"),
+        _ => (Profile::L2tpd, "/etc/l2tpd/l2tpd.toml"),
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let (profile, default_config) = profile_for(&argv0);
     let args = Args::parse_from(normalize_args(std::env::args()));
     let filter = if args.verbose { "debug" } else { "info" };
     tracing_subscriber::fmt()
@@ -80,7 +117,7 @@ fn main() -> std::process::ExitCode {
         .init();
 
     if let Some(Command::CheckConfig { file }) = &args.command {
-        return match Config::load(file) {
+        return match Config::load_as(file, profile) {
             Ok(c) => {
                 println!("{}: ok, {} tunnel(s)", file.display(), c.tunnels.len());
                 std::process::ExitCode::SUCCESS
@@ -102,7 +139,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(args)) {
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default_config));
+    match rt.block_on(run(args, config_path, profile)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("l2tpd: {e:#}");
@@ -111,8 +152,8 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Result<()> {
+    let config = Config::load_as(&config_path, profile).map_err(|e| anyhow::anyhow!("{e}"))?;
     if !args.null {
         anyhow::bail!(
             "the kernel data plane is not wired into l2tpd yet; run with -null (null data plane)"
@@ -120,6 +161,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
     }
     let dataplane: Box<dyn DataPlane> = Box::new(NullDataPlane::default());
     let stop = shutdown_signal();
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("SIGHUP handler")?;
+    let metrics_listener = match args.metrics {
+        Some(addr) => {
+            metrics::check_addr(addr, args.metrics_allow_remote)?;
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics {addr}"))?;
+            tracing::info!(addr = %l.local_addr().unwrap_or(addr), "serving metrics");
+            Some(l)
+        }
+        None => None,
+    };
+    let (control_listener, control_socket) = control::bind(&args.control)?;
 
     let mut sink: Option<Box<dyn Write + Send>> = match (args.events, &args.events_file) {
         (None, _) => None,
@@ -159,16 +214,59 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("tunnel {name}"))?;
     }
+    let control_task = tokio::spawn(control::serve(control_listener, ctx.clone(), profile));
+    tracing::info!(path = %args.control.display(), "control socket ready");
+    let metrics_task = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, ctx.clone())));
+    notify::notify("READY=1");
 
-    stop.await;
+    let mut config = config;
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = hangup.recv() => {
+                notify::notify("RELOADING=1");
+                config = reload_config(&ctx, &config_path, profile, config, &args).await;
+                notify::notify("READY=1");
+            }
+        }
+    }
+
+    notify::notify("STOPPING=1");
     tracing::info!("shutting down");
+    control_task.abort();
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     let left = ctx.shutdown().await.unwrap_or(0);
     if left > 0 {
         tracing::warn!(tunnels = left, "peers did not acknowledge StopCCN in time");
     }
     drop(ctx);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    drop(control_socket);
     Ok(())
+}
+
+/// SIGHUP: re-reads the config file and applies the difference; on a bad file keeps `current`.
+async fn reload_config(
+    ctx: &Context,
+    path: &Path,
+    profile: Profile,
+    current: Config,
+    args: &Args,
+) -> Config {
+    tracing::info!(file = %path.display(), "SIGHUP: reloading configuration");
+    let new = match Config::load_as(path, profile) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("reload failed, keeping the running configuration: {e}");
+            return current;
+        }
+    };
+    let plan = reload::diff(&current, &new);
+    let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);
+    reload::apply(ctx, &current, new, plan, wait).await
 }
 
 /// Endpoint-wide settings from the listening tunnel's section (LNS defaults for accepted
