@@ -52,9 +52,11 @@ struct Args {
     /// Seconds to wait for peers to acknowledge StopCCN on shutdown.
     #[arg(long, default_value_t = 5)]
     shutdown_grace: u64,
-    /// Control socket for `l2tpctl` (mode 0600).
-    #[arg(long, value_name = "PATH", default_value = control::DEFAULT_PATH)]
-    control: PathBuf,
+    /// Control socket for `l2tpctl` (mode 0600) [default: /run/l2tpd/control.sock].
+    /// Without this flag the default path is tried, and a daemon that cannot have it (not
+    /// root, another l2tpd there) runs on without a control socket, with a warning.
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
     /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9701).
     #[arg(long, value_name = "ADDR")]
     metrics: Option<SocketAddr>,
@@ -174,7 +176,19 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
         }
         None => None,
     };
-    let (control_listener, control_socket) = control::bind(&args.control)?;
+    let control = match &args.control {
+        Some(path) => Some((control::bind(path)?, path.clone())),
+        None => {
+            let path = PathBuf::from(control::DEFAULT_PATH);
+            match control::bind(&path) {
+                Ok(c) => Some((c, path)),
+                Err(e) => {
+                    tracing::warn!("{e:#}; running without a control socket");
+                    None
+                }
+            }
+        }
+    };
 
     let mut sink: Option<Box<dyn Write + Send>> = match (args.events, &args.events_file) {
         (None, _) => None,
@@ -214,8 +228,16 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
             .await
             .with_context(|| format!("tunnel {name}"))?;
     }
-    let control_task = tokio::spawn(control::serve(control_listener, ctx.clone(), profile));
-    tracing::info!(path = %args.control.display(), "control socket ready");
+    let (control_task, control_socket) = match control {
+        Some(((listener, socket), path)) => {
+            tracing::info!(path = %path.display(), "control socket ready");
+            (
+                Some(tokio::spawn(control::serve(listener, ctx.clone(), profile))),
+                Some(socket),
+            )
+        }
+        None => (None, None),
+    };
     let metrics_task = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, ctx.clone())));
     notify::notify("READY=1");
 
@@ -234,7 +256,9 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
 
     notify::notify("STOPPING=1");
     tracing::info!("shutting down");
-    control_task.abort();
+    if let Some(t) = control_task {
+        t.abort();
+    }
     if let Some(t) = metrics_task {
         t.abort();
     }

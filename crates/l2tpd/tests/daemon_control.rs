@@ -115,8 +115,8 @@ fn runtime_session_create_and_delete_are_seen_by_monitor() {
             }
         }
     });
-    // The monitor is subscribed once a request after it has been served.
-    std::thread::sleep(Duration::from_millis(300));
+    // l2tpd subscribes before it acknowledges `monitor`; give l2tpctl time to connect.
+    std::thread::sleep(Duration::from_millis(1000));
     let next = |what: &str| -> Value {
         rx.recv_timeout(Duration::from_secs(10))
             .unwrap_or_else(|_| panic!("no {what} event"))
