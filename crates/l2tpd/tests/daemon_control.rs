@@ -348,3 +348,38 @@ fn control_socket_is_root_only_replaces_a_stale_file_and_is_removed_on_exit() {
     assert!(st.success(), "{st}");
     assert!(!sock.exists(), "socket removed on exit");
 }
+
+#[test]
+fn the_33rd_concurrent_client_is_turned_away_and_others_still_served() {
+    let dir = TempDir::new("clients");
+    let port = free_udp_port();
+    let lac = Daemon::start(&dir, "lac", &lac_tunnel("t1", port, &[]), &[]);
+    // 32 clients, each served (so it holds a slot): a connection is only counted once the
+    // daemon accepted it, and earlier short-lived ones (the start-up probe) free their slot a
+    // moment after they close, so a refused one is retried.
+    let mut held = Vec::new();
+    while held.len() < 32 {
+        let s = std::os::unix::net::UnixStream::connect(&lac.control).unwrap();
+        let _ = s.try_clone().unwrap().write_all(b"{\"cmd\":\"stats\"}\n");
+        let mut line = String::new();
+        BufReader::new(s.try_clone().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if line.starts_with("{\"ok\":true") {
+            held.push(s);
+        } else {
+            assert!(line.contains("too many control clients"), "{line}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let r = lac.request(r#"{"cmd":"stats"}"#);
+    assert_eq!(
+        r,
+        serde_json::json!({"ok": false, "error": "too many control clients (at most 32)"})
+    );
+    drop(held);
+    let ok = wait_for(Duration::from_secs(5), || {
+        (lac.request(r#"{"cmd":"stats"}"#)["ok"] == true).then_some(())
+    });
+    assert!(ok.is_some(), "slots are released when clients leave");
+}

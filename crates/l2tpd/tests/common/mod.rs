@@ -195,8 +195,8 @@ impl Drop for Daemon {
 pub fn request(path: &Path, line: &str) -> Value {
     let mut s = UnixStream::connect(path).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    s.write_all(line.as_bytes()).unwrap();
-    s.write_all(b"\n").unwrap();
+    // The daemon may have answered (and closed) before reading: a refused client.
+    let _ = s.write_all(format!("{line}\n").as_bytes());
     let mut r = BufReader::new(s);
     let mut reply = String::new();
     r.read_line(&mut reply).unwrap();
