@@ -37,6 +37,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::config::{SessionSection, TunnelSection};
 use crate::dataplane::DataPlane;
 use crate::driver::{Command, Driver, DriverError, RuntimeEvent, SocketMode};
+use crate::pppd::PppdOptions;
 use crate::status::{RuntimeStats, TunnelStatus};
 
 /// How to build a [`Context`].
@@ -53,6 +54,8 @@ pub struct ContextOptions {
     pub shutdown_grace: Duration,
     /// Events buffered for slow subscribers before they lag (and see `Lagged`).
     pub event_buffer: usize,
+    /// Run pppd for PPP sessions (kernel data plane only: it needs PPPoL2TP sockets).
+    pub pppd: Option<PppdOptions>,
 }
 
 impl ContextOptions {
@@ -65,6 +68,7 @@ impl ContextOptions {
             seed: rand::random(),
             shutdown_grace: Duration::from_secs(5),
             event_buffer: 4096,
+            pppd: None,
         }
     }
 }
@@ -92,6 +96,7 @@ impl Context {
             options.dataplane,
             options.socket_mode,
         );
+        driver.set_pppd(options.pppd);
         tokio::spawn(async move {
             let mut publish = |ev: &RuntimeEvent| {
                 let _ = tx.send(ev.clone());

@@ -255,6 +255,12 @@ pub trait DataPlane: Send {
 
     /// The session's counters, if the session exists and the data plane counts.
     fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats>;
+
+    /// The file descriptor of a PPP session's PPPoL2TP socket, which pppd's `pppol2tp.so`
+    /// plugin takes (`pppol2tp FD`); `None` when the data plane has none (null data plane).
+    fn ppp_fd(&self, _tunnel_id: u32, _session_id: u32) -> Option<i32> {
+        None
+    }
 }
 
 /// A call made on a [`NullDataPlane`], as recorded.

@@ -39,6 +39,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{SessionSection, TunnelKind, TunnelSection};
 use crate::dataplane::{DataPlane, SessionHandle, SessionSpec, SessionStats, TunnelSpec};
+use crate::pppd::{PppdOptions, PppdSession};
 use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
 
 /// Largest datagram read from a socket (bytes). L2TP over UDP cannot exceed 65507 bytes.
@@ -148,6 +149,8 @@ struct SessionEntry {
     up: bool,
     peer_id: u32,
     dp: Option<SessionHandle>,
+    /// pppd's process ID while it runs.
+    pppd: Option<u32>,
 }
 
 struct TunnelEntry {
@@ -181,6 +184,12 @@ pub struct Driver {
     peer_socket: HashMap<SocketAddr, usize>,
     /// Template for sessions a peer opens in accepted tunnels (from the listen tunnel).
     accept_template: Option<TunnelSection>,
+    /// Run pppd for PPP sessions (when the data plane has PPPoL2TP sockets).
+    pppd: Option<PppdOptions>,
+    pppd_exit_tx: mpsc::Sender<(TunnelId, SessionId, String)>,
+    pppd_exit_rx: mpsc::Receiver<(TunnelId, SessionId, String)>,
+    /// pppd processes started and not yet reaped.
+    pppd_running: usize,
 }
 
 impl Driver {
@@ -193,6 +202,7 @@ impl Driver {
         mode: SocketMode,
     ) -> Self {
         let (inbox_tx, inbox_rx) = mpsc::channel(INBOX_DEPTH);
+        let (pppd_exit_tx, pppd_exit_rx) = mpsc::channel(64);
         Driver {
             endpoint: Endpoint::new(config, seed),
             mode,
@@ -208,7 +218,16 @@ impl Driver {
             dataplane,
             peer_socket: HashMap::new(),
             accept_template: None,
+            pppd: None,
+            pppd_exit_tx,
+            pppd_exit_rx,
+            pppd_running: 0,
         }
+    }
+
+    /// Runs pppd for every PPP session that comes up (kl2tpd's behaviour), with these options.
+    pub fn set_pppd(&mut self, pppd: Option<PppdOptions>) {
+        self.pppd = pppd;
     }
 
     /// Binds a UDP socket on `local` (`SO_REUSEADDR` set, so a listening socket and the
@@ -461,6 +480,7 @@ impl Driver {
                             up: true,
                             peer_id: psid,
                             dp: Some(handle),
+                            pppd: None,
                         },
                     );
                 }
@@ -583,6 +603,7 @@ impl Driver {
                 up: false,
                 peer_id: 0,
                 dp: None,
+                pppd: None,
             },
         );
         Ok(sid)
@@ -857,6 +878,19 @@ impl Driver {
         for ev in self.take_events() {
             on_event(&ev);
         }
+        // pppd got SIGTERM with its session: give it a moment to send LCP Terminate and exit,
+        // so that no pppd outlives the daemon.
+        let reap = tokio::time::sleep(Duration::from_secs(3));
+        tokio::pin!(reap);
+        while self.pppd_running > 0 {
+            tokio::select! {
+                _ = &mut reap => break,
+                r = self.pppd_exit_rx.recv() => match r {
+                    Some(_) => self.pppd_running -= 1,
+                    None => break,
+                },
+            }
+        }
         left
     }
 
@@ -880,9 +914,46 @@ impl Driver {
                 }
             }
             _ = sleep => self.endpoint.handle_timeout(Instant::now()),
+            Some((tunnel, session, how)) = self.pppd_exit_rx.recv() => {
+                self.pppd_running = self.pppd_running.saturating_sub(1);
+                self.pppd_exited(tunnel, session, how);
+            }
         }
         self.flush().await;
         true
+    }
+
+    /// pppd ended: the call is over (CDN, result 1 "loss of carrier", as xl2tpd sends).
+    fn pppd_exited(&mut self, tunnel: TunnelId, session: SessionId, how: String) {
+        let Some(s) = self
+            .tunnels
+            .get_mut(&tunnel)
+            .and_then(|t| t.sessions.get_mut(&session))
+        else {
+            return;
+        };
+        s.pppd = None;
+        tracing::info!(tunnel = tunnel.0, session = session.0, %how, "pppd exited");
+        let rc = ResultCode {
+            result: result::CDN_LOST_CARRIER,
+            error: Some(error_code::NO_ERROR),
+            message: Some(format!("pppd {how}").into_bytes()),
+        };
+        let static_tunnel = self
+            .tunnels
+            .get(&tunnel)
+            .is_some_and(|t| t.section.kind == TunnelKind::Static);
+        if static_tunnel {
+            self.on_engine_event(Event::SessionDown {
+                tunnel,
+                session,
+                reason: DownReason::Local(rc),
+            });
+        } else {
+            let _ = self
+                .endpoint
+                .close_session(Instant::now(), tunnel, session, rc);
+        }
     }
 
     fn receive(&mut self, socket: usize, from: SocketAddr, data: &[u8]) {
@@ -947,6 +1018,7 @@ impl Driver {
                             up: false,
                             peer_id: 0,
                             dp: None,
+                            pppd: None,
                         },
                     );
                 }
@@ -1037,6 +1109,7 @@ impl Driver {
                     up: false,
                     peer_id: 0,
                     dp: None,
+                    pppd: None,
                 }
             });
         }
@@ -1114,6 +1187,44 @@ impl Driver {
                         Ok(handle) => {
                             interface_name = handle.interface_name.clone();
                             s.dp = Some(handle);
+                            let fd = self.dataplane.ppp_fd(tunnel.0, session.0);
+                            if let (Some(opts), Some(fd)) = (&self.pppd, fd) {
+                                let ps = PppdSession {
+                                    fd,
+                                    tunnel_id: tunnel.0,
+                                    session_id: session.0,
+                                    lns_mode: tunnel_section.listen,
+                                    seqnum: s.section.seqnum,
+                                    ifname: s.section.interface_name.as_deref(),
+                                    args_file: s.section.pppd_args.as_deref(),
+                                };
+                                match crate::pppd::spawn(opts, &ps) {
+                                    Ok(mut child) => {
+                                        s.pppd = child.id();
+                                        self.pppd_running += 1;
+                                        let tx = self.pppd_exit_tx.clone();
+                                        let (t, sid) = (tunnel, *session);
+                                        tokio::spawn(async move {
+                                            let how = match child.wait().await {
+                                                Ok(st) => crate::pppd::describe_exit(&st),
+                                                Err(e) => e.to_string(),
+                                            };
+                                            let _ = tx.send((t, sid, how)).await;
+                                        });
+                                    }
+                                    Err(e) => {
+                                        self.dataplane_errors += 1;
+                                        tracing::error!(tunnel = %tunnel_name, session = session.0, error = %e, "pppd");
+                                        let rc = ResultCode {
+                                            result: result::CDN_GENERAL_ERROR,
+                                            error: Some(error_code::VENDOR_ERROR),
+                                            message: Some(format!("{e}").into_bytes()),
+                                        };
+                                        let _ =
+                                            self.endpoint.close_session(now, tunnel, *session, rc);
+                                    }
+                                }
+                            }
                         }
                         Err(e) => {
                             self.dataplane_errors += 1;
@@ -1130,6 +1241,9 @@ impl Driver {
             }
             Event::SessionDown { session, .. } => {
                 if let Some(s) = entry.sessions.remove(session) {
+                    if let Some(pid) = s.pppd {
+                        terminate_pid(pid);
+                    }
                     if s.dp.is_some() {
                         if let Err(e) = self.dataplane.delete_session(tunnel.0, session.0) {
                             tracing::warn!(tunnel = %tunnel_name, session = session.0, error = %e, "data plane: delete session");
@@ -1151,6 +1265,9 @@ impl Driver {
             if let Some(entry) = self.tunnels.remove(&tunnel) {
                 self.by_name.remove(&entry.name);
                 for (sid, s) in entry.sessions {
+                    if let Some(pid) = s.pppd {
+                        terminate_pid(pid);
+                    }
                     if s.dp.is_some() {
                         let _ = self.dataplane.delete_session(tunnel.0, sid.0);
                     }
@@ -1166,6 +1283,13 @@ impl Driver {
             }
         }
     }
+}
+
+fn terminate_pid(pid: u32) {
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    );
 }
 
 /// Connects an already bound tokio UDP socket without consuming it (the reader task holds a

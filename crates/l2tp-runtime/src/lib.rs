@@ -2,7 +2,8 @@
 //! [`Context`] library API.
 //!
 //! - [`config`]: go-l2tp's TOML schema (plus our extensions), with located errors.
-//! - [`dataplane`]: the [`dataplane::DataPlane`] trait and the null implementation.
+//! - [`dataplane`]: the [`dataplane::DataPlane`] trait and the null implementation;
+//!   [`kernel`]: the Linux kernel implementation.
 //! - [`driver`]: the tokio task that owns the sans-IO endpoint, its sockets and the data plane
 //!   (how sockets map to tunnels is documented there).
 //! - [`context`]: [`Context`], a cloneable handle to that task: create / close tunnels and
@@ -15,6 +16,8 @@ pub mod config;
 pub mod context;
 pub mod dataplane;
 pub mod driver;
+pub mod kernel;
+pub mod pppd;
 pub mod status;
 
 pub use context::{Context, ContextOptions};

@@ -26,6 +26,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::endpoint::EndpointConfig;
 use l2tp_runtime::config::{Config, Profile, TunnelSection};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
+use l2tp_runtime::kernel::KernelDataPlane;
+use l2tp_runtime::pppd::PppdOptions;
 use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
 /// L2TP daemon: LAC/LNS (L2TPv2) and LCCE (L2TPv3) control plane.
@@ -49,6 +51,13 @@ struct Args {
     /// Where the event stream goes (default: standard output).
     #[arg(long)]
     events_file: Option<PathBuf>,
+    /// File recording the kernel tunnels this daemon holds (default: under /run/l2tpd, named
+    /// after the config file), read at start to remove what a killed previous run left.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// The pppd binary run for PPP sessions (kernel data plane).
+    #[arg(long, default_value = "/usr/sbin/pppd")]
+    pppd: PathBuf,
     /// Seconds to wait for peers to acknowledge StopCCN on shutdown.
     #[arg(long, default_value_t = 5)]
     shutdown_grace: u64,
@@ -156,12 +165,31 @@ fn main() -> std::process::ExitCode {
 
 async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Result<()> {
     let config = Config::load_as(&config_path, profile).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if !args.null {
-        anyhow::bail!(
-            "the kernel data plane is not wired into l2tpd yet; run with -null (null data plane)"
-        );
-    }
-    let dataplane: Box<dyn DataPlane> = Box::new(NullDataPlane::default());
+    let (dataplane, socket_mode, pppd): (Box<dyn DataPlane>, _, _) = if args.null {
+        (Box::new(NullDataPlane::default()), SocketMode::Shared, None)
+    } else {
+        let state = args
+            .state
+            .clone()
+            .unwrap_or_else(|| default_state_path(&config_path));
+        let (dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| {
+            anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with -null)")
+        })?;
+        if removed > 0 {
+            tracing::warn!(
+                tunnels = removed,
+                "removed kernel tunnels left by a previous run"
+            );
+        }
+        (
+            Box::new(dp),
+            SocketMode::PerTunnel,
+            Some(PppdOptions {
+                path: args.pppd.clone(),
+                ..PppdOptions::default()
+            }),
+        )
+    };
     let stop = shutdown_signal();
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("SIGHUP handler")?;
@@ -201,7 +229,8 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
 
     let mut options = ContextOptions::new(dataplane);
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
-    options.socket_mode = SocketMode::Shared;
+    options.socket_mode = socket_mode;
+    options.pppd = pppd;
     if let Some((_, listen)) = config.tunnels.iter().find(|(_, t)| t.listen) {
         options.endpoint = endpoint_config(listen);
     }
@@ -291,6 +320,24 @@ async fn reload_config(
     let plan = reload::diff(&current, &new);
     let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);
     reload::apply(ctx, &current, new, plan, wait).await
+}
+
+/// `/run/l2tpd/<config path with '/' as '_'>.tunnels`: one state file per configuration, so
+/// that daemons with different configs (or in different network namespaces) keep apart.
+fn default_state_path(config: &std::path::Path) -> PathBuf {
+    let abs = std::fs::canonicalize(config).unwrap_or_else(|_| config.to_path_buf());
+    let name: String = abs
+        .to_string_lossy()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    PathBuf::from("/run/l2tpd").join(format!("{name}.tunnels"))
 }
 
 /// Endpoint-wide settings from the listening tunnel's section (LNS defaults for accepted

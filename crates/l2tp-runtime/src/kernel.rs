@@ -1,0 +1,322 @@
+//! [`KernelDataPlane`]: the [`DataPlane`] on the Linux kernel's L2TP subsystem, through the
+//! `l2tp-kernel` crate (generic netlink `l2tp` family, PPPoL2TP sockets).
+//!
+//! - Dynamic tunnels are *managed*: the kernel takes the runtime's connected UDP socket
+//!   (`TunnelSpec::control_fd`). Static tunnels are *unmanaged*: the kernel opens its own
+//!   socket from the configured addresses, as `ip l2tp add tunnel` does.
+//! - Ethernet sessions get an `l2tpethN` (or the configured) interface; PPP sessions get a
+//!   PPPoL2TP socket, whose descriptor pppd's `pppol2tp.so` plugin takes
+//!   ([`DataPlane::ppp_fd`]), and whose PPP channel index is reported in the handle.
+//! - Deleting a tunnel deletes its sessions; dropping the data plane deletes everything it
+//!   created (a crash is handled at the next start by [`KernelDataPlane::purge`]).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::os::fd::AsRawFd;
+
+use l2tp_kernel as k;
+use l2tp_proto::wire::{Encap, Version};
+
+use crate::config::{L2SpecType, Pseudowire};
+use crate::dataplane::{
+    DataPlane, DataPlaneError, SessionHandle, SessionSpec, SessionStats, TunnelSpec,
+};
+
+struct KTunnel {
+    version: Version,
+    peer: SocketAddr,
+    control_fd: Option<i32>,
+}
+
+struct KSession {
+    pppox: Option<k::PppoL2tpSocket>,
+}
+
+/// The Linux kernel data plane. Blocking calls (netlink round trips of a few microseconds).
+pub struct KernelDataPlane {
+    nl: k::L2tpNetlink,
+    tunnels: HashMap<u32, KTunnel>,
+    sessions: HashMap<(u32, u32), KSession>,
+    /// Where the IDs of the kernel tunnels we hold are recorded, so that the next start can
+    /// remove what a killed process left behind.
+    state: Option<PathBuf>,
+}
+
+fn map_err(e: k::Error) -> DataPlaneError {
+    match e {
+        k::Error::Exists { .. } => DataPlaneError::Exists(e.to_string()),
+        k::Error::NotFound { .. } => DataPlaneError::NotFound(e.to_string()),
+        k::Error::ModuleMissing { .. } => DataPlaneError::Unsupported(e.to_string()),
+        k::Error::Invalid(m) => DataPlaneError::Invalid(m),
+        other => DataPlaneError::Os {
+            op: "kernel".into(),
+            message: other.to_string(),
+        },
+    }
+}
+
+impl KernelDataPlane {
+    /// Opens the generic netlink `l2tp` family.
+    ///
+    /// Errors: [`DataPlaneError::Unsupported`] naming the missing module (`l2tp_netlink`) when
+    /// the kernel has no L2TP support loaded.
+    pub fn open() -> Result<Self, DataPlaneError> {
+        Ok(KernelDataPlane {
+            nl: k::L2tpNetlink::open().map_err(map_err)?,
+            tunnels: HashMap::new(),
+            sessions: HashMap::new(),
+            state: None,
+        })
+    }
+
+    /// Like [`KernelDataPlane::open`], recording the tunnels it creates in `state` (one ID per
+    /// line). Tunnels listed there by a previous run — one killed before it could clean up —
+    /// are deleted first; unmanaged (static) tunnels would otherwise outlive the process and
+    /// make the next create fail with "exists". Returns the data plane and how many stale
+    /// tunnels it removed.
+    pub fn open_with_state(state: PathBuf) -> Result<(Self, usize), DataPlaneError> {
+        let mut dp = Self::open()?;
+        let stale: Vec<u32> = std::fs::read_to_string(&state)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect();
+        let removed = dp.purge(&stale);
+        if let Some(dir) = state.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        dp.state = Some(state);
+        dp.save_state();
+        Ok((dp, removed))
+    }
+
+    fn save_state(&self) {
+        let Some(path) = &self.state else { return };
+        let mut text = String::new();
+        for id in self.tunnels.keys() {
+            text.push_str(&format!("{id}\n"));
+        }
+        if let Err(e) = std::fs::write(path, text) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write data plane state");
+        }
+    }
+
+    /// Deletes kernel tunnels with the given IDs that this process does not hold: what a
+    /// previous run of the daemon left behind when it was killed (managed tunnels vanish with
+    /// their socket; unmanaged ones — static tunnels — would survive). Returns how many it
+    /// removed.
+    pub fn purge(&mut self, tunnel_ids: &[u32]) -> usize {
+        let Ok(list) = self.nl.list_tunnels() else {
+            return 0;
+        };
+        let mut n = 0;
+        for t in list {
+            if tunnel_ids.contains(&t.tunnel_id)
+                && !self.tunnels.contains_key(&t.tunnel_id)
+                && self.nl.delete_tunnel(t.tunnel_id).is_ok()
+            {
+                tracing::info!(tunnel_id = t.tunnel_id, "removed stale kernel tunnel");
+                n += 1;
+            }
+        }
+        n
+    }
+}
+
+impl DataPlane for KernelDataPlane {
+    fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
+        spec.validate()?;
+        let version = match spec.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        };
+        let ks = match (spec.control_fd, spec.encap) {
+            (Some(fd), Encap::Udp) => k::TunnelSpec::managed(
+                spec.tunnel_id,
+                spec.peer_tunnel_id,
+                version,
+                fd,
+                k::EncapType::Udp,
+            ),
+            (Some(fd), Encap::Ip) => k::TunnelSpec::managed(
+                spec.tunnel_id,
+                spec.peer_tunnel_id,
+                version,
+                fd,
+                k::EncapType::Ip,
+            ),
+            (None, encap) => {
+                let local = spec.local.ok_or_else(|| {
+                    DataPlaneError::Invalid("an unmanaged tunnel needs a local address".into())
+                })?;
+                let mut ks = match encap {
+                    Encap::Udp => k::TunnelSpec::unmanaged_udp(
+                        spec.tunnel_id,
+                        spec.peer_tunnel_id,
+                        local,
+                        spec.peer,
+                    ),
+                    Encap::Ip => k::TunnelSpec::unmanaged_ip(
+                        spec.tunnel_id,
+                        spec.peer_tunnel_id,
+                        local.ip(),
+                        spec.peer.ip(),
+                    ),
+                };
+                ks.version = version;
+                if let k::TunnelTransport::Udp { checksum, .. } = &mut ks.transport {
+                    if spec.peer.is_ipv4() {
+                        *checksum = Some(spec.udp_checksum);
+                    }
+                }
+                ks
+            }
+        };
+        self.nl.create_tunnel(&ks).map_err(map_err)?;
+        self.tunnels.insert(
+            spec.tunnel_id,
+            KTunnel {
+                version: spec.version,
+                peer: spec.peer,
+                control_fd: spec.control_fd,
+            },
+        );
+        self.save_state();
+        Ok(())
+    }
+
+    fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
+        self.sessions.retain(|(t, _), _| *t != tunnel_id);
+        let held = self.tunnels.remove(&tunnel_id);
+        self.save_state();
+        match self.nl.delete_tunnel(tunnel_id) {
+            Ok(()) => Ok(()),
+            // A managed tunnel may be gone already (its socket closed first).
+            Err(k::Error::NotFound { .. }) if held.is_some() => Ok(()),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError> {
+        spec.validate()?;
+        let t = self.tunnels.get(&spec.tunnel_id).ok_or_else(|| {
+            DataPlaneError::NotFound(format!("tunnel {} in the data plane", spec.tunnel_id))
+        })?;
+        let mut ks = match spec.pseudowire {
+            Pseudowire::Eth => {
+                k::SessionSpec::eth(spec.tunnel_id, spec.session_id, spec.peer_session_id)
+            }
+            Pseudowire::Ppp => k::SessionSpec::ppp(
+                spec.tunnel_id,
+                spec.peer_tunnel_id,
+                spec.session_id,
+                spec.peer_session_id,
+            ),
+            Pseudowire::Pppac => {
+                return Err(DataPlaneError::Unsupported(
+                    "pseudowire pppac (PPPoE bridging) in the kernel data plane".into(),
+                ))
+            }
+        };
+        if spec.version == Version::V3 {
+            ks.l2spec = Some(match spec.l2spec {
+                L2SpecType::None => k::L2SpecType::None,
+                L2SpecType::Default => k::L2SpecType::Default,
+            });
+            ks.cookie = spec.cookie.clone();
+            ks.peer_cookie = spec.peer_cookie.clone();
+            ks.ifname = spec.interface_name.clone();
+        }
+        ks.send_seq = Some(spec.send_seq);
+        ks.recv_seq = Some(spec.recv_seq);
+        if spec.lns_mode {
+            ks.lns_mode = Some(true);
+        }
+        ks.reorder_timeout = spec.reorder_timeout;
+        ks.mtu = spec.mtu;
+        self.nl.create_session(&ks).map_err(map_err)?;
+        let mut handle = SessionHandle::default();
+        let mut pppox = None;
+        if spec.pseudowire == Pseudowire::Ppp {
+            let Some(fd) = t.control_fd else {
+                let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
+                return Err(DataPlaneError::Unsupported(
+                    "PPP sessions need a managed tunnel (dynamic)".into(),
+                ));
+            };
+            let addr = k::PppoL2tpAddr {
+                version: if t.version == Version::V2 { 2 } else { 3 },
+                tunnel_fd: fd,
+                peer: t.peer,
+                tunnel_id: spec.tunnel_id,
+                session_id: spec.session_id,
+                peer_tunnel_id: spec.peer_tunnel_id,
+                peer_session_id: spec.peer_session_id,
+            };
+            let sock = match k::PppoL2tpSocket::connect(&addr) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Nothing half-created: the netlink session goes too.
+                    let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
+                    return Err(map_err(e));
+                }
+            };
+            if spec.lns_mode {
+                let _ = sock.set_lns_mode(true);
+            }
+            handle.ppp_channel = sock.channel_index().ok();
+            pppox = Some(sock);
+        } else if let Ok(info) = self.nl.get_session(spec.tunnel_id, spec.session_id) {
+            handle.interface_name = info.ifname;
+        }
+        self.sessions
+            .insert((spec.tunnel_id, spec.session_id), KSession { pppox });
+        Ok(handle)
+    }
+
+    fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError> {
+        let held = self.sessions.remove(&(tunnel_id, session_id));
+        // Closing a PPPoL2TP socket removes its session; delete via netlink in any case.
+        drop(held);
+        match self.nl.delete_session(tunnel_id, session_id) {
+            Ok(()) | Err(k::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(map_err(e)),
+        }
+    }
+
+    fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
+        let s = self.nl.get_session(tunnel_id, session_id).ok()?.stats;
+        Some(SessionStats {
+            tx_packets: s.tx_packets,
+            tx_bytes: s.tx_bytes,
+            tx_errors: s.tx_errors,
+            rx_packets: s.rx_packets,
+            rx_bytes: s.rx_bytes,
+            rx_errors: s.rx_errors,
+            rx_seq_discards: s.rx_seq_discards,
+            rx_oos_packets: s.rx_oos_packets,
+            rx_cookie_discards: s.rx_cookie_discards,
+            rx_invalid: s.rx_invalid,
+        })
+    }
+
+    fn ppp_fd(&self, tunnel_id: u32, session_id: u32) -> Option<i32> {
+        self.sessions
+            .get(&(tunnel_id, session_id))
+            .and_then(|s| s.pppox.as_ref())
+            .map(|p| p.as_raw_fd())
+    }
+}
+
+impl Drop for KernelDataPlane {
+    fn drop(&mut self) {
+        self.sessions.clear();
+        let ids: Vec<u32> = self.tunnels.keys().copied().collect();
+        for id in ids {
+            let _ = self.nl.delete_tunnel(id);
+        }
+        self.tunnels.clear();
+        self.save_state();
+    }
+}
