@@ -1,10 +1,14 @@
-//! `l2tpctl`: the L2TP command line. For now: `decode` (hex or pcap → text tree or JSON).
+//! `l2tpctl`: the L2TP command line: `show`, `stats`, `create`, `delete`, `monitor` (talking
+//! to l2tpd's control socket) and `decode` (hex or pcap → text tree or JSON).
 #![forbid(unsafe_code)]
 
 mod capture;
+mod client;
 mod decode;
+mod ops;
 
 use std::io::{BufRead, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -14,12 +18,47 @@ use serde::Serialize;
 #[derive(Parser)]
 #[command(name = "l2tpctl", version, about = "L2TP command line tool")]
 struct Cli {
+    /// l2tpd's control socket.
+    #[arg(long, global = true, value_name = "PATH", default_value = client::DEFAULT_PATH)]
+    control: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Tunnels and sessions (both tables unless one is named).
+    Show {
+        /// Only this table.
+        #[arg(value_enum)]
+        what: Option<ops::ShowWhat>,
+        /// The daemon's JSON (a flat session list for `show sessions`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runtime-wide counters.
+    Stats {
+        /// The daemon's JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create a tunnel or session: `create tunnel NAME key=value…`,
+    /// `create session TUNNEL NAME key=value…` (keys as in the config file).
+    Create {
+        #[command(subcommand)]
+        what: CreateWhat,
+    },
+    /// Close a tunnel or session.
+    Delete {
+        #[command(subcommand)]
+        what: DeleteWhat,
+    },
+    /// Follow events (tunnels and sessions going up and down), one line each.
+    Monitor {
+        /// Print the daemon's JSON lines unchanged.
+        #[arg(long)]
+        json: bool,
+    },
     /// Decode L2TP packets given as hex, on stdin, or in a pcap / pcapng file.
     ///
     /// Hex input: each argument is one packet (whitespace inside is ignored); `-` reads one
@@ -40,6 +79,44 @@ enum Command {
         /// Encapsulation of hex input (pcap input knows its own).
         #[arg(long, value_enum, default_value_t = EncapArg::Udp)]
         encap: EncapArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum CreateWhat {
+    /// `create tunnel NAME key=value…` (keys of a `[tunnel.NAME]` table; dotted keys nest:
+    /// `session.s1.pseudowire=ppp`).
+    Tunnel {
+        /// Tunnel name.
+        name: String,
+        /// `key=value` settings; values are numbers, booleans, quoted strings, arrays, or bare
+        /// strings.
+        settings: Vec<String>,
+    },
+    /// `create session TUNNEL NAME key=value…` (keys of a `[tunnel.T.session.NAME]` table).
+    Session {
+        /// The tunnel it belongs to.
+        tunnel: String,
+        /// Session name.
+        name: String,
+        /// `key=value` settings.
+        settings: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeleteWhat {
+    /// `delete tunnel NAME`: StopCCN, sessions go down with it.
+    Tunnel {
+        /// Tunnel name.
+        name: String,
+    },
+    /// `delete session TUNNEL NAME`: CDN.
+    Session {
+        /// The tunnel it belongs to.
+        tunnel: String,
+        /// Session name.
+        name: String,
     },
 }
 
@@ -81,7 +158,28 @@ struct JsonOut<'a> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let path = cli.control.as_path();
+    let done = match cli.command {
+        Command::Show { what, json } => ops::show(path, what, json),
+        Command::Stats { json } => ops::stats(path, json),
+        Command::Create {
+            what: CreateWhat::Tunnel { name, settings },
+        } => ops::create_tunnel(path, &name, &settings),
+        Command::Create {
+            what:
+                CreateWhat::Session {
+                    tunnel,
+                    name,
+                    settings,
+                },
+        } => ops::create_session(path, &tunnel, &name, &settings),
+        Command::Delete {
+            what: DeleteWhat::Tunnel { name },
+        } => ops::delete_tunnel(path, &name),
+        Command::Delete {
+            what: DeleteWhat::Session { tunnel, name },
+        } => ops::delete_session(path, &tunnel, &name),
+        Command::Monitor { json } => ops::monitor(path, json),
         Command::Decode {
             inputs,
             pcap,
@@ -93,7 +191,14 @@ fn main() -> ExitCode {
                 EncapArg::Udp => Encap::Udp,
                 EncapArg::Ip => Encap::Ip,
             };
-            run_decode(&inputs, pcap.as_deref(), secret.as_deref(), json, encap)
+            return run_decode(&inputs, pcap.as_deref(), secret.as_deref(), json, encap);
+        }
+    };
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("l2tpctl: {e}");
+            ExitCode::from(1)
         }
     }
 }

@@ -2,18 +2,29 @@
 //!
 //! Invocation compatible with go-l2tp's kl2tpd (`-config FILE`, `-verbose`, `-null`), plus
 //! `--config FILE`, `--events json`, `--events-file FILE` and `check-config FILE`.
+//!
+//! Operations: a control socket for `l2tpctl` (`--control PATH`, see
+//! `docs/control-protocol.md`), a Prometheus endpoint (`--metrics ADDR`), systemd readiness
+//! notification (`READY=1` / `RELOADING=1` / `STOPPING=1`), and SIGHUP to reload the config
+//! file. Invoked as `kl2tpd` or `ql2tpd` (a symlink), it takes that daemon's default config
+//! path and tunnel defaults.
 #![forbid(unsafe_code)]
 
+mod control;
 mod events;
+mod metrics;
+mod notify;
+mod reload;
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::endpoint::EndpointConfig;
-use l2tp_runtime::config::{Config, TunnelSection};
+use l2tp_runtime::config::{Config, Profile, TunnelSection};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
 use l2tp_runtime::kernel::KernelDataPlane;
 use l2tp_runtime::pppd::PppdOptions;
@@ -23,9 +34,11 @@ use l2tp_runtime::{Context, ContextOptions, SocketMode};
 #[derive(Parser, Debug)]
 #[command(name = "l2tpd", version, about)]
 struct Args {
-    /// Configuration file (go-l2tp's TOML schema). `-config` is accepted too.
-    #[arg(long, default_value = "/etc/kl2tpd/kl2tpd.toml")]
-    config: PathBuf,
+    /// Configuration file (go-l2tp's TOML schema). `-config` is accepted too. Default:
+    /// /etc/l2tpd/l2tpd.toml (as kl2tpd: /etc/kl2tpd/kl2tpd.toml; as ql2tpd:
+    /// /etc/ql2tpd/ql2tpd.toml).
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Log at debug level (`-verbose` is accepted too).
     #[arg(long)]
     verbose: bool,
@@ -48,6 +61,17 @@ struct Args {
     /// Seconds to wait for peers to acknowledge StopCCN on shutdown.
     #[arg(long, default_value_t = 5)]
     shutdown_grace: u64,
+    /// Control socket for `l2tpctl` (mode 0600) [default: /run/l2tpd/control.sock].
+    /// Without this flag the default path is tried, and a daemon that cannot have it (not
+    /// root, another l2tpd there) runs on without a control socket, with a warning.
+    #[arg(long, value_name = "PATH")]
+    control: Option<PathBuf>,
+    /// Serve Prometheus metrics over HTTP on this address (e.g. 127.0.0.1:9701).
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<SocketAddr>,
+    /// Allow a non-loopback `--metrics` address.
+    #[arg(long)]
+    metrics_allow_remote: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -77,7 +101,22 @@ fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
     .collect()
 }
 
+/// The daemon profile and default config path that the program name (argv[0]) selects.
+fn profile_for(argv0: &str) -> (Profile, &'static str) {
+    let name = Path::new(argv0)
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("");
+    match name {
+        "kl2tpd" => (Profile::Kl2tpd, "/etc/kl2tpd/kl2tpd.toml"),
+        "ql2tpd" => (Profile::Ql2tpd, "/etc/ql2tpd/ql2tpd.toml"),
+        _ => (Profile::L2tpd, "/etc/l2tpd/l2tpd.toml"),
+    }
+}
+
 fn main() -> std::process::ExitCode {
+    let argv0 = std::env::args().next().unwrap_or_default();
+    let (profile, default_config) = profile_for(&argv0);
     let args = Args::parse_from(normalize_args(std::env::args()));
     let filter = if args.verbose { "debug" } else { "info" };
     tracing_subscriber::fmt()
@@ -89,7 +128,7 @@ fn main() -> std::process::ExitCode {
         .init();
 
     if let Some(Command::CheckConfig { file }) = &args.command {
-        return match Config::load(file) {
+        return match Config::load_as(file, profile) {
             Ok(c) => {
                 println!("{}: ok, {} tunnel(s)", file.display(), c.tunnels.len());
                 std::process::ExitCode::SUCCESS
@@ -111,7 +150,11 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match rt.block_on(run(args)) {
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default_config));
+    match rt.block_on(run(args, config_path, profile)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("l2tpd: {e:#}");
@@ -120,17 +163,23 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
-    let config = Config::load(&args.config).map_err(|e| anyhow::anyhow!("{e}"))?;
+async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Result<()> {
+    let config = Config::load_as(&config_path, profile).map_err(|e| anyhow::anyhow!("{e}"))?;
     let (dataplane, socket_mode, pppd): (Box<dyn DataPlane>, _, _) = if args.null {
         (Box::new(NullDataPlane::default()), SocketMode::Shared, None)
     } else {
-        let state = args.state.clone().unwrap_or_else(|| default_state_path(&args.config));
+        let state = args
+            .state
+            .clone()
+            .unwrap_or_else(|| default_state_path(&config_path));
         let (dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| {
             anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with -null)")
         })?;
         if removed > 0 {
-            tracing::warn!(tunnels = removed, "removed kernel tunnels left by a previous run");
+            tracing::warn!(
+                tunnels = removed,
+                "removed kernel tunnels left by a previous run"
+            );
         }
         (
             Box::new(dp),
@@ -142,6 +191,32 @@ async fn run(args: Args) -> anyhow::Result<()> {
         )
     };
     let stop = shutdown_signal();
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("SIGHUP handler")?;
+    let metrics_listener = match args.metrics {
+        Some(addr) => {
+            metrics::check_addr(addr, args.metrics_allow_remote)?;
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("--metrics {addr}"))?;
+            tracing::info!(addr = %l.local_addr().unwrap_or(addr), "serving metrics");
+            Some(l)
+        }
+        None => None,
+    };
+    let control = match &args.control {
+        Some(path) => Some((control::bind(path)?, path.clone())),
+        None => {
+            let path = PathBuf::from(control::DEFAULT_PATH);
+            match control::bind(&path) {
+                Ok(c) => Some((c, path)),
+                Err(e) => {
+                    tracing::warn!("{e:#}; running without a control socket");
+                    None
+                }
+            }
+        }
+    };
 
     let mut sink: Option<Box<dyn Write + Send>> = match (args.events, &args.events_file) {
         (None, _) => None,
@@ -182,16 +257,69 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("tunnel {name}"))?;
     }
+    let (control_task, control_socket) = match control {
+        Some(((listener, socket), path)) => {
+            tracing::info!(path = %path.display(), "control socket ready");
+            (
+                Some(tokio::spawn(control::serve(listener, ctx.clone(), profile))),
+                Some(socket),
+            )
+        }
+        None => (None, None),
+    };
+    let metrics_task = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, ctx.clone())));
+    notify::notify("READY=1");
 
-    stop.await;
+    let mut config = config;
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = hangup.recv() => {
+                notify::notify("RELOADING=1");
+                config = reload_config(&ctx, &config_path, profile, config, &args).await;
+                notify::notify("READY=1");
+            }
+        }
+    }
+
+    notify::notify("STOPPING=1");
     tracing::info!("shutting down");
+    if let Some(t) = control_task {
+        t.abort();
+    }
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     let left = ctx.shutdown().await.unwrap_or(0);
     if left > 0 {
         tracing::warn!(tunnels = left, "peers did not acknowledge StopCCN in time");
     }
     drop(ctx);
     let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    drop(control_socket);
     Ok(())
+}
+
+/// SIGHUP: re-reads the config file and applies the difference; on a bad file keeps `current`.
+async fn reload_config(
+    ctx: &Context,
+    path: &Path,
+    profile: Profile,
+    current: Config,
+    args: &Args,
+) -> Config {
+    tracing::info!(file = %path.display(), "SIGHUP: reloading configuration");
+    let new = match Config::load_as(path, profile) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("reload failed, keeping the running configuration: {e}");
+            return current;
+        }
+    };
+    let plan = reload::diff(&current, &new);
+    let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);
+    reload::apply(ctx, &current, new, plan, wait).await
 }
 
 /// `/run/l2tpd/<config path with '/' as '_'>.tunnels`: one state file per configuration, so
@@ -201,7 +329,13 @@ fn default_state_path(config: &std::path::Path) -> PathBuf {
     let name: String = abs
         .to_string_lossy()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     PathBuf::from("/run/l2tpd").join(format!("{name}.tunnels"))
 }

@@ -1,0 +1,334 @@
+//! Prometheus endpoint (`--metrics ADDR`): plain HTTP/1.1, `GET /metrics`, text exposition
+//! format 0.0.4.
+//!
+//! Deliberately tiny: one request per connection (`Connection: close`), request head capped at
+//! 8 KiB, 10 s per connection, at most 16 connections at once. Each scrape asks the runtime for
+//! a fresh [`Context::status`] and [`Context::stats`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use l2tp_runtime::status::{RuntimeStats, TunnelStatus};
+use l2tp_runtime::Context;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+
+const MAX_HEAD: usize = 8192;
+const MAX_CLIENTS: usize = 16;
+const CONN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Checks the address policy: loopback only unless `allow_remote`.
+pub fn check_addr(addr: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
+    if !addr.ip().is_loopback() && !allow_remote {
+        anyhow::bail!(
+            "--metrics {addr}: not a loopback address; add --metrics-allow-remote to serve \
+             metrics to other hosts"
+        );
+    }
+    Ok(())
+}
+
+/// Accepts scrapes until the task is dropped.
+pub async fn serve(listener: TcpListener, ctx: Context) {
+    let limit = Arc::new(Semaphore::new(MAX_CLIENTS));
+    loop {
+        let (stream, _) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!("metrics: accept: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = limit.clone().try_acquire_owned() else {
+            continue; // Too many scrapers at once: drop the connection.
+        };
+        let ctx = ctx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if tokio::time::timeout(CONN_TIMEOUT, handle(stream, ctx))
+                .await
+                .is_err()
+            {
+                tracing::debug!("metrics: connection timed out");
+            }
+        });
+    }
+}
+
+async fn handle(mut stream: TcpStream, ctx: Context) {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    loop {
+        if head.windows(4).any(|w| w == b"\r\n\r\n") || head.windows(2).any(|w| w == b"\n\n") {
+            break;
+        }
+        if head.len() > MAX_HEAD {
+            let _ = respond(
+                &mut stream,
+                "431 Request Header Fields Too Large",
+                "",
+                false,
+            )
+            .await;
+            return;
+        }
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&head);
+    let mut parts = text.lines().next().unwrap_or("").split_whitespace();
+    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let head_only = method == "HEAD";
+    if method != "GET" && !head_only {
+        let _ = respond(&mut stream, "405 Method Not Allowed", "", false).await;
+        return;
+    }
+    if path != "/metrics" {
+        let _ = respond(&mut stream, "404 Not Found", "try /metrics\n", head_only).await;
+        return;
+    }
+    let body = match (ctx.status().await, ctx.stats().await) {
+        (Ok(status), Ok(stats)) => render(&status, &stats),
+        _ => {
+            let _ = respond(
+                &mut stream,
+                "503 Service Unavailable",
+                "runtime stopped\n",
+                head_only,
+            )
+            .await;
+            return;
+        }
+    };
+    let _ = respond(&mut stream, "200 OK", &body, head_only).await;
+}
+
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    body: &str,
+    head_only: bool,
+) -> std::io::Result<()> {
+    let mut out = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    if !head_only {
+        out.push_str(body);
+    }
+    stream.write_all(out.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Escapes a label value (`\`, `"`, newline).
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The exposition text for one snapshot.
+pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
+    let mut out = String::new();
+
+    let mut tunnels: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut sessions: BTreeMap<&str, u64> = BTreeMap::new();
+    tunnels.insert("established", 0);
+    sessions.insert("established", 0);
+    sessions.insert("establishing", 0);
+    for t in status {
+        *tunnels.entry(&t.state).or_default() += 1;
+        for s in &t.sessions {
+            *sessions.entry(&s.state).or_default() += 1;
+        }
+    }
+    family(&mut out, "l2tp_tunnels", "gauge", "Tunnels by state.");
+    for (state, n) in &tunnels {
+        let _ = writeln!(out, "l2tp_tunnels{{state=\"{}\"}} {n}", label(state));
+    }
+    family(&mut out, "l2tp_sessions", "gauge", "Sessions by state.");
+    for (state, n) in &sessions {
+        let _ = writeln!(out, "l2tp_sessions{{state=\"{}\"}} {n}", label(state));
+    }
+
+    let e = &stats.endpoint;
+    family(
+        &mut out,
+        "l2tp_control_messages_total",
+        "counter",
+        "Control messages (excluding ZLB acknowledgements).",
+    );
+    let _ = writeln!(
+        out,
+        "l2tp_control_messages_total{{direction=\"rx\"}} {}",
+        e.control_rx
+    );
+    let _ = writeln!(
+        out,
+        "l2tp_control_messages_total{{direction=\"tx\"}} {}",
+        e.control_tx
+    );
+    let scalars: [(&str, &str, u64); 9] = [
+        (
+            "l2tp_retransmits_total",
+            "Control message retransmissions.",
+            e.retransmits,
+        ),
+        (
+            "l2tp_malformed_total",
+            "Datagrams that failed to parse.",
+            e.malformed,
+        ),
+        (
+            "l2tp_auth_failures_total",
+            "Tunnel authentication failures (not counted yet: always 0).",
+            0,
+        ),
+        (
+            "l2tp_dataplane_errors_total",
+            "Data plane operations that failed.",
+            stats.dataplane_errors,
+        ),
+        (
+            "l2tp_send_errors_total",
+            "Datagrams the OS refused to send.",
+            stats.send_errors,
+        ),
+        (
+            "l2tp_unknown_tunnel_total",
+            "Datagrams for no known tunnel.",
+            e.unknown_tunnel,
+        ),
+        (
+            "l2tp_duplicates_total",
+            "Duplicate control messages received.",
+            e.duplicates,
+        ),
+        ("l2tp_zlb_tx_total", "ZLB acknowledgements sent.", e.zlb_tx),
+        (
+            "l2tp_tunnels_accepted_total",
+            "Tunnels accepted from peers.",
+            e.tunnels_accepted,
+        ),
+    ];
+    for (name, help, v) in scalars {
+        family(&mut out, name, "counter", help);
+        let _ = writeln!(out, "{name} {v}");
+    }
+
+    type Get = fn(&l2tp_runtime::dataplane::SessionStats) -> u64;
+    let per_session: [(&str, &str, Get); 6] = [
+        ("rx_packets", "Data packets received.", |s| s.rx_packets),
+        ("tx_packets", "Data packets sent.", |s| s.tx_packets),
+        ("rx_bytes", "Data bytes received.", |s| s.rx_bytes),
+        ("tx_bytes", "Data bytes sent.", |s| s.tx_bytes),
+        ("rx_errors", "Data receive errors.", |s| s.rx_errors),
+        ("tx_errors", "Data send errors.", |s| s.tx_errors),
+    ];
+    let with_stats: Vec<(&TunnelStatus, &l2tp_runtime::status::SessionStatus)> = status
+        .iter()
+        .flat_map(|t| t.sessions.iter().map(move |s| (t, s)))
+        .filter(|(_, s)| s.stats.is_some())
+        .collect();
+    if !with_stats.is_empty() {
+        for (what, help, get) in per_session {
+            let name = format!("l2tp_session_{what}_total");
+            family(&mut out, &name, "counter", help);
+            for (t, s) in &with_stats {
+                if let Some(st) = &s.stats {
+                    let _ = writeln!(
+                        out,
+                        "{name}{{tunnel=\"{}\",session=\"{}\"}} {}",
+                        label(&t.name),
+                        label(&s.name),
+                        get(st)
+                    );
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use l2tp_runtime::dataplane::SessionStats;
+    use l2tp_runtime::status::SessionStatus;
+
+    fn tunnel(name: &str, state: &str, sessions: Vec<SessionStatus>) -> TunnelStatus {
+        TunnelStatus {
+            name: name.into(),
+            id: 1,
+            kind: "dynamic".into(),
+            state: state.into(),
+            version: "l2tpv2".into(),
+            encap: "udp".into(),
+            local: None,
+            peer: None,
+            peer_tunnel_id: 0,
+            peer_host_name: None,
+            control_rx: 0,
+            control_tx: 0,
+            retransmits: 0,
+            sessions,
+        }
+    }
+
+    #[test]
+    fn renders_states_counters_and_session_counters() {
+        let s = SessionStatus {
+            name: "s\"1".into(),
+            id: 7,
+            peer_id: 8,
+            pseudowire: "ppp".into(),
+            state: "established".into(),
+            interface: None,
+            stats: Some(SessionStats {
+                rx_packets: 42,
+                ..SessionStats::default()
+            }),
+        };
+        let status = vec![
+            tunnel("a", "established", vec![s]),
+            tunnel("b", "waitctlreply", vec![]),
+        ];
+        let mut stats = RuntimeStats::default();
+        stats.endpoint.control_rx = 5;
+        stats.endpoint.retransmits = 2;
+        let text = render(&status, &stats);
+        assert!(text.contains("l2tp_tunnels{state=\"established\"} 1\n"));
+        assert!(text.contains("l2tp_tunnels{state=\"waitctlreply\"} 1\n"));
+        assert!(text.contains("l2tp_sessions{state=\"established\"} 1\n"));
+        assert!(text.contains("l2tp_sessions{state=\"establishing\"} 0\n"));
+        assert!(text.contains("l2tp_control_messages_total{direction=\"rx\"} 5\n"));
+        assert!(text.contains("l2tp_retransmits_total 2\n"));
+        assert!(text.contains("l2tp_auth_failures_total 0\n"));
+        assert!(
+            text.contains("l2tp_session_rx_packets_total{tunnel=\"a\",session=\"s\\\"1\"} 42\n")
+        );
+    }
+
+    #[test]
+    fn refuses_remote_addresses_unless_allowed() {
+        assert!(check_addr("127.0.0.1:9701".parse().unwrap(), false).is_ok());
+        assert!(check_addr("[::1]:9701".parse().unwrap(), false).is_ok());
+        let e = check_addr("0.0.0.0:9701".parse().unwrap(), false).unwrap_err();
+        assert!(e.to_string().contains("--metrics-allow-remote"));
+        assert!(check_addr("0.0.0.0:9701".parse().unwrap(), true).is_ok());
+    }
+}
