@@ -80,6 +80,8 @@ for _ in $(seq 50); do
     grep -q "Capturing on" "$OUT/tshark-capture.log" 2>/dev/null && ip netns exec "$LNS" ss -uln | grep -q ":1701" && break
     sleep 0.1
 done
+# dumpcap reports "Capturing on" just before its filter is live: give it a moment.
+sleep 1
 
 cat > "$OUT/l2tpd.toml" <<CONF
 [tunnel.t1]
