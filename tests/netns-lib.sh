@@ -6,6 +6,9 @@ REPO=${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 TARGET=${CARGO_TARGET_DIR:-$REPO/target}
 L2TPD=${L2TPD:-$TARGET/debug/l2tpd}
 OUT=$(mktemp -d /tmp/e2e.XXXXXX)
+# The tests use fixed namespace and veth names: one at a time per machine.
+exec 9>/tmp/l2tp-netns-tests.lock
+flock 9
 NETNS=()
 PIDS=()
 

@@ -12,8 +12,8 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 
 use l2tp_kernel as k;
 use l2tp_proto::wire::{Encap, Version};

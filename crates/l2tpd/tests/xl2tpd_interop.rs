@@ -61,3 +61,56 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&p).expect("temp dir");
     p
 }
+
+/// Runs one of `tests/interop/*.sh` (each asserts step by step and exits non-zero on the first
+/// failure) with our freshly built l2tpd; returns its output.
+fn run_interop_script(name: &str) -> String {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(repo.join("tests/interop").join(name))
+        .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
+        .output()
+        .expect("run interop script");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{name} failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn xl2tpd_lac_sets_up_tunnel_and_session_with_our_lns_and_both_teardowns_are_seen() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        eprintln!("skipped: L2TP_SKIP_NETNS is set");
+        return;
+    }
+    let out = run_interop_script("xl2tpd-lac-our-lns.sh");
+    for step in [
+        "ok: tunnel up (xl2tpd LAC -> our LNS)",
+        "ok: session up (ICRQ/ICRP/ICCN)",
+        "ok: session down by xl2tpd's CDN",
+        "ok: tunnel down by xl2tpd's StopCCN",
+        "ok: our LNS exited 0",
+    ] {
+        assert!(out.contains(step), "missing step {step:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn our_lac_authenticates_with_xl2tpd_challenge_and_a_wrong_secret_is_refused() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        eprintln!("skipped: L2TP_SKIP_NETNS is set");
+        return;
+    }
+    let out = run_interop_script("our-lac-xl2tpd-challenge.sh");
+    for step in [
+        "ok: authenticated tunnel up",
+        "ok: session up",
+        "ok: no tunnel with a wrong secret",
+        "ok: capture holds Challenge and Challenge Response AVPs",
+        "ok: tshark: no expert warning",
+    ] {
+        assert!(out.contains(step), "missing step {step:?} in:\n{out}");
+    }
+}
