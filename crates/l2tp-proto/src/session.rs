@@ -218,11 +218,21 @@ pub(crate) fn icrq(version: Version, h: ControlHeader, s: &Session) -> ControlMe
             v3_params(s, &mut avps);
         }
     }
+    // v2 AVPs; in v3 (not in RFC 3931's ICRQ list) sent with M clear.
+    let m = version == Version::V2;
     if let Some(n) = &s.cfg.calling_number {
-        avps.push(Avp::m(AvpValue::CallingNumber(n.clone())));
+        avps.push(Avp {
+            mandatory: m,
+            hidden: false,
+            value: AvpValue::CallingNumber(n.clone()),
+        });
     }
     if let Some(n) = &s.cfg.called_number {
-        avps.push(Avp::m(AvpValue::CalledNumber(n.clone())));
+        avps.push(Avp {
+            mandatory: m,
+            hidden: false,
+            value: AvpValue::CalledNumber(n.clone()),
+        });
     }
     ControlMessage { header: h, avps }
 }
@@ -329,13 +339,18 @@ pub(crate) fn cdn(
     ControlMessage { header: h, avps }
 }
 
-/// WEN (RFC 2661 §6.15 / RFC 3931 §6.13).
+/// WEN (RFC 2661 §6.15 / RFC 3931 §6.13; v3 Circuit Errors have no CRC and framing
+/// counters, those are left out).
 pub(crate) fn wen(
     version: Version,
     h: ControlHeader,
     s: &Session,
-    e: CallErrors,
+    mut e: CallErrors,
 ) -> ControlMessage {
+    if version == Version::V3 {
+        e.crc = 0;
+        e.framing = 0;
+    }
     let mut avps = vec![mt(MessageType::Wen)];
     ids(version, s, false, &mut avps);
     avps.push(Avp::m(AvpValue::CallErrors(e)));

@@ -71,6 +71,8 @@ pub struct Faults {
 }
 
 type Filter = Box<dyn FnMut(&Packet) -> bool>;
+/// Rewrites a decoded message from a node before it is sent (re-encoded without secret).
+type Rewrite = Box<dyn FnMut(usize, &mut ControlMessage)>;
 
 pub struct Sim {
     pub t0: Instant,
@@ -80,6 +82,8 @@ pub struct Sim {
     pub faults: Faults,
     /// Drop packets for which this returns true (after logging them).
     pub drop_if: Option<Filter>,
+    /// Rewrite messages (sender node, message) before they are logged and sent.
+    pub rewrite: Option<Rewrite>,
     /// Every datagram sent, in order.
     pub log: Vec<Packet>,
     /// Print deliveries to stderr.
@@ -134,6 +138,7 @@ impl Sim {
             latency: Duration::from_millis(1),
             faults: Faults::default(),
             drop_if: None,
+            rewrite: None,
             log: vec![],
             trace: false,
             rng: SmallRng::seed_from_u64(seed ^ 0x5eed),
@@ -172,12 +177,17 @@ impl Sim {
                 self.nodes[i].events.push((at, e));
             }
             while let Some(tx) = self.nodes[i].ep.poll_transmit() {
-                let msg = ControlMessage::parse(&tx.payload, tx.encap, None).ok();
+                let mut msg = ControlMessage::parse(&tx.payload, tx.encap, None).ok();
+                let mut bytes = tx.payload;
+                if let (Some(rw), Some(m)) = (self.rewrite.as_mut(), msg.as_mut()) {
+                    rw(i, m);
+                    bytes = m.to_bytes(tx.encap, None).unwrap();
+                }
                 let p = Packet {
                     at: self.now - self.t0,
                     from: i,
                     to: tx.destination,
-                    bytes: tx.payload,
+                    bytes,
                     msg,
                 };
                 self.log.push(p.clone());
