@@ -359,6 +359,9 @@ pub(crate) struct Tunnel {
     auth: Option<Arc<Auth>>,
     /// Configured on both ends: no SCCRQ exchange, no sessions.
     quiescent: bool,
+    /// Give up if not established by then (a responder whose SCCRP was acknowledged by a ZLB
+    /// but whose SCCCN never came would otherwise wait forever).
+    setup_deadline: Option<Instant>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
     /// The tunnel is gone: the endpoint removes it.
@@ -402,6 +405,7 @@ impl Tunnel {
             digest_key,
             auth: None,
             quiescent: false,
+            setup_deadline: None,
             down_reported: false,
             finished: false,
             scheduled: None,
@@ -455,9 +459,23 @@ impl Tunnel {
         };
     }
 
+    /// How long establishment may take: one full retransmission cycle (RFC 3931 §4.2) plus
+    /// one more retry timeout.
+    fn setup_time(cfg: &TunnelConfig) -> Duration {
+        let cap = crate::transport::MAX_RETRY_TIMEOUT.max(cfg.retry_timeout);
+        let mut rto = cfg.retry_timeout;
+        let mut total = rto;
+        for _ in 0..=cfg.max_retries.min(64) {
+            rto = rto.saturating_mul(2).min(cap);
+            total = total.saturating_add(rto);
+        }
+        total
+    }
+
     /// Initiator: creates the tunnel and sends SCCRQ.
     pub fn connect(id: u32, cfg: TunnelConfig, env: TunnelEnv, ctx: &mut Ctx) -> Self {
         let mut t = Tunnel::new(id, cfg, Role::Initiator, env);
+        t.setup_deadline = Some(ctx.now + Self::setup_time(&t.cfg));
         t.init_auth(ctx);
         let sccrq = t.sccrx(MessageType::Sccrq, None);
         t.transport.send(ctx.now, sccrq, Tag::None);
@@ -469,6 +487,7 @@ impl Tunnel {
     /// [`Tunnel::handle_message`]).
     pub fn accept(id: u32, cfg: TunnelConfig, env: TunnelEnv, ctx: &mut Ctx) -> Self {
         let mut t = Tunnel::new(id, cfg, Role::Responder, env);
+        t.setup_deadline = Some(ctx.now + Self::setup_time(&t.cfg));
         t.init_auth(ctx);
         t
     }
@@ -645,6 +664,15 @@ impl Tunnel {
         }
         match self.state {
             TunnelState::Closed => self.closed_until,
+            TunnelState::Listen
+            | TunnelState::WaitCtlReply
+            | TunnelState::WaitCtlConn
+            | TunnelState::WaitCtlConnAck => {
+                match (self.transport.next_timeout(), self.setup_deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => self.transport.next_timeout(),
         }
     }
@@ -661,7 +689,14 @@ impl Tunnel {
             return;
         }
         self.transport.handle_timeout(ctx.now);
-        if self.transport.failed() {
+        let setup_expired = matches!(
+            self.state,
+            TunnelState::Listen
+                | TunnelState::WaitCtlReply
+                | TunnelState::WaitCtlConn
+                | TunnelState::WaitCtlConnAck
+        ) && self.setup_deadline.is_some_and(|d| d <= ctx.now);
+        if self.transport.failed() || setup_expired {
             self.transport.stop();
             let reason = match self.state {
                 TunnelState::Closing => self.close_reason.take().unwrap_or(DownReason::Timeout),
