@@ -7,15 +7,18 @@
 //! [`Endpoint::poll_transmit`], [`Endpoint::poll_timeout`] and [`Endpoint::poll_event`] after
 //! every call.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelInfo};
-use crate::wire::{self, AvpValue, ControlMessage, Encap, MessageType, Peek, ResultCode, Version};
+pub use crate::auth::DigestAlg;
+use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo};
+use crate::wire::{
+    self, AvpValue, CallErrors, ControlMessage, Encap, MessageType, Peek, ResultCode, Version,
+};
 
 /// Identifies a tunnel inside one [`Endpoint`]: the local Tunnel ID (v2, 16-bit) or local
 /// Control Connection ID (v3, 32-bit).
@@ -51,9 +54,30 @@ pub struct TunnelConfig {
     pub framing_caps: u32,
     /// Bearer Capabilities AVP bitmask (default 0).
     pub bearer_caps: u32,
-    /// Shared secret for tunnel authentication / hidden AVPs, if any.
+    /// Shared secret for tunnel authentication (v2 Challenge, v3 Message Digest) and hidden
+    /// AVPs, if any.
     pub secret: Option<Vec<u8>>,
+    /// v3: Router ID AVP (RFC 3931 §5.4.3; usually an IPv4 address of the host).
+    pub router_id: u32,
+    /// v3: pseudowire types we accept (Pseudowire Capabilities List AVP).
+    pub pseudowires: Vec<u16>,
+    /// v3: Control Message Authentication (RFC 3931 §4.3) with this HMAC, keyed with `secret`.
+    /// Messages without a valid digest are then dropped ([`EndpointStats::auth_failures`]).
+    pub digest: Option<DigestAlg>,
+    /// Attribute types (IETF vendor) to send hidden (RFC 2661 §4.3, RFC 3931 §5.3), with a fresh
+    /// Random Vector AVP per message; needs `secret`. Empty = hide nothing.
+    pub hide_avps: Vec<u16>,
+    /// Quiescent tunnels ([`Endpoint::add_quiescent`]): the peer's control connection / tunnel
+    /// ID, configured on both ends. Ignored by [`Endpoint::connect`].
+    pub peer_tunnel_id: Option<u32>,
+    /// Tie Breaker AVP to send in SCCRQ (RFC 2661 §5.1, RFC 3931 §5.4.3); `None` = none.
+    pub tie_breaker: Option<[u8; 8]>,
 }
+
+/// The attribute types usually hidden when hiding is wanted: proxy authentication name,
+/// challenge and response, Calling and Called Number (RFC 2661 §4.3 suggests the sensitive
+/// ones). Use as `TunnelConfig::hide_avps`.
+pub const SENSITIVE_AVPS: &[u16] = &[21, 22, 30, 31, 32, 33];
 
 impl TunnelConfig {
     /// A config with go-l2tp's defaults for the given version, encapsulation and peer.
@@ -71,8 +95,19 @@ impl TunnelConfig {
             framing_caps: 3,
             bearer_caps: 0,
             secret: None,
+            router_id: 0,
+            pseudowires: default_pseudowires(),
+            digest: None,
+            hide_avps: Vec::new(),
+            peer_tunnel_id: None,
+            tie_breaker: None,
         }
     }
+}
+
+fn default_pseudowires() -> Vec<u16> {
+    use crate::wire::pw_type;
+    vec![pw_type::PPP, pw_type::ETHERNET, pw_type::ETHERNET_VLAN]
 }
 
 /// Settings of one session (call).
@@ -92,6 +127,55 @@ pub struct SessionConfig {
     pub calling_number: Option<Vec<u8>>,
     /// Called Number AVP, if any.
     pub called_number: Option<Vec<u8>>,
+    /// v3: the cookie we assign (Assigned Cookie AVP, 0, 4 or 8 bytes): the peer puts it in
+    /// every data packet it sends us.
+    pub cookie: Vec<u8>,
+    /// v3: L2-Specific Sublayer we require on data we receive (0 none, 1 default).
+    pub l2_specific: u16,
+    /// v3: Data Sequencing we require (0 none, 1 non-IP, 2 all).
+    pub data_sequencing: u16,
+    /// v3: Remote End ID AVP (identifies the circuit at the peer; sent in ICRQ/OCRQ).
+    pub remote_end_id: Vec<u8>,
+    /// The interface name the runtime should give the session's device (carried to
+    /// [`SessionParams::interface_name`]; never sent).
+    pub interface_name: Option<String>,
+    /// v2 LAC: proxy LCP / authentication AVPs (types 26–33) to send in ICCN / OCCN.
+    pub proxy_avps: Vec<AvpValue>,
+}
+
+/// What the runtime needs to program a session's data plane, carried by [`Event::SessionUp`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionParams {
+    /// True if the peer started the call (we answered its ICRQ / OCRQ).
+    pub incoming: bool,
+    /// True for an outgoing call (OCRQ/OCRP/OCCN) rather than an incoming one (ICRQ/ICRP/ICCN).
+    pub outgoing_call: bool,
+    /// Call Serial Number.
+    pub call_serial: u32,
+    /// v3: the cookie we assigned (expected in data we receive).
+    pub local_cookie: Vec<u8>,
+    /// v3: the cookie the peer assigned (to put in data we send).
+    pub peer_cookie: Vec<u8>,
+    /// v3: L2-Specific Sublayer we require on receive (0 none, 1 default).
+    pub l2_specific: u16,
+    /// v3: L2-Specific Sublayer the peer requires on what we send.
+    pub peer_l2_specific: u16,
+    /// v3: Data Sequencing we require.
+    pub data_sequencing: u16,
+    /// v3: Data Sequencing the peer requires.
+    pub peer_data_sequencing: u16,
+    /// v3: the peer's Circuit Status (bit 0 active, bit 1 new), if it sent one.
+    pub peer_circuit_status: Option<u16>,
+    /// v3: Remote End ID (sent by the call's originator).
+    pub remote_end_id: Vec<u8>,
+    /// Interface name requested in the local [`SessionConfig`].
+    pub interface_name: Option<String>,
+    /// Calling Number, if any (either side's).
+    pub calling_number: Option<Vec<u8>>,
+    /// Called Number, if any.
+    pub called_number: Option<Vec<u8>>,
+    /// v2: proxy LCP and authentication AVPs (types 26–33) the LAC sent.
+    pub proxy_avps: Vec<AvpValue>,
 }
 
 impl Default for SessionConfig {
@@ -104,6 +188,12 @@ impl Default for SessionConfig {
             connect_speed: 0,
             calling_number: None,
             called_number: None,
+            cookie: Vec::new(),
+            l2_specific: 0,
+            data_sequencing: 0,
+            remote_end_id: Vec::new(),
+            interface_name: None,
+            proxy_avps: Vec::new(),
         }
     }
 }
@@ -176,6 +266,28 @@ pub enum Event {
         peer_tunnel_id: u32,
         /// Pseudowire type.
         pseudowire: u16,
+        /// Cookies, sublayer, sequencing, proxy AVPs: what the data plane needs.
+        params: SessionParams,
+    },
+    /// The peer sent WAN-Error-Notify for a session (RFC 2661 §6.15): cumulative counters.
+    WanError {
+        /// Local tunnel ID.
+        tunnel: TunnelId,
+        /// Local session ID.
+        session: SessionId,
+        /// The Call Errors AVP.
+        errors: CallErrors,
+    },
+    /// The peer sent Set-Link-Info for a session (RFC 2661 §6.16, RFC 3931 §6.14).
+    LinkInfo {
+        /// Local tunnel ID.
+        tunnel: TunnelId,
+        /// Local session ID.
+        session: SessionId,
+        /// ACCM AVP (send, receive), if present.
+        accm: Option<(u32, u32)>,
+        /// v3 Circuit Status, if present.
+        circuit_status: Option<u16>,
     },
     /// A session is gone.
     SessionDown {
@@ -234,6 +346,10 @@ pub struct EndpointStats {
     pub encode_errors: u64,
     /// Tunnels created for incoming SCCRQs.
     pub tunnels_accepted: u64,
+    /// v3 messages dropped for a missing or wrong Message Digest (RFC 3931 §4.3).
+    pub auth_failures: u64,
+    /// Incoming SCCRQs that lost the tie break against our own SCCRQ (RFC 2661 §5.1).
+    pub tie_breaks_lost_by_peer: u64,
 }
 
 /// Settings of the endpoint as a whole, and of the tunnels it accepts from peers.
@@ -241,6 +357,22 @@ pub struct EndpointStats {
 pub struct EndpointConfig {
     /// Accept L2TPv2 SCCRQs from unknown peers (LNS / listen mode).
     pub accept_v2_incoming: bool,
+    /// Accept L2TPv3 SCCRQs from unknown peers (over UDP and IP).
+    pub accept_v3_incoming: bool,
+    /// With `accept_v3_incoming`: also accept L2TPv2 peers (go-l2tp's
+    /// ProtocolVersion3Fallback), even when `accept_v2_incoming` is off.
+    pub v3_fallback_to_v2: bool,
+    /// v3 Router ID for accepted tunnels.
+    pub router_id: u32,
+    /// v3 pseudowire types accepted.
+    pub pseudowires: Vec<u16>,
+    /// v3 Control Message Authentication for accepted tunnels (requires `secret`); incoming
+    /// SCCRQs without a valid digest are dropped.
+    pub digest: Option<DigestAlg>,
+    /// Attribute types to send hidden in accepted tunnels (see [`TunnelConfig::hide_avps`]).
+    pub hide_avps: Vec<u16>,
+    /// Our side of sessions the peer opens (cookie, sublayer, sequencing, interface name).
+    pub session_defaults: SessionConfig,
     /// Host Name AVP for accepted tunnels.
     pub host_name: Vec<u8>,
     /// Shared secret for accepted tunnels (tunnel authentication, hidden AVPs).
@@ -266,6 +398,13 @@ impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig {
             accept_v2_incoming: false,
+            accept_v3_incoming: false,
+            v3_fallback_to_v2: false,
+            router_id: 0,
+            pseudowires: default_pseudowires(),
+            digest: None,
+            hide_avps: Vec::new(),
+            session_defaults: SessionConfig::default(),
             host_name: b"l2tpd".to_vec(),
             secret: None,
             window_size: 4,
@@ -281,13 +420,16 @@ impl Default for EndpointConfig {
 
 /// The sans-IO L2TP endpoint: all tunnels of one socket set.
 ///
-/// Feed it datagrams ([`Endpoint::handle`]) and time ([`Endpoint::handle_timeout`]), call the
-/// API ([`Endpoint::connect`], [`Endpoint::open_session`], …), and after every call drain
-/// [`Endpoint::poll_transmit`], [`Endpoint::poll_event`] and re-arm the timer from
-/// [`Endpoint::poll_timeout`].
+/// Feed it datagrams ([`Endpoint::handle`] for UDP, [`Endpoint::handle_encap`] for either
+/// encapsulation) and time ([`Endpoint::handle_timeout`]), call the API ([`Endpoint::connect`],
+/// [`Endpoint::open_session`], …), and after every call drain [`Endpoint::poll_transmit`],
+/// [`Endpoint::poll_event`] and re-arm the timer from [`Endpoint::poll_timeout`].
 ///
 /// Sessions may be opened as soon as [`Endpoint::connect`] returns: the ICRQ is sent right
 /// after the SCCCN (as xl2tpd does), without waiting for `TunnelUp`.
+///
+/// L2TPv3 session IDs are unique across all tunnels of the endpoint (RFC 3931 §4.1: the data
+/// plane demultiplexes on the Session ID alone).
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,
@@ -301,10 +443,26 @@ pub struct Endpoint {
     out: VecDeque<OutMsg>,
     events: VecDeque<Event>,
     stats: EndpointStats,
+    v3_sessions: HashSet<u32>,
+}
+
+/// Builds the shared context from the endpoint's fields (a macro so that `self.tunnels` stays
+/// borrowable separately).
+macro_rules! ctx {
+    ($s:ident, $now:expr) => {
+        Ctx {
+            now: $now,
+            out: &mut $s.out,
+            events: &mut $s.events,
+            stats: &mut $s.stats,
+            rng: &mut $s.rng,
+            v3_sessions: &mut $s.v3_sessions,
+        }
+    };
 }
 
 impl Endpoint {
-    /// A new endpoint; all randomness (IDs, challenges) comes from `rng_seed`.
+    /// A new endpoint; all randomness (IDs, challenges, nonces) comes from `rng_seed`.
     pub fn new(config: EndpointConfig, rng_seed: u64) -> Self {
         Endpoint {
             config,
@@ -315,6 +473,7 @@ impl Endpoint {
             out: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
+            v3_sessions: HashSet::new(),
         }
     }
 
@@ -323,9 +482,14 @@ impl Endpoint {
         &self.config
     }
 
-    fn alloc_tunnel_id(&mut self) -> Result<u32, ApiError> {
+    /// A random free local tunnel ID: 16-bit for v2, 32-bit for v3 (both non-zero).
+    fn alloc_tunnel_id(&mut self, version: Version) -> Result<u32, ApiError> {
+        let max = match version {
+            Version::V2 => 0xffff,
+            Version::V3 => u32::MAX,
+        };
         for _ in 0..64 {
-            let id = self.rng.gen_range(1..=0xffffu32);
+            let id = self.rng.gen_range(1..=max);
             if !self.tunnels.contains_key(&id) {
                 return Ok(id);
             }
@@ -335,31 +499,60 @@ impl Endpoint {
             .ok_or(ApiError::InvalidConfig("no free tunnel ID"))
     }
 
-    /// Starts a control connection to `cfg.peer` (sends SCCRQ). Only L2TPv2 over UDP for now.
-    pub fn connect(&mut self, now: Instant, cfg: TunnelConfig) -> Result<TunnelId, ApiError> {
-        if cfg.version != Version::V2 {
-            return Err(ApiError::InvalidConfig("only L2TPv2 is supported so far"));
-        }
-        if cfg.encap != Encap::Udp {
+    fn check_tunnel_cfg(&mut self, cfg: &TunnelConfig) -> Result<u32, ApiError> {
+        if cfg.version == Version::V2 && cfg.encap != Encap::Udp {
             return Err(ApiError::InvalidConfig("L2TPv2 runs over UDP only"));
         }
-        let id = match cfg.local_tunnel_id {
-            Some(id) if id == 0 || id > 0xffff => {
-                return Err(ApiError::InvalidConfig("v2 tunnel ID must be 1..=65535"))
+        if cfg.version == Version::V3 && cfg.digest.is_some() && cfg.secret.is_none() {
+            return Err(ApiError::InvalidConfig("message digest needs a secret"));
+        }
+        match cfg.local_tunnel_id {
+            Some(0) => Err(ApiError::InvalidConfig("tunnel ID must be non-zero")),
+            Some(id) if cfg.version == Version::V2 && id > 0xffff => {
+                Err(ApiError::InvalidConfig("v2 tunnel ID must be 1..=65535"))
             }
-            Some(id) if self.tunnels.contains_key(&id) => return Err(ApiError::IdInUse(id)),
-            Some(id) => id,
-            None => self.alloc_tunnel_id()?,
+            Some(id) if self.tunnels.contains_key(&id) => Err(ApiError::IdInUse(id)),
+            Some(id) => Ok(id),
+            None => self.alloc_tunnel_id(cfg.version),
+        }
+    }
+
+    fn env(&self) -> TunnelEnv {
+        TunnelEnv {
+            closed_hold: self.config.closed_hold,
+            session_defaults: self.config.session_defaults.clone(),
+        }
+    }
+
+    /// Starts a control connection to `cfg.peer` (sends SCCRQ): L2TPv2 over UDP, L2TPv3 over
+    /// UDP or IP.
+    pub fn connect(&mut self, now: Instant, cfg: TunnelConfig) -> Result<TunnelId, ApiError> {
+        let id = self.check_tunnel_cfg(&cfg)?;
+        let env = self.env();
+        let t = Tunnel::connect(id, cfg, env, &mut ctx!(self, now));
+        self.tunnels.insert(id, t);
+        self.reschedule(id);
+        Ok(TunnelId(id))
+    }
+
+    /// Adds a quiescent tunnel: no SCCRQ exchange, both ends configured with each other's IDs
+    /// (`cfg.local_tunnel_id`, `cfg.peer_tunnel_id`). `TunnelUp` is reported at once; the
+    /// tunnel only acknowledges messages and sends HELLO (`cfg.hello_interval`), and reports
+    /// `TunnelDown(Timeout)` when the peer stops acknowledging. No sessions.
+    pub fn add_quiescent(&mut self, now: Instant, cfg: TunnelConfig) -> Result<TunnelId, ApiError> {
+        let Some(peer_id) = cfg.peer_tunnel_id.filter(|&p| p != 0) else {
+            return Err(ApiError::InvalidConfig(
+                "quiescent tunnel needs peer_tunnel_id",
+            ));
         };
-        let hold = self.config.closed_hold;
-        let mut ctx = Ctx {
-            now,
-            out: &mut self.out,
-            events: &mut self.events,
-            stats: &mut self.stats,
-            rng: &mut self.rng,
-        };
-        let t = Tunnel::connect(id, cfg, hold, &mut ctx);
+        if cfg.local_tunnel_id.is_none() {
+            return Err(ApiError::InvalidConfig(
+                "quiescent tunnel needs local_tunnel_id",
+            ));
+        }
+        let id = self.check_tunnel_cfg(&cfg)?;
+        let env = self.env();
+        let t = Tunnel::quiescent(id, peer_id, cfg, env, &mut ctx!(self, now));
         self.tunnels.insert(id, t);
         self.reschedule(id);
         Ok(TunnelId(id))
@@ -379,6 +572,7 @@ impl Endpoint {
             events: &mut self.events,
             stats: &mut self.stats,
             rng: &mut self.rng,
+            v3_sessions: &mut self.v3_sessions,
         };
         let r = f(t, &mut ctx);
         self.reschedule(id);
@@ -421,7 +615,22 @@ impl Endpoint {
         tunnel: TunnelId,
         cfg: SessionConfig,
     ) -> Result<SessionId, ApiError> {
-        self.with_tunnel(now, tunnel.0, |t, ctx| t.open_session(ctx, cfg))
+        self.with_tunnel(now, tunnel.0, |t, ctx| t.open_session(ctx, cfg, false))
+            .ok_or(ApiError::NoSuchTunnel(tunnel))?
+            .map(SessionId)
+    }
+
+    /// Opens an outgoing call (OCRQ; RFC 2661 §5.2.1 / §7.5, usually sent by the LNS): the peer
+    /// answers OCRP and, once its call is connected, OCCN, which brings `SessionUp`. The peer
+    /// side answers automatically (OCRP then OCCN) and reports `SessionUp` when its OCCN is
+    /// acknowledged. Same timing rules as [`Endpoint::open_session`].
+    pub fn open_outgoing_call(
+        &mut self,
+        now: Instant,
+        tunnel: TunnelId,
+        cfg: SessionConfig,
+    ) -> Result<SessionId, ApiError> {
+        self.with_tunnel(now, tunnel.0, |t, ctx| t.open_session(ctx, cfg, true))
             .ok_or(ApiError::NoSuchTunnel(tunnel))?
             .map(SessionId)
     }
@@ -439,6 +648,37 @@ impl Endpoint {
             .ok_or(ApiError::NoSuchTunnel(tunnel))?
     }
 
+    /// Sends WAN-Error-Notify (RFC 2661 §6.15, RFC 3931 §6.13) for an established session:
+    /// the cumulative error counters of its circuit.
+    pub fn send_wan_error_notify(
+        &mut self,
+        now: Instant,
+        tunnel: TunnelId,
+        session: SessionId,
+        errors: CallErrors,
+    ) -> Result<(), ApiError> {
+        self.with_tunnel(now, tunnel.0, |t, ctx| {
+            t.send_session_info(ctx, session.0, Some(errors), None, None)
+        })
+        .ok_or(ApiError::NoSuchTunnel(tunnel))?
+    }
+
+    /// Sends Set-Link-Info (RFC 2661 §6.16: ACCM; RFC 3931 §6.14: Circuit Status) for an
+    /// established session.
+    pub fn send_set_link_info(
+        &mut self,
+        now: Instant,
+        tunnel: TunnelId,
+        session: SessionId,
+        accm: Option<(u32, u32)>,
+        circuit_status: Option<u16>,
+    ) -> Result<(), ApiError> {
+        self.with_tunnel(now, tunnel.0, |t, ctx| {
+            t.send_session_info(ctx, session.0, None, accm, circuit_status)
+        })
+        .ok_or(ApiError::NoSuchTunnel(tunnel))?
+    }
+
     /// Closes a tunnel: sends StopCCN with `rc`, reports its sessions down at once and
     /// `TunnelDown(Local(rc))` when the StopCCN is acknowledged or retransmissions run out.
     /// Closing a tunnel that is already closing is a no-op.
@@ -453,11 +693,24 @@ impl Endpoint {
             .ok_or(ApiError::NoSuchTunnel(tunnel))
     }
 
-    /// Processes one received UDP datagram from `remote`. Never fails: malformed datagrams and
-    /// datagrams for unknown tunnels are counted in [`EndpointStats`] and dropped; data
-    /// messages are ignored (the kernel handles data).
+    /// Processes one received UDP datagram from `remote`; see [`Endpoint::handle_encap`].
     pub fn handle(&mut self, now: Instant, remote: SocketAddr, datagram: &[u8]) {
-        let tunnel_id = match wire::peek(datagram, Encap::Udp) {
+        self.handle_encap(now, remote, Encap::Udp, datagram)
+    }
+
+    /// Processes one received datagram: UDP payload, or for [`Encap::Ip`] the IP payload
+    /// (protocol 115, starting with the 4-byte Session ID; `remote`'s port is ignored — pass
+    /// 0). Never fails: malformed datagrams, datagrams for unknown tunnels and v3 messages with
+    /// a missing or wrong Message Digest are counted in [`EndpointStats`] and dropped; data
+    /// messages are ignored (the kernel handles data).
+    pub fn handle_encap(
+        &mut self,
+        now: Instant,
+        remote: SocketAddr,
+        encap: Encap,
+        datagram: &[u8],
+    ) {
+        let (version, tunnel_id) = match wire::peek(datagram, encap) {
             Err(_) => {
                 self.stats.malformed += 1;
                 return;
@@ -467,18 +720,17 @@ impl Endpoint {
                 return;
             }
             Ok(Peek::Control {
-                version: Version::V3,
-                ..
-            }) => {
-                self.stats.unsupported += 1;
-                return;
-            }
-            Ok(Peek::Control { tunnel_id, .. }) => tunnel_id,
+                version, tunnel_id, ..
+            }) => (version, tunnel_id),
         };
         let secret = if tunnel_id == 0 {
             self.config.secret.as_deref()
         } else {
             match self.tunnels.get(&tunnel_id) {
+                Some(t) if t.cfg.version != version || t.cfg.encap != encap => {
+                    self.stats.unsupported += 1;
+                    return;
+                }
                 Some(t) => t.cfg.secret.as_deref(),
                 None => {
                     self.stats.unknown_tunnel += 1;
@@ -486,20 +738,65 @@ impl Endpoint {
                 }
             }
         };
-        match ControlMessage::parse(datagram, Encap::Udp, secret) {
-            Ok(msg) => self.handle_message(now, remote, msg),
-            Err(_) => self.stats.malformed += 1,
+        let msg = match ControlMessage::parse(datagram, encap, secret) {
+            Ok(msg) => msg,
+            Err(_) => {
+                self.stats.malformed += 1;
+                return;
+            }
+        };
+        if version == Version::V3 {
+            let raw = match encap {
+                Encap::Udp => datagram,
+                Encap::Ip => datagram.get(wire::IP_SESSION_ID_LEN..).unwrap_or_default(),
+            };
+            let ok = if tunnel_id == 0 {
+                self.verify_new_sccrq(remote, raw, &msg)
+            } else {
+                self.tunnels
+                    .get(&tunnel_id)
+                    .is_none_or(|t| t.verify(raw, &msg))
+            };
+            if !ok {
+                self.stats.auth_failures += 1;
+                return;
+            }
+        }
+        self.dispatch(now, remote, encap, msg);
+    }
+
+    /// Message Digest check of a v3 message for tunnel 0 (an SCCRQ): required when we require
+    /// authentication, or when the SCCRQ offers it (nonce) and we have a secret.
+    fn verify_new_sccrq(&self, remote: SocketAddr, raw: &[u8], msg: &ControlMessage) -> bool {
+        if let Some(peer) = crate::tunnel::assigned_tunnel_id(msg) {
+            if let Some(t) = self
+                .incoming
+                .get(&(remote, peer))
+                .and_then(|id| self.tunnels.get(id))
+            {
+                return t.verify(raw, msg);
+            }
+        }
+        let offered = crate::tunnel::nonce_of(msg).is_some();
+        match (&self.config.secret, self.config.digest.is_some() || offered) {
+            (Some(secret), true) => {
+                crate::auth::verify(raw, &crate::auth::shared_key(secret), None)
+            }
+            (None, true) if self.config.digest.is_some() => false,
+            _ => true,
         }
     }
 
-    /// Processes one decoded control message (what [`Endpoint::handle`] does after parsing).
-    /// Exposed for tests and tools that work on message values.
+    /// Processes one decoded control message (what [`Endpoint::handle`] does after parsing,
+    /// without the Message Digest check). Exposed for tests and tools that work on message
+    /// values.
     #[doc(hidden)]
     pub fn handle_message(&mut self, now: Instant, remote: SocketAddr, msg: ControlMessage) {
-        if msg.header.version != Version::V2 {
-            self.stats.unsupported += 1;
-            return;
-        }
+        self.dispatch(now, remote, Encap::Udp, msg)
+    }
+
+    fn dispatch(&mut self, now: Instant, remote: SocketAddr, encap: Encap, msg: ControlMessage) {
+        let version = msg.header.version;
         let tid = msg.header.tunnel_id;
         if tid != 0 {
             if self
@@ -511,14 +808,16 @@ impl Endpoint {
             return;
         }
         // Tunnel ID 0: only an SCCRQ may create a tunnel.
-        if !self.config.accept_v2_incoming || msg.message_type() != Some(MessageType::Sccrq) {
+        if msg.message_type() != Some(MessageType::Sccrq) {
             self.stats.unknown_tunnel += 1;
             return;
         }
-        let Some(peer_tid) = msg.find(|v| match v {
-            AvpValue::AssignedTunnelId(t) if *t != 0 => Some(u32::from(*t)),
-            _ => None,
-        }) else {
+        let c = &self.config;
+        let accept = match version {
+            Version::V2 => c.accept_v2_incoming || (c.accept_v3_incoming && c.v3_fallback_to_v2),
+            Version::V3 => c.accept_v3_incoming,
+        };
+        let Some(peer_tid) = crate::tunnel::assigned_tunnel_id(&msg) else {
             self.stats.malformed += 1;
             return;
         };
@@ -527,15 +826,56 @@ impl Endpoint {
             self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
             return;
         }
-        let Ok(id) = self.alloc_tunnel_id() else {
+        // Tie breaker (RFC 2661 §5.1 Tie Breaker AVP, RFC 3931 §5.4.3): our own SCCRQ to the
+        // same peer is unanswered.
+        let theirs = msg.find(|v| match v {
+            AvpValue::TieBreaker(t) => Some(*t),
+            _ => None,
+        });
+        let crossing: Vec<(u32, Option<[u8; 8]>)> = self
+            .tunnels
+            .values()
+            .filter(|t| {
+                t.awaiting_sccrp() && t.cfg.version == version && t.peer.ip() == remote.ip()
+            })
+            .map(|t| (t.id, t.cfg.tie_breaker))
+            .collect();
+        let mut peer_won = false;
+        for (id, mine) in crossing {
+            match (mine, theirs) {
+                // Neither sent one: two separate tunnels.
+                (None, None) => {}
+                // Only the peer sent one, or its value is lower: it wins, we discard ours.
+                (None, Some(_)) => {
+                    self.lose_tie(now, id);
+                    peer_won = true;
+                }
+                (Some(m), Some(t)) if t < m => {
+                    self.lose_tie(now, id);
+                    peer_won = true;
+                }
+                // Equal values: both sides discard.
+                (Some(m), Some(t)) if t == m => {
+                    self.lose_tie(now, id);
+                    return;
+                }
+                // We win: the peer discards its tunnel; its SCCRQ is dropped.
+                (Some(_), _) => {
+                    self.stats.tie_breaks_lost_by_peer += 1;
+                    return;
+                }
+            }
+        }
+        if !accept && !peer_won {
+            self.stats.unknown_tunnel += 1;
+            return;
+        }
+        let Ok(id) = self.alloc_tunnel_id(version) else {
             self.stats.unknown_tunnel += 1;
             return;
         };
         let c = &self.config;
         let cfg = TunnelConfig {
-            version: Version::V2,
-            encap: Encap::Udp,
-            peer: remote,
             local_tunnel_id: Some(id),
             host_name: c.host_name.clone(),
             window_size: c.window_size,
@@ -545,20 +885,28 @@ impl Endpoint {
             framing_caps: c.framing_caps,
             bearer_caps: c.bearer_caps,
             secret: c.secret.clone(),
+            router_id: c.router_id,
+            pseudowires: c.pseudowires.clone(),
+            digest: c.digest,
+            hide_avps: c.hide_avps.clone(),
+            ..TunnelConfig::new(version, encap, remote)
         };
-        let hold = c.closed_hold;
-        let mut ctx = Ctx {
-            now,
-            out: &mut self.out,
-            events: &mut self.events,
-            stats: &mut self.stats,
-            rng: &mut self.rng,
-        };
-        let t = Tunnel::accept(id, cfg, hold, &mut ctx);
+        let env = self.env();
+        let t = Tunnel::accept(id, cfg, env, &mut ctx!(self, now));
         self.stats.tunnels_accepted += 1;
         self.tunnels.insert(id, t);
         self.incoming.insert((remote, peer_tid), id);
         self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
+    }
+
+    /// Our tunnel lost a tie break: discarded silently (RFC 2661 §5.1).
+    fn lose_tie(&mut self, now: Instant, id: u32) {
+        let rc = ResultCode {
+            result: wire::result::STOPCCN_ALREADY_EXISTS,
+            error: Some(wire::error_code::NO_ERROR),
+            message: Some(b"lost tie break".to_vec()),
+        };
+        self.with_tunnel(now, id, |t, ctx| t.discard(ctx, rc));
     }
 
     /// Runs every timer due at `now` (retransmissions, HELLO, closed-record expiry).
@@ -576,14 +924,28 @@ impl Endpoint {
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         while let Some(o) = self.out.pop_front() {
-            match o.msg.to_bytes(o.encap, None) {
-                Ok(payload) => {
+            let secret = o.auth.as_ref().and_then(|a| a.secret.as_deref());
+            match o.msg.to_bytes(o.encap, secret) {
+                Ok(mut payload) => {
+                    if let Some(a) = &o.auth {
+                        let off = match o.encap {
+                            Encap::Udp => 0,
+                            Encap::Ip => wire::IP_SESSION_ID_LEN,
+                        };
+                        let sccrq = o.msg.message_type() == Some(MessageType::Sccrq);
+                        if let Some(raw) = payload.get_mut(off..) {
+                            if !a.sign(raw, sccrq) {
+                                self.stats.encode_errors += 1;
+                                continue;
+                            }
+                        }
+                    }
                     return Some(Transmit {
                         tunnel: TunnelId(o.tunnel),
                         destination: o.dest,
                         encap: o.encap,
                         payload,
-                    })
+                    });
                 }
                 Err(_) => self.stats.encode_errors += 1,
             }
@@ -625,6 +987,15 @@ impl Endpoint {
     /// Status of one tunnel and its sessions.
     pub fn tunnel_info(&self, tunnel: TunnelId) -> Option<TunnelInfo> {
         self.tunnels.get(&tunnel.0).map(|t| t.info())
+    }
+
+    /// Sessions held over all tunnels, and v3 session IDs reserved (for leak checks: both are
+    /// 0 once every tunnel is gone).
+    pub fn session_counts(&self) -> (usize, usize) {
+        (
+            self.tunnels.values().map(|t| t.session_count()).sum(),
+            self.v3_sessions.len(),
+        )
     }
 }
 

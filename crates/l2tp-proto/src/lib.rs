@@ -6,13 +6,16 @@
 //! - [`wire`]: headers, AVPs, messages, hidden AVPs — parse and emit.
 //! - [`transport`]: the reliable control channel (Ns/Nr, window, retransmission, ZLB, HELLO).
 //! - [`tunnel`], [`session`]: control connection and session state machines.
+//! - [`auth`]: L2TPv3 Message Digest (HMAC-MD5 / HMAC-SHA-1) over raw messages.
 //! - [`endpoint`]: demultiplexes datagrams to tunnels, allocates IDs, accepts new peers.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod wire;
 
+pub mod auth;
 pub mod endpoint;
+pub mod rules;
 pub mod session;
 pub mod transport;
 pub mod tunnel;

@@ -288,7 +288,7 @@ impl Transport {
             self.hello_at = self.cfg.hello_interval.map(|i| now + i);
         }
         self.process_nr(now, msg.header.nr);
-        if msg.is_zlb() {
+        if msg.is_zlb() || self.is_explicit_ack(&msg) {
             return;
         }
         self.stats.rx += 1;
@@ -347,7 +347,15 @@ impl Transport {
         self.fill_window(now);
     }
 
-    /// Sends a ZLB if a received message still needs acknowledging. Call once after processing
+    /// An L2TPv3 Explicit Acknowledgement (message type 20, RFC 3931 §6.15): acknowledges like
+    /// a ZLB, takes no sequence slot and is never delivered.
+    fn is_explicit_ack(&self, msg: &ControlMessage) -> bool {
+        self.version == Version::V3 && msg.message_type() == Some(MessageType::Ack)
+    }
+
+    /// Sends a ZLB (L2TPv2) or an explicit ACK message (L2TPv3, RFC 3931 §4.2 / §6.15: ZLBs are
+    /// not permitted once Control Message Authentication is on, so v3 always uses ACK) if a
+    /// received message still needs acknowledging. Call once after processing
     /// a datagram and whatever the owner queued in response (those piggyback the ack).
     pub fn flush_ack(&mut self) {
         if !self.ack_needed {
@@ -364,7 +372,10 @@ impl Transport {
                     ns: self.next_ns,
                     nr: self.expected,
                 },
-                avps: Vec::new(),
+                avps: match self.version {
+                    Version::V2 => Vec::new(),
+                    Version::V3 => vec![Avp::m(AvpValue::MessageType(MessageType::Ack))],
+                },
             },
             kind: SendKind::Zlb,
         });

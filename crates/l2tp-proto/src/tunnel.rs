@@ -1,25 +1,30 @@
-//! Control connection (tunnel) state machine, L2TPv2 (RFC 2661 §5.1, §7.2), both as initiator
-//! (sends SCCRQ; the LAC in the usual set-up) and responder (answers SCCRQ; the LNS).
+//! Control connection (tunnel) state machine, L2TPv2 (RFC 2661 §5.1, §7.2) and L2TPv3
+//! (RFC 3931 §3.3), both as initiator (sends SCCRQ) and responder (answers SCCRQ), plus
+//! quiescent tunnels (configured on both ends, HELLO only).
 //!
 //! The tunnel owns its [`Transport`] and its sessions. It never parses or emits bytes: it
-//! consumes [`ControlMessage`] values and queues [`ControlMessage`] values for the endpoint.
+//! consumes [`ControlMessage`] values and queues [`ControlMessage`] values for the endpoint,
+//! with what the endpoint needs to encode them (secret for hidden AVPs, v3 digest keys).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use rand::rngs::SmallRng;
 use rand::{Rng, RngCore};
 
+use crate::auth::{self, DigestAlg};
 use crate::endpoint::{
     ApiError, DownReason, EndpointStats, Event, SessionConfig, SessionId, TunnelConfig, TunnelId,
 };
-use crate::session::{self, Session, SessionInfo, SessionState};
+use crate::rules;
+use crate::session::{self, PeerSession, Session, SessionInfo, SessionState};
 use crate::transport::{SendKind, Tag, Transport, TransportConfig, TransportStats};
 use crate::wire::{
-    error_code, pw_type, result, Avp, AvpValue, ControlMessage, Encap, MessageType, ResultCode,
-    Version,
+    error_code, pw_type, result, Avp, AvpValue, CallErrors, ControlMessage, Encap, MessageType,
+    ResultCode, Version,
 };
 
 /// Firmware Revision AVP value we send.
@@ -89,6 +94,39 @@ pub struct TunnelInfo {
     pub sessions: Vec<SessionInfo>,
 }
 
+/// v3 Message Digest keys of one control connection.
+#[derive(Debug)]
+pub(crate) struct DigestKeys {
+    pub alg: DigestAlg,
+    pub key: [u8; 16],
+    pub local_nonce: Vec<u8>,
+    pub peer_nonce: Vec<u8>,
+}
+
+/// What the endpoint needs to encode a tunnel's messages beyond the message itself.
+#[derive(Debug)]
+pub(crate) struct Auth {
+    /// Secret for hidden AVPs.
+    pub secret: Option<Vec<u8>>,
+    /// v3 Message Digest, when Control Message Authentication is on.
+    pub digest: Option<DigestKeys>,
+}
+
+impl Auth {
+    /// Fills the Message Digest of an encoded message (`raw` from the control header on).
+    pub fn sign(&self, raw: &mut [u8], is_sccrq: bool) -> bool {
+        let Some(d) = &self.digest else {
+            return true;
+        };
+        let nonces = if is_sccrq {
+            None
+        } else {
+            Some((d.local_nonce.as_slice(), d.peer_nonce.as_slice()))
+        };
+        auth::sign(raw, d.alg, &d.key, nonces)
+    }
+}
+
 /// A message queued for the endpoint to encode and send.
 #[derive(Debug, Clone)]
 pub(crate) struct OutMsg {
@@ -96,6 +134,7 @@ pub(crate) struct OutMsg {
     pub dest: SocketAddr,
     pub encap: Encap,
     pub msg: ControlMessage,
+    pub auth: Option<Arc<Auth>>,
 }
 
 /// The endpoint's shared state a tunnel operation may touch.
@@ -105,6 +144,8 @@ pub(crate) struct Ctx<'a> {
     pub events: &'a mut VecDeque<Event>,
     pub stats: &'a mut EndpointStats,
     pub rng: &'a mut SmallRng,
+    /// L2TPv3 session IDs in use on the whole endpoint (RFC 3931 §4.1: unique per LCCE).
+    pub v3_sessions: &'a mut HashSet<u32>,
 }
 
 /// Challenge Response = MD5(message type byte ‖ secret ‖ challenge) (RFC 2661 §4.2).
@@ -130,58 +171,89 @@ fn rc(result: u16, error: u16, message: &str) -> ResultCode {
 
 /// What the peer told us in SCCRQ / SCCRP.
 struct PeerParams {
-    tunnel_id: u16,
+    tunnel_id: u32,
     host_name: Vec<u8>,
     window: u16,
     challenge: Option<Vec<u8>>,
     challenge_response: Option<[u8; 16]>,
+    nonce: Option<Vec<u8>>,
+    digest_len: Option<usize>,
 }
 
-/// Checks the AVPs RFC 2661 §6.1/§6.2 require in SCCRQ and SCCRP. Optional ones (Bearer
-/// Capabilities, Firmware Revision, Vendor Name, Receive Window Size) may be missing.
-fn validate_sccrx(msg: &ControlMessage) -> Result<PeerParams, ResultCode> {
-    let err = |what: &str| {
-        rc(
-            result::STOPCCN_GENERAL_ERROR,
-            error_code::BAD_VALUE,
-            &format!("missing or bad {what} AVP"),
-        )
-    };
-    match msg.find(|v| match v {
-        AvpValue::ProtocolVersion { version, revision } => Some((*version, *revision)),
-        _ => None,
-    }) {
-        Some((1, _)) => {}
-        Some(_) => {
-            return Err(rc(
-                result::STOPCCN_BAD_VERSION,
-                error_code::NO_ERROR,
-                "unsupported protocol version",
-            ))
-        }
-        None => return Err(err("Protocol Version")),
-    }
-    if msg
-        .find(|v| match v {
-            AvpValue::FramingCapabilities(f) => Some(*f),
-            _ => None,
-        })
-        .is_none()
-    {
-        return Err(err("Framing Capabilities"));
-    }
-    let host_name = msg
-        .find(|v| match v {
+fn missing(what: &str) -> ResultCode {
+    rc(
+        result::STOPCCN_GENERAL_ERROR,
+        error_code::BAD_VALUE,
+        &format!("missing or bad {what} AVP"),
+    )
+}
+
+/// Checks the AVPs RFC 2661 §6.1/§6.2 (v2) or RFC 3931 §6.1/§6.2 (v3) require in SCCRQ and
+/// SCCRP. Optional ones (Bearer Capabilities, Firmware Revision, Vendor Name, Receive Window
+/// Size) may be missing.
+fn validate_sccrx(version: Version, msg: &ControlMessage) -> Result<PeerParams, ResultCode> {
+    let host_name = |msg: &ControlMessage| {
+        msg.find(|v| match v {
             AvpValue::HostName(h) => Some(h.clone()),
             _ => None,
         })
-        .ok_or_else(|| err("Host Name"))?;
-    let tunnel_id = msg
-        .find(|v| match v {
-            AvpValue::AssignedTunnelId(t) if *t != 0 => Some(*t),
-            _ => None,
-        })
-        .ok_or_else(|| err("Assigned Tunnel ID"))?;
+        .ok_or_else(|| missing("Host Name"))
+    };
+    let (tunnel_id, host_name) = match version {
+        Version::V2 => {
+            match msg.find(|v| match v {
+                AvpValue::ProtocolVersion { version, revision } => Some((*version, *revision)),
+                _ => None,
+            }) {
+                Some((1, _)) => {}
+                Some(_) => {
+                    return Err(rc(
+                        result::STOPCCN_BAD_VERSION,
+                        error_code::NO_ERROR,
+                        "unsupported protocol version",
+                    ))
+                }
+                None => return Err(missing("Protocol Version")),
+            }
+            if msg
+                .find(|v| match v {
+                    AvpValue::FramingCapabilities(f) => Some(*f),
+                    _ => None,
+                })
+                .is_none()
+            {
+                return Err(missing("Framing Capabilities"));
+            }
+            let h = host_name(msg)?;
+            let t = msg
+                .find(|v| match v {
+                    AvpValue::AssignedTunnelId(t) if *t != 0 => Some(u32::from(*t)),
+                    _ => None,
+                })
+                .ok_or_else(|| missing("Assigned Tunnel ID"))?;
+            (t, h)
+        }
+        Version::V3 => {
+            let h = host_name(msg)?;
+            msg.find(|v| match v {
+                AvpValue::RouterId(r) => Some(*r),
+                _ => None,
+            })
+            .ok_or_else(|| missing("Router ID"))?;
+            let t = msg
+                .find(|v| match v {
+                    AvpValue::AssignedControlConnectionId(t) if *t != 0 => Some(*t),
+                    _ => None,
+                })
+                .ok_or_else(|| missing("Assigned Control Connection ID"))?;
+            msg.find(|v| match v {
+                AvpValue::PseudowireCapabilities(l) => Some(l.len()),
+                _ => None,
+            })
+            .ok_or_else(|| missing("Pseudowire Capabilities List"))?;
+            (t, h)
+        }
+    };
     let window = msg
         .find(|v| match v {
             AvpValue::ReceiveWindowSize(w) => Some(*w),
@@ -200,6 +272,39 @@ fn validate_sccrx(msg: &ControlMessage) -> Result<PeerParams, ResultCode> {
             AvpValue::ChallengeResponse(r) => Some(*r),
             _ => None,
         }),
+        nonce: nonce_of(msg),
+        digest_len: msg.find(|v| match v {
+            AvpValue::MessageDigest { digest, .. } => Some(digest.len()),
+            _ => None,
+        }),
+    })
+}
+
+/// The Control Message Authentication Nonce AVP of a message.
+pub(crate) fn nonce_of(msg: &ControlMessage) -> Option<Vec<u8>> {
+    msg.find(|v| match v {
+        AvpValue::ControlMessageAuthNonce(n) => Some(n.clone()),
+        _ => None,
+    })
+}
+
+/// The peer's tunnel ID named in a message (v2 Assigned Tunnel ID, v3 Assigned Control
+/// Connection ID), if any.
+pub(crate) fn assigned_tunnel_id(msg: &ControlMessage) -> Option<u32> {
+    msg.find(|v| match v {
+        AvpValue::AssignedTunnelId(t) if *t != 0 => Some(u32::from(*t)),
+        AvpValue::AssignedControlConnectionId(t) if *t != 0 => Some(*t),
+        _ => None,
+    })
+}
+
+/// The session ID the sender of a session message assigned itself (v2 Assigned Session ID,
+/// v3 Local Session ID).
+fn sender_session_id(msg: &ControlMessage) -> Option<u32> {
+    msg.find(|v| match v {
+        AvpValue::AssignedSessionId(s) if *s != 0 => Some(u32::from(*s)),
+        AvpValue::LocalSessionId(s) if *s != 0 => Some(*s),
+        _ => None,
     })
 }
 
@@ -213,6 +318,15 @@ fn result_code_of(msg: &ControlMessage) -> ResultCode {
         error: None,
         message: None,
     })
+}
+
+/// Settings a tunnel takes from its endpoint.
+#[derive(Debug, Clone)]
+pub(crate) struct TunnelEnv {
+    /// How long the record of a tunnel closed by the peer is kept (RFC 2661 §5.7).
+    pub closed_hold: Duration,
+    /// Our side of sessions the peer opens.
+    pub session_defaults: SessionConfig,
 }
 
 /// One control connection and its sessions.
@@ -230,9 +344,24 @@ pub(crate) struct Tunnel {
     next_call_serial: u32,
     /// Why we are closing (reported as TunnelDown once the StopCCN is acknowledged).
     close_reason: Option<DownReason>,
-    closed_hold: Duration,
+    env: TunnelEnv,
     closed_until: Option<Instant>,
     our_challenge: Option<Vec<u8>>,
+    /// v3: our Control Message Authentication Nonce.
+    local_nonce: Option<Vec<u8>>,
+    /// v3: the peer's nonce.
+    peer_nonce: Option<Vec<u8>>,
+    /// v3: Control Message Authentication is on (both directions) with this algorithm.
+    digest_alg: Option<DigestAlg>,
+    /// v3: `HMAC_MD5(secret, 2)`.
+    digest_key: Option<[u8; 16]>,
+    /// What outgoing messages need for encoding (None: nothing special).
+    auth: Option<Arc<Auth>>,
+    /// Configured on both ends: no SCCRQ exchange, no sessions.
+    quiescent: bool,
+    /// Give up if not established by then (a responder whose SCCRP was acknowledged by a ZLB
+    /// but whose SCCCN never came would otherwise wait forever).
+    setup_deadline: Option<Instant>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
     /// The tunnel is gone: the endpoint removes it.
@@ -242,12 +371,16 @@ pub(crate) struct Tunnel {
 }
 
 impl Tunnel {
-    fn new(id: u32, cfg: TunnelConfig, role: Role, closed_hold: Duration) -> Self {
+    fn new(id: u32, cfg: TunnelConfig, role: Role, env: TunnelEnv) -> Self {
         let tcfg = TransportConfig {
             recv_window: cfg.window_size.max(1),
             retry_timeout: cfg.retry_timeout,
             max_retries: cfg.max_retries,
             hello_interval: cfg.hello_interval,
+        };
+        let digest_key = match (cfg.version, &cfg.secret) {
+            (Version::V3, Some(s)) => Some(auth::shared_key(s)),
+            _ => None,
         };
         Tunnel {
             id,
@@ -263,9 +396,16 @@ impl Tunnel {
             sessions: HashMap::new(),
             next_call_serial: 1,
             close_reason: None,
-            closed_hold,
+            env,
             closed_until: None,
             our_challenge: None,
+            local_nonce: None,
+            peer_nonce: None,
+            digest_alg: None,
+            digest_key,
+            auth: None,
+            quiescent: false,
+            setup_deadline: None,
             down_reported: false,
             finished: false,
             scheduled: None,
@@ -273,14 +413,70 @@ impl Tunnel {
         }
     }
 
-    /// Initiator: creates the tunnel and sends SCCRQ.
-    pub fn connect(id: u32, cfg: TunnelConfig, closed_hold: Duration, ctx: &mut Ctx) -> Self {
-        let mut t = Tunnel::new(id, cfg, Role::Initiator, closed_hold);
-        if t.cfg.secret.is_some() {
-            let mut c = vec![0u8; 16];
-            ctx.rng.fill_bytes(&mut c);
-            t.our_challenge = Some(c);
+    fn random_bytes(ctx: &mut Ctx, n: usize) -> Vec<u8> {
+        let mut c = vec![0u8; n];
+        ctx.rng.fill_bytes(&mut c);
+        c
+    }
+
+    /// Sets up challenge (v2) or nonce (v3) per configuration.
+    fn init_auth(&mut self, ctx: &mut Ctx) {
+        match self.cfg.version {
+            Version::V2 => {
+                if self.cfg.secret.is_some() {
+                    self.our_challenge = Some(Self::random_bytes(ctx, 16));
+                }
+            }
+            Version::V3 => {
+                if let (Some(alg), Some(_)) = (self.cfg.digest, &self.cfg.secret) {
+                    self.digest_alg = Some(alg);
+                    self.local_nonce = Some(Self::random_bytes(ctx, 16));
+                }
+            }
         }
+        self.update_auth();
+    }
+
+    /// Rebuilds the encoding context after a change of keys or nonces.
+    fn update_auth(&mut self) {
+        let hide = !self.cfg.hide_avps.is_empty() && self.cfg.secret.is_some();
+        let digest = match (self.digest_alg, self.digest_key) {
+            (Some(alg), Some(key)) => Some(DigestKeys {
+                alg,
+                key,
+                local_nonce: self.local_nonce.clone().unwrap_or_default(),
+                peer_nonce: self.peer_nonce.clone().unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        self.auth = if hide || digest.is_some() {
+            Some(Arc::new(Auth {
+                secret: if hide { self.cfg.secret.clone() } else { None },
+                digest,
+            }))
+        } else {
+            None
+        };
+    }
+
+    /// How long establishment may take: one full retransmission cycle (RFC 3931 §4.2) plus
+    /// one more retry timeout.
+    fn setup_time(cfg: &TunnelConfig) -> Duration {
+        let cap = crate::transport::MAX_RETRY_TIMEOUT.max(cfg.retry_timeout);
+        let mut rto = cfg.retry_timeout;
+        let mut total = rto;
+        for _ in 0..=cfg.max_retries.min(64) {
+            rto = rto.saturating_mul(2).min(cap);
+            total = total.saturating_add(rto);
+        }
+        total
+    }
+
+    /// Initiator: creates the tunnel and sends SCCRQ.
+    pub fn connect(id: u32, cfg: TunnelConfig, env: TunnelEnv, ctx: &mut Ctx) -> Self {
+        let mut t = Tunnel::new(id, cfg, Role::Initiator, env);
+        t.setup_deadline = Some(ctx.now + Self::setup_time(&t.cfg));
+        t.init_auth(ctx);
         let sccrq = t.sccrx(MessageType::Sccrq, None);
         t.transport.send(ctx.now, sccrq, Tag::None);
         t.flush(ctx);
@@ -289,13 +485,32 @@ impl Tunnel {
 
     /// Responder: a tunnel for a peer's SCCRQ (which must then be fed to
     /// [`Tunnel::handle_message`]).
-    pub fn accept(id: u32, cfg: TunnelConfig, closed_hold: Duration, ctx: &mut Ctx) -> Self {
-        let mut t = Tunnel::new(id, cfg, Role::Responder, closed_hold);
-        if t.cfg.secret.is_some() {
-            let mut c = vec![0u8; 16];
-            ctx.rng.fill_bytes(&mut c);
-            t.our_challenge = Some(c);
+    pub fn accept(id: u32, cfg: TunnelConfig, env: TunnelEnv, ctx: &mut Ctx) -> Self {
+        let mut t = Tunnel::new(id, cfg, Role::Responder, env);
+        t.setup_deadline = Some(ctx.now + Self::setup_time(&t.cfg));
+        t.init_auth(ctx);
+        t
+    }
+
+    /// A quiescent tunnel: both IDs configured, established at once (TunnelUp now); HELLO and
+    /// acknowledgements only.
+    pub fn quiescent(
+        id: u32,
+        peer_id: u32,
+        cfg: TunnelConfig,
+        env: TunnelEnv,
+        ctx: &mut Ctx,
+    ) -> Self {
+        let mut t = Tunnel::new(id, cfg, Role::Initiator, env);
+        t.quiescent = true;
+        if let (Version::V3, Some(alg), Some(_)) = (t.cfg.version, t.cfg.digest, &t.cfg.secret) {
+            // No nonce exchange: the digest is keyed by the secret alone (empty nonces).
+            t.digest_alg = Some(alg);
         }
+        t.update_auth();
+        t.peer_tunnel_id = peer_id;
+        t.transport.set_peer_tunnel_id(peer_id);
+        t.established(ctx);
         t
     }
 
@@ -303,31 +518,93 @@ impl Tunnel {
         session::header(self.cfg.version, self.peer_tunnel_id, peer_session_id)
     }
 
-    /// SCCRQ or SCCRP with our parameters (xl2tpd's AVP order).
+    /// SCCRQ or SCCRP with our parameters (v2: xl2tpd's AVP order).
     fn sccrx(&self, t: MessageType, response: Option<[u8; 16]>) -> ControlMessage {
-        let mut avps = vec![
-            Avp::m(AvpValue::MessageType(t)),
-            Avp::m(AvpValue::ProtocolVersion {
-                version: 1,
-                revision: 0,
-            }),
-            Avp::m(AvpValue::FramingCapabilities(self.cfg.framing_caps)),
-            Avp::m(AvpValue::BearerCapabilities(self.cfg.bearer_caps)),
-            Avp::o(AvpValue::FirmwareRevision(FIRMWARE_REVISION)),
-            Avp::m(AvpValue::HostName(self.cfg.host_name.clone())),
-            Avp::o(AvpValue::VendorName(VENDOR_NAME.to_vec())),
-            Avp::m(AvpValue::AssignedTunnelId(self.id as u16)),
-            Avp::m(AvpValue::ReceiveWindowSize(self.cfg.window_size.max(1))),
-        ];
+        let mut avps = match self.cfg.version {
+            Version::V2 => vec![
+                Avp::m(AvpValue::MessageType(t)),
+                Avp::m(AvpValue::ProtocolVersion {
+                    version: 1,
+                    revision: 0,
+                }),
+                Avp::m(AvpValue::FramingCapabilities(self.cfg.framing_caps)),
+                Avp::m(AvpValue::BearerCapabilities(self.cfg.bearer_caps)),
+                Avp::o(AvpValue::FirmwareRevision(FIRMWARE_REVISION)),
+                Avp::m(AvpValue::HostName(self.cfg.host_name.clone())),
+                Avp::o(AvpValue::VendorName(VENDOR_NAME.to_vec())),
+                Avp::m(AvpValue::AssignedTunnelId(self.id as u16)),
+                Avp::m(AvpValue::ReceiveWindowSize(self.cfg.window_size.max(1))),
+            ],
+            Version::V3 => vec![
+                Avp::m(AvpValue::MessageType(t)),
+                Avp::m(AvpValue::HostName(self.cfg.host_name.clone())),
+                Avp::m(AvpValue::RouterId(self.cfg.router_id)),
+                Avp::m(AvpValue::AssignedControlConnectionId(self.id)),
+                Avp::m(AvpValue::PseudowireCapabilities(
+                    self.cfg.pseudowires.clone(),
+                )),
+                Avp::m(AvpValue::ReceiveWindowSize(self.cfg.window_size.max(1))),
+                Avp::o(AvpValue::VendorName(VENDOR_NAME.to_vec())),
+            ],
+        };
+        if t == MessageType::Sccrq {
+            if let Some(tb) = self.cfg.tie_breaker {
+                avps.push(Avp::o(AvpValue::TieBreaker(tb)));
+            }
+        }
         if let Some(r) = response {
             avps.push(Avp::m(AvpValue::ChallengeResponse(r)));
         }
         if let Some(c) = &self.our_challenge {
             avps.push(Avp::m(AvpValue::Challenge(c.clone())));
         }
+        if let Some(n) = &self.local_nonce {
+            avps.push(Avp::m(AvpValue::ControlMessageAuthNonce(n.clone())));
+        }
         ControlMessage {
             header: self.header(0),
             avps,
+        }
+    }
+
+    /// Hides the configured AVPs of `msg` behind a fresh Random Vector and adds the (zero)
+    /// Message Digest AVP right after the Message Type AVP, as configured.
+    fn decorate(&self, ctx: &mut Ctx, msg: &mut ControlMessage) {
+        if msg.avps.is_empty() {
+            return;
+        }
+        if self.cfg.secret.is_some() && !self.cfg.hide_avps.is_empty() {
+            let hideable = |a: &Avp| {
+                a.value.vendor() == 0
+                    && self.cfg.hide_avps.contains(&a.value.attr_type())
+                    && !matches!(
+                        a.value,
+                        AvpValue::MessageType(_)
+                            | AvpValue::RandomVector(_)
+                            | AvpValue::MessageDigest { .. }
+                            | AvpValue::ControlMessageAuthNonce(_)
+                            | AvpValue::TieBreaker(_)
+                    )
+            };
+            if let Some(first) = msg.avps.iter().skip(1).position(hideable) {
+                for a in msg.avps.iter_mut().skip(1) {
+                    if hideable(a) {
+                        a.hidden = true;
+                    }
+                }
+                let rv = Self::random_bytes(ctx, 16);
+                msg.avps
+                    .insert(first + 1, Avp::m(AvpValue::RandomVector(rv)));
+            }
+        }
+        if let Some(alg) = self.digest_alg {
+            msg.avps.insert(
+                1,
+                Avp::m(AvpValue::MessageDigest {
+                    digest_type: alg.wire_type(),
+                    digest: vec![0; alg.digest_len()],
+                }),
+            );
         }
     }
 
@@ -339,13 +616,45 @@ impl Tunnel {
                 SendKind::Retransmit => ctx.stats.retransmits += 1,
                 SendKind::Zlb => ctx.stats.zlb_tx += 1,
             }
+            let mut msg = o.msg;
+            if self.auth.is_some() {
+                self.decorate(ctx, &mut msg);
+            }
             ctx.out.push_back(OutMsg {
                 tunnel: self.id,
                 dest: self.peer,
                 encap: self.cfg.encap,
-                msg: o.msg,
+                msg,
+                auth: self.auth.clone(),
             });
         }
+    }
+
+    /// Checks the Message Digest of a received message (`raw` from the control header on)
+    /// when Control Message Authentication is on (RFC 3931 §4.3): true to accept.
+    pub fn verify(&self, raw: &[u8], msg: &ControlMessage) -> bool {
+        let (Some(_), Some(key)) = (self.digest_alg, self.digest_key) else {
+            return true;
+        };
+        let mt = msg.message_type();
+        if mt == Some(MessageType::Sccrq) {
+            return auth::verify(raw, &key, None);
+        }
+        let from_msg;
+        let peer_nonce = match (&self.peer_nonce, mt) {
+            (Some(n), _) => n.as_slice(),
+            (None, Some(MessageType::Sccrp)) => match nonce_of(msg) {
+                Some(n) => {
+                    from_msg = n;
+                    from_msg.as_slice()
+                }
+                None => return false,
+            },
+            (None, _) if self.quiescent => &[],
+            (None, _) => return false,
+        };
+        let local = self.local_nonce.as_deref().unwrap_or_default();
+        auth::verify(raw, &key, Some((peer_nonce, local)))
     }
 
     /// The earliest timer of this tunnel.
@@ -355,6 +664,15 @@ impl Tunnel {
         }
         match self.state {
             TunnelState::Closed => self.closed_until,
+            TunnelState::Listen
+            | TunnelState::WaitCtlReply
+            | TunnelState::WaitCtlConn
+            | TunnelState::WaitCtlConnAck => {
+                match (self.transport.next_timeout(), self.setup_deadline) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            }
             _ => self.transport.next_timeout(),
         }
     }
@@ -371,7 +689,14 @@ impl Tunnel {
             return;
         }
         self.transport.handle_timeout(ctx.now);
-        if self.transport.failed() {
+        let setup_expired = matches!(
+            self.state,
+            TunnelState::Listen
+                | TunnelState::WaitCtlReply
+                | TunnelState::WaitCtlConn
+                | TunnelState::WaitCtlConnAck
+        ) && self.setup_deadline.is_some_and(|d| d <= ctx.now);
+        if self.transport.failed() || setup_expired {
             self.transport.stop();
             let reason = match self.state {
                 TunnelState::Closing => self.close_reason.take().unwrap_or(DownReason::Timeout),
@@ -384,6 +709,20 @@ impl Tunnel {
         self.flush(ctx);
     }
 
+    /// Discards the tunnel silently (lost a tie break, RFC 2661 §5.1): sessions and tunnel
+    /// reported down with `rc`, nothing sent.
+    pub fn discard(&mut self, ctx: &mut Ctx, rc: ResultCode) {
+        self.transport.stop();
+        self.all_sessions_down(ctx, DownReason::TunnelDown);
+        self.tunnel_down(ctx, DownReason::Protocol(rc));
+        self.finished = true;
+    }
+
+    /// True while our SCCRQ is unanswered (a crossing SCCRQ is then a tie-break case).
+    pub fn awaiting_sccrp(&self) -> bool {
+        self.role == Role::Initiator && self.state == TunnelState::WaitCtlReply && !self.quiescent
+    }
+
     /// A control message (or ZLB) whose header names this tunnel.
     pub fn handle_message(&mut self, ctx: &mut Ctx, remote: SocketAddr, msg: ControlMessage) {
         if self.finished {
@@ -391,7 +730,9 @@ impl Tunnel {
         }
         if !msg.is_zlb() {
             ctx.stats.control_rx += 1;
-            if matches!(self.state, TunnelState::WaitCtlReply | TunnelState::Listen) {
+            if matches!(self.state, TunnelState::WaitCtlReply | TunnelState::Listen)
+                && !self.quiescent
+            {
                 // RFC 2661 §8.1: the peer may answer from another port.
                 self.peer = remote;
             }
@@ -408,11 +749,13 @@ impl Tunnel {
                 // StopCCN. Nothing more to do but acknowledge it.
                 continue;
             }
-            let zlb_sid = self
-                .sessions
-                .get(&u32::from(m.header.session_id))
-                .map_or(0, |s| s.peer_id as u16);
-            self.transport.set_zlb_session_id(zlb_sid);
+            if self.cfg.version == Version::V2 {
+                let zlb_sid = self
+                    .sessions
+                    .get(&u32::from(m.header.session_id))
+                    .map_or(0, |s| s.peer_id as u16);
+                self.transport.set_zlb_session_id(zlb_sid);
+            }
             self.process(ctx, m);
         }
         self.transport.flush_ack();
@@ -455,6 +798,7 @@ impl Tunnel {
             peer_session_id: s.peer_id,
             peer_tunnel_id: self.peer_tunnel_id,
             pseudowire: s.cfg.pseudowire,
+            params: s.params(),
         })
     }
 
@@ -482,11 +826,20 @@ impl Tunnel {
         });
     }
 
+    /// Removes a session and frees its ID.
+    fn remove_session(&mut self, ctx: &mut Ctx, sid: u32) -> Option<Session> {
+        let s = self.sessions.remove(&sid)?;
+        if self.cfg.version == Version::V3 {
+            ctx.v3_sessions.remove(&sid);
+        }
+        Some(s)
+    }
+
     fn all_sessions_down(&mut self, ctx: &mut Ctx, reason: DownReason) {
         let mut ids: Vec<u32> = self.sessions.keys().copied().collect();
         ids.sort_unstable();
         for sid in ids {
-            self.sessions.remove(&sid);
+            self.remove_session(ctx, sid);
             ctx.events.push_back(Event::SessionDown {
                 tunnel: TunnelId(self.id),
                 session: SessionId(sid),
@@ -502,11 +855,15 @@ impl Tunnel {
         }
         self.all_sessions_down(ctx, DownReason::TunnelDown);
         self.transport.clear_unsent();
+        let assigned = match self.cfg.version {
+            Version::V2 => AvpValue::AssignedTunnelId(self.id as u16),
+            Version::V3 => AvpValue::AssignedControlConnectionId(self.id),
+        };
         let stop = ControlMessage {
             header: self.header(0),
             avps: vec![
                 Avp::m(AvpValue::MessageType(MessageType::StopCcn)),
-                Avp::m(AvpValue::AssignedTunnelId(self.id as u16)),
+                Avp::m(assigned),
                 Avp::m(AvpValue::ResultCode(rc)),
             ],
         };
@@ -521,22 +878,74 @@ impl Tunnel {
         self.flush(ctx);
     }
 
-    /// API: open a session (ICRQ now, or once the tunnel has the peer's tunnel ID).
-    pub fn open_session(&mut self, ctx: &mut Ctx, cfg: SessionConfig) -> Result<u32, ApiError> {
+    /// Allocates (or checks) a local session ID; v3 IDs are reserved endpoint-wide.
+    fn new_session_id(&mut self, ctx: &mut Ctx, requested: Option<u32>) -> Result<u32, ApiError> {
+        let v3 = self.cfg.version == Version::V3;
+        let taken = |id: u32, sessions: &HashMap<u32, Session>, set: &HashSet<u32>| {
+            if v3 {
+                set.contains(&id)
+            } else {
+                sessions.contains_key(&id)
+            }
+        };
+        let id = match requested {
+            Some(0) => return Err(ApiError::InvalidConfig("session ID must be non-zero")),
+            Some(id) if !v3 && id > 0xffff => {
+                return Err(ApiError::InvalidConfig("v2 session ID must be 1..=65535"))
+            }
+            Some(id) if taken(id, &self.sessions, ctx.v3_sessions) => {
+                return Err(ApiError::IdInUse(id))
+            }
+            Some(id) => id,
+            None => {
+                let max = if v3 { u32::MAX } else { 0xffff };
+                let mut found = None;
+                for _ in 0..64 {
+                    let id = ctx.rng.gen_range(1..=max);
+                    if !taken(id, &self.sessions, ctx.v3_sessions) {
+                        found = Some(id);
+                        break;
+                    }
+                }
+                match found {
+                    Some(id) => id,
+                    None if !v3 => (1..=0xffffu32)
+                        .find(|id| !self.sessions.contains_key(id))
+                        .ok_or(ApiError::InvalidConfig("no free session ID"))?,
+                    None => return Err(ApiError::InvalidConfig("no free session ID")),
+                }
+            }
+        };
+        if v3 {
+            ctx.v3_sessions.insert(id);
+        }
+        Ok(id)
+    }
+
+    /// API: open a session as the call's originator: an incoming call (ICRQ) or, with
+    /// `outgoing_call`, an outgoing call (OCRQ). Sent now, or once the tunnel has the peer's
+    /// tunnel ID.
+    pub fn open_session(
+        &mut self,
+        ctx: &mut Ctx,
+        cfg: SessionConfig,
+        outgoing_call: bool,
+    ) -> Result<u32, ApiError> {
         if matches!(self.state, TunnelState::Closing | TunnelState::Closed) || self.finished {
             return Err(ApiError::NotEstablished(TunnelId(self.id)));
+        }
+        if self.quiescent {
+            return Err(ApiError::InvalidConfig(
+                "a quiescent tunnel carries no sessions",
+            ));
         }
         if self.cfg.version == Version::V2 && cfg.pseudowire != pw_type::PPP {
             return Err(ApiError::InvalidConfig("L2TPv2 sessions carry PPP only"));
         }
-        let id = match cfg.local_session_id {
-            Some(id) if id == 0 || id > 0xffff => {
-                return Err(ApiError::InvalidConfig("v2 session ID must be 1..=65535"))
-            }
-            Some(id) if self.sessions.contains_key(&id) => return Err(ApiError::IdInUse(id)),
-            Some(id) => id,
-            None => self.alloc_session_id(ctx)?,
-        };
+        if !matches!(cfg.cookie.len(), 0 | 4 | 8) {
+            return Err(ApiError::InvalidConfig("cookie must be 0, 4 or 8 bytes"));
+        }
+        let id = self.new_session_id(ctx, cfg.local_session_id)?;
         let serial = self.next_call_serial;
         self.next_call_serial = self.next_call_serial.wrapping_add(1);
         let mut s = Session {
@@ -546,13 +955,15 @@ impl Tunnel {
             state: SessionState::WaitTunnel,
             call_serial: serial,
             incoming: false,
+            outgoing_call,
+            peer: PeerSession::default(),
         };
         if matches!(
             self.state,
             TunnelState::WaitCtlConnAck | TunnelState::Established
         ) {
-            self.transport
-                .send(ctx.now, session::icrq(self.header(0), &s), Tag::None);
+            let m = self.request_msg(&s);
+            self.transport.send(ctx.now, m, Tag::None);
             s.state = SessionState::WaitReply;
         }
         self.sessions.insert(id, s);
@@ -560,16 +971,12 @@ impl Tunnel {
         Ok(id)
     }
 
-    fn alloc_session_id(&mut self, ctx: &mut Ctx) -> Result<u32, ApiError> {
-        for _ in 0..64 {
-            let id = ctx.rng.gen_range(1..=0xffffu32);
-            if !self.sessions.contains_key(&id) {
-                return Ok(id);
-            }
+    fn request_msg(&self, s: &Session) -> ControlMessage {
+        if s.outgoing_call {
+            session::ocrq(self.cfg.version, self.header(0), s)
+        } else {
+            session::icrq(self.cfg.version, self.header(0), s)
         }
-        (1..=0xffffu32)
-            .find(|id| !self.sessions.contains_key(id))
-            .ok_or(ApiError::InvalidConfig("no free session ID"))
     }
 
     /// API: close a session with a CDN.
@@ -587,6 +994,31 @@ impl Tunnel {
         Ok(())
     }
 
+    /// API: send WEN (`errors`) or SLI (`accm` / `circuit_status`) for an established session.
+    pub fn send_session_info(
+        &mut self,
+        ctx: &mut Ctx,
+        sid: u32,
+        errors: Option<CallErrors>,
+        accm: Option<(u32, u32)>,
+        circuit_status: Option<u16>,
+    ) -> Result<(), ApiError> {
+        let Some(s) = self.sessions.get(&sid) else {
+            return Err(ApiError::NoSuchSession(TunnelId(self.id), SessionId(sid)));
+        };
+        if s.state != SessionState::Established {
+            return Err(ApiError::NotEstablished(TunnelId(self.id)));
+        }
+        let h = self.header(s.peer_id);
+        let m = match errors {
+            Some(e) => session::wen(self.cfg.version, h, s, e),
+            None => session::sli(self.cfg.version, h, s, accm, circuit_status),
+        };
+        self.transport.send(ctx.now, m, Tag::None);
+        self.flush(ctx);
+        Ok(())
+    }
+
     fn close_session_internal(
         &mut self,
         ctx: &mut Ctx,
@@ -594,12 +1026,18 @@ impl Tunnel {
         rc: ResultCode,
         reason: DownReason,
     ) {
-        let Some(s) = self.sessions.remove(&sid) else {
+        let Some(s) = self.remove_session(ctx, sid) else {
             return;
         };
         // A session still waiting for the tunnel never reached the peer: nothing to send.
         if s.state != SessionState::WaitTunnel {
-            let m = session::cdn(self.header(s.peer_id), sid, &rc);
+            let m = session::cdn(
+                self.cfg.version,
+                self.header(s.peer_id),
+                sid,
+                s.peer_id,
+                &rc,
+            );
             self.transport.send(ctx.now, m, Tag::None);
         }
         ctx.events.push_back(Event::SessionDown {
@@ -609,18 +1047,30 @@ impl Tunnel {
         });
     }
 
-    /// The local session a session message is about: by header Session ID, or (CDN from a peer
-    /// that did not know our ID yet) by its Assigned Session ID.
+    /// Refuses a call the peer asked for (no local session): CDN to its session ID.
+    fn refuse_call(&mut self, ctx: &mut Ctx, peer_sid: u32, r: &ResultCode) {
+        let m = session::cdn(self.cfg.version, self.header(peer_sid), 0, peer_sid, r);
+        self.transport.send(ctx.now, m, Tag::None);
+    }
+
+    /// The local session a session message is about: v2 by header Session ID, v3 by Remote
+    /// Session ID AVP; or (CDN from a peer that did not know our ID yet) by the sender's
+    /// session ID.
     fn session_for(&self, msg: &ControlMessage) -> Option<u32> {
-        let sid = u32::from(msg.header.session_id);
+        let sid = match self.cfg.version {
+            Version::V2 => u32::from(msg.header.session_id),
+            Version::V3 => msg
+                .find(|v| match v {
+                    AvpValue::RemoteSessionId(s) => Some(*s),
+                    _ => None,
+                })
+                .unwrap_or(0),
+        };
         if sid != 0 && self.sessions.contains_key(&sid) {
             return Some(sid);
         }
         if msg.message_type() == Some(MessageType::Cdn) {
-            let peer_sid = msg.find(|v| match v {
-                AvpValue::AssignedSessionId(s) if *s != 0 => Some(u32::from(*s)),
-                _ => None,
-            })?;
+            let peer_sid = sender_session_id(msg)?;
             return self
                 .sessions
                 .values()
@@ -628,6 +1078,19 @@ impl Tunnel {
                 .map(|s| s.id);
         }
         None
+    }
+
+    /// A session message that cannot be acted on (unknown mandatory AVP, missing required
+    /// AVP): CDN for the session, or a refusal of a call request.
+    fn session_error(&mut self, ctx: &mut Ctx, msg: &ControlMessage, r: ResultCode) {
+        let mt = msg.message_type();
+        if let Some(sid) = self.session_for(msg) {
+            self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
+        } else if matches!(mt, Some(MessageType::Icrq | MessageType::Ocrq)) {
+            if let Some(peer_sid) = sender_session_id(msg) {
+                self.refuse_call(ctx, peer_sid, &r);
+            }
+        }
     }
 
     /// A message delivered in order by the transport.
@@ -641,7 +1104,8 @@ impl Tunnel {
             TunnelState::Closing if mt != MessageType::StopCcn => return,
             _ => {}
         }
-        if let MessageType::Unknown(_) | MessageType::Ack = mt {
+        let v3_ack = self.cfg.version == Version::V3 && mt == MessageType::Ack;
+        if matches!(mt, MessageType::Unknown(_) | MessageType::Ack) && !v3_ack {
             if msg.avps.first().is_some_and(|a| a.mandatory) {
                 let r = rc(
                     result::STOPCCN_GENERAL_ERROR,
@@ -663,18 +1127,7 @@ impl Tunnel {
                     error_code::UNKNOWN_MANDATORY_AVP,
                     "unknown mandatory AVP",
                 );
-                if let Some(sid) = self.session_for(&msg) {
-                    self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
-                } else if mt == MessageType::Icrq {
-                    // Refuse the call: CDN to the peer's session, no local session.
-                    if let Some(peer_sid) = msg.find(|v| match v {
-                        AvpValue::AssignedSessionId(s) => Some(u32::from(*s)),
-                        _ => None,
-                    }) {
-                        let m = session::cdn(self.header(peer_sid), 0, &r);
-                        self.transport.send(ctx.now, m, Tag::None);
-                    }
-                }
+                self.session_error(ctx, &msg, r);
             } else {
                 let r = rc(
                     result::STOPCCN_GENERAL_ERROR,
@@ -682,10 +1135,7 @@ impl Tunnel {
                     "unknown mandatory AVP",
                 );
                 if self.peer_tunnel_id == 0 {
-                    if let Some(t) = msg.find(|v| match v {
-                        AvpValue::AssignedTunnelId(t) => Some(u32::from(*t)),
-                        _ => None,
-                    }) {
+                    if let Some(t) = assigned_tunnel_id(&msg) {
                         self.peer_tunnel_id = t;
                         self.transport.set_peer_tunnel_id(t);
                     }
@@ -694,17 +1144,37 @@ impl Tunnel {
             }
             return;
         }
+        // Required AVPs (RFC 2661 §6, RFC 3931 §6); SCCRQ/SCCRP are checked by
+        // `validate_sccrx`, StopCCN and CDN are always honoured.
+        if session::is_session_message(mt) && mt != MessageType::Cdn {
+            if let Some(name) = rules::missing_avp(self.cfg.version, &msg) {
+                let r = rc(
+                    result::CDN_GENERAL_ERROR,
+                    error_code::BAD_VALUE,
+                    &format!("missing {name} AVP"),
+                );
+                self.session_error(ctx, &msg, r);
+                return;
+            }
+        }
+        if self.quiescent && !matches!(mt, MessageType::StopCcn) {
+            // HELLO and everything else: the acknowledgement is all (no session negotiation).
+            return;
+        }
         match mt {
             MessageType::Sccrp => self.on_sccrp(ctx, &msg),
             MessageType::Sccrq => self.on_sccrq(ctx, &msg),
             MessageType::Scccn => self.on_scccn(ctx, &msg),
             MessageType::StopCcn => self.on_stopccn(ctx, &msg),
-            MessageType::Icrq => self.on_icrq(ctx, &msg),
-            MessageType::Icrp => self.on_icrp(ctx, &msg),
-            MessageType::Iccn => self.on_iccn(ctx, &msg),
+            MessageType::Icrq => self.on_call_request(ctx, &msg, false),
+            MessageType::Ocrq => self.on_call_request(ctx, &msg, true),
+            MessageType::Icrp => self.on_call_reply(ctx, &msg, false),
+            MessageType::Ocrp => self.on_call_reply(ctx, &msg, true),
+            MessageType::Iccn => self.on_connected(ctx, &msg, false),
+            MessageType::Occn => self.on_connected(ctx, &msg, true),
             MessageType::Cdn => {
                 if let Some(sid) = self.session_for(&msg) {
-                    self.sessions.remove(&sid);
+                    self.remove_session(ctx, sid);
                     ctx.events.push_back(Event::SessionDown {
                         tunnel: TunnelId(self.id),
                         session: SessionId(sid),
@@ -712,27 +1182,54 @@ impl Tunnel {
                     });
                 }
             }
-            // HELLO needs only the ack; WEN/SLI carry nothing we act on; outgoing calls are
-            // not supported (ignored).
+            MessageType::Wen => {
+                if let (Some(sid), Some(errors)) = (
+                    self.session_for(&msg),
+                    msg.find(|v| match v {
+                        AvpValue::CallErrors(e) => Some(*e),
+                        _ => None,
+                    }),
+                ) {
+                    ctx.events.push_back(Event::WanError {
+                        tunnel: TunnelId(self.id),
+                        session: SessionId(sid),
+                        errors,
+                    });
+                }
+            }
+            MessageType::Sli => {
+                if let Some(sid) = self.session_for(&msg) {
+                    ctx.events.push_back(Event::LinkInfo {
+                        tunnel: TunnelId(self.id),
+                        session: SessionId(sid),
+                        accm: msg.find(|v| match v {
+                            AvpValue::Accm { send, recv } => Some((*send, *recv)),
+                            _ => None,
+                        }),
+                        circuit_status: msg.find(|v| match v {
+                            AvpValue::CircuitStatus(c) => Some(*c),
+                            _ => None,
+                        }),
+                    });
+                }
+            }
+            // HELLO needs only the ack.
             _ => {}
         }
     }
 
     /// Learns the peer's parameters from SCCRQ/SCCRP; on error starts closing.
     fn learn_peer(&mut self, ctx: &mut Ctx, msg: &ControlMessage) -> Option<PeerParams> {
-        match validate_sccrx(msg) {
+        match validate_sccrx(self.cfg.version, msg) {
             Ok(p) => {
-                self.peer_tunnel_id = u32::from(p.tunnel_id);
+                self.peer_tunnel_id = p.tunnel_id;
                 self.transport.set_peer_tunnel_id(self.peer_tunnel_id);
                 self.transport.set_peer_window(ctx.now, p.window);
                 self.peer_host_name = p.host_name.clone();
                 Some(p)
             }
             Err(r) => {
-                if let Some(t) = msg.find(|v| match v {
-                    AvpValue::AssignedTunnelId(t) => Some(u32::from(*t)),
-                    _ => None,
-                }) {
+                if let Some(t) = assigned_tunnel_id(msg) {
                     self.peer_tunnel_id = t;
                     self.transport.set_peer_tunnel_id(t);
                 }
@@ -771,6 +1268,15 @@ impl Tunnel {
         let Some(p) = self.learn_peer(ctx, msg) else {
             return;
         };
+        if self.cfg.version == Version::V3 {
+            if self.digest_alg.is_some() {
+                // Verified by the endpoint with this nonce before the message got here.
+                self.peer_nonce = p.nonce.clone();
+                self.update_auth();
+            } else if p.nonce.is_some() {
+                return self.not_authorized(ctx, "peer wants message authentication, we do not");
+            }
+        }
         if !self.check_response(2, p.challenge_response) {
             return self.not_authorized(ctx, "bad challenge response");
         }
@@ -796,11 +1302,12 @@ impl Tunnel {
             .collect();
         waiting.sort_unstable();
         for sid in waiting {
-            let h = self.header(0);
+            if let Some(s) = self.sessions.get(&sid) {
+                let m = self.request_msg(s);
+                self.transport.send(ctx.now, m, Tag::None);
+            }
             if let Some(s) = self.sessions.get_mut(&sid) {
                 s.state = SessionState::WaitReply;
-                let m = session::icrq(h, s);
-                self.transport.send(ctx.now, m, Tag::None);
             }
         }
     }
@@ -812,6 +1319,33 @@ impl Tunnel {
         let Some(p) = self.learn_peer(ctx, msg) else {
             return;
         };
+        if self.cfg.version == Version::V3 {
+            match (&p.nonce, self.digest_key) {
+                (Some(n), Some(_)) => {
+                    // The peer asks for authentication: answer with it (RFC 3931 §4.3).
+                    self.peer_nonce = Some(n.clone());
+                    if self.digest_alg.is_none() {
+                        self.digest_alg = Some(
+                            p.digest_len
+                                .and_then(DigestAlg::from_len)
+                                .unwrap_or(DigestAlg::HmacMd5),
+                        );
+                    }
+                    if self.local_nonce.is_none() {
+                        self.local_nonce = Some(Self::random_bytes(ctx, 16));
+                    }
+                    self.update_auth();
+                }
+                (Some(_), None) => {
+                    return self.not_authorized(ctx, "message authentication without a secret")
+                }
+                (None, _) if self.digest_alg.is_some() => {
+                    // Required by us, not offered: the endpoint drops such SCCRQs already.
+                    return self.not_authorized(ctx, "message authentication required");
+                }
+                (None, _) => {}
+            }
+        }
         let Ok(resp) = self.answer(2, p.challenge.as_ref()) else {
             return self.not_authorized(ctx, "challenged but no secret configured");
         };
@@ -837,11 +1371,8 @@ impl Tunnel {
     fn on_stopccn(&mut self, ctx: &mut Ctx, msg: &ControlMessage) {
         let peer_rc = result_code_of(msg);
         if self.peer_tunnel_id == 0 {
-            // Refused before SCCRP: address the ZLB to the tunnel the peer names.
-            if let Some(t) = msg.find(|v| match v {
-                AvpValue::AssignedTunnelId(t) => Some(u32::from(*t)),
-                _ => None,
-            }) {
+            // Refused before SCCRP: address the ack to the tunnel the peer names.
+            if let Some(t) = assigned_tunnel_id(msg) {
                 self.peer_tunnel_id = t;
                 self.transport.set_peer_tunnel_id(t);
             }
@@ -858,23 +1389,38 @@ impl Tunnel {
         // Keep the record to re-acknowledge retransmissions of the StopCCN (RFC 2661 §5.7).
         self.transport.stop();
         self.state = TunnelState::Closed;
-        self.closed_until = Some(ctx.now + self.closed_hold);
+        self.closed_until = Some(ctx.now + self.env.closed_hold);
     }
 
-    fn on_icrq(&mut self, ctx: &mut Ctx, msg: &ControlMessage) {
+    /// ICRQ (we answer an incoming call: ICRP) or OCRQ (we place the call and report it
+    /// connected: OCRP then OCCN, as a LAC that answers at once).
+    fn on_call_request(&mut self, ctx: &mut Ctx, msg: &ControlMessage, outgoing: bool) {
         if self.state != TunnelState::Established {
             return;
         }
-        let Some(peer_sid) = msg.find(|v| match v {
-            AvpValue::AssignedSessionId(s) if *s != 0 => Some(u32::from(*s)),
-            _ => None,
-        }) else {
+        let Some(peer_sid) = sender_session_id(msg) else {
             return;
         };
-        let Ok(id) = self.alloc_session_id(ctx) else {
+        if self.sessions.values().any(|s| s.peer_id == peer_sid) {
+            return; // a second request for the same call
+        }
+        let pseudowire = match self.cfg.version {
+            Version::V2 => pw_type::PPP,
+            Version::V3 => msg
+                .find(|v| match v {
+                    AvpValue::PseudowireType(t) => Some(*t),
+                    _ => None,
+                })
+                .unwrap_or(0),
+        };
+        if self.cfg.version == Version::V3 && !self.cfg.pseudowires.contains(&pseudowire) {
+            let r = rc(result::CDN_UNSUPPORTED_PW, error_code::NO_ERROR, "");
+            self.refuse_call(ctx, peer_sid, &r);
+            return;
+        }
+        let Ok(id) = self.new_session_id(ctx, None) else {
             let r = rc(result::CDN_NO_FACILITIES_TEMP, error_code::NO_RESOURCES, "");
-            let m = session::cdn(self.header(peer_sid), 0, &r);
-            self.transport.send(ctx.now, m, Tag::None);
+            self.refuse_call(ctx, peer_sid, &r);
             return;
         };
         let serial = msg
@@ -883,52 +1429,73 @@ impl Tunnel {
                 _ => None,
             })
             .unwrap_or(0);
+        let d = &self.env.session_defaults;
+        let find_u32 =
+            |f: fn(&AvpValue) -> Option<u32>, default: u32| msg.find(f).unwrap_or(default);
         let cfg = SessionConfig {
-            bearer_type: msg
-                .find(|v| match v {
+            pseudowire,
+            local_session_id: Some(id),
+            bearer_type: find_u32(
+                |v| match v {
                     AvpValue::BearerType(b) => Some(*b),
                     _ => None,
-                })
-                .unwrap_or(0),
-            calling_number: msg.find(|v| match v {
-                AvpValue::CallingNumber(n) => Some(n.clone()),
-                _ => None,
-            }),
-            called_number: msg.find(|v| match v {
-                AvpValue::CalledNumber(n) => Some(n.clone()),
-                _ => None,
-            }),
-            local_session_id: Some(id),
-            ..SessionConfig::default()
+                },
+                d.bearer_type,
+            ),
+            framing_type: find_u32(
+                |v| match v {
+                    AvpValue::FramingType(b) => Some(*b),
+                    _ => None,
+                },
+                d.framing_type,
+            ),
+            calling_number: None,
+            called_number: None,
+            remote_end_id: Vec::new(),
+            proxy_avps: Vec::new(),
+            ..d.clone()
         };
-        let s = Session {
+        let mut peer = PeerSession::default();
+        peer.learn(msg);
+        let mut s = Session {
             id,
             peer_id: peer_sid,
             cfg,
             state: SessionState::WaitConnect,
             call_serial: serial,
             incoming: true,
+            outgoing_call: outgoing,
+            peer,
         };
-        let m = session::icrp(self.header(peer_sid), &s);
+        let h = self.header(peer_sid);
+        if outgoing {
+            let v = self.cfg.version;
+            self.transport
+                .send(ctx.now, session::ocrp(v, h, &s), Tag::None);
+            self.transport
+                .send(ctx.now, session::occn(v, h, &s), Tag::Iccn(id));
+            s.state = SessionState::WaitConnAck;
+        } else {
+            let m = session::icrp(self.cfg.version, h, &s);
+            self.transport.send(ctx.now, m, Tag::None);
+        }
         self.sessions.insert(id, s);
-        self.transport.send(ctx.now, m, Tag::None);
     }
 
-    fn on_icrp(&mut self, ctx: &mut Ctx, msg: &ControlMessage) {
+    /// ICRP (send ICCN) or OCRP (wait for OCCN).
+    fn on_call_reply(&mut self, ctx: &mut Ctx, msg: &ControlMessage, outgoing: bool) {
         let Some(sid) = self.session_for(msg) else {
             return;
         };
         let h_tunnel = self.header(0);
+        let version = self.cfg.version;
         let Some(s) = self.sessions.get_mut(&sid) else {
             return;
         };
-        if s.state != SessionState::WaitReply {
+        if s.state != SessionState::WaitReply || s.outgoing_call != outgoing {
             return;
         }
-        let Some(peer_sid) = msg.find(|v| match v {
-            AvpValue::AssignedSessionId(p) if *p != 0 => Some(u32::from(*p)),
-            _ => None,
-        }) else {
+        let Some(peer_sid) = sender_session_id(msg) else {
             let r = rc(
                 result::CDN_GENERAL_ERROR,
                 error_code::BAD_VALUE,
@@ -938,23 +1505,29 @@ impl Tunnel {
             return;
         };
         s.peer_id = peer_sid;
+        s.peer.learn(msg);
+        if outgoing {
+            s.state = SessionState::WaitConnect;
+            return;
+        }
         s.state = SessionState::WaitConnAck;
-        let mut h = h_tunnel;
-        h.session_id = peer_sid as u16;
-        let m = session::iccn(h, s);
+        let h = session::header(version, h_tunnel.tunnel_id, peer_sid);
+        let m = session::iccn(version, h, s);
         self.transport.send(ctx.now, m, Tag::Iccn(sid));
     }
 
-    fn on_iccn(&mut self, ctx: &mut Ctx, msg: &ControlMessage) {
+    /// ICCN / OCCN: the session is up.
+    fn on_connected(&mut self, ctx: &mut Ctx, msg: &ControlMessage, outgoing: bool) {
         let Some(sid) = self.session_for(msg) else {
             return;
         };
         let Some(s) = self.sessions.get_mut(&sid) else {
             return;
         };
-        if s.state != SessionState::WaitConnect {
+        if s.state != SessionState::WaitConnect || s.outgoing_call != outgoing {
             return;
         }
+        s.peer.learn(msg);
         s.state = SessionState::Established;
         let ev = self.session_up_event(sid);
         ctx.events.extend(ev);
@@ -980,6 +1553,11 @@ impl Tunnel {
             transport: self.transport.stats(),
             sessions,
         }
+    }
+
+    /// Number of sessions (for leak checks).
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
     }
 }
 

@@ -348,6 +348,10 @@ fn icrp_then_iccn_ack_brings_session_up_and_unknown_optional_avp_ignored() {
             peer_session_id: 77,
             peer_tunnel_id: 1,
             pseudowire: l2tp_proto::wire::pw_type::PPP,
+            params: l2tp_proto::endpoint::SessionParams {
+                call_serial: 1,
+                ..Default::default()
+            },
         }]
     );
 }

@@ -66,9 +66,13 @@ pub struct Faults {
     pub duplicate: f64,
     /// Extra random delay in 0..=jitter (reorders).
     pub jitter: Duration,
+    /// Probability of flipping one random bit of each datagram.
+    pub corrupt: f64,
 }
 
 type Filter = Box<dyn FnMut(&Packet) -> bool>;
+/// Rewrites a decoded message from a node before it is sent (re-encoded without secret).
+type Rewrite = Box<dyn FnMut(usize, &mut ControlMessage)>;
 
 pub struct Sim {
     pub t0: Instant,
@@ -78,14 +82,16 @@ pub struct Sim {
     pub faults: Faults,
     /// Drop packets for which this returns true (after logging them).
     pub drop_if: Option<Filter>,
+    /// Rewrite messages (sender node, message) before they are logged and sent.
+    pub rewrite: Option<Rewrite>,
     /// Every datagram sent, in order.
     pub log: Vec<Packet>,
     /// Print deliveries to stderr.
     pub trace: bool,
     rng: SmallRng,
     seq: u64,
-    /// (deliver at, seq, destination node, source address, bytes)
-    in_flight: Vec<(Instant, u64, usize, SocketAddr, Vec<u8>)>,
+    /// (deliver at, seq, destination node, source address, encapsulation, bytes)
+    in_flight: Vec<(Instant, u64, usize, SocketAddr, Encap, Vec<u8>)>,
 }
 
 pub fn addr(s: &str) -> SocketAddr {
@@ -96,23 +102,30 @@ impl Sim {
     /// A LAC endpoint (node 0, 10.0.0.1:1701) and an LNS endpoint accepting v2 tunnels
     /// (node 1, 10.0.0.2:1701).
     pub fn new(seed: u64, lns_cfg: EndpointConfig) -> Sim {
+        Sim::with(
+            seed,
+            EndpointConfig::default(),
+            EndpointConfig {
+                accept_v2_incoming: true,
+                host_name: b"lns.example".to_vec(),
+                ..lns_cfg
+            },
+        )
+    }
+
+    /// Two endpoints with the given configurations (node 0 at 10.0.0.1:1701, node 1 at
+    /// 10.0.0.2:1701).
+    pub fn with(seed: u64, lac_cfg: EndpointConfig, lns_cfg: EndpointConfig) -> Sim {
         let t0 = Instant::now();
         let lac = Node {
-            ep: Endpoint::new(EndpointConfig::default(), seed),
+            ep: Endpoint::new(lac_cfg, seed),
             addr: addr("10.0.0.1:1701"),
             src: addr("10.0.0.1:1701"),
             events: vec![],
             up: true,
         };
         let lns = Node {
-            ep: Endpoint::new(
-                EndpointConfig {
-                    accept_v2_incoming: true,
-                    host_name: b"lns.example".to_vec(),
-                    ..lns_cfg
-                },
-                seed.wrapping_add(1),
-            ),
+            ep: Endpoint::new(lns_cfg, seed.wrapping_add(1)),
             addr: addr("10.0.0.2:1701"),
             src: addr("10.0.0.2:1701"),
             events: vec![],
@@ -125,6 +138,7 @@ impl Sim {
             latency: Duration::from_millis(1),
             faults: Faults::default(),
             drop_if: None,
+            rewrite: None,
             log: vec![],
             trace: false,
             rng: SmallRng::seed_from_u64(seed ^ 0x5eed),
@@ -163,12 +177,17 @@ impl Sim {
                 self.nodes[i].events.push((at, e));
             }
             while let Some(tx) = self.nodes[i].ep.poll_transmit() {
-                let msg = ControlMessage::parse(&tx.payload, Encap::Udp, None).ok();
+                let mut msg = ControlMessage::parse(&tx.payload, tx.encap, None).ok();
+                let mut bytes = tx.payload;
+                if let (Some(rw), Some(m)) = (self.rewrite.as_mut(), msg.as_mut()) {
+                    rw(i, m);
+                    bytes = m.to_bytes(tx.encap, None).unwrap();
+                }
                 let p = Packet {
                     at: self.now - self.t0,
                     from: i,
                     to: tx.destination,
-                    bytes: tx.payload,
+                    bytes,
                     msg,
                 };
                 self.log.push(p.clone());
@@ -200,12 +219,21 @@ impl Sim {
                     };
                     self.seq += 1;
                     let src = self.nodes[i].src;
+                    let mut bytes = p.bytes.clone();
+                    if self.faults.corrupt > 0.0
+                        && !bytes.is_empty()
+                        && self.rng.gen_bool(self.faults.corrupt)
+                    {
+                        let bit = self.rng.gen_range(0..bytes.len() * 8);
+                        bytes[bit / 8] ^= 1 << (bit % 8);
+                    }
                     self.in_flight.push((
                         self.now + self.latency + jitter,
                         self.seq,
                         dst,
                         src,
-                        p.bytes.clone(),
+                        tx.encap,
+                        bytes,
                     ));
                 }
             }
@@ -246,7 +274,7 @@ impl Sim {
         }
         self.in_flight = rest;
         due.sort_by_key(|x| (x.0, x.1));
-        for (_, _, dst, src, bytes) in due {
+        for (_, _, dst, src, encap, bytes) in due {
             if self.nodes[dst].up {
                 if self.trace {
                     eprintln!(
@@ -255,7 +283,7 @@ impl Sim {
                         hex::encode(&bytes[..bytes.len().min(12)])
                     );
                 }
-                self.nodes[dst].ep.handle(now, src, &bytes);
+                self.nodes[dst].ep.handle_encap(now, src, encap, &bytes);
             }
         }
         for n in &mut self.nodes {
@@ -307,6 +335,19 @@ impl Sim {
             .iter()
             .filter(|p| p.from == node && p.mt() == Some(mt))
             .collect()
+    }
+
+    /// Tunnel config from the LAC to the LNS for L2TPv3 over `encap`.
+    pub fn tunnel_cfg_v3(&self, encap: Encap) -> TunnelConfig {
+        let mut c = TunnelConfig::new(Version::V3, encap, self.nodes[LNS].addr);
+        c.host_name = b"lac.example".to_vec();
+        c.router_id = 0x0a00_0001;
+        c
+    }
+
+    /// Count of events of a node matching `f`.
+    pub fn count(&self, node: usize, f: impl Fn(&Event) -> bool) -> usize {
+        self.nodes[node].events.iter().filter(|(_, e)| f(e)).count()
     }
 
     /// ZLBs sent by `node`.
