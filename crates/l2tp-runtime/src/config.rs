@@ -62,7 +62,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use l2tp_proto::endpoint::{SessionConfig, TunnelConfig};
+use l2tp_proto::endpoint::{EndpointConfig, SessionConfig, TunnelConfig};
 use l2tp_proto::wire::{pw_type, Encap, Version};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
@@ -331,7 +331,46 @@ impl TunnelSection {
         c.max_retries = self.max_retries;
         c.framing_caps = self.framing_caps;
         c.secret = self.secret.as_ref().map(|s| s.as_bytes().to_vec());
+        c.digest = self.digest.map(|d| match d {
+            Digest::Md5 => l2tp_proto::auth::DigestAlg::HmacMd5,
+            Digest::Sha1 => l2tp_proto::auth::DigestAlg::HmacSha1,
+        });
+        if self.hide_avps {
+            c.hide_avps = l2tp_proto::endpoint::SENSITIVE_AVPS.to_vec();
+        }
+        c.router_id = router_id(self.local, &self.host_name);
         c
+    }
+}
+
+impl TunnelSection {
+    /// Endpoint-wide settings from a listening (`listen = true`) tunnel: tunnels that peers
+    /// open take its version, host name, secret, timers, digest and hidden AVPs, and the calls
+    /// they place take its first session as a template. L2TPv3 listeners also accept L2TPv2
+    /// peers (version fallback).
+    pub fn to_endpoint_config(&self) -> EndpointConfig {
+        let t = self.to_engine();
+        EndpointConfig {
+            accept_v2_incoming: true,
+            accept_v3_incoming: self.version == Version::V3,
+            v3_fallback_to_v2: self.version == Version::V3,
+            router_id: t.router_id,
+            digest: t.digest,
+            hide_avps: t.hide_avps,
+            session_defaults: self
+                .sessions
+                .first()
+                .map(|(_, s)| s.to_engine())
+                .unwrap_or_default(),
+            host_name: t.host_name,
+            secret: t.secret,
+            window_size: t.window_size,
+            hello_interval: t.hello_interval,
+            retry_timeout: t.retry_timeout,
+            max_retries: t.max_retries,
+            framing_caps: t.framing_caps,
+            ..EndpointConfig::default()
+        }
     }
 }
 
@@ -341,12 +380,38 @@ impl Default for TunnelSection {
     }
 }
 
+/// RFC 3931 Router ID (§5.4.3): the local IPv4 address when there is one, else a stable
+/// non-zero value derived from the host name.
+fn router_id(local: Option<SocketAddr>, host_name: &str) -> u32 {
+    if let Some(SocketAddr::V4(a)) = local {
+        let v = u32::from(*a.ip());
+        if v != 0 {
+            return v;
+        }
+    }
+    // FNV-1a of the host name: stable across restarts, never 0.
+    let mut h: u32 = 0x811c_9dc5;
+    for b in host_name.bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h.max(1)
+}
+
 impl SessionSection {
-    /// The engine's view of this session.
+    /// The engine's view of this session. For a dynamic L2TPv3 session the cookie we assign
+    /// (Assigned Cookie AVP, what the peer must send us) is `peer_cookie`, and the peer's
+    /// assignment becomes the cookie we send.
     pub fn to_engine(&self) -> SessionConfig {
         SessionConfig {
             pseudowire: self.pseudowire.pw_type(),
             local_session_id: self.sid,
+            cookie: self.peer_cookie.clone(),
+            l2_specific: match self.l2spec_type {
+                L2SpecType::None => 0,
+                L2SpecType::Default => 1,
+            },
+            data_sequencing: if self.seqnum { 2 } else { 0 },
+            interface_name: self.interface_name.clone(),
             ..SessionConfig::default()
         }
     }

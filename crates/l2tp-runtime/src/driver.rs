@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use l2tp_proto::endpoint::{
-    DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionId, TunnelId,
+    DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionId, SessionParams, TunnelId,
 };
 use l2tp_proto::wire::{error_code, result, ResultCode};
 use tokio::net::UdpSocket;
@@ -470,6 +470,12 @@ impl Driver {
                             peer_session_id: psid,
                             peer_tunnel_id: ptid,
                             pseudowire: s.pseudowire.pw_type(),
+                            params: SessionParams {
+                                local_cookie: s.peer_cookie.clone(),
+                                peer_cookie: s.cookie.clone(),
+                                interface_name: s.interface_name.clone(),
+                                ..SessionParams::default()
+                            },
                         },
                     });
                     entry.sessions.insert(
@@ -1082,6 +1088,12 @@ impl Driver {
             }
             | Event::SessionDown {
                 tunnel, session, ..
+            }
+            | Event::WanError {
+                tunnel, session, ..
+            }
+            | Event::LinkInfo {
+                tunnel, session, ..
             } => (*tunnel, Some(*session)),
         };
         if let Event::TunnelUp { peer, .. } = &ev {
@@ -1169,13 +1181,14 @@ impl Driver {
                 session,
                 peer_session_id,
                 peer_tunnel_id,
+                params,
                 ..
             } => {
                 let tunnel_section = &entry.section;
                 if let Some(s) = entry.sessions.get_mut(session) {
                     s.up = true;
                     s.peer_id = *peer_session_id;
-                    let spec = session_spec(
+                    let mut spec = session_spec(
                         tunnel_section,
                         &s.section,
                         tunnel.0,
@@ -1183,6 +1196,9 @@ impl Driver {
                         session.0,
                         *peer_session_id,
                     );
+                    if tunnel_section.kind == TunnelKind::Dynamic {
+                        apply_negotiated(&mut spec, params);
+                    }
                     match self.dataplane.create_session(&spec) {
                         Ok(handle) => {
                             interface_name = handle.interface_name.clone();
@@ -1251,7 +1267,7 @@ impl Driver {
                     }
                 }
             }
-            Event::TunnelDown { .. } => {}
+            Event::TunnelDown { .. } | Event::WanError { .. } | Event::LinkInfo { .. } => {}
         }
         log_event(&tunnel_name, session_name.as_deref(), &ev);
         let down = matches!(ev, Event::TunnelDown { .. });
@@ -1328,8 +1344,43 @@ fn session_spec(
     }
 }
 
+/// What the control exchange agreed on overrides the configuration (RFC 3931 §5.4): the
+/// peer's Assigned Cookie is what we send, ours is what we check; the default L2-Specific
+/// Sublayer when either side asked for it; sequence numbers as each side requested.
+fn apply_negotiated(spec: &mut SessionSpec, p: &SessionParams) {
+    if spec.version != l2tp_proto::wire::Version::V3 {
+        return;
+    }
+    spec.cookie = p.peer_cookie.clone();
+    spec.peer_cookie = p.local_cookie.clone();
+    spec.l2spec = if p.l2_specific == 1 || p.peer_l2_specific == 1 {
+        crate::config::L2SpecType::Default
+    } else {
+        crate::config::L2SpecType::None
+    };
+    spec.send_seq = p.peer_data_sequencing != 0;
+    spec.recv_seq = p.data_sequencing != 0;
+    if spec.interface_name.is_none() {
+        spec.interface_name = p.interface_name.clone();
+    }
+}
+
 fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
     match ev {
+        Event::WanError { errors, .. } => {
+            tracing::warn!(tunnel, session, ?errors, "WAN error notify from the peer")
+        }
+        Event::LinkInfo {
+            accm,
+            circuit_status,
+            ..
+        } => tracing::info!(
+            tunnel,
+            session,
+            ?accm,
+            ?circuit_status,
+            "set link info from the peer"
+        ),
         Event::TunnelUp {
             tunnel: id,
             peer_tunnel_id,

@@ -66,8 +66,17 @@ pub fn to_json_line(ev: &RuntimeEvent) -> String {
             peer_session_id,
             peer_tunnel_id,
             pseudowire,
+            params,
         } => {
             m.insert("event".into(), json!("session_up"));
+            if !params.local_cookie.is_empty() || !params.peer_cookie.is_empty() {
+                m.insert("cookie".into(), json!(hex(&params.peer_cookie)));
+                m.insert("peer_cookie".into(), json!(hex(&params.local_cookie)));
+            }
+            m.insert(
+                "l2_specific".into(),
+                json!(params.l2_specific.max(params.peer_l2_specific)),
+            );
             m.insert("tunnel_id".into(), json!(tunnel.0));
             m.insert("session_id".into(), json!(session.0));
             m.insert("peer_tunnel_id".into(), json!(peer_tunnel_id));
@@ -75,6 +84,38 @@ pub fn to_json_line(ev: &RuntimeEvent) -> String {
             m.insert("pseudowire".into(), json!(pseudowire));
             if let Some(i) = &ev.interface_name {
                 m.insert("interface".into(), json!(i));
+            }
+        }
+        Event::WanError {
+            tunnel,
+            session,
+            errors,
+        } => {
+            m.insert("event".into(), json!("wan_error"));
+            m.insert("tunnel_id".into(), json!(tunnel.0));
+            m.insert("session_id".into(), json!(session.0));
+            m.insert("crc_errors".into(), json!(errors.crc));
+            m.insert("framing_errors".into(), json!(errors.framing));
+            m.insert("hardware_overruns".into(), json!(errors.hardware_overruns));
+            m.insert("buffer_overruns".into(), json!(errors.buffer_overruns));
+            m.insert("timeout_errors".into(), json!(errors.timeouts));
+            m.insert("alignment_errors".into(), json!(errors.alignment));
+        }
+        Event::LinkInfo {
+            tunnel,
+            session,
+            accm,
+            circuit_status,
+        } => {
+            m.insert("event".into(), json!("link_info"));
+            m.insert("tunnel_id".into(), json!(tunnel.0));
+            m.insert("session_id".into(), json!(session.0));
+            if let Some((send, recv)) = accm {
+                m.insert("send_accm".into(), json!(send));
+                m.insert("recv_accm".into(), json!(recv));
+            }
+            if let Some(c) = circuit_status {
+                m.insert("circuit_status".into(), json!(c));
             }
         }
         Event::SessionDown {
@@ -89,6 +130,10 @@ pub fn to_json_line(ev: &RuntimeEvent) -> String {
         }
     }
     Value::Object(m).to_string()
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn reason_fields(m: &mut Map<String, Value>, reason: &DownReason) {

@@ -23,8 +23,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use l2tp_proto::endpoint::EndpointConfig;
-use l2tp_runtime::config::{Config, Profile, TunnelSection};
+use l2tp_runtime::config::{Config, Profile};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
 use l2tp_runtime::kernel::KernelDataPlane;
 use l2tp_runtime::pppd::PppdOptions;
@@ -232,7 +231,7 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
     options.socket_mode = socket_mode;
     options.pppd = pppd;
     if let Some((_, listen)) = config.tunnels.iter().find(|(_, t)| t.listen) {
-        options.endpoint = endpoint_config(listen);
+        options.endpoint = listen.to_endpoint_config();
     }
     let ctx = Context::start(options);
     let mut events = ctx.subscribe();
@@ -338,22 +337,6 @@ fn default_state_path(config: &std::path::Path) -> PathBuf {
         })
         .collect();
     PathBuf::from("/run/l2tpd").join(format!("{name}.tunnels"))
-}
-
-/// Endpoint-wide settings from the listening tunnel's section (LNS defaults for accepted
-/// tunnels).
-fn endpoint_config(listen: &TunnelSection) -> EndpointConfig {
-    EndpointConfig {
-        accept_v2_incoming: true,
-        host_name: listen.host_name.as_bytes().to_vec(),
-        secret: listen.secret.as_ref().map(|s| s.as_bytes().to_vec()),
-        window_size: listen.window_size,
-        hello_interval: listen.hello_timeout,
-        retry_timeout: listen.retry_timeout,
-        max_retries: listen.max_retries,
-        framing_caps: listen.framing_caps,
-        ..EndpointConfig::default()
-    }
 }
 
 /// Registers SIGTERM / SIGINT handlers now (so a signal during start-up is not fatal) and

@@ -114,3 +114,23 @@ fn our_lac_authenticates_with_xl2tpd_challenge_and_a_wrong_secret_is_refused() {
         assert!(out.contains(step), "missing step {step:?} in:\n{out}");
     }
 }
+
+#[test]
+fn two_of_ours_speak_l2tpv3_over_udp_with_digest_cookies_and_v2_fallback() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        eprintln!("skipped: L2TP_SKIP_NETNS is set");
+        return;
+    }
+    let out = run_interop_script("v3-udp-ours.sh");
+    for step in [
+        "ok: v3 control connection up",
+        "ok: Ethernet pseudowire up",
+        "ok: PPP pseudowire up",
+        "ok: listener sends the assigned cookie deadbeef",
+        "ok: L2TPv2 peer accepted by the L2TPv3 listener (fallback)",
+        "ok: tshark with the secret: no expert warning",
+        "the digests were really checked",
+    ] {
+        assert!(out.contains(step), "missing step {step:?} in:\n{out}");
+    }
+}
