@@ -160,6 +160,42 @@ impl TunnelSocket {
         })
     }
 
+    /// An L2TP/IP socket for a control connection that is still being set up: bound to `local`
+    /// with our tunnel id (`0` for a listening socket, which receives SCCRQs) and, when `peer`
+    /// is given, connected to it (peer tunnel id 0: the kernel matches received control
+    /// messages on the bound id only). Needs `l2tp_ip` (IPv4) or `l2tp_ip6` (IPv6).
+    pub fn l2tp_ip_bound(local: IpAddr, tunnel_id: u32, peer: Option<IpAddr>) -> Result<Self> {
+        let obj = Object::Tunnel(tunnel_id);
+        let (domain, module) = match local {
+            IpAddr::V4(_) => (libc::AF_INET, "l2tp_ip"),
+            IpAddr::V6(_) => (libc::AF_INET6, "l2tp_ip6"),
+        };
+        if peer.is_some_and(|p| p.is_ipv4() != local.is_ipv4()) {
+            return Err(Error::Invalid(
+                "local and peer address families differ".into(),
+            ));
+        }
+        let fd = socket(domain, libc::SOCK_DGRAM, IPPROTO_L2TP)
+            .map_err(|e| Error::from_io(e, "open L2TP/IP socket for", obj, module))?;
+        let sa = |a: IpAddr, id: u32| -> Vec<u8> {
+            match a {
+                IpAddr::V4(a) => sockaddr_l2tpip(a, id).to_vec(),
+                IpAddr::V6(a) => sockaddr_l2tpip6(a, 0, id).to_vec(),
+            }
+        };
+        bind_or_connect(fd.as_raw_fd(), &sa(local, tunnel_id), false)
+            .map_err(|e| Error::from_io(e, "bind L2TP/IP socket for", obj, module))?;
+        if let Some(p) = peer {
+            bind_or_connect(fd.as_raw_fd(), &sa(p, 0), true)
+                .map_err(|e| Error::from_io(e, "connect L2TP/IP socket for", obj, module))?;
+        }
+        Ok(TunnelSocket {
+            fd,
+            encap: EncapType::Ip,
+            peer: SocketAddr::new(peer.unwrap_or(local), 0),
+        })
+    }
+
     /// UDP or IP.
     pub fn encap(&self) -> EncapType {
         self.encap

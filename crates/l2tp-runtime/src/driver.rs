@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use l2tp_proto::endpoint::{
     DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionId, SessionParams, TunnelId,
 };
-use l2tp_proto::wire::{error_code, result, ResultCode};
+use l2tp_proto::wire::{error_code, result, Encap, ResultCode};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
@@ -136,6 +136,10 @@ pub(crate) enum Command {
 
 struct Sock {
     local: SocketAddr,
+    encap: Encap,
+    /// Where the socket is connected to, if it is (then `send` is used, not `send_to`:
+    /// IPv6 L2TP/IP sockets take no `sockaddr_in6` destination).
+    connected: Option<SocketAddr>,
     sock: Arc<UdpSocket>,
     reader: tokio::task::JoinHandle<()>,
     /// Tunnels using it; a per-tunnel socket is closed with its tunnel.
@@ -238,20 +242,57 @@ impl Driver {
         local: SocketAddr,
         connect: Option<SocketAddr>,
     ) -> Result<usize, DriverError> {
+        self.open_socket_encap(local, connect, Encap::Udp, 0)
+    }
+
+    /// Opens a socket of either encapsulation. L2TP/IP sockets are bound with `conn_id`: the
+    /// kernel delivers a control message to the socket bound to its Control Connection ID
+    /// (0 = SCCRQs from new peers).
+    fn open_socket_encap(
+        &mut self,
+        local: SocketAddr,
+        connect: Option<SocketAddr>,
+        encap: Encap,
+        conn_id: u32,
+    ) -> Result<usize, DriverError> {
         let err = |e: std::io::Error| DriverError::Socket {
             addr: local,
             message: e.to_string(),
         };
-        let domain = socket2::Domain::for_address(local);
-        let s = socket2::Socket::new(domain, socket2::Type::DGRAM, Some(socket2::Protocol::UDP))
-            .map_err(err)?;
-        s.set_reuse_address(true).map_err(err)?;
+        let s: std::net::UdpSocket = match encap {
+            Encap::Udp => {
+                let domain = socket2::Domain::for_address(local);
+                let s = socket2::Socket::new(
+                    domain,
+                    socket2::Type::DGRAM,
+                    Some(socket2::Protocol::UDP),
+                )
+                .map_err(err)?;
+                s.set_reuse_address(true).map_err(err)?;
+                s.bind(&local.into()).map_err(err)?;
+                if let Some(peer) = connect {
+                    s.connect(&peer.into()).map_err(err)?;
+                }
+                s.into()
+            }
+            Encap::Ip => {
+                // An L2TP/IP socket is a datagram socket like UDP's; its addresses have the
+                // layout of sockaddr_in / sockaddr_in6 with the port field unused, so the
+                // standard library's UDP type carries it (port 0 in every address).
+                let ts = l2tp_kernel::TunnelSocket::l2tp_ip_bound(
+                    local.ip(),
+                    conn_id,
+                    connect.map(|p| p.ip()),
+                )
+                .map_err(|e| DriverError::Socket {
+                    addr: local,
+                    message: e.to_string(),
+                })?;
+                std::net::UdpSocket::from(std::os::fd::OwnedFd::from(ts))
+            }
+        };
         s.set_nonblocking(true).map_err(err)?;
-        s.bind(&local.into()).map_err(err)?;
-        if let Some(peer) = connect {
-            s.connect(&peer.into()).map_err(err)?;
-        }
-        let sock = UdpSocket::from_std(s.into()).map_err(err)?;
+        let sock = UdpSocket::from_std(s).map_err(err)?;
         let bound = sock.local_addr().unwrap_or(local);
         let sock = Arc::new(sock);
         let index = self.next_socket;
@@ -281,6 +322,8 @@ impl Driver {
             index,
             Sock {
                 local: bound,
+                encap,
+                connected: connect,
                 sock,
                 reader,
                 users: 0,
@@ -293,7 +336,11 @@ impl Driver {
     /// The shared socket of `local` (binding it on first use), or a new one.
     fn socket_for(&mut self, local: SocketAddr) -> Result<usize, DriverError> {
         if self.mode == SocketMode::Shared && local.port() != 0 {
-            if let Some((i, _)) = self.sockets.iter().find(|(_, s)| s.local == local) {
+            if let Some((i, _)) = self
+                .sockets
+                .iter()
+                .find(|(_, s)| s.local == local && s.encap == Encap::Udp)
+            {
                 return Ok(*i);
             }
         }
@@ -323,7 +370,10 @@ impl Driver {
             Ipv4Addr::UNSPECIFIED,
             crate::config::DEFAULT_PORT,
         )));
-        let i = self.socket_for(local)?;
+        let i = match section.encap {
+            Encap::Udp => self.socket_for(local)?,
+            Encap::Ip => self.open_socket_encap(local, None, Encap::Ip, 0)?,
+        };
         let addr = self.sockets.get_mut(&i).map(|s| {
             s.listening = true;
             s.local
@@ -374,17 +424,43 @@ impl Driver {
             SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
             SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
         });
-        let socket = self.socket_for(local)?;
+        let peer = config.peer;
+        let encap = config.encap;
+        let socket = match encap {
+            Encap::Udp => Some(self.socket_for(local)?),
+            Encap::Ip => None,
+        };
         let now = Instant::now();
         let id = match self.endpoint.connect(now, config) {
             Ok(id) => id,
             Err(source) => {
-                self.release_socket(socket);
+                if let Some(i) = socket {
+                    self.release_socket(i);
+                }
                 return Err(DriverError::Engine {
                     name: name.to_string(),
                     source,
                 });
             }
+        };
+        // L2TP/IP: the socket is bound to the Control Connection ID the engine just chose.
+        let socket = match socket {
+            Some(i) => i,
+            None => match self.open_socket_encap(local, Some(peer), Encap::Ip, id.0) {
+                Ok(i) => i,
+                Err(e) => {
+                    let _ = self.endpoint.close_tunnel(
+                        now,
+                        id,
+                        ResultCode {
+                            result: result::STOPCCN_GENERAL_ERROR,
+                            error: Some(error_code::NO_RESOURCES),
+                            message: None,
+                        },
+                    );
+                    return Err(e);
+                }
+            },
         };
         if let Some(s) = self.sockets.get_mut(&socket) {
             s.users += 1;
@@ -966,9 +1042,26 @@ impl Driver {
         if self.peer_socket.get(&from) != Some(&socket) {
             self.peer_socket.insert(from, socket);
         }
+        let encap = self
+            .sockets
+            .get(&socket)
+            .map_or(Encap::Udp, |s| s.encap);
         let before = self.endpoint.stats();
-        self.endpoint.handle(Instant::now(), from, data);
+        self.endpoint.handle_encap(Instant::now(), from, encap, data);
         let after = self.endpoint.stats();
+        if encap == Encap::Ip && after.tunnels_accepted > before.tunnels_accepted {
+            // An accepted L2TP/IP tunnel needs its own socket bound to its Control Connection
+            // ID before the peer's SCCCN arrives (the kernel matches on it).
+            let new: Vec<TunnelId> = self
+                .endpoint
+                .tunnel_ids()
+                .into_iter()
+                .filter(|t| !self.tunnels.contains_key(t))
+                .collect();
+            for t in new {
+                self.adopt(t, from);
+            }
+        }
         if after.malformed > before.malformed {
             tracing::warn!(%from, len = data.len(), total = after.malformed, "malformed datagram dropped");
         } else if after.unknown_tunnel > before.unknown_tunnel {
@@ -993,7 +1086,12 @@ impl Driver {
                     self.send_errors += 1;
                     continue;
                 };
-                if let Err(e) = sock.sock.send_to(&t.payload, t.destination).await {
+                let sent = if sock.connected.is_some() && sock.encap == Encap::Ip {
+                    sock.sock.send(&t.payload).await
+                } else {
+                    sock.sock.send_to(&t.payload, t.destination).await
+                };
+                if let Err(e) = sent {
                     self.send_errors += 1;
                     tracing::warn!(to = %t.destination, error = %e, "send failed");
                 }
@@ -1043,13 +1141,13 @@ impl Driver {
         section.listen = false;
         let template_sessions = std::mem::take(&mut section.sessions);
         section.sessions = template_sessions.into_iter().take(1).collect();
-        let socket = match self.mode {
-            SocketMode::Shared => listen_socket,
-            SocketMode::PerTunnel => {
-                let local = listen_socket
-                    .and_then(|i| self.sockets.get(&i))
-                    .map(|s| s.local);
-                match local.map(|l| self.open_socket(l, Some(peer))) {
+        let listen = listen_socket.and_then(|i| self.sockets.get(&i));
+        let encap = listen.map_or(Encap::Udp, |s| s.encap);
+        let socket = match (self.mode, encap) {
+            (SocketMode::Shared, Encap::Udp) => listen_socket,
+            _ => {
+                let local = listen.map(|s| s.local);
+                match local.map(|l| self.open_socket_encap(l, Some(peer), encap, tunnel.0)) {
                     Some(Ok(i)) => Some(i),
                     Some(Err(e)) => {
                         tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel");
@@ -1140,11 +1238,14 @@ impl Driver {
                 entry.peer_tunnel_id = *peer_tunnel_id;
                 let mut control_fd = None;
                 if let Some(s) = entry.socket.and_then(|i| self.sockets.get(&i)) {
-                    if mode == SocketMode::PerTunnel && !s.listening {
+                    if (mode == SocketMode::PerTunnel || s.encap == Encap::Ip) && !s.listening {
                         // The peer may have answered from another port (RFC 2661 §8.1):
-                        // connect now, to where it answered from.
-                        if let Err(e) = connect_std(&s.sock, *peer) {
-                            tracing::warn!(tunnel = %tunnel_name, error = %e, "connect");
+                        // connect now, to where it answered from. (L2TP/IP sockets were
+                        // connected when opened.)
+                        if s.encap == Encap::Udp {
+                            if let Err(e) = connect_std(&s.sock, *peer) {
+                                tracing::warn!(tunnel = %tunnel_name, error = %e, "connect");
+                            }
                         }
                         control_fd = Some(s.sock.as_raw_fd());
                     }
