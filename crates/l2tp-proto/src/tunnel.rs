@@ -280,6 +280,25 @@ fn validate_sccrx(version: Version, msg: &ControlMessage) -> Result<PeerParams, 
     })
 }
 
+/// v3 session parameters a peer asks for that we cannot honour: a cookie that is not 0, 4 or 8
+/// bytes (RFC 3931 §5.4.4 Assigned Cookie: CDN 2 / error 3), or data sequencing without an
+/// L2-Specific Sublayer to carry the sequence numbers (§5.4.4 Data Sequencing: CDN 15).
+fn check_peer_session(msg: &ControlMessage) -> Option<ResultCode> {
+    let mut peer = PeerSession::default();
+    peer.learn(msg);
+    if !matches!(peer.cookie.len(), 0 | 4 | 8) {
+        return Some(rc(
+            result::CDN_GENERAL_ERROR,
+            error_code::BAD_VALUE,
+            "Assigned Cookie must be 4 or 8 bytes",
+        ));
+    }
+    if msg.header.version == Version::V3 && peer.data_sequencing != 0 && peer.l2_specific == 0 {
+        return Some(rc(result::CDN_SEQ_WITHOUT_L2SPEC, error_code::NO_ERROR, ""));
+    }
+    None
+}
+
 /// The Control Message Authentication Nonce AVP of a message.
 pub(crate) fn nonce_of(msg: &ControlMessage) -> Option<Vec<u8>> {
     msg.find(|v| match v {
@@ -945,6 +964,11 @@ impl Tunnel {
         if !matches!(cfg.cookie.len(), 0 | 4 | 8) {
             return Err(ApiError::InvalidConfig("cookie must be 0, 4 or 8 bytes"));
         }
+        if cfg.data_sequencing != 0 && cfg.l2_specific == 0 && self.cfg.version == Version::V3 {
+            return Err(ApiError::InvalidConfig(
+                "data sequencing needs an L2-Specific Sublayer (RFC 3931 §5.4.4)",
+            ));
+        }
         let id = self.new_session_id(ctx, cfg.local_session_id)?;
         let serial = self.next_call_serial;
         self.next_call_serial = self.next_call_serial.wrapping_add(1);
@@ -1418,6 +1442,10 @@ impl Tunnel {
             self.refuse_call(ctx, peer_sid, &r);
             return;
         }
+        if let Some(r) = check_peer_session(msg) {
+            self.refuse_call(ctx, peer_sid, &r);
+            return;
+        }
         let Ok(id) = self.new_session_id(ctx, None) else {
             let r = rc(result::CDN_NO_FACILITIES_TEMP, error_code::NO_RESOURCES, "");
             self.refuse_call(ctx, peer_sid, &r);
@@ -1504,6 +1532,11 @@ impl Tunnel {
             self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
             return;
         };
+        if let Some(r) = check_peer_session(msg) {
+            s.peer_id = peer_sid;
+            self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
+            return;
+        }
         s.peer_id = peer_sid;
         s.peer.learn(msg);
         if outgoing {
