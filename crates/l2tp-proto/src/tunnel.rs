@@ -1481,6 +1481,7 @@ impl Tunnel {
             called_number: None,
             remote_end_id: Vec::new(),
             proxy_avps: Vec::new(),
+            interface_name: None,
             ..d.clone()
         };
         let mut peer = PeerSession::default();
