@@ -333,13 +333,13 @@ pub struct EndpointStats {
     pub malformed: u64,
     /// Datagrams for no known tunnel (dropped).
     pub unknown_tunnel: u64,
-    /// Control messages received (excluding ZLBs).
+    /// Control messages received (excluding ZLBs and v3 ACKs).
     pub control_rx: u64,
-    /// Control messages sent (excluding ZLBs), first transmissions only.
+    /// Control messages sent (excluding ZLBs and v3 ACKs), first transmissions only.
     pub control_tx: u64,
     /// Retransmissions.
     pub retransmits: u64,
-    /// ZLB acknowledgements sent.
+    /// Acknowledgements sent: ZLBs (v2) and explicit ACK messages (v3).
     pub zlb_tx: u64,
     /// Duplicate messages received (re-acknowledged and dropped).
     pub duplicates: u64,

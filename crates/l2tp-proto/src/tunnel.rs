@@ -747,7 +747,9 @@ impl Tunnel {
         if self.finished {
             return;
         }
-        if !msg.is_zlb() {
+        let ack_only = msg.is_zlb()
+            || (self.cfg.version == Version::V3 && msg.message_type() == Some(MessageType::Ack));
+        if !ack_only {
             ctx.stats.control_rx += 1;
             if matches!(self.state, TunnelState::WaitCtlReply | TunnelState::Listen)
                 && !self.quiescent
