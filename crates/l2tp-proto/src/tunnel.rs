@@ -6,7 +6,7 @@
 //! consumes [`ControlMessage`] values and queues [`ControlMessage`] values for the endpoint,
 //! with what the endpoint needs to encode them (secret for hidden AVPs, v3 digest keys).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -280,6 +280,13 @@ fn validate_sccrx(version: Version, msg: &ControlMessage) -> Result<PeerParams, 
     })
 }
 
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
 /// v3 session parameters a peer asks for that we cannot honour: a cookie that is not 0, 4 or 8
 /// bytes (RFC 3931 §5.4.4 Assigned Cookie: CDN 2 / error 3), or data sequencing without an
 /// L2-Specific Sublayer to carry the sequence numbers (§5.4.4 Data Sequencing: CDN 15).
@@ -381,6 +388,9 @@ pub(crate) struct Tunnel {
     /// Give up if not established by then (a responder whose SCCRP was acknowledged by a ZLB
     /// but whose SCCCN never came would otherwise wait forever).
     setup_deadline: Option<Instant>,
+    /// Sessions that must be established by a deadline (call set-up timer), lazily cleaned:
+    /// an entry whose session is gone or up is skipped when it expires.
+    session_deadlines: BTreeSet<(Instant, u32)>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
     /// The tunnel is gone: the endpoint removes it.
@@ -425,6 +435,7 @@ impl Tunnel {
             auth: None,
             quiescent: false,
             setup_deadline: None,
+            session_deadlines: BTreeSet::new(),
             down_reported: false,
             finished: false,
             scheduled: None,
@@ -686,14 +697,48 @@ impl Tunnel {
             TunnelState::Listen
             | TunnelState::WaitCtlReply
             | TunnelState::WaitCtlConn
-            | TunnelState::WaitCtlConnAck => {
-                match (self.transport.next_timeout(), self.setup_deadline) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
-            }
+            | TunnelState::WaitCtlConnAck => min_opt(
+                min_opt(self.transport.next_timeout(), self.setup_deadline),
+                self.session_deadlines.first().map(|&(at, _)| at),
+            ),
+            TunnelState::Established => min_opt(
+                self.transport.next_timeout(),
+                self.session_deadlines.first().map(|&(at, _)| at),
+            ),
             _ => self.transport.next_timeout(),
         }
+    }
+
+    /// Call set-up timer: a session not established within two retransmission cycles of its
+    /// creation is cleared with CDN Result Code 10 (RFC 2661 §4.4.2: "not established within
+    /// time allotted") and reported down with [`DownReason::Timeout`]. Bounds what a peer
+    /// that opens calls and never completes them can make us hold.
+    fn expire_sessions(&mut self, ctx: &mut Ctx) {
+        while let Some(&(at, sid)) = self.session_deadlines.first() {
+            if at > ctx.now {
+                break;
+            }
+            self.session_deadlines.pop_first();
+            let pending = self.sessions.get(&sid).is_some_and(|s| {
+                !matches!(
+                    s.state,
+                    SessionState::Established | SessionState::WaitConnAck
+                )
+            });
+            if pending {
+                let r = rc(
+                    result::CDN_TIMEOUT,
+                    error_code::NO_ERROR,
+                    "call set-up timeout",
+                );
+                self.close_session_internal(ctx, sid, r, DownReason::Timeout);
+            }
+        }
+    }
+
+    fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
+        let at = now + Self::setup_time(&self.cfg).saturating_mul(2);
+        self.session_deadlines.insert((at, sid));
     }
 
     /// Runs expired timers.
@@ -706,6 +751,16 @@ impl Tunnel {
                 self.finished = true;
             }
             return;
+        }
+        if matches!(
+            self.state,
+            TunnelState::Established
+                | TunnelState::Listen
+                | TunnelState::WaitCtlReply
+                | TunnelState::WaitCtlConn
+                | TunnelState::WaitCtlConnAck
+        ) {
+            self.expire_sessions(ctx);
         }
         self.transport.handle_timeout(ctx.now);
         let setup_expired = matches!(
@@ -993,6 +1048,7 @@ impl Tunnel {
             s.state = SessionState::WaitReply;
         }
         self.sessions.insert(id, s);
+        self.arm_session_deadline(ctx.now, id);
         self.flush(ctx);
         Ok(id)
     }
@@ -1511,6 +1567,7 @@ impl Tunnel {
             self.transport.send(ctx.now, m, Tag::None);
         }
         self.sessions.insert(id, s);
+        self.arm_session_deadline(ctx.now, id);
     }
 
     /// ICRP (send ICCN) or OCRP (wait for OCCN).
