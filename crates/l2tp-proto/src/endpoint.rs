@@ -70,7 +70,12 @@ pub struct TunnelConfig {
     /// Quiescent tunnels ([`Endpoint::add_quiescent`]): the peer's control connection / tunnel
     /// ID, configured on both ends. Ignored by [`Endpoint::connect`].
     pub peer_tunnel_id: Option<u32>,
-    /// Tie Breaker AVP to send in SCCRQ (RFC 2661 §5.1, RFC 3931 §5.4.3); `None` = none.
+    /// Tie Breaker AVP to send in SCCRQ (RFC 2661 §4.4.3, RFC 3931 §5.4.3); `None` = none.
+    /// When our SCCRQ and the same peer's cross, the lower value wins (a value beats none).
+    /// Losing, our tunnel and its sessions are reported down (`TunnelDown` with
+    /// `Protocol(result 3 "lost tie break")`, nothing sent) and the peer's tunnel is accepted
+    /// (`TunnelUp` under a new ID) even when incoming tunnels are not otherwise accepted; the
+    /// runtime re-opens its sessions there.
     pub tie_breaker: Option<[u8; 8]>,
 }
 
@@ -328,13 +333,13 @@ pub struct EndpointStats {
     pub malformed: u64,
     /// Datagrams for no known tunnel (dropped).
     pub unknown_tunnel: u64,
-    /// Control messages received (excluding ZLBs).
+    /// Control messages received (excluding ZLBs and v3 ACKs).
     pub control_rx: u64,
-    /// Control messages sent (excluding ZLBs), first transmissions only.
+    /// Control messages sent (excluding ZLBs and v3 ACKs), first transmissions only.
     pub control_tx: u64,
     /// Retransmissions.
     pub retransmits: u64,
-    /// ZLB acknowledgements sent.
+    /// Acknowledgements sent: ZLBs (v2) and explicit ACK messages (v3).
     pub zlb_tx: u64,
     /// Duplicate messages received (re-acknowledged and dropped).
     pub duplicates: u64,
@@ -371,7 +376,9 @@ pub struct EndpointConfig {
     pub digest: Option<DigestAlg>,
     /// Attribute types to send hidden in accepted tunnels (see [`TunnelConfig::hide_avps`]).
     pub hide_avps: Vec<u16>,
-    /// Our side of sessions the peer opens (cookie, sublayer, sequencing, interface name).
+    /// Our side of sessions the peer opens: cookie, L2-Specific Sublayer, data sequencing,
+    /// framing/bearer defaults (the IDs, pseudowire type, numbers and interface name are per
+    /// call and not taken from here).
     pub session_defaults: SessionConfig,
     /// Host Name AVP for accepted tunnels.
     pub host_name: Vec<u8>,

@@ -6,7 +6,7 @@
 //! consumes [`ControlMessage`] values and queues [`ControlMessage`] values for the endpoint,
 //! with what the endpoint needs to encode them (secret for hidden AVPs, v3 digest keys).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -280,6 +280,32 @@ fn validate_sccrx(version: Version, msg: &ControlMessage) -> Result<PeerParams, 
     })
 }
 
+fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// v3 session parameters a peer asks for that we cannot honour: a cookie that is not 0, 4 or 8
+/// bytes (RFC 3931 §5.4.4 Assigned Cookie: CDN 2 / error 3), or data sequencing without an
+/// L2-Specific Sublayer to carry the sequence numbers (§5.4.4 Data Sequencing: CDN 15).
+fn check_peer_session(msg: &ControlMessage) -> Option<ResultCode> {
+    let mut peer = PeerSession::default();
+    peer.learn(msg);
+    if !matches!(peer.cookie.len(), 0 | 4 | 8) {
+        return Some(rc(
+            result::CDN_GENERAL_ERROR,
+            error_code::BAD_VALUE,
+            "Assigned Cookie must be 4 or 8 bytes",
+        ));
+    }
+    if msg.header.version == Version::V3 && peer.data_sequencing != 0 && peer.l2_specific == 0 {
+        return Some(rc(result::CDN_SEQ_WITHOUT_L2SPEC, error_code::NO_ERROR, ""));
+    }
+    None
+}
+
 /// The Control Message Authentication Nonce AVP of a message.
 pub(crate) fn nonce_of(msg: &ControlMessage) -> Option<Vec<u8>> {
     msg.find(|v| match v {
@@ -362,6 +388,9 @@ pub(crate) struct Tunnel {
     /// Give up if not established by then (a responder whose SCCRP was acknowledged by a ZLB
     /// but whose SCCCN never came would otherwise wait forever).
     setup_deadline: Option<Instant>,
+    /// Sessions that must be established by a deadline (call set-up timer), lazily cleaned:
+    /// an entry whose session is gone or up is skipped when it expires.
+    session_deadlines: BTreeSet<(Instant, u32)>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
     /// The tunnel is gone: the endpoint removes it.
@@ -406,6 +435,7 @@ impl Tunnel {
             auth: None,
             quiescent: false,
             setup_deadline: None,
+            session_deadlines: BTreeSet::new(),
             down_reported: false,
             finished: false,
             scheduled: None,
@@ -667,14 +697,48 @@ impl Tunnel {
             TunnelState::Listen
             | TunnelState::WaitCtlReply
             | TunnelState::WaitCtlConn
-            | TunnelState::WaitCtlConnAck => {
-                match (self.transport.next_timeout(), self.setup_deadline) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                }
-            }
+            | TunnelState::WaitCtlConnAck => min_opt(
+                min_opt(self.transport.next_timeout(), self.setup_deadline),
+                self.session_deadlines.first().map(|&(at, _)| at),
+            ),
+            TunnelState::Established => min_opt(
+                self.transport.next_timeout(),
+                self.session_deadlines.first().map(|&(at, _)| at),
+            ),
             _ => self.transport.next_timeout(),
         }
+    }
+
+    /// Call set-up timer: a session not established within two retransmission cycles of its
+    /// creation is cleared with CDN Result Code 10 (RFC 2661 §4.4.2: "not established within
+    /// time allotted") and reported down with [`DownReason::Timeout`]. Bounds what a peer
+    /// that opens calls and never completes them can make us hold.
+    fn expire_sessions(&mut self, ctx: &mut Ctx) {
+        while let Some(&(at, sid)) = self.session_deadlines.first() {
+            if at > ctx.now {
+                break;
+            }
+            self.session_deadlines.pop_first();
+            let pending = self.sessions.get(&sid).is_some_and(|s| {
+                !matches!(
+                    s.state,
+                    SessionState::Established | SessionState::WaitConnAck
+                )
+            });
+            if pending {
+                let r = rc(
+                    result::CDN_TIMEOUT,
+                    error_code::NO_ERROR,
+                    "call set-up timeout",
+                );
+                self.close_session_internal(ctx, sid, r, DownReason::Timeout);
+            }
+        }
+    }
+
+    fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
+        let at = now + Self::setup_time(&self.cfg).saturating_mul(2);
+        self.session_deadlines.insert((at, sid));
     }
 
     /// Runs expired timers.
@@ -687,6 +751,16 @@ impl Tunnel {
                 self.finished = true;
             }
             return;
+        }
+        if matches!(
+            self.state,
+            TunnelState::Established
+                | TunnelState::Listen
+                | TunnelState::WaitCtlReply
+                | TunnelState::WaitCtlConn
+                | TunnelState::WaitCtlConnAck
+        ) {
+            self.expire_sessions(ctx);
         }
         self.transport.handle_timeout(ctx.now);
         let setup_expired = matches!(
@@ -728,7 +802,9 @@ impl Tunnel {
         if self.finished {
             return;
         }
-        if !msg.is_zlb() {
+        let ack_only = msg.is_zlb()
+            || (self.cfg.version == Version::V3 && msg.message_type() == Some(MessageType::Ack));
+        if !ack_only {
             ctx.stats.control_rx += 1;
             if matches!(self.state, TunnelState::WaitCtlReply | TunnelState::Listen)
                 && !self.quiescent
@@ -945,6 +1021,11 @@ impl Tunnel {
         if !matches!(cfg.cookie.len(), 0 | 4 | 8) {
             return Err(ApiError::InvalidConfig("cookie must be 0, 4 or 8 bytes"));
         }
+        if cfg.data_sequencing != 0 && cfg.l2_specific == 0 && self.cfg.version == Version::V3 {
+            return Err(ApiError::InvalidConfig(
+                "data sequencing needs an L2-Specific Sublayer (RFC 3931 §5.4.4)",
+            ));
+        }
         let id = self.new_session_id(ctx, cfg.local_session_id)?;
         let serial = self.next_call_serial;
         self.next_call_serial = self.next_call_serial.wrapping_add(1);
@@ -967,6 +1048,7 @@ impl Tunnel {
             s.state = SessionState::WaitReply;
         }
         self.sessions.insert(id, s);
+        self.arm_session_deadline(ctx.now, id);
         self.flush(ctx);
         Ok(id)
     }
@@ -1418,6 +1500,10 @@ impl Tunnel {
             self.refuse_call(ctx, peer_sid, &r);
             return;
         }
+        if let Some(r) = check_peer_session(msg) {
+            self.refuse_call(ctx, peer_sid, &r);
+            return;
+        }
         let Ok(id) = self.new_session_id(ctx, None) else {
             let r = rc(result::CDN_NO_FACILITIES_TEMP, error_code::NO_RESOURCES, "");
             self.refuse_call(ctx, peer_sid, &r);
@@ -1453,6 +1539,7 @@ impl Tunnel {
             called_number: None,
             remote_end_id: Vec::new(),
             proxy_avps: Vec::new(),
+            interface_name: None,
             ..d.clone()
         };
         let mut peer = PeerSession::default();
@@ -1480,6 +1567,7 @@ impl Tunnel {
             self.transport.send(ctx.now, m, Tag::None);
         }
         self.sessions.insert(id, s);
+        self.arm_session_deadline(ctx.now, id);
     }
 
     /// ICRP (send ICCN) or OCRP (wait for OCCN).
@@ -1504,6 +1592,11 @@ impl Tunnel {
             self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
             return;
         };
+        if let Some(r) = check_peer_session(msg) {
+            s.peer_id = peer_sid;
+            self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
+            return;
+        }
         s.peer_id = peer_sid;
         s.peer.learn(msg);
         if outgoing {

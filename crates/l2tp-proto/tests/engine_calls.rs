@@ -385,3 +385,43 @@ fn every_required_avp_missing_is_answered_per_rfc() {
     }
     assert!(checked >= 40, "{checked}");
 }
+
+/// RFC 2661 §4.4.2 CDN Result Code 10 ("not established within time allotted"): a call whose
+/// set-up stalls (here: the v3 ICRP lost its Remote Session ID, so the LAC cannot match it) is
+/// cleared on both sides by the call set-up timer while the tunnel stays up — no session is
+/// held forever.
+#[test]
+fn stalled_call_setup_times_out_with_cdn_10_and_nothing_is_held() {
+    let mut s = Sim::with(25, EndpointConfig::default(), lns_cfg());
+    s.rewrite = Some(Box::new(|from, m: &mut ControlMessage| {
+        if from == LNS && m.message_type() == Some(MessageType::Icrp) {
+            m.avps
+                .retain(|a| !matches!(a.value, AvpValue::RemoteSessionId(_)));
+        }
+    }));
+    let now = s.now;
+    let mut cfg = cfg_for(&s, Version::V3);
+    cfg.hello_interval = Some(Duration::from_secs(10));
+    let t = s.nodes[LAC].ep.connect(now, cfg).unwrap();
+    s.nodes[LAC]
+        .ep
+        .open_session(now, t, session_for(Version::V3))
+        .unwrap();
+    s.run_for(Duration::from_secs(10));
+    assert_eq!(s.nodes[LAC].ep.session_counts(), (1, 1));
+    assert_eq!(s.nodes[LNS].ep.session_counts(), (1, 1));
+    s.run_for(Duration::from_secs(120));
+    assert!(s.has_event(LAC, |e| matches!(
+        e,
+        Event::SessionDown {
+            reason: DownReason::Timeout,
+            ..
+        }
+    )));
+    assert!(s.has_event(LNS, |e| matches!(e, Event::SessionDown { reason: DownReason::Peer(r), .. } if r.result == result::CDN_TIMEOUT)
+        || matches!(e, Event::SessionDown { reason: DownReason::Timeout, .. })));
+    for n in [LAC, LNS] {
+        assert_eq!(s.nodes[n].ep.session_counts(), (0, 0), "node {n}");
+        assert_eq!(s.count(n, is_tunnel_down), 0, "tunnel stays up");
+    }
+}

@@ -38,7 +38,7 @@ fn eth_session() -> SessionConfig {
     SessionConfig {
         pseudowire: pw_type::ETHERNET,
         cookie: vec![9, 8, 7, 6],
-        l2_specific: 0,
+        l2_specific: 1,
         data_sequencing: 2,
         remote_end_id: b"circuit-7".to_vec(),
         interface_name: Some("l2tpeth7".into()),
@@ -105,8 +105,8 @@ fn v3_session_comes_up(encap: Encap) {
     assert_eq!(lp.peer_cookie, vec![0xaa, 0xbb, 0xcc, 0xdd, 1, 2, 3, 4]);
     assert_eq!(np.peer_cookie, lp.local_cookie);
     assert_eq!(np.local_cookie, lp.peer_cookie);
-    assert_eq!((lp.l2_specific, lp.peer_l2_specific), (0, 1));
-    assert_eq!((np.l2_specific, np.peer_l2_specific), (1, 0));
+    assert_eq!((lp.l2_specific, lp.peer_l2_specific), (1, 1));
+    assert_eq!((np.l2_specific, np.peer_l2_specific), (1, 1));
     assert_eq!((lp.data_sequencing, np.peer_data_sequencing), (2, 2));
     assert_eq!(np.remote_end_id, b"circuit-7");
     assert_eq!(lp.interface_name.as_deref(), Some("l2tpeth7"));
@@ -395,4 +395,33 @@ fn quiescent_tunnels_hello_each_other_and_detect_a_dead_peer() {
             "{version:?}"
         );
     }
+}
+
+/// RFC 3931 §5.4.4 Data Sequencing / Result Code 15: sequencing asked without an L2-Specific
+/// Sublayer is refused; our own API refuses to ask for it.
+#[test]
+fn v3_sequencing_without_l2_specific_sublayer_is_refused() {
+    let mut s = v3_sim(13, lns_v3());
+    let now = s.now;
+    let cfg = s.tunnel_cfg_v3(Encap::Udp);
+    let t = s.nodes[LAC].ep.connect(now, cfg).unwrap();
+    let bad = SessionConfig {
+        l2_specific: 0,
+        ..eth_session()
+    };
+    assert!(s.nodes[LAC].ep.open_session(now, t, bad).is_err());
+    // A peer that asks for it anyway (rewritten on the wire) gets CDN 15.
+    s.rewrite = Some(Box::new(|from, m| {
+        if from == LAC && m.message_type() == Some(MessageType::Icrq) {
+            for a in &mut m.avps {
+                if let AvpValue::L2SpecificSublayer(v) = &mut a.value {
+                    *v = 0;
+                }
+            }
+        }
+    }));
+    s.nodes[LAC].ep.open_session(now, t, eth_session()).unwrap();
+    s.run_for(Duration::from_secs(3));
+    assert!(s.has_event(LAC, |e| matches!(e, Event::SessionDown { reason: DownReason::Peer(r), .. } if r.result == result::CDN_SEQ_WITHOUT_L2SPEC)));
+    assert_eq!(s.nodes[LNS].ep.session_counts(), (0, 0));
 }
