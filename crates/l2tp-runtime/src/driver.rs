@@ -299,13 +299,22 @@ impl Driver {
         self.next_socket += 1;
         let tx = self.inbox_tx.clone();
         let reader_sock = sock.clone();
+        // The kernel strips the 4-byte zero Session ID of L2TP/IP control messages before
+        // user space reads them (and adds it on send); the codec wants it: put it back.
+        let prefix: &'static [u8] = match encap {
+            Encap::Ip => &[0, 0, 0, 0],
+            Encap::Udp => &[],
+        };
         let reader = tokio::spawn(async move {
             let mut buf = vec![0u8; MAX_DATAGRAM];
             loop {
                 match reader_sock.recv_from(&mut buf).await {
                     Ok((n, from)) => {
                         let Some(data) = buf.get(..n) else { continue };
-                        if tx.send((index, from, data.to_vec())).await.is_err() {
+                        let mut v = Vec::with_capacity(prefix.len() + n);
+                        v.extend_from_slice(prefix);
+                        v.extend_from_slice(data);
+                        if tx.send((index, from, v)).await.is_err() {
                             return;
                         }
                     }
@@ -1042,12 +1051,10 @@ impl Driver {
         if self.peer_socket.get(&from) != Some(&socket) {
             self.peer_socket.insert(from, socket);
         }
-        let encap = self
-            .sockets
-            .get(&socket)
-            .map_or(Encap::Udp, |s| s.encap);
+        let encap = self.sockets.get(&socket).map_or(Encap::Udp, |s| s.encap);
         let before = self.endpoint.stats();
-        self.endpoint.handle_encap(Instant::now(), from, encap, data);
+        self.endpoint
+            .handle_encap(Instant::now(), from, encap, data);
         let after = self.endpoint.stats();
         if encap == Encap::Ip && after.tunnels_accepted > before.tunnels_accepted {
             // An accepted L2TP/IP tunnel needs its own socket bound to its Control Connection
@@ -1086,8 +1093,14 @@ impl Driver {
                     self.send_errors += 1;
                     continue;
                 };
-                let sent = if sock.connected.is_some() && sock.encap == Encap::Ip {
-                    sock.sock.send(&t.payload).await
+                let sent = if sock.encap == Encap::Ip {
+                    // The kernel adds the zero Session ID itself (l2tp_ip_sendmsg).
+                    let body = t.payload.get(4..).unwrap_or_default();
+                    if sock.connected.is_some() {
+                        sock.sock.send(body).await
+                    } else {
+                        sock.sock.send_to(body, t.destination).await
+                    }
                 } else {
                     sock.sock.send_to(&t.payload, t.destination).await
                 };

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# End to end, kernel data plane: as v3-eth.sh, over IP encapsulation (IP protocol 115, L2TP/IP
+# sockets bound to each Control Connection ID) over IPv4.
+source "$(dirname "$0")/../../netns-lib.sh"
+two_hosts a b
+cat > "$OUT/b.toml" <<CONF
+[tunnel.lcce]
+local = "10.70.0.2:0"
+listen = true
+version = "l2tpv3"
+encap = "ip"
+secret = "e2e"
+digest = "sha1"
+[tunnel.lcce.session.template]
+pseudowire = "eth"
+interface_name = "l2tpeth-b"
+peer_cookie = [1, 2, 3, 4, 5, 6, 7, 8]
+l2spec_type = "default"
+CONF
+cat > "$OUT/a.toml" <<CONF
+[tunnel.pw]
+local = "10.70.0.1:0"
+peer = "10.70.0.2:0"
+version = "l2tpv3"
+encap = "ip"
+secret = "e2e"
+digest = "sha1"
+[tunnel.pw.session.eth]
+pseudowire = "eth"
+interface_name = "l2tpeth-a"
+peer_cookie = [9, 9, 9, 9]
+l2spec_type = "default"
+CONF
+ip netns exec b "$L2TPD" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
+B=$!; PIDS+=($B)
+sleep 1
+ip netns exec a "$L2TPD" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
+A=$!; PIDS+=($A)
+wait_for 20 "pseudowire up on a" grep -q '"event":"session_up"' "$OUT/a.events"
+wait_for 20 "pseudowire up on b" grep -q '"event":"session_up"' "$OUT/b.events"
+wait_for 10 "l2tpeth-a exists" ip -n a link show l2tpeth-a
+wait_for 10 "l2tpeth-b exists" ip -n b link show l2tpeth-b
+ip -n a addr add 10.71.0.1/24 dev l2tpeth-a; ip -n a link set l2tpeth-a up
+ip -n b addr add 10.71.0.2/24 dev l2tpeth-b; ip -n b link set l2tpeth-b up
+ip netns exec a ping -c 3 -i 0.3 -W 2 10.71.0.2 >"$OUT/ping.log" 2>&1 || fail "ping across the Ethernet pseudowire"
+pass "ping 10.71.0.1 -> 10.71.0.2 across the L2TPv3 Ethernet pseudowire"
+ip netns exec a ip l2tp show session > "$OUT/session-a.log"
+grep -q "cookie 01020304 05060708" "$OUT/session-a.log" || grep -qi "cookie 0102030405060708" "$OUT/session-a.log" || { cat "$OUT/session-a.log"; fail "a does not send b's assigned cookie"; }
+pass "a sends the cookie b assigned"
+kill -TERM "$A"; rc=0; wait "$A" || rc=$?
+[ "$rc" = 0 ] || fail "a exit status $rc"
+wait_for 5 "no kernel tunnel left on a" l2tp_empty a
+wait_for 10 "b saw the tunnel close and removed it" l2tp_empty b
+echo "e2e v3-eth-ip: passed"
