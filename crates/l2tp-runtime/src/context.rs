@@ -208,3 +208,34 @@ impl Context {
         rx.await.map_err(|_| DriverError::Stopped)
     }
 }
+
+/// Raises the soft open-files limit (`RLIMIT_NOFILE`) to the hard limit: every kernel-mode
+/// tunnel holds a socket and every PPP session a PPPoL2TP socket, so a daemon with thousands of
+/// tunnels needs more than the usual 1,024. Returns the soft limit now in force (0 if it could
+/// not be read).
+pub fn raise_nofile_limit() -> u64 {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    match getrlimit(Resource::RLIMIT_NOFILE) {
+        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
+            Ok(()) => hard,
+            Err(e) => {
+                tracing::warn!(error = %e, soft, hard, "cannot raise RLIMIT_NOFILE");
+                soft
+            }
+        },
+        Ok((soft, _)) => soft,
+        Err(_) => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn nofile_limit_is_raised_to_the_hard_limit() {
+        let after = super::raise_nofile_limit();
+        let (soft, hard) =
+            nix::sys::resource::getrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE).unwrap();
+        assert_eq!(soft, hard);
+        assert_eq!(after, soft);
+    }
+}

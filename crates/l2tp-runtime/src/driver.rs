@@ -38,7 +38,9 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::{SessionSection, TunnelKind, TunnelSection};
-use crate::dataplane::{DataPlane, SessionHandle, SessionSpec, SessionStats, TunnelSpec};
+use crate::dataplane::{
+    DataPlane, DataPlaneError, SessionHandle, SessionSpec, SessionStats, TunnelSpec,
+};
 use crate::pppd::{PppdOptions, PppdSession};
 use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
 
@@ -417,11 +419,7 @@ impl Driver {
         }
         match section.kind {
             TunnelKind::Static => return self.add_static(name, section),
-            TunnelKind::Quiescent => {
-                return Err(DriverError::Unsupported(format!(
-                    "tunnel {name}: quiescent tunnels"
-                )))
-            }
+            TunnelKind::Quiescent => return self.add_quiescent(name, section),
             TunnelKind::Dynamic => {}
         }
         if section.listen {
@@ -515,16 +513,7 @@ impl Driver {
             udp_checksum: true,
         };
         self.dataplane.create_tunnel(&spec)?;
-        let mut entry = TunnelEntry {
-            name: name.to_string(),
-            socket: None,
-            pending_sessions: Vec::new(),
-            sessions: HashMap::new(),
-            section: section.clone(),
-            up: true,
-            peer_tunnel_id: ptid,
-            dp_tunnel: true,
-        };
+        let events_before = self.events.len();
         self.events.push(RuntimeEvent {
             tunnel_name: name.to_string(),
             session_name: None,
@@ -538,57 +527,141 @@ impl Driver {
                 peer_host_name: Vec::new(),
             },
         });
+        self.tunnels.insert(
+            id,
+            TunnelEntry {
+                name: name.to_string(),
+                socket: None,
+                pending_sessions: Vec::new(),
+                sessions: HashMap::new(),
+                section: section.clone(),
+                up: true,
+                peer_tunnel_id: ptid,
+                dp_tunnel: true,
+            },
+        );
+        if let Err(e) = self.create_configured_sessions(id) {
+            // Nothing half-created: undo what this call made.
+            if let Some(entry) = self.tunnels.remove(&id) {
+                for sid in entry.sessions.keys() {
+                    let _ = self.dataplane.delete_session(tid, sid.0);
+                }
+            }
+            let _ = self.dataplane.delete_tunnel(tid);
+            self.events.truncate(events_before);
+            return Err(DriverError::DataPlane(e));
+        }
+        self.by_name.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    /// A quiescent tunnel: configured IDs like a static one, plus HELLO and ACK on a control
+    /// socket of its own (which the kernel also takes as the managed tunnel's socket), so that
+    /// a dead peer takes the pseudowires down.
+    fn add_quiescent(
+        &mut self,
+        name: &str,
+        section: &TunnelSection,
+    ) -> Result<TunnelId, DriverError> {
+        let (Some(tid), Some(ptid), Some(peer)) = (section.tid, section.ptid, section.peer) else {
+            return Err(DriverError::Unsupported(format!(
+                "tunnel {name}: a quiescent tunnel needs tid, ptid and peer"
+            )));
+        };
+        if self.tunnels.contains_key(&TunnelId(tid)) {
+            return Err(DriverError::Exists(format!("tunnel ID {tid}")));
+        }
+        let local = section.local.unwrap_or(match peer {
+            SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+            SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+        });
+        let socket = self.open_socket_encap(local, Some(peer), section.encap, tid)?;
+        if let Some(s) = self.sockets.get_mut(&socket) {
+            s.users += 1;
+        }
+        let mut cfg = section.to_engine();
+        cfg.local_tunnel_id = Some(tid);
+        cfg.peer_tunnel_id = Some(ptid);
+        // The engine reports TunnelUp at once; its handler programs the data plane.
+        self.tunnels.insert(
+            TunnelId(tid),
+            TunnelEntry {
+                name: name.to_string(),
+                socket: Some(socket),
+                pending_sessions: Vec::new(),
+                sessions: HashMap::new(),
+                section: section.clone(),
+                up: false,
+                peer_tunnel_id: ptid,
+                dp_tunnel: false,
+            },
+        );
+        match self.endpoint.add_quiescent(Instant::now(), cfg) {
+            Ok(id) => {
+                self.by_name.insert(name.to_string(), id);
+                Ok(id)
+            }
+            Err(source) => {
+                self.tunnels.remove(&TunnelId(tid));
+                self.release_socket(socket);
+                Err(DriverError::Engine {
+                    name: name.to_string(),
+                    source,
+                })
+            }
+        }
+    }
+
+    /// Creates the configured sessions of a static or quiescent tunnel (IDs from the config)
+    /// in the data plane, reporting `SessionUp` for each. Stops at the first failure.
+    fn create_configured_sessions(&mut self, id: TunnelId) -> Result<(), DataPlaneError> {
+        let Some(entry) = self.tunnels.get(&id) else {
+            return Ok(());
+        };
+        let (name, section, ptid) = (
+            entry.name.clone(),
+            entry.section.clone(),
+            entry.peer_tunnel_id,
+        );
         for (sname, s) in &section.sessions {
             let (Some(sid), Some(psid)) = (s.sid, s.psid) else {
                 continue; // the config loader requires them for static tunnels
             };
-            let spec = session_spec(section, s, tid, ptid, sid, psid);
-            match self.dataplane.create_session(&spec) {
-                Ok(handle) => {
-                    self.events.push(RuntimeEvent {
-                        tunnel_name: name.to_string(),
-                        session_name: Some(sname.clone()),
-                        interface_name: handle.interface_name.clone(),
-                        event: Event::SessionUp {
-                            tunnel: id,
-                            session: SessionId(sid),
-                            peer_session_id: psid,
-                            peer_tunnel_id: ptid,
-                            pseudowire: s.pseudowire.pw_type(),
-                            params: SessionParams {
-                                local_cookie: s.peer_cookie.clone(),
-                                peer_cookie: s.cookie.clone(),
-                                interface_name: s.interface_name.clone(),
-                                ..SessionParams::default()
-                            },
-                        },
-                    });
-                    entry.sessions.insert(
-                        SessionId(sid),
-                        SessionEntry {
-                            name: sname.clone(),
-                            section: s.clone(),
-                            up: true,
-                            peer_id: psid,
-                            dp: Some(handle),
-                            pppd: None,
-                        },
-                    );
-                }
-                Err(e) => {
-                    // Nothing half-created: undo what this call made.
-                    for sid in entry.sessions.keys() {
-                        let _ = self.dataplane.delete_session(tid, sid.0);
-                    }
-                    let _ = self.dataplane.delete_tunnel(tid);
-                    self.events.clear();
-                    return Err(DriverError::DataPlane(e));
-                }
+            let spec = session_spec(&section, s, id.0, ptid, sid, psid);
+            let handle = self.dataplane.create_session(&spec)?;
+            self.events.push(RuntimeEvent {
+                tunnel_name: name.clone(),
+                session_name: Some(sname.clone()),
+                interface_name: handle.interface_name.clone(),
+                event: Event::SessionUp {
+                    tunnel: id,
+                    session: SessionId(sid),
+                    peer_session_id: psid,
+                    peer_tunnel_id: ptid,
+                    pseudowire: s.pseudowire.pw_type(),
+                    params: SessionParams {
+                        local_cookie: s.peer_cookie.clone(),
+                        peer_cookie: s.cookie.clone(),
+                        interface_name: s.interface_name.clone(),
+                        ..SessionParams::default()
+                    },
+                },
+            });
+            if let Some(entry) = self.tunnels.get_mut(&id) {
+                entry.sessions.insert(
+                    SessionId(sid),
+                    SessionEntry {
+                        name: sname.clone(),
+                        section: s.clone(),
+                        up: true,
+                        peer_id: psid,
+                        dp: Some(handle),
+                        pppd: None,
+                    },
+                );
             }
         }
-        self.by_name.insert(name.to_string(), id);
-        self.tunnels.insert(id, entry);
-        Ok(id)
+        Ok(())
     }
 
     /// Closes a tunnel by name: StopCCN for dynamic tunnels (events follow), immediate data
@@ -606,11 +679,12 @@ impl Driver {
     }
 
     fn close_tunnel_id(&mut self, id: TunnelId, rc: ResultCode) {
-        let is_static = self
-            .tunnels
-            .get(&id)
-            .is_some_and(|e| e.section.kind == TunnelKind::Static);
-        if is_static {
+        let kind = self.tunnels.get(&id).map(|e| e.section.kind);
+        if kind == Some(TunnelKind::Quiescent) {
+            // No StopCCN on a quiescent tunnel: stop its HELLOs, remove the data plane.
+            let _ = self.endpoint.close_tunnel(Instant::now(), id, rc.clone());
+        }
+        if matches!(kind, Some(TunnelKind::Static | TunnelKind::Quiescent)) {
             let Some(entry) = self.tunnels.get(&id) else {
                 return;
             };
@@ -1277,8 +1351,26 @@ impl Driver {
                     control_fd,
                     udp_checksum: true,
                 };
+                let quiescent = entry.section.kind == TunnelKind::Quiescent;
                 match self.dataplane.create_tunnel(&spec) {
-                    Ok(()) => entry.dp_tunnel = true,
+                    Ok(()) => {
+                        entry.dp_tunnel = true;
+                        if quiescent {
+                            // Report the tunnel before its sessions.
+                            log_event(&tunnel_name, None, &ev);
+                            self.events.push(RuntimeEvent {
+                                tunnel_name: tunnel_name.clone(),
+                                session_name: None,
+                                interface_name: None,
+                                event: ev,
+                            });
+                            if let Err(e) = self.create_configured_sessions(tunnel) {
+                                self.dataplane_errors += 1;
+                                tracing::error!(tunnel = %tunnel_name, error = %e, "data plane: session");
+                            }
+                            return;
+                        }
+                    }
                     Err(e) => {
                         self.dataplane_errors += 1;
                         tracing::error!(tunnel = %tunnel_name, error = %e, "data plane: tunnel");

@@ -20,5 +20,5 @@ pub mod kernel;
 pub mod pppd;
 pub mod status;
 
-pub use context::{Context, ContextOptions};
+pub use context::{raise_nofile_limit, Context, ContextOptions};
 pub use driver::{RuntimeEvent, SocketMode};

@@ -216,3 +216,107 @@ async fn static_tunnel_programs_data_plane_at_once_and_removes_everything_on_clo
     assert_eq!(calls[3], Call::DeleteTunnel(10));
     assert!(ctx.status().await.expect("status").is_empty());
 }
+
+#[tokio::test]
+async fn quiescent_tunnels_exchange_hellos_and_a_dead_peer_takes_the_pseudowire_down() {
+    let (pa, pb) = (free_udp_port(), free_udp_port());
+    let conf = |me: u16, peer: u16, tid: u32, ptid: u32, sid: u32, psid: u32| {
+        Config::parse(
+            &format!(
+                r#"
+                [tunnel.q]
+                kind = "quiescent"
+                version = "l2tpv3"
+                encap = "udp"
+                local = "127.0.0.1:{me}"
+                peer = "127.0.0.1:{peer}"
+                tid = {tid}
+                ptid = {ptid}
+                hello_timeout = 200
+                retry_timeout = 100
+                max_retries = 2
+                [tunnel.q.session.pw]
+                pseudowire = "eth"
+                sid = {sid}
+                psid = {psid}
+                "#
+            ),
+            "q.toml",
+        )
+        .expect("quiescent config")
+    };
+    let a_cfg = conf(pa, pb, 11, 22, 111, 222);
+    let b_cfg = conf(pb, pa, 22, 11, 222, 111);
+    let a_dp = NullDataPlane::new();
+    let a_log = a_dp.log();
+    let a = Context::start(ContextOptions::new(Box::new(a_dp)));
+    let b = Context::start(ContextOptions::new(Box::new(NullDataPlane::new())));
+    let mut a_ev = a.subscribe();
+    a.create_tunnel("q", a_cfg.tunnels[0].1.clone())
+        .await
+        .expect("a");
+    b.create_tunnel("q", b_cfg.tunnels[0].1.clone())
+        .await
+        .expect("b");
+    let up = next_matching(&mut a_ev, "pseudowire up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    assert_eq!(up.session_name.as_deref(), Some("pw"));
+    let calls = a_log.calls();
+    let Call::CreateTunnel(ts) = &calls[0] else {
+        panic!("{calls:?}")
+    };
+    assert_eq!((ts.tunnel_id, ts.peer_tunnel_id), (11, 22));
+    // HELLOs keep it up well past several hello intervals.
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let st = a.status().await.expect("status");
+    assert_eq!(st.len(), 1, "still up: {st:?}");
+    assert!(st[0].control_tx >= 2, "HELLOs sent: {st:?}");
+    assert!(st[0].control_rx >= 2, "HELLOs / ACKs received: {st:?}");
+    // b shuts down: its StopCCN takes a's pseudowire down too.
+    assert_eq!(b.shutdown().await.expect("b shutdown"), 0);
+    let down = next_matching(&mut a_ev, "tunnel down", |e| {
+        matches!(e.event, Event::TunnelDown { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            down.event,
+            Event::TunnelDown {
+                reason: DownReason::Peer(_),
+                ..
+            }
+        ),
+        "{down:?}"
+    );
+    assert!(a_log.calls().iter().any(|c| *c == Call::DeleteTunnel(11)));
+
+    // A peer that never answers (a bound, silent socket): HELLO goes unacknowledged and the
+    // tunnel is declared dead within its retransmission budget.
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("silent peer");
+    let ps = silent.local_addr().expect("addr").port();
+    let c_cfg = conf(free_udp_port(), ps, 33, 44, 333, 444);
+    let c_dp = NullDataPlane::new();
+    let c_log = c_dp.log();
+    let c = Context::start(ContextOptions::new(Box::new(c_dp)));
+    let mut c_ev = c.subscribe();
+    c.create_tunnel("q", c_cfg.tunnels[0].1.clone())
+        .await
+        .expect("c");
+    let down = next_matching(&mut c_ev, "dead peer detected", |e| {
+        matches!(e.event, Event::TunnelDown { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            down.event,
+            Event::TunnelDown {
+                reason: DownReason::Timeout,
+                ..
+            }
+        ),
+        "{down:?}"
+    );
+    assert!(c_log.calls().iter().any(|c| *c == Call::DeleteTunnel(33)));
+}

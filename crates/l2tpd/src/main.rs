@@ -190,6 +190,8 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
         )
     };
     let stop = shutdown_signal();
+    let nofile = l2tp_runtime::raise_nofile_limit();
+    tracing::debug!(nofile, "open files limit");
     let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
         .context("SIGHUP handler")?;
     let metrics_listener = match args.metrics {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End to end, kernel data plane: as v3-eth.sh, over IP encapsulation (IP protocol 115, L2TP/IP
-# sockets bound to each Control Connection ID) over IPv4.
+# sockets bound to each Control Connection ID) over IPv4. The control exchange is captured and
+# decoded by tshark with the shared secret: no expert warning (the SHA-1 digests verify).
 source "$(dirname "$0")/../../netns-lib.sh"
 two_hosts a b
 cat > "$OUT/b.toml" <<CONF
@@ -31,6 +32,10 @@ interface_name = "l2tpeth-a"
 peer_cookie = [9, 9, 9, 9]
 l2spec_type = "default"
 CONF
+ip netns exec b tshark -q -i vb -f "ip proto 115" -w "$OUT/v3ip.pcap" >"$OUT/tshark.log" 2>&1 &
+TS=$!; PIDS+=($TS)
+wait_for 20 "capture running" grep -q "Capturing on" "$OUT/tshark.log"
+sleep 1
 ip netns exec b "$L2TPD" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
 B=$!; PIDS+=($B)
 sleep 1
@@ -51,4 +56,12 @@ kill -TERM "$A"; rc=0; wait "$A" || rc=$?
 [ "$rc" = 0 ] || fail "a exit status $rc"
 wait_for 5 "no kernel tunnel left on a" l2tp_empty a
 wait_for 10 "b saw the tunnel close and removed it" l2tp_empty b
+sleep 0.5
+kill "$TS"; wait "$TS" 2>/dev/null || true
+tshark -r "$OUT/v3ip.pcap" -o l2tp.shared_secret:e2e -V -O l2tp 2>/dev/null > "$OUT/v3ip.txt" || true
+grep -q "Message Digest AVP" "$OUT/v3ip.txt" || fail "tshark shows no Message Digest over IP"
+grep -q "Assigned Cookie" "$OUT/v3ip.txt" || fail "tshark shows no Assigned Cookie over IP"
+warn=$(tshark -r "$OUT/v3ip.pcap" -o l2tp.shared_secret:e2e -Y '_ws.expert.severity >= "Warning"' 2>/dev/null || true)
+[ -z "$warn" ] || fail "tshark expert warnings over IP: $warn"
+pass "tshark decodes the L2TPv3/IP exchange with the secret: no expert warning"
 echo "e2e v3-eth-ip: passed"
