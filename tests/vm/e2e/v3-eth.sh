@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # End to end, kernel data plane: two of our LCCEs set up a dynamic L2TPv3 Ethernet pseudowire
-# over UDP (Message Digest, cookies, default L2-Specific Sublayer); the l2tpeth interfaces
-# appear on both ends and carry a ping; teardown leaves no kernel object.
+# (Message Digest HMAC-SHA-1, cookies, default L2-Specific Sublayer); the l2tpeth interfaces
+# appear on both ends and carry a ping; the control exchange, captured and decoded by tshark
+# with the shared secret, has no expert warning (the digests verify); teardown leaves no kernel
+# object. V3_ENCAP = udp (default) | ip, V3_FAMILY = 4 (default) | 6 select the transport.
 source "$(dirname "$0")/../../netns-lib.sh"
+ENCAP=${V3_ENCAP:-udp}
+if [ "${V3_FAMILY:-4}" = 6 ]; then A_IP="[fd70::1]"; B_IP="[fd70::2]"; else A_IP=10.70.0.1; B_IP=10.70.0.2; fi
+PORT=1701; [ "$ENCAP" = ip ] && PORT=0
+if [ "$ENCAP" = ip ]; then FILTER="ip proto 115 or ip6 proto 115"; else FILTER="udp port 1701"; fi
 two_hosts a b
 cat > "$OUT/b.toml" <<CONF
 [tunnel.lcce]
-local = "10.70.0.2:1701"
+local = "$B_IP:$PORT"
 listen = true
 version = "l2tpv3"
+encap = "$ENCAP"
 secret = "e2e"
 digest = "sha1"
 [tunnel.lcce.session.template]
@@ -19,9 +26,10 @@ l2spec_type = "default"
 CONF
 cat > "$OUT/a.toml" <<CONF
 [tunnel.pw]
-local = "10.70.0.1:1701"
-peer = "10.70.0.2:1701"
+local = "$A_IP:$PORT"
+peer = "$B_IP:$PORT"
 version = "l2tpv3"
+encap = "$ENCAP"
 secret = "e2e"
 digest = "sha1"
 [tunnel.pw.session.eth]
@@ -30,9 +38,13 @@ interface_name = "l2tpeth-a"
 peer_cookie = [9, 9, 9, 9]
 l2spec_type = "default"
 CONF
+ip netns exec b tshark -q -i vb -f "$FILTER" -w "$OUT/v3ip.pcap" >"$OUT/tshark.log" 2>&1 &
+TS=$!; PIDS+=($TS)
+wait_for 20 "capture running" grep -q "Capturing on" "$OUT/tshark.log"
+sleep 1
 ip netns exec b "$L2TPD" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
 B=$!; PIDS+=($B)
-wait_for 10 "LCCE b listening" sh -c "ip netns exec b ss -uln | grep -q 10.70.0.2:1701"
+sleep 1
 ip netns exec a "$L2TPD" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
 A=$!; PIDS+=($A)
 wait_for 20 "pseudowire up on a" grep -q '"event":"session_up"' "$OUT/a.events"
@@ -50,4 +62,12 @@ kill -TERM "$A"; rc=0; wait "$A" || rc=$?
 [ "$rc" = 0 ] || fail "a exit status $rc"
 wait_for 5 "no kernel tunnel left on a" l2tp_empty a
 wait_for 10 "b saw the tunnel close and removed it" l2tp_empty b
-echo "e2e v3-eth: passed"
+sleep 0.5
+kill "$TS"; wait "$TS" 2>/dev/null || true
+tshark -r "$OUT/v3ip.pcap" -o l2tp.shared_secret:e2e -V -O l2tp 2>/dev/null > "$OUT/v3ip.txt" || true
+grep -q "Message Digest AVP" "$OUT/v3ip.txt" || fail "tshark shows no Message Digest"
+grep -q "Assigned Cookie" "$OUT/v3ip.txt" || fail "tshark shows no Assigned Cookie"
+warn=$(tshark -r "$OUT/v3ip.pcap" -o l2tp.shared_secret:e2e -Y '_ws.expert.severity >= "Warning"' 2>/dev/null || true)
+[ -z "$warn" ] || fail "tshark expert warnings: $warn"
+pass "tshark decodes the L2TPv3 exchange ($ENCAP, IPv${V3_FAMILY:-4}) with the secret: no expert warning"
+echo "e2e v3-eth ($ENCAP, IPv${V3_FAMILY:-4}): passed"
