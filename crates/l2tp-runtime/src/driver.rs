@@ -196,6 +196,8 @@ pub struct Driver {
     pppd_exit_rx: mpsc::Receiver<(TunnelId, SessionId, String)>,
     /// pppd processes started and not yet reaped.
     pppd_running: usize,
+    /// Datagrams dropped on listening sockets because the sender is not in `accept_peers`.
+    refused_peers: u64,
 }
 
 impl Driver {
@@ -228,6 +230,7 @@ impl Driver {
             pppd_exit_tx,
             pppd_exit_rx,
             pppd_running: 0,
+            refused_peers: 0,
         }
     }
 
@@ -840,7 +843,10 @@ impl Driver {
             sessions_up,
             send_errors: self.send_errors,
             dataplane_errors: self.dataplane_errors,
-            endpoint: self.endpoint.stats().into(),
+            endpoint: crate::status::EndpointCounters {
+                refused_peers: self.refused_peers,
+                ..self.endpoint.stats().into()
+            },
         }
     }
 
@@ -1122,6 +1128,16 @@ impl Driver {
     }
 
     fn receive(&mut self, socket: usize, from: SocketAddr, data: &[u8]) {
+        // `accept_peers`: only these addresses may open tunnels. With shared sockets every
+        // tunnel of the listener arrives here, so refusing the sender refuses it everywhere.
+        if let Some(t) = &self.accept_template {
+            let listening = self.sockets.get(&socket).is_some_and(|s| s.listening);
+            if listening && !t.accept_peers.is_empty() && !t.accept_peers.contains(&from.ip()) {
+                self.refused_peers += 1;
+                tracing::debug!(%from, "datagram from a peer not in accept_peers dropped");
+                return;
+            }
+        }
         if self.peer_socket.get(&from) != Some(&socket) {
             self.peer_socket.insert(from, socket);
         }

@@ -76,6 +76,10 @@ pub struct EndpointCounters {
     pub duplicates: u64,
     /// Tunnels accepted from peers.
     pub tunnels_accepted: u64,
+    /// Control messages dropped for a wrong or missing Message Digest.
+    pub auth_failures: u64,
+    /// Datagrams from addresses not in `accept_peers`, dropped before the engine saw them.
+    pub refused_peers: u64,
 }
 
 impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
@@ -89,6 +93,8 @@ impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
             zlb_tx: s.zlb_tx,
             duplicates: s.duplicates,
             tunnels_accepted: s.tunnels_accepted,
+            auth_failures: s.auth_failures,
+            refused_peers: 0,
         }
     }
 }

@@ -320,3 +320,63 @@ async fn quiescent_tunnels_exchange_hellos_and_a_dead_peer_takes_the_pseudowire_
     );
     assert!(c_log.calls().iter().any(|c| *c == Call::DeleteTunnel(33)));
 }
+
+#[tokio::test]
+async fn listener_refuses_peers_not_in_accept_peers() {
+    let port = free_udp_port();
+    let lns_cfg = Config::parse(
+        &format!(
+            r#"
+            [tunnel.lns]
+            local = "127.0.0.1:{port}"
+            listen = true
+            accept_peers = ["127.0.0.9"]
+            "#
+        ),
+        "lns.toml",
+    )
+    .expect("config");
+    let (name, lns_t) = &lns_cfg.tunnels[0];
+    let mut opts = ContextOptions::new(Box::new(NullDataPlane::new()));
+    opts.endpoint = lns_t.to_endpoint_config();
+    let lns = Context::start(opts);
+    lns.create_tunnel(name, lns_t.clone())
+        .await
+        .expect("listen");
+
+    let lac_cfg = Config::parse(
+        &format!(
+            r#"
+            [tunnel.t]
+            peer = "127.0.0.1:{port}"
+            retry_timeout = 100
+            max_retries = 1
+            "#
+        ),
+        "lac.toml",
+    )
+    .expect("config");
+    let lac = Context::start(ContextOptions::new(Box::new(NullDataPlane::new())));
+    let mut ev = lac.subscribe();
+    lac.create_tunnel("t", lac_cfg.tunnels[0].1.clone())
+        .await
+        .expect("dial");
+    let down = next_matching(&mut ev, "refused tunnel times out", |e| {
+        matches!(e.event, Event::TunnelDown { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            down.event,
+            Event::TunnelDown {
+                reason: DownReason::Timeout,
+                ..
+            }
+        ),
+        "{down:?}"
+    );
+    let st = lns.stats().await.expect("stats");
+    assert!(st.endpoint.refused_peers >= 1, "{st:?}");
+    assert_eq!(st.endpoint.tunnels_accepted, 0);
+    assert!(lns.status().await.expect("status").is_empty());
+}

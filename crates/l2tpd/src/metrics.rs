@@ -195,8 +195,8 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         ),
         (
             "l2tp_auth_failures_total",
-            "Tunnel authentication failures (not counted yet: always 0).",
-            0,
+            "Control messages dropped for a wrong or missing Message Digest (L2TPv3).",
+            e.auth_failures,
         ),
         (
             "l2tp_dataplane_errors_total",
