@@ -1242,8 +1242,6 @@ impl Driver {
         let mut section = self.accept_template.clone().unwrap_or_default();
         section.peer = Some(peer);
         section.listen = false;
-        let template_sessions = std::mem::take(&mut section.sessions);
-        section.sessions = template_sessions.into_iter().take(1).collect();
         let listen = listen_socket.and_then(|i| self.sockets.get(&i));
         let encap = listen.map_or(Encap::Udp, |s| s.encap);
         let socket = match (self.mode, encap) {
@@ -1308,12 +1306,18 @@ impl Driver {
             return;
         };
         if let Some(sid) = session {
+            let pw = match &ev {
+                Event::SessionUp { pseudowire, .. } => Some(*pseudowire),
+                _ => None,
+            };
             entry.sessions.entry(sid).or_insert_with(|| {
-                // A call the peer placed: the listen tunnel's first session is the template.
-                let section = entry
-                    .section
-                    .sessions
-                    .first()
+                // A call the peer placed: the listen tunnel's first session of the same
+                // pseudowire type is the template (else its first session).
+                let templates = &entry.section.sessions;
+                let section = templates
+                    .iter()
+                    .find(|(_, s)| Some(s.pseudowire.pw_type()) == pw)
+                    .or(templates.first())
                     .map(|(_, s)| s.clone())
                     .unwrap_or_default();
                 SessionEntry {
@@ -1404,6 +1408,7 @@ impl Driver {
                 peer_session_id,
                 peer_tunnel_id,
                 params,
+                pseudowire,
                 ..
             } => {
                 let tunnel_section = &entry.section;
@@ -1420,6 +1425,17 @@ impl Driver {
                     );
                     if tunnel_section.kind == TunnelKind::Dynamic {
                         apply_negotiated(&mut spec, params);
+                        match *pseudowire {
+                            l2tp_proto::wire::pw_type::PPP
+                                if spec.pseudowire == crate::config::Pseudowire::Eth =>
+                            {
+                                spec.pseudowire = crate::config::Pseudowire::Ppp
+                            }
+                            l2tp_proto::wire::pw_type::ETHERNET => {
+                                spec.pseudowire = crate::config::Pseudowire::Eth
+                            }
+                            _ => {}
+                        }
                     }
                     match self.dataplane.create_session(&spec) {
                         Ok(handle) => {

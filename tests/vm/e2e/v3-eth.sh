@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# End to end, kernel data plane: two of our LCCEs set up a dynamic L2TPv3 Ethernet pseudowire
-# (Message Digest HMAC-SHA-1, cookies, default L2-Specific Sublayer); the l2tpeth interfaces
-# appear on both ends and carry a ping; the control exchange, captured and decoded by tshark
+# End to end, kernel data plane: two of our LCCEs set up a dynamic L2TPv3 control connection
+# (Message Digest HMAC-SHA-1) with an Ethernet pseudowire (cookies, default L2-Specific
+# Sublayer) and a PPP pseudowire (pppd on both ends); the l2tpeth interfaces and the ppp link
+# carry a ping; the control exchange, captured and decoded by tshark
 # with the shared secret, has no expert warning (the digests verify); teardown leaves no kernel
 # object. V3_ENCAP = udp (default) | ip, V3_FAMILY = 4 (default) | 6 select the transport.
 source "$(dirname "$0")/../../netns-lib.sh"
@@ -23,7 +24,12 @@ pseudowire = "eth"
 interface_name = "l2tpeth-b"
 peer_cookie = [1, 2, 3, 4, 5, 6, 7, 8]
 l2spec_type = "default"
+[tunnel.lcce.session.ppp]
+pseudowire = "ppp"
+pppd_args = "$OUT/ppp-b"
 CONF
+printf 'noauth\n10.72.0.2:10.72.0.1\nnodefaultroute\nnoccp\nlcp-echo-interval 0\n' > "$OUT/ppp-b"
+printf 'noauth\n10.72.0.1:10.72.0.2\nnodefaultroute\nnoccp\nlcp-echo-interval 0\n' > "$OUT/ppp-a"
 cat > "$OUT/a.toml" <<CONF
 [tunnel.pw]
 local = "$A_IP:$PORT"
@@ -37,6 +43,9 @@ pseudowire = "eth"
 interface_name = "l2tpeth-a"
 peer_cookie = [9, 9, 9, 9]
 l2spec_type = "default"
+[tunnel.pw.session.ppp]
+pseudowire = "ppp"
+pppd_args = "$OUT/ppp-a"
 CONF
 ip netns exec b tshark -q -i vb -f "$FILTER" -w "$OUT/v3ip.pcap" >"$OUT/tshark.log" 2>&1 &
 TS=$!; PIDS+=($TS)
@@ -58,6 +67,10 @@ pass "ping 10.71.0.1 -> 10.71.0.2 across the L2TPv3 Ethernet pseudowire"
 ip netns exec a ip l2tp show session > "$OUT/session-a.log"
 grep -q "cookie 01020304 05060708" "$OUT/session-a.log" || grep -qi "cookie 0102030405060708" "$OUT/session-a.log" || { cat "$OUT/session-a.log"; fail "a does not send b's assigned cookie"; }
 pass "a sends the cookie b assigned"
+wait_for 30 "PPP pseudowire: IPCP address on a" sh -c "ip -n a addr show | grep -q 'inet 10.72.0.1'"
+wait_for 30 "PPP pseudowire: IPCP address on b" sh -c "ip -n b addr show | grep -q 'inet 10.72.0.2'"
+ip netns exec a ping -c 3 -i 0.3 -W 2 10.72.0.2 >"$OUT/ping-ppp.log" 2>&1 || fail "ping across the L2TPv3 PPP pseudowire"
+pass "ping 10.72.0.1 -> 10.72.0.2 across the L2TPv3 PPP pseudowire (pppd both ends)"
 kill -TERM "$A"; rc=0; wait "$A" || rc=$?
 [ "$rc" = 0 ] || fail "a exit status $rc"
 wait_for 5 "no kernel tunnel left on a" l2tp_empty a
