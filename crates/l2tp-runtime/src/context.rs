@@ -175,6 +175,25 @@ impl Context {
             tunnel: tunnel.to_string(),
             name: name.to_string(),
             section: Box::new(section),
+            outgoing: false,
+            reply,
+        })
+        .await?
+    }
+
+    /// Places an outgoing call (OCRQ → OCRP → OCCN; RFC 2661 §5.2.1), as an LNS asks a LAC to
+    /// dial out. The session comes up like an incoming call's.
+    pub async fn create_outgoing_call(
+        &self,
+        tunnel: &str,
+        name: &str,
+        section: SessionSection,
+    ) -> Result<SessionId, DriverError> {
+        self.call(|reply| Command::AddSession {
+            tunnel: tunnel.to_string(),
+            name: name.to_string(),
+            section: Box::new(section),
+            outgoing: true,
             reply,
         })
         .await?

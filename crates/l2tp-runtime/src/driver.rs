@@ -121,6 +121,8 @@ pub(crate) enum Command {
         tunnel: String,
         name: String,
         section: Box<SessionSection>,
+        /// Outgoing call (OCRQ) instead of incoming call (ICRQ).
+        outgoing: bool,
         reply: oneshot::Sender<Result<SessionId, DriverError>>,
     },
     CloseSession {
@@ -728,7 +730,20 @@ impl Driver {
         name: &str,
         section: &SessionSection,
     ) -> Result<SessionId, DriverError> {
-        let r = self.add_session_now(tunnel, name, section);
+        let r = self.add_session_now(tunnel, name, section, false);
+        self.flush().await;
+        r
+    }
+
+    /// Places an outgoing call (OCRQ; RFC 2661 §5.2.1, usually from the LNS) in a dynamic
+    /// tunnel by name. Errors as [`Driver::add_session`].
+    pub async fn add_outgoing_call(
+        &mut self,
+        tunnel: &str,
+        name: &str,
+        section: &SessionSection,
+    ) -> Result<SessionId, DriverError> {
+        let r = self.add_session_now(tunnel, name, section, true);
         self.flush().await;
         r
     }
@@ -738,6 +753,7 @@ impl Driver {
         tunnel: &str,
         name: &str,
         section: &SessionSection,
+        outgoing: bool,
     ) -> Result<SessionId, DriverError> {
         let id = *self
             .by_name
@@ -756,13 +772,17 @@ impl Driver {
                 entry.section.kind
             )));
         }
-        let sid = self
-            .endpoint
-            .open_session(Instant::now(), id, section.to_engine())
-            .map_err(|source| DriverError::Engine {
-                name: tunnel.to_string(),
-                source,
-            })?;
+        let now = Instant::now();
+        let opened = if outgoing {
+            self.endpoint
+                .open_outgoing_call(now, id, section.to_engine())
+        } else {
+            self.endpoint.open_session(now, id, section.to_engine())
+        };
+        let sid = opened.map_err(|source| DriverError::Engine {
+            name: tunnel.to_string(),
+            source,
+        })?;
         entry.sessions.insert(
             sid,
             SessionEntry {
@@ -991,9 +1011,14 @@ impl Driver {
                 tunnel,
                 name,
                 section,
+                outgoing,
                 reply,
             } => {
-                let r = self.add_session(&tunnel, &name, &section).await;
+                let r = if outgoing {
+                    self.add_outgoing_call(&tunnel, &name, &section).await
+                } else {
+                    self.add_session(&tunnel, &name, &section).await
+                };
                 let _ = reply.send(r);
             }
             Command::CloseSession {

@@ -380,3 +380,72 @@ async fn listener_refuses_peers_not_in_accept_peers() {
     assert_eq!(st.endpoint.tunnels_accepted, 0);
     assert!(lns.status().await.expect("status").is_empty());
 }
+
+#[tokio::test]
+async fn lns_places_an_outgoing_call_and_both_ends_bring_the_session_up() {
+    let port = free_udp_port();
+    let lns_cfg = Config::parse(
+        &format!("[tunnel.lns]\nlocal = \"127.0.0.1:{port}\"\nlisten = true\n"),
+        "lns.toml",
+    )
+    .expect("lns config");
+    let (n, t) = &lns_cfg.tunnels[0];
+    let mut o = ContextOptions::new(Box::new(NullDataPlane::new()));
+    o.endpoint = t.to_endpoint_config();
+    let lns = Context::start(o);
+    let mut lns_ev = lns.subscribe();
+    lns.create_tunnel(n, t.clone()).await.expect("listen");
+
+    let lac_cfg = Config::parse(
+        &format!("[tunnel.up]\npeer = \"127.0.0.1:{port}\"\n"),
+        "lac.toml",
+    )
+    .expect("lac config");
+    let lac_dp = NullDataPlane::new();
+    let lac_log = lac_dp.log();
+    let lac = Context::start(ContextOptions::new(Box::new(lac_dp)));
+    let mut lac_ev = lac.subscribe();
+    lac.create_tunnel("up", lac_cfg.tunnels[0].1.clone())
+        .await
+        .expect("dial");
+    let up = next_matching(&mut lns_ev, "LNS tunnel up", |e| {
+        matches!(e.event, Event::TunnelUp { .. })
+    })
+    .await;
+    // The accepted tunnel's name is "#<id>"; place the call on it.
+    let sid = lns
+        .create_outgoing_call(
+            &up.tunnel_name,
+            "dialout",
+            l2tp_runtime::config::SessionSection::default(),
+        )
+        .await
+        .expect("OCRQ");
+    let lns_up = next_matching(&mut lns_ev, "LNS outgoing call up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    assert_eq!(lns_up.session_name.as_deref(), Some("dialout"));
+    let Event::SessionUp {
+        session, params, ..
+    } = &lns_up.event
+    else {
+        unreachable!()
+    };
+    assert_eq!(*session, sid);
+    assert!(params.outgoing_call, "{params:?}");
+    let lac_up = next_matching(&mut lac_ev, "LAC answered the outgoing call", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    let Event::SessionUp { params, .. } = &lac_up.event else {
+        unreachable!()
+    };
+    assert!(params.outgoing_call && params.incoming, "{params:?}");
+    assert!(lac_log
+        .calls()
+        .iter()
+        .any(|c| matches!(c, Call::CreateSession(_))));
+    assert_eq!(lac.shutdown().await.expect("shutdown"), 0);
+    let _ = lns.shutdown().await;
+}
