@@ -290,7 +290,7 @@ async fn quiescent_tunnels_exchange_hellos_and_a_dead_peer_takes_the_pseudowire_
         ),
         "{down:?}"
     );
-    assert!(a_log.calls().iter().any(|c| *c == Call::DeleteTunnel(11)));
+    assert!(a_log.calls().contains(&Call::DeleteTunnel(11)));
 
     // A peer that never answers (a bound, silent socket): HELLO goes unacknowledged and the
     // tunnel is declared dead within its retransmission budget.
@@ -318,7 +318,7 @@ async fn quiescent_tunnels_exchange_hellos_and_a_dead_peer_takes_the_pseudowire_
         ),
         "{down:?}"
     );
-    assert!(c_log.calls().iter().any(|c| *c == Call::DeleteTunnel(33)));
+    assert!(c_log.calls().contains(&Call::DeleteTunnel(33)));
 }
 
 #[tokio::test]
