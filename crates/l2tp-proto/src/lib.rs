@@ -1,7 +1,8 @@
 //! Sans-IO L2TP protocol core (RFC 2661 L2TPv2, RFC 3931 L2TPv3).
 //!
-//! No sockets, no clock, no tokio, no `unsafe`: the caller feeds datagrams and the current time
-//! (`std::time::Instant`, passed in as a value) and drains datagrams to send, timers and events.
+//! No sockets, no clock, no async runtime, no unsafe_code: the caller feeds datagrams and the
+//! current time (`std::time::Instant`, passed in as a value) and drains datagrams to send, timers
+//! and events.
 //!
 //! - [`wire`]: headers, AVPs, messages, hidden AVPs — parse and emit.
 //! - [`transport`]: the reliable control channel (Ns/Nr, window, retransmission, ZLB, HELLO).
