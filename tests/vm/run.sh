@@ -5,7 +5,7 @@
 #   tests/vm/run.sh [--kernel 6.1|6.12] [--mem MB] [--timeout SECS] -- CMD [ARGS...]
 #
 # Inside the VM, CMD runs as root in a chroot of the host root, in the current directory (which must
-# be visible at the same path, e.g. the repository checkout), with fresh /tmp, /run, /proc, /sys,
+# be visible at the same path, e.g. the repository checkout; one under /tmp is bound back), with fresh /tmp, /run, /proc, /sys,
 # /dev, and the modules l2tp_eth l2tp_ip l2tp_ip6 l2tp_ppp l2tp_netlink pppoe veth loaded.
 # A writable scratch share is mounted at /mnt inside the VM; its host path is exported to CMD as
 # $VM_WORK (and on the host it stays in the cache dir until the next run).
@@ -106,7 +106,13 @@ if mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /newroo
     mount -t sysfs sysfs /newroot/sys
     mount -t devtmpfs dev /newroot/dev
     [ -e /newroot/dev/ppp ] || mknod /newroot/dev/ppp c 108 0
+    # The guest gets a fresh /tmp; the host's stays reachable at /tmp/.host (a checkout under
+    # the host's /tmp is bound back to its own path by cmd.sh).
+    mkdir -p /hosttmp
+    mount -o bind /newroot/tmp /hosttmp
     mount -t tmpfs tmpfs /newroot/tmp
+    mkdir -p /newroot/tmp/.host
+    mount -o bind /hosttmp /newroot/tmp/.host
     mount -t tmpfs tmpfs /newroot/run
     mkdir -p /newroot/run/netns
     mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 work /newroot/mnt
@@ -138,6 +144,15 @@ trap 'rm -rf "$WORK"' EXIT
     for v in CARGO_TARGET_DIR RUST_BACKTRACE RUST_LOG L2TP_TEST_VERBOSE L2TP_BENCH_N; do
         [[ -n ${!v:-} ]] && printf 'export %s=%q\n' "$v" "${!v}"
     done
+    # A checkout under the host's /tmp (CI clones may live there): bind its top directory
+    # back to the same path over the guest's fresh /tmp.
+    case $PWD in
+        /tmp/?*)
+            top=${PWD#/tmp/}
+            top=/tmp/${top%%/*}
+            printf 'mkdir -p %q && mount --bind %q %q || exit 125\n' "$top" "/tmp/.host${top#/tmp}" "$top"
+            ;;
+    esac
     printf 'cd %q || exit 125\n' "$PWD"
     printf '%q ' "$@"
     echo
