@@ -39,6 +39,8 @@
 //! pppoe_session_id = 5         # pppac only, 1..=65535
 //! pppoe_peer_mac = [0, 1, 2, 3, 4, 5]   # pppac only
 //! pppd_args = "/etc/l2tpd/pppd.options"
+//! bridge = "tunnel2/session2"  # extension: bridge this PPP session's channel to that one
+//!                              # (tunnel switching; neither side runs pppd)
 //! ```
 //!
 //! kpppoed's top-level keys (`ac_name`, `interface_name`, `services`, `lns_ipaddr`) are read into
@@ -268,6 +270,10 @@ pub struct SessionSection {
     pub pppoe_peer_mac: Option<[u8; 6]>,
     /// `pppd_args`: path of a file of pppd options.
     pub pppd_args: Option<PathBuf>,
+    /// `bridge` (extension): `"TUNNEL/SESSION"`, a configured PPP session whose PPP channel
+    /// this session's channel is bridged to in the kernel once both are up (tunnel switching,
+    /// `PPPIOCBRIDGECHAN`); neither side runs pppd.
+    pub bridge: Option<(String, String)>,
 }
 
 impl Default for SessionSection {
@@ -285,6 +291,7 @@ impl Default for SessionSection {
             pppoe_session_id: None,
             pppoe_peer_mac: None,
             pppd_args: None,
+            bridge: None,
         }
     }
 }
@@ -961,10 +968,26 @@ impl Cx<'_> {
                     s.pppoe_peer_mac = Some(mac);
                 }
                 "pppd_args" => s.pppd_args = Some(PathBuf::from(self.string(&kat, item)?)),
+                "bridge" => {
+                    let v = self.string(&kat, item)?;
+                    match v.split_once('/') {
+                        Some((t, n)) if !t.is_empty() && !n.is_empty() && !n.contains('/') => {
+                            s.bridge = Some((t.to_string(), n.to_string()))
+                        }
+                        _ => {
+                            return Err(
+                                self.err(&kat, format!("expect \"TUNNEL/SESSION\", got {v:?}"))
+                            )
+                        }
+                    }
+                }
                 _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
             }
         }
 
+        if s.bridge.is_some() && s.pseudowire != Pseudowire::Ppp {
+            return Err(self.err(&pos("bridge"), "only PPP sessions can be bridged"));
+        }
         let v2 = tunnel.version == Version::V2;
         let id_max: u32 = if v2 { 65535 } else { u32::MAX };
         for (k, v) in [("sid", s.sid), ("psid", s.psid)] {

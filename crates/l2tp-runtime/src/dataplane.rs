@@ -261,6 +261,16 @@ pub trait DataPlane: Send {
     fn ppp_fd(&self, _tunnel_id: u32, _session_id: u32) -> Option<i32> {
         None
     }
+
+    /// Bridges two PPP sessions' channels (tunnel switching): PPP frames arriving on one are
+    /// sent on the other, in both directions, without pppd. `a` and `b` are (tunnel ID,
+    /// session ID). The bridge goes when either session is deleted.
+    fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {
+        let _ = (a, b);
+        Err(DataPlaneError::Unsupported(
+            "PPP channel bridging in this data plane".into(),
+        ))
+    }
 }
 
 /// A call made on a [`NullDataPlane`], as recorded.
@@ -274,6 +284,8 @@ pub enum Call {
     CreateSession(SessionSpec),
     /// `delete_session(tunnel_id, session_id)`.
     DeleteSession(u32, u32),
+    /// `bridge_sessions(a, b)`.
+    Bridge((u32, u32), (u32, u32)),
 }
 
 /// A shared view of a [`NullDataPlane`]'s recorded calls (clone it before handing the data
@@ -430,6 +442,19 @@ impl DataPlane for NullDataPlane {
         self.sessions
             .contains_key(&(tunnel_id, session_id))
             .then(SessionStats::default)
+    }
+
+    fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {
+        self.log.push(Call::Bridge(a, b));
+        for (t, s) in [a, b] {
+            if !self.sessions.contains_key(&(t, s)) {
+                return Err(DataPlaneError::NotFound(format!(
+                    "session {s} in tunnel {t}"
+                )));
+            }
+        }
+        tracing::info!(?a, ?b, "null data plane: would bridge PPP channels");
+        Ok(())
     }
 }
 

@@ -159,6 +159,8 @@ struct SessionEntry {
     dp: Option<SessionHandle>,
     /// pppd's process ID while it runs.
     pppd: Option<u32>,
+    /// Its PPP channel is bridged to another session's (no pppd then).
+    bridged: bool,
 }
 
 struct TunnelEntry {
@@ -200,6 +202,8 @@ pub struct Driver {
     pppd_running: usize,
     /// Datagrams dropped on listening sockets because the sender is not in `accept_peers`.
     refused_peers: u64,
+    /// (tunnel name, session name) of sessions some other session is to be bridged to.
+    bridge_targets: std::collections::HashSet<(String, String)>,
 }
 
 impl Driver {
@@ -233,6 +237,7 @@ impl Driver {
             pppd_exit_rx,
             pppd_running: 0,
             refused_peers: 0,
+            bridge_targets: std::collections::HashSet::new(),
         }
     }
 
@@ -421,6 +426,11 @@ impl Driver {
     ) -> Result<TunnelId, DriverError> {
         if self.by_name.contains_key(name) {
             return Err(DriverError::Exists(format!("tunnel {name}")));
+        }
+        for (_, s) in &section.sessions {
+            if let Some(t) = &s.bridge {
+                self.bridge_targets.insert(t.clone());
+            }
         }
         match section.kind {
             TunnelKind::Static => return self.add_static(name, section),
@@ -662,6 +672,7 @@ impl Driver {
                         peer_id: psid,
                         dp: Some(handle),
                         pppd: None,
+                        bridged: false,
                     },
                 );
             }
@@ -792,6 +803,7 @@ impl Driver {
                 peer_id: 0,
                 dp: None,
                 pppd: None,
+                bridged: false,
             },
         );
         Ok(sid)
@@ -1251,11 +1263,60 @@ impl Driver {
                             peer_id: 0,
                             dp: None,
                             pppd: None,
+                            bridged: false,
                         },
                     );
                 }
                 Err(e) => {
                     tracing::error!(tunnel = %entry.name, session = %name, error = %e, "cannot open session")
+                }
+            }
+        }
+    }
+
+    /// Bridges every session configured with `bridge = "TUNNEL/SESSION"` whose partner is up
+    /// too (both in the data plane), once.
+    fn try_bridges(&mut self) {
+        let mut pairs = Vec::new();
+        for (tid, t) in &self.tunnels {
+            for (sid, s) in &t.sessions {
+                let Some((pt, ps)) = &s.section.bridge else {
+                    continue;
+                };
+                if s.bridged || s.dp.is_none() {
+                    continue;
+                }
+                let Some(ptid) = self.by_name.get(pt) else {
+                    continue;
+                };
+                let partner = self.tunnels.get(ptid).and_then(|p| {
+                    p.sessions
+                        .iter()
+                        .find(|(_, x)| &x.name == ps && x.dp.is_some() && !x.bridged)
+                        .map(|(k, _)| *k)
+                });
+                if let Some(psid) = partner {
+                    pairs.push(((*tid, *sid), (*ptid, psid)));
+                }
+            }
+        }
+        for ((t, s), (pt, ps)) in pairs {
+            match self.dataplane.bridge_sessions((t.0, s.0), (pt.0, ps.0)) {
+                Ok(()) => {
+                    for (tt, ss) in [(t, s), (pt, ps)] {
+                        if let Some(e) = self
+                            .tunnels
+                            .get_mut(&tt)
+                            .and_then(|x| x.sessions.get_mut(&ss))
+                        {
+                            e.bridged = true;
+                        }
+                    }
+                    tracing::info!(a = ?(t.0, s.0), b = ?(pt.0, ps.0), "sessions bridged");
+                }
+                Err(e) => {
+                    self.dataplane_errors += 1;
+                    tracing::error!(error = %e, "data plane: bridge");
                 }
             }
         }
@@ -1352,6 +1413,7 @@ impl Driver {
                     peer_id: 0,
                     dp: None,
                     pppd: None,
+                    bridged: false,
                 }
             });
         }
@@ -1467,7 +1529,15 @@ impl Driver {
                             interface_name = handle.interface_name.clone();
                             s.dp = Some(handle);
                             let fd = self.dataplane.ppp_fd(tunnel.0, session.0);
-                            if let (Some(opts), Some(fd)) = (&self.pppd, fd) {
+                            // A bridged session's PPP runs end to end through the bridge.
+                            let bridging = s.section.bridge.is_some()
+                                || self
+                                    .bridge_targets
+                                    .contains(&(tunnel_name.clone(), s.name.clone()));
+                            if bridging {
+                                tracing::info!(tunnel = %tunnel_name, session = %s.name, "PPP session waits for its bridge partner (no pppd)");
+                            }
+                            if let (Some(opts), Some(fd), false) = (&self.pppd, fd, bridging) {
                                 let ps = PppdSession {
                                     fd,
                                     tunnel_id: tunnel.0,
@@ -1534,12 +1604,16 @@ impl Driver {
         }
         log_event(&tunnel_name, session_name.as_deref(), &ev);
         let down = matches!(ev, Event::TunnelDown { .. });
+        let session_up = matches!(ev, Event::SessionUp { .. });
         self.events.push(RuntimeEvent {
             tunnel_name: tunnel_name.clone(),
             session_name,
             interface_name,
             event: ev,
         });
+        if session_up {
+            self.try_bridges();
+        }
         if down {
             if let Some(entry) = self.tunnels.remove(&tunnel) {
                 self.by_name.remove(&entry.name);

@@ -31,6 +31,8 @@ struct KTunnel {
 
 struct KSession {
     pppox: Option<k::PppoL2tpSocket>,
+    /// The /dev/ppp channel handle that holds a bridge to another session's channel.
+    bridge: Option<k::PppChannel>,
 }
 
 /// The Linux kernel data plane. Blocking calls (netlink round trips of a few microseconds).
@@ -270,8 +272,13 @@ impl DataPlane for KernelDataPlane {
         } else if let Ok(info) = self.nl.get_session(spec.tunnel_id, spec.session_id) {
             handle.interface_name = info.ifname;
         }
-        self.sessions
-            .insert((spec.tunnel_id, spec.session_id), KSession { pppox });
+        self.sessions.insert(
+            (spec.tunnel_id, spec.session_id),
+            KSession {
+                pppox,
+                bridge: None,
+            },
+        );
         Ok(handle)
     }
 
@@ -299,6 +306,25 @@ impl DataPlane for KernelDataPlane {
             rx_cookie_discards: s.rx_cookie_discards,
             rx_invalid: s.rx_invalid,
         })
+    }
+
+    fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {
+        let index = |dp: &Self, (t, s): (u32, u32)| -> Result<u32, DataPlaneError> {
+            dp.sessions
+                .get(&(t, s))
+                .and_then(|k| k.pppox.as_ref())
+                .ok_or_else(|| DataPlaneError::NotFound(format!("PPP session {s} in tunnel {t}")))?
+                .channel_index()
+                .map_err(map_err)
+        };
+        let (ia, ib) = (index(self, a)?, index(self, b)?);
+        let ch = k::PppChannel::attach(ia).map_err(map_err)?;
+        ch.bridge(ib).map_err(map_err)?;
+        tracing::info!(?a, ?b, channels = ?(ia, ib), "PPP channels bridged");
+        if let Some(k) = self.sessions.get_mut(&a) {
+            k.bridge = Some(ch);
+        }
+        Ok(())
     }
 
     fn ppp_fd(&self, tunnel_id: u32, session_id: u32) -> Option<i32> {

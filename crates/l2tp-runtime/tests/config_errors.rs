@@ -249,3 +249,21 @@ fn missing_file_names_the_path() {
         "{e}"
     );
 }
+
+#[test]
+fn bridge_needs_tunnel_slash_session_and_a_ppp_session() {
+    assert_err(
+        "[tunnel.t]\npeer = \"127.0.0.1:1701\"\n[tunnel.t.session.s]\nbridge = \"nope\"\n",
+        "t.toml:4:1: tunnel.t.session.s.bridge",
+        "expect \"TUNNEL/SESSION\"",
+    );
+    let ok = Config::parse(
+        "[tunnel.t]\npeer = \"127.0.0.1:1701\"\n[tunnel.t.session.s]\nbridge = \"other/s2\"\n",
+        "t.toml",
+    )
+    .expect("valid bridge");
+    assert_eq!(
+        ok.tunnels[0].1.sessions[0].1.bridge,
+        Some(("other".to_string(), "s2".to_string()))
+    );
+}
