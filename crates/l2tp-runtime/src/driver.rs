@@ -159,8 +159,9 @@ struct SessionEntry {
     dp: Option<SessionHandle>,
     /// pppd's process ID while it runs.
     pppd: Option<u32>,
-    /// Its PPP channel is bridged to another session's (no pppd then).
-    bridged: bool,
+    /// The session its PPP channel is bridged to (no pppd then); when one goes down, the
+    /// other is cleared too.
+    bridged: Option<(TunnelId, SessionId)>,
 }
 
 struct TunnelEntry {
@@ -672,7 +673,7 @@ impl Driver {
                         peer_id: psid,
                         dp: Some(handle),
                         pppd: None,
-                        bridged: false,
+                        bridged: None,
                     },
                 );
             }
@@ -803,7 +804,7 @@ impl Driver {
                 peer_id: 0,
                 dp: None,
                 pppd: None,
-                bridged: false,
+                bridged: None,
             },
         );
         Ok(sid)
@@ -1263,7 +1264,7 @@ impl Driver {
                             peer_id: 0,
                             dp: None,
                             pppd: None,
-                            bridged: false,
+                            bridged: None,
                         },
                     );
                 }
@@ -1283,7 +1284,7 @@ impl Driver {
                 let Some((pt, ps)) = &s.section.bridge else {
                     continue;
                 };
-                if s.bridged || s.dp.is_none() {
+                if s.bridged.is_some() || s.dp.is_none() {
                     continue;
                 }
                 let Some(ptid) = self.by_name.get(pt) else {
@@ -1292,7 +1293,7 @@ impl Driver {
                 let partner = self.tunnels.get(ptid).and_then(|p| {
                     p.sessions
                         .iter()
-                        .find(|(_, x)| &x.name == ps && x.dp.is_some() && !x.bridged)
+                        .find(|(_, x)| &x.name == ps && x.dp.is_some() && x.bridged.is_none())
                         .map(|(k, _)| *k)
                 });
                 if let Some(psid) = partner {
@@ -1303,13 +1304,13 @@ impl Driver {
         for ((t, s), (pt, ps)) in pairs {
             match self.dataplane.bridge_sessions((t.0, s.0), (pt.0, ps.0)) {
                 Ok(()) => {
-                    for (tt, ss) in [(t, s), (pt, ps)] {
+                    for ((tt, ss), other) in [((t, s), (pt, ps)), ((pt, ps), (t, s))] {
                         if let Some(e) = self
                             .tunnels
                             .get_mut(&tt)
                             .and_then(|x| x.sessions.get_mut(&ss))
                         {
-                            e.bridged = true;
+                            e.bridged = Some(other);
                         }
                     }
                     tracing::info!(a = ?(t.0, s.0), b = ?(pt.0, ps.0), "sessions bridged");
@@ -1366,6 +1367,7 @@ impl Driver {
 
     fn on_engine_event(&mut self, ev: Event) {
         let now = Instant::now();
+        let mut bridge_partner_down: Option<(TunnelId, SessionId)> = None;
         let (tunnel, session) = match &ev {
             Event::TunnelUp { tunnel, .. } | Event::TunnelDown { tunnel, .. } => (*tunnel, None),
             Event::SessionUp {
@@ -1413,7 +1415,7 @@ impl Driver {
                     peer_id: 0,
                     dp: None,
                     pppd: None,
-                    bridged: false,
+                    bridged: None,
                 }
             });
         }
@@ -1590,6 +1592,9 @@ impl Driver {
             }
             Event::SessionDown { session, .. } => {
                 if let Some(s) = entry.sessions.remove(session) {
+                    if let Some(partner) = s.bridged {
+                        bridge_partner_down = Some(partner);
+                    }
                     if let Some(pid) = s.pppd {
                         terminate_pid(pid);
                     }
@@ -1605,6 +1610,7 @@ impl Driver {
         log_event(&tunnel_name, session_name.as_deref(), &ev);
         let down = matches!(ev, Event::TunnelDown { .. });
         let session_up = matches!(ev, Event::SessionUp { .. });
+        let partner_down = bridge_partner_down.take();
         self.events.push(RuntimeEvent {
             tunnel_name: tunnel_name.clone(),
             session_name,
@@ -1613,6 +1619,23 @@ impl Driver {
         });
         if session_up {
             self.try_bridges();
+        }
+        if let Some((pt, ps)) = partner_down {
+            // A switched call is one call: its other half goes too.
+            if let Some(p) = self
+                .tunnels
+                .get_mut(&pt)
+                .and_then(|t| t.sessions.get_mut(&ps))
+            {
+                p.bridged = None;
+            }
+            let rc = ResultCode {
+                result: result::CDN_LOST_CARRIER,
+                error: Some(error_code::NO_ERROR),
+                message: Some(b"bridged session went down".to_vec()),
+            };
+            tracing::info!(tunnel = pt.0, session = ps.0, "clearing the bridge partner");
+            let _ = self.endpoint.close_session(now, pt, ps, rc);
         }
         if down {
             if let Some(entry) = self.tunnels.remove(&tunnel) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tunnel switching, kernel data plane: A (our LAC, pppd) -> B (our l2tpd: LNS for A and LAC
 # towards C, bridging the two PPP sessions' channels with PPPIOCBRIDGECHAN, no pppd at B) ->
-# C (our LNS, pppd). PPP runs end to end between A's and C's pppd: IPCP completes and A pings C.
+# C (our LNS, pppd). PPP runs end to end between A's and C's pppd: IPCP completes and A pings C;
+# when A hangs up, B clears its call to C as well.
 source "$(dirname "$0")/../../netns-lib.sh"
 ip netns add sa; ip netns add sb; ip netns add sc; NETNS+=(sa sb sc)
 ip link add vab type veth peer name vba; ip link add vbc type veth peer name vcb
@@ -60,4 +61,8 @@ wait_for 20 "IPCP end to end: address on C" sh -c "ip -n sc addr show | grep -q 
 ip netns exec sa ping -c 3 -i 0.3 -W 2 10.82.0.2 >"$OUT/ping.log" 2>&1 || fail "ping A -> C through the switch"
 pass "ping A -> C across two L2TP tunnels switched at B"
 kill -TERM "$A"; wait "$A" || fail "A exit status"
+# The switched call is one call: whichever half goes down first, B clears the other (A's
+# hang-up and C's pppd reacting to the LCP Terminate-Request race, so check B's decision).
+wait_for 15 "B cleared the other half of the switched call" grep -q "clearing the bridge partner" "$OUT/b.log"
+wait_for 15 "C's call is down" grep -q '"event":"session_down"' "$OUT/c.events"
 echo "e2e ppp-switch: passed"
