@@ -831,27 +831,39 @@ impl Driver {
             error: Some(error_code::NO_ERROR),
             message: Some(b"closed by operator".to_vec()),
         };
-        if entry.section.kind == TunnelKind::Static {
-            self.on_engine_event(Event::SessionDown {
-                tunnel: id,
-                session: sid,
-                reason: DownReason::Local(rc),
-            });
-        } else {
-            self.endpoint
-                .close_session(Instant::now(), id, sid, rc)
-                .map_err(|source| DriverError::Engine {
-                    name: tunnel.to_string(),
-                    source,
-                })?;
-        }
+        self.end_session(id, sid, rc)
+            .map_err(|source| DriverError::Engine {
+                name: tunnel.to_string(),
+                source,
+            })?;
         self.flush().await;
         Ok(())
     }
 
-    /// Number of tunnels not yet reported down.
-    pub fn tunnel_count(&self) -> usize {
-        self.tunnels.len()
+    /// Ends one session with `rc`: a CDN for a dynamic tunnel's session (the engine reports
+    /// it down), the data plane alone for a static or quiescent tunnel's configured session
+    /// (no control protocol for sessions there).
+    fn end_session(
+        &mut self,
+        tunnel: TunnelId,
+        session: SessionId,
+        rc: ResultCode,
+    ) -> Result<(), l2tp_proto::endpoint::ApiError> {
+        let dynamic = self
+            .tunnels
+            .get(&tunnel)
+            .is_some_and(|t| t.section.kind == TunnelKind::Dynamic);
+        if dynamic {
+            self.endpoint
+                .close_session(Instant::now(), tunnel, session, rc)
+        } else {
+            self.on_engine_event(Event::SessionDown {
+                tunnel,
+                session,
+                reason: DownReason::Local(rc),
+            });
+            Ok(())
+        }
     }
 
     /// The endpoint's counters.
@@ -950,11 +962,6 @@ impl Driver {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
-    }
-
-    /// Datagrams the OS refused to send.
-    pub fn send_errors(&self) -> u64 {
-        self.send_errors
     }
 
     /// Takes the events reported since the last call, oldest first.
@@ -1148,21 +1155,7 @@ impl Driver {
             error: Some(error_code::NO_ERROR),
             message: Some(format!("pppd {how}").into_bytes()),
         };
-        let static_tunnel = self
-            .tunnels
-            .get(&tunnel)
-            .is_some_and(|t| t.section.kind == TunnelKind::Static);
-        if static_tunnel {
-            self.on_engine_event(Event::SessionDown {
-                tunnel,
-                session,
-                reason: DownReason::Local(rc),
-            });
-        } else {
-            let _ = self
-                .endpoint
-                .close_session(Instant::now(), tunnel, session, rc);
-        }
+        let _ = self.end_session(tunnel, session, rc);
     }
 
     fn receive(&mut self, socket: usize, from: SocketAddr, data: &[u8]) {
@@ -1596,7 +1589,7 @@ impl Driver {
                         bridge_partner_down = Some(partner);
                     }
                     if let Some(pid) = s.pppd {
-                        terminate_pid(pid);
+                        crate::pppd::terminate(pid);
                     }
                     if s.dp.is_some() {
                         if let Err(e) = self.dataplane.delete_session(tunnel.0, session.0) {
@@ -1635,14 +1628,14 @@ impl Driver {
                 message: Some(b"bridged session went down".to_vec()),
             };
             tracing::info!(tunnel = pt.0, session = ps.0, "clearing the bridge partner");
-            let _ = self.endpoint.close_session(now, pt, ps, rc);
+            let _ = self.end_session(pt, ps, rc);
         }
         if down {
             if let Some(entry) = self.tunnels.remove(&tunnel) {
                 self.by_name.remove(&entry.name);
                 for (sid, s) in entry.sessions {
                     if let Some(pid) = s.pppd {
-                        terminate_pid(pid);
+                        crate::pppd::terminate(pid);
                     }
                     if s.dp.is_some() {
                         let _ = self.dataplane.delete_session(tunnel.0, sid.0);
@@ -1659,13 +1652,6 @@ impl Driver {
             }
         }
     }
-}
-
-fn terminate_pid(pid: u32) {
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
 }
 
 /// Connects an already bound tokio UDP socket without consuming it (the reader task holds a

@@ -144,11 +144,12 @@ pub fn spawn(opts: &PppdOptions, s: &PppdSession<'_>) -> Result<Child, PppdError
     Ok(child)
 }
 
-/// Sends SIGTERM (pppd then sends LCP Terminate-Request and exits).
-pub fn terminate(child: &Child) {
-    if let Some(pid) = child.id() {
+/// Sends SIGTERM to pppd `pid` (pppd then sends LCP Terminate-Request and exits). A pid that
+/// does not fit `pid_t` is ignored.
+pub fn terminate(pid: u32) {
+    if let Ok(pid) = i32::try_from(pid) {
         let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
+            nix::unistd::Pid::from_raw(pid),
             nix::sys::signal::Signal::SIGTERM,
         );
     }

@@ -449,3 +449,51 @@ async fn lns_places_an_outgoing_call_and_both_ends_bring_the_session_up() {
     assert_eq!(lac.shutdown().await.expect("shutdown"), 0);
     let _ = lns.shutdown().await;
 }
+
+#[tokio::test]
+async fn closing_a_configured_session_of_a_static_tunnel_removes_it_from_the_data_plane() {
+    let cfg = Config::parse(
+        r#"
+        [tunnel.pw]
+        kind = "static"
+        version = "l2tpv3"
+        local = "127.0.0.1:5002"
+        peer = "127.0.0.2:5002"
+        tid = 12
+        ptid = 21
+        [tunnel.pw.session.eth0]
+        pseudowire = "eth"
+        sid = 120
+        psid = 210
+        "#,
+        "static.toml",
+    )
+    .expect("config");
+    let dp = NullDataPlane::new();
+    let log = dp.log();
+    let ctx = Context::start(ContextOptions::new(Box::new(dp)));
+    let mut ev = ctx.subscribe();
+    ctx.create_tunnel("pw", cfg.tunnels[0].1.clone())
+        .await
+        .expect("static");
+    ctx.close_session("pw", "eth0")
+        .await
+        .expect("close session");
+    let down = next_matching(&mut ev, "session down", |e| {
+        matches!(e.event, Event::SessionDown { .. })
+    })
+    .await;
+    assert!(
+        matches!(
+            down.event,
+            Event::SessionDown {
+                reason: DownReason::Local(ref rc),
+                ..
+            } if rc.result == 3
+        ),
+        "{down:?}"
+    );
+    assert!(log.calls().contains(&Call::DeleteSession(12, 120)));
+    let st = ctx.status().await.expect("status");
+    assert!(st[0].sessions.is_empty(), "{st:?}");
+}
