@@ -451,6 +451,8 @@ pub struct Endpoint {
     events: VecDeque<Event>,
     stats: EndpointStats,
     v3_sessions: HashSet<u32>,
+    /// The tunnel the last handled datagram created (an accepted SCCRQ).
+    last_accepted: Option<TunnelId>,
 }
 
 /// Builds the shared context from the endpoint's fields (a macro so that `self.tunnels` stays
@@ -481,6 +483,7 @@ impl Endpoint {
             events: VecDeque::new(),
             stats: EndpointStats::default(),
             v3_sessions: HashSet::new(),
+            last_accepted: None,
         }
     }
 
@@ -717,6 +720,7 @@ impl Endpoint {
         encap: Encap,
         datagram: &[u8],
     ) {
+        self.last_accepted = None;
         let (version, tunnel_id) = match wire::peek(datagram, encap) {
             Err(_) => {
                 self.stats.malformed += 1;
@@ -901,6 +905,7 @@ impl Endpoint {
         let env = self.env();
         let t = Tunnel::accept(id, cfg, env, &mut ctx!(self, now));
         self.stats.tunnels_accepted += 1;
+        self.last_accepted = Some(TunnelId(id));
         self.tunnels.insert(id, t);
         self.incoming.insert((remote, peer_tid), id);
         self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
@@ -926,6 +931,13 @@ impl Endpoint {
         for id in due {
             self.with_tunnel(now, id, |t, ctx| t.handle_timeout(ctx));
         }
+    }
+
+    /// The tunnel that the datagram last given to [`Endpoint::handle_encap`] created (an
+    /// SCCRQ from a new peer that we accepted), if any: the runtime attaches its sockets and
+    /// names to it at once, without scanning. Reset by every call to `handle_encap`.
+    pub fn accepted(&self) -> Option<TunnelId> {
+        self.last_accepted
     }
 
     /// The next datagram to send.

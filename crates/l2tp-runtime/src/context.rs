@@ -56,6 +56,9 @@ pub struct ContextOptions {
     pub event_buffer: usize,
     /// Run pppd for PPP sessions (kernel data plane only: it needs PPPoL2TP sockets).
     pub pppd: Option<PppdOptions>,
+    /// Receive buffer of listening sockets (bytes; 0 = system default), sized for bursts of
+    /// SCCRQs: `SO_RCVBUFFORCE` when privileged, else `SO_RCVBUF`.
+    pub recv_buffer: usize,
 }
 
 impl ContextOptions {
@@ -69,6 +72,7 @@ impl ContextOptions {
             shutdown_grace: Duration::from_secs(5),
             event_buffer: 4096,
             pppd: None,
+            recv_buffer: crate::driver::DEFAULT_RECV_BUFFER,
         }
     }
 }
@@ -97,6 +101,7 @@ impl Context {
             options.socket_mode,
         );
         driver.set_pppd(options.pppd);
+        driver.set_recv_buffer(options.recv_buffer);
         tokio::spawn(async move {
             let mut publish = |ev: &RuntimeEvent| {
                 let _ = tx.send(ev.clone());

@@ -8,7 +8,7 @@
 //!
 //! Implementations: the Linux kernel one (crate `l2tp-kernel`, generic netlink `l2tp` family and
 //! PPPoL2TP sockets) and [`NullDataPlane`], which only logs and records the calls (go-l2tp's
-//! `-null` mode, and tests).
+//! `-null` mode, and tests); [`Recorder`] wraps one to record its calls in tests.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -244,6 +244,21 @@ pub trait DataPlane: Send {
     /// Creates the data plane of a tunnel.
     fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError>;
 
+    /// Like [`DataPlane::create_tunnel`], handing over `control`: a duplicate of the managed
+    /// tunnel's control socket whose number is `spec.control_fd`. A data plane that needs the
+    /// socket after this call (PPPoL2TP sockets name it) keeps it for the tunnel's life, so
+    /// the number cannot be reused by another socket meanwhile; the default closes it once
+    /// the tunnel is created. The runtime calls this one.
+    fn create_tunnel_owning(
+        &mut self,
+        spec: &TunnelSpec,
+        control: Option<std::os::fd::OwnedFd>,
+    ) -> Result<(), DataPlaneError> {
+        let r = self.create_tunnel(spec);
+        drop(control);
+        r
+    }
+
     /// Removes a tunnel and every session in it.
     fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError>;
 
@@ -271,9 +286,26 @@ pub trait DataPlane: Send {
             "PPP channel bridging in this data plane".into(),
         ))
     }
+
+    /// The counters of many sessions at once, keyed by (tunnel ID, session ID); sessions the
+    /// data plane does not know are left out. The default asks [`DataPlane::session_stats`]
+    /// for each; the kernel data plane answers from one `SESSION_GET` dump instead of one
+    /// round trip per session.
+    fn sessions_stats(&mut self, keys: &[(u32, u32)]) -> HashMap<(u32, u32), SessionStats> {
+        keys.iter()
+            .filter_map(|&(t, s)| self.session_stats(t, s).map(|st| ((t, s), st)))
+            .collect()
+    }
+
+    /// Whether calls block on the operating system (netlink round trips, ioctls). The runtime
+    /// then makes them on a thread of their own, so that they never stall the control
+    /// channel of other tunnels; otherwise it calls them inline.
+    fn blocking(&self) -> bool {
+        false
+    }
 }
 
-/// A call made on a [`NullDataPlane`], as recorded.
+/// A call made on a data plane wrapped in a [`Recorder`], as recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Call {
     /// `create_tunnel`.
@@ -288,8 +320,8 @@ pub enum Call {
     Bridge((u32, u32), (u32, u32)),
 }
 
-/// A shared view of a [`NullDataPlane`]'s recorded calls (clone it before handing the data
-/// plane to the runtime).
+/// A shared view of a [`Recorder`]'s calls (clone it before handing the data plane to the
+/// runtime).
 #[derive(Debug, Clone, Default)]
 pub struct CallLog(Arc<Mutex<Vec<Call>>>);
 
@@ -306,13 +338,86 @@ impl CallLog {
     }
 }
 
-/// A data plane that creates nothing: it checks each request as the kernel would (IDs in use,
-/// missing tunnel, v2 limits), logs what it would do via `tracing`, and records every call.
+/// Wraps a data plane and records every call made on it, in order: for tests. It grows with
+/// every call, so production code never uses it.
+#[derive(Debug)]
+pub struct Recorder<D> {
+    inner: D,
+    log: CallLog,
+}
+
+impl<D: DataPlane> Recorder<D> {
+    /// Records the calls made on `inner`.
+    pub fn new(inner: D) -> Self {
+        Recorder {
+            inner,
+            log: CallLog::default(),
+        }
+    }
+
+    /// The shared call log.
+    pub fn log(&self) -> CallLog {
+        self.log.clone()
+    }
+}
+
+impl<D: DataPlane> DataPlane for Recorder<D> {
+    fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
+        self.log.push(Call::CreateTunnel(spec.clone()));
+        self.inner.create_tunnel(spec)
+    }
+    fn create_tunnel_owning(
+        &mut self,
+        spec: &TunnelSpec,
+        control: Option<std::os::fd::OwnedFd>,
+    ) -> Result<(), DataPlaneError> {
+        self.log.push(Call::CreateTunnel(spec.clone()));
+        self.inner.create_tunnel_owning(spec, control)
+    }
+    fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
+        self.log.push(Call::DeleteTunnel(tunnel_id));
+        self.inner.delete_tunnel(tunnel_id)
+    }
+    fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError> {
+        self.log.push(Call::CreateSession(spec.clone()));
+        self.inner.create_session(spec)
+    }
+    fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError> {
+        self.log.push(Call::DeleteSession(tunnel_id, session_id));
+        self.inner.delete_session(tunnel_id, session_id)
+    }
+    fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
+        self.inner.session_stats(tunnel_id, session_id)
+    }
+    fn ppp_fd(&self, tunnel_id: u32, session_id: u32) -> Option<i32> {
+        self.inner.ppp_fd(tunnel_id, session_id)
+    }
+    fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {
+        self.log.push(Call::Bridge(a, b));
+        self.inner.bridge_sessions(a, b)
+    }
+    fn blocking(&self) -> bool {
+        self.inner.blocking()
+    }
+}
+
+/// A null data plane's tunnel: its version and its sessions' IDs.
+#[derive(Debug)]
+struct NullTunnel {
+    version: Version,
+    sessions: std::collections::HashSet<u32>,
+}
+
+/// A data plane that creates nothing (go-l2tp's `-null` mode): it checks each request as the
+/// kernel would (IDs in use, missing tunnel, v2 limits, v3 session IDs unique per host) and
+/// logs what it would do at debug level. Every call is O(1) (deleting a tunnel: O(its
+/// sessions)) and it keeps nothing for objects that were deleted.
 #[derive(Debug, Default)]
 pub struct NullDataPlane {
-    log: CallLog,
-    tunnels: HashMap<u32, Version>,
-    sessions: HashMap<(u32, u32), SessionSpec>,
+    tunnels: HashMap<u32, NullTunnel>,
+    /// v3 session IDs in use (the kernel keys v3 sessions per host).
+    v3_sessions: std::collections::HashSet<u32>,
+    sessions: usize,
     fail_next: Option<DataPlaneError>,
 }
 
@@ -320,11 +425,6 @@ impl NullDataPlane {
     /// An empty null data plane.
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// The shared call log.
-    pub fn log(&self) -> CallLog {
-        self.log.clone()
     }
 
     /// Makes the next create call fail with this error (for tests of failure handling).
@@ -339,13 +439,12 @@ impl NullDataPlane {
 
     /// Number of sessions currently "created".
     pub fn session_count(&self) -> usize {
-        self.sessions.len()
+        self.sessions
     }
 }
 
 impl DataPlane for NullDataPlane {
     fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
-        self.log.push(Call::CreateTunnel(spec.clone()));
         if let Some(e) = self.fail_next.take() {
             return Err(e);
         }
@@ -353,70 +452,74 @@ impl DataPlane for NullDataPlane {
         if self.tunnels.contains_key(&spec.tunnel_id) {
             return Err(DataPlaneError::Exists(format!("tunnel {}", spec.tunnel_id)));
         }
-        tracing::info!(
+        tracing::debug!(
             tunnel_id = spec.tunnel_id,
             peer_tunnel_id = spec.peer_tunnel_id,
-            version = ?spec.version,
-            encap = ?spec.encap,
-            local = ?spec.local,
             peer = %spec.peer,
             managed = spec.control_fd.is_some(),
             "null data plane: would create tunnel"
         );
-        self.tunnels.insert(spec.tunnel_id, spec.version);
+        self.tunnels.insert(
+            spec.tunnel_id,
+            NullTunnel {
+                version: spec.version,
+                sessions: Default::default(),
+            },
+        );
         Ok(())
     }
 
     fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
-        self.log.push(Call::DeleteTunnel(tunnel_id));
-        if self.tunnels.remove(&tunnel_id).is_none() {
+        let Some(t) = self.tunnels.remove(&tunnel_id) else {
             return Err(DataPlaneError::NotFound(format!("tunnel {tunnel_id}")));
+        };
+        self.sessions -= t.sessions.len();
+        if t.version == Version::V3 {
+            for s in &t.sessions {
+                self.v3_sessions.remove(s);
+            }
         }
-        self.sessions.retain(|(t, _), _| *t != tunnel_id);
-        tracing::info!(tunnel_id, "null data plane: would delete tunnel");
+        tracing::debug!(tunnel_id, "null data plane: would delete tunnel");
         Ok(())
     }
 
     fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError> {
-        self.log.push(Call::CreateSession(spec.clone()));
         if let Some(e) = self.fail_next.take() {
             return Err(e);
         }
         spec.validate()?;
-        let Some(&version) = self.tunnels.get(&spec.tunnel_id) else {
+        let Some(t) = self.tunnels.get_mut(&spec.tunnel_id) else {
             return Err(DataPlaneError::NotFound(format!(
                 "tunnel {}",
                 spec.tunnel_id
             )));
         };
-        if version != spec.version {
+        if t.version != spec.version {
             return Err(DataPlaneError::Invalid(format!(
                 "session version {:?} in a {:?} tunnel",
-                spec.version, version
+                spec.version, t.version
             )));
         }
         // v3 session IDs are unique per host; v2 per tunnel.
-        let clash = self.sessions.keys().any(|&(t, s)| {
-            s == spec.session_id
-                && (t == spec.tunnel_id
-                    || (version == Version::V3 && self.tunnels.get(&t) == Some(&Version::V3)))
-        });
+        let clash = t.sessions.contains(&spec.session_id)
+            || (t.version == Version::V3 && self.v3_sessions.contains(&spec.session_id));
         if clash {
             return Err(DataPlaneError::Exists(format!(
                 "session {}",
                 spec.session_id
             )));
         }
-        tracing::info!(
+        tracing::debug!(
             tunnel_id = spec.tunnel_id,
             session_id = spec.session_id,
             peer_session_id = spec.peer_session_id,
-            pseudowire = ?spec.pseudowire,
-            interface = ?spec.interface_name,
             "null data plane: would create session"
         );
-        self.sessions
-            .insert((spec.tunnel_id, spec.session_id), spec.clone());
+        t.sessions.insert(spec.session_id);
+        if t.version == Version::V3 {
+            self.v3_sessions.insert(spec.session_id);
+        }
+        self.sessions += 1;
         Ok(SessionHandle {
             interface_name: spec.interface_name.clone(),
             ppp_channel: None,
@@ -424,13 +527,18 @@ impl DataPlane for NullDataPlane {
     }
 
     fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError> {
-        self.log.push(Call::DeleteSession(tunnel_id, session_id));
-        if self.sessions.remove(&(tunnel_id, session_id)).is_none() {
+        let removed = self
+            .tunnels
+            .get_mut(&tunnel_id)
+            .is_some_and(|t| t.sessions.remove(&session_id));
+        if !removed {
             return Err(DataPlaneError::NotFound(format!(
                 "session {session_id} in tunnel {tunnel_id}"
             )));
         }
-        tracing::info!(
+        self.v3_sessions.remove(&session_id);
+        self.sessions -= 1;
+        tracing::debug!(
             tunnel_id,
             session_id,
             "null data plane: would delete session"
@@ -439,21 +547,25 @@ impl DataPlane for NullDataPlane {
     }
 
     fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
-        self.sessions
-            .contains_key(&(tunnel_id, session_id))
+        self.tunnels
+            .get(&tunnel_id)
+            .is_some_and(|t| t.sessions.contains(&session_id))
             .then(SessionStats::default)
     }
 
     fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {
-        self.log.push(Call::Bridge(a, b));
         for (t, s) in [a, b] {
-            if !self.sessions.contains_key(&(t, s)) {
+            if !self
+                .tunnels
+                .get(&t)
+                .is_some_and(|x| x.sessions.contains(&s))
+            {
                 return Err(DataPlaneError::NotFound(format!(
                     "session {s} in tunnel {t}"
                 )));
             }
         }
-        tracing::info!(?a, ?b, "null data plane: would bridge PPP channels");
+        tracing::debug!(?a, ?b, "null data plane: would bridge PPP channels");
         Ok(())
     }
 }
@@ -485,8 +597,8 @@ mod tests {
     }
 
     #[test]
-    fn null_records_calls_in_order() {
-        let mut dp = NullDataPlane::new();
+    fn recorder_records_calls_in_order() {
+        let mut dp = Recorder::new(NullDataPlane::new());
         let log = dp.log();
         dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
         let h = dp.create_session(&SessionSpec::ppp(1, 101, 5, 6)).unwrap();
@@ -503,7 +615,7 @@ mod tests {
                 Call::DeleteTunnel(1),
             ]
         );
-        assert_eq!(dp.session_count(), 0);
+        assert_eq!(dp.inner.session_count(), 0);
     }
 
     #[test]
@@ -594,6 +706,28 @@ mod tests {
         ));
         assert!(dp.create_tunnel(&tunnel(1, Version::V2)).is_err());
         dp.create_tunnel(&tunnel(1, Version::V2)).unwrap();
-        assert_eq!(dp.log().calls().len(), 2);
+        assert_eq!(dp.tunnel_count(), 1);
+    }
+
+    /// Deleting objects frees everything the null data plane kept for them (a daemon that
+    /// runs `-null` for months must not grow).
+    #[test]
+    fn null_keeps_nothing_for_deleted_objects() {
+        let mut dp = NullDataPlane::new();
+        for round in 0..3 {
+            for t in 1..=50 {
+                dp.create_tunnel(&tunnel(t, Version::V3)).unwrap();
+                for s in 1..=20 {
+                    dp.create_session(&v3_eth(t, t * 1000 + s)).unwrap();
+                }
+            }
+            assert_eq!(dp.session_count(), 1000, "round {round}");
+            for t in 1..=50 {
+                dp.delete_session(t, t * 1000 + 1).unwrap();
+                dp.delete_tunnel(t).unwrap();
+            }
+            assert_eq!((dp.tunnel_count(), dp.session_count()), (0, 0));
+            assert!(dp.v3_sessions.is_empty() && dp.tunnels.is_empty());
+        }
     }
 }

@@ -26,7 +26,12 @@ use crate::dataplane::{
 struct KTunnel {
     version: Version,
     peer: SocketAddr,
-    control_fd: Option<i32>,
+    /// The managed tunnel's control socket (our own duplicate: PPPoL2TP sockets name it).
+    control: Option<std::os::fd::OwnedFd>,
+    /// Its sessions (deleting the tunnel drops them without a scan of every session).
+    sessions: HashMap<u32, KSession>,
+    /// Unmanaged (static): recorded in the state file, since it outlives a killed process.
+    unmanaged: bool,
 }
 
 struct KSession {
@@ -39,7 +44,6 @@ struct KSession {
 pub struct KernelDataPlane {
     nl: k::L2tpNetlink,
     tunnels: HashMap<u32, KTunnel>,
-    sessions: HashMap<(u32, u32), KSession>,
     /// Where the IDs of the kernel tunnels we hold are recorded, so that the next start can
     /// remove what a killed process left behind.
     state: Option<PathBuf>,
@@ -67,7 +71,6 @@ impl KernelDataPlane {
         Ok(KernelDataPlane {
             nl: k::L2tpNetlink::open().map_err(map_err)?,
             tunnels: HashMap::new(),
-            sessions: HashMap::new(),
             state: None,
         })
     }
@@ -96,7 +99,7 @@ impl KernelDataPlane {
     fn save_state(&self) {
         let Some(path) = &self.state else { return };
         let mut text = String::new();
-        for id in self.tunnels.keys() {
+        for (id, _) in self.tunnels.iter().filter(|(_, t)| t.unmanaged) {
             text.push_str(&format!("{id}\n"));
         }
         if let Err(e) = std::fs::write(path, text) {
@@ -128,6 +131,14 @@ impl KernelDataPlane {
 
 impl DataPlane for KernelDataPlane {
     fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
+        self.create_tunnel_owning(spec, None)
+    }
+
+    fn create_tunnel_owning(
+        &mut self,
+        spec: &TunnelSpec,
+        control: Option<std::os::fd::OwnedFd>,
+    ) -> Result<(), DataPlaneError> {
         spec.validate()?;
         let version = match spec.version {
             Version::V2 => 2,
@@ -176,22 +187,30 @@ impl DataPlane for KernelDataPlane {
             }
         };
         self.nl.create_tunnel(&ks).map_err(map_err)?;
+        let unmanaged = spec.control_fd.is_none();
         self.tunnels.insert(
             spec.tunnel_id,
             KTunnel {
                 version: spec.version,
                 peer: spec.peer,
-                control_fd: spec.control_fd,
+                control,
+                sessions: HashMap::new(),
+                unmanaged,
             },
         );
-        self.save_state();
+        // Only unmanaged tunnels outlive the process: the state file lists just those (the
+        // configured static tunnels), so writing it costs nothing per dynamic tunnel.
+        if unmanaged {
+            self.save_state();
+        }
         Ok(())
     }
 
     fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
-        self.sessions.retain(|(t, _), _| *t != tunnel_id);
         let held = self.tunnels.remove(&tunnel_id);
-        self.save_state();
+        if held.as_ref().is_some_and(|t| t.unmanaged) {
+            self.save_state();
+        }
         match self.nl.delete_tunnel(tunnel_id) {
             Ok(()) => Ok(()),
             // A managed tunnel may be gone already (its socket closed first).
@@ -241,7 +260,7 @@ impl DataPlane for KernelDataPlane {
         let mut handle = SessionHandle::default();
         let mut pppox = None;
         if spec.pseudowire == Pseudowire::Ppp {
-            let Some(fd) = t.control_fd else {
+            let Some(fd) = t.control.as_ref().map(|c| c.as_raw_fd()) else {
                 let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
                 return Err(DataPlaneError::Unsupported(
                     "PPP sessions need a managed tunnel (dynamic)".into(),
@@ -272,18 +291,23 @@ impl DataPlane for KernelDataPlane {
         } else if let Ok(info) = self.nl.get_session(spec.tunnel_id, spec.session_id) {
             handle.interface_name = info.ifname;
         }
-        self.sessions.insert(
-            (spec.tunnel_id, spec.session_id),
-            KSession {
-                pppox,
-                bridge: None,
-            },
-        );
+        if let Some(t) = self.tunnels.get_mut(&spec.tunnel_id) {
+            t.sessions.insert(
+                spec.session_id,
+                KSession {
+                    pppox,
+                    bridge: None,
+                },
+            );
+        }
         Ok(handle)
     }
 
     fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError> {
-        let held = self.sessions.remove(&(tunnel_id, session_id));
+        let held = self
+            .tunnels
+            .get_mut(&tunnel_id)
+            .and_then(|t| t.sessions.remove(&session_id));
         // Closing a PPPoL2TP socket removes its session; delete via netlink in any case.
         drop(held);
         match self.nl.delete_session(tunnel_id, session_id) {
@@ -294,24 +318,12 @@ impl DataPlane for KernelDataPlane {
 
     fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
         let s = self.nl.get_session(tunnel_id, session_id).ok()?.stats;
-        Some(SessionStats {
-            tx_packets: s.tx_packets,
-            tx_bytes: s.tx_bytes,
-            tx_errors: s.tx_errors,
-            rx_packets: s.rx_packets,
-            rx_bytes: s.rx_bytes,
-            rx_errors: s.rx_errors,
-            rx_seq_discards: s.rx_seq_discards,
-            rx_oos_packets: s.rx_oos_packets,
-            rx_cookie_discards: s.rx_cookie_discards,
-            rx_invalid: s.rx_invalid,
-        })
+        Some(convert_stats(&s))
     }
 
     fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {
         let index = |dp: &Self, (t, s): (u32, u32)| -> Result<u32, DataPlaneError> {
-            dp.sessions
-                .get(&(t, s))
+            dp.session(t, s)
                 .and_then(|k| k.pppox.as_ref())
                 .ok_or_else(|| DataPlaneError::NotFound(format!("PPP session {s} in tunnel {t}")))?
                 .channel_index()
@@ -321,23 +333,70 @@ impl DataPlane for KernelDataPlane {
         let ch = k::PppChannel::attach(ia).map_err(map_err)?;
         ch.bridge(ib).map_err(map_err)?;
         tracing::info!(?a, ?b, channels = ?(ia, ib), "PPP channels bridged");
-        if let Some(k) = self.sessions.get_mut(&a) {
+        if let Some(k) = self
+            .tunnels
+            .get_mut(&a.0)
+            .and_then(|t| t.sessions.get_mut(&a.1))
+        {
             k.bridge = Some(ch);
         }
         Ok(())
     }
 
     fn ppp_fd(&self, tunnel_id: u32, session_id: u32) -> Option<i32> {
-        self.sessions
-            .get(&(tunnel_id, session_id))
+        self.session(tunnel_id, session_id)
             .and_then(|s| s.pppox.as_ref())
             .map(|p| p.as_raw_fd())
+    }
+
+    fn sessions_stats(&mut self, keys: &[(u32, u32)]) -> HashMap<(u32, u32), SessionStats> {
+        // One dump answers for every session (a GET per session would be 100,000 round
+        // trips at scale); only the sessions asked about are returned.
+        let Ok(all) = self.nl.list_sessions() else {
+            return HashMap::new();
+        };
+        let wanted: std::collections::HashSet<(u32, u32)> = keys.iter().copied().collect();
+        all.into_iter()
+            .filter_map(|i| {
+                let key = (i.tunnel_id, i.session_id);
+                wanted
+                    .contains(&key)
+                    .then(|| (key, convert_stats(&i.stats)))
+            })
+            .collect()
+    }
+
+    fn blocking(&self) -> bool {
+        true
+    }
+}
+
+impl KernelDataPlane {
+    fn session(&self, tunnel_id: u32, session_id: u32) -> Option<&KSession> {
+        self.tunnels.get(&tunnel_id)?.sessions.get(&session_id)
+    }
+}
+
+fn convert_stats(s: &k::Stats) -> SessionStats {
+    SessionStats {
+        tx_packets: s.tx_packets,
+        tx_bytes: s.tx_bytes,
+        tx_errors: s.tx_errors,
+        rx_packets: s.rx_packets,
+        rx_bytes: s.rx_bytes,
+        rx_errors: s.rx_errors,
+        rx_seq_discards: s.rx_seq_discards,
+        rx_oos_packets: s.rx_oos_packets,
+        rx_cookie_discards: s.rx_cookie_discards,
+        rx_invalid: s.rx_invalid,
     }
 }
 
 impl Drop for KernelDataPlane {
     fn drop(&mut self) {
-        self.sessions.clear();
+        for t in self.tunnels.values_mut() {
+            t.sessions.clear();
+        }
         let ids: Vec<u32> = self.tunnels.keys().copied().collect();
         for id in ids {
             let _ = self.nl.delete_tunnel(id);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use l2tp_proto::endpoint::{DownReason, EndpointConfig, Event};
 use l2tp_runtime::config::Config;
-use l2tp_runtime::dataplane::{Call, NullDataPlane};
+use l2tp_runtime::dataplane::{Call, NullDataPlane, Recorder};
 use l2tp_runtime::{Context, ContextOptions, RuntimeEvent};
 use tokio::sync::broadcast::Receiver;
 
@@ -60,7 +60,7 @@ async fn lac_and_lns_contexts_set_up_and_tear_down_over_loopback() {
     )
     .expect("lac config");
 
-    let lns_dp = NullDataPlane::new();
+    let lns_dp = Recorder::new(NullDataPlane::new());
     let lns_log = lns_dp.log();
     let mut lns_opts = ContextOptions::new(Box::new(lns_dp));
     lns_opts.endpoint = EndpointConfig {
@@ -75,7 +75,7 @@ async fn lac_and_lns_contexts_set_up_and_tear_down_over_loopback() {
         lns.create_tunnel(n, t.clone()).await.expect("listen");
     }
 
-    let lac_dp = NullDataPlane::new();
+    let lac_dp = Recorder::new(NullDataPlane::new());
     let lac_log = lac_dp.log();
     let mut lac_opts = ContextOptions::new(Box::new(lac_dp));
     lac_opts.shutdown_grace = Duration::from_secs(2);
@@ -179,7 +179,7 @@ async fn static_tunnel_programs_data_plane_at_once_and_removes_everything_on_clo
         "static.toml",
     )
     .expect("config");
-    let dp = NullDataPlane::new();
+    let dp = Recorder::new(NullDataPlane::new());
     let log = dp.log();
     let ctx = Context::start(ContextOptions::new(Box::new(dp)));
     let mut ev = ctx.subscribe();
@@ -247,7 +247,7 @@ async fn quiescent_tunnels_exchange_hellos_and_a_dead_peer_takes_the_pseudowire_
     };
     let a_cfg = conf(pa, pb, 11, 22, 111, 222);
     let b_cfg = conf(pb, pa, 22, 11, 222, 111);
-    let a_dp = NullDataPlane::new();
+    let a_dp = Recorder::new(NullDataPlane::new());
     let a_log = a_dp.log();
     let a = Context::start(ContextOptions::new(Box::new(a_dp)));
     let b = Context::start(ContextOptions::new(Box::new(NullDataPlane::new())));
@@ -297,7 +297,7 @@ async fn quiescent_tunnels_exchange_hellos_and_a_dead_peer_takes_the_pseudowire_
     let silent = std::net::UdpSocket::bind("127.0.0.1:0").expect("silent peer");
     let ps = silent.local_addr().expect("addr").port();
     let c_cfg = conf(free_udp_port(), ps, 33, 44, 333, 444);
-    let c_dp = NullDataPlane::new();
+    let c_dp = Recorder::new(NullDataPlane::new());
     let c_log = c_dp.log();
     let c = Context::start(ContextOptions::new(Box::new(c_dp)));
     let mut c_ev = c.subscribe();
@@ -401,7 +401,7 @@ async fn lns_places_an_outgoing_call_and_both_ends_bring_the_session_up() {
         "lac.toml",
     )
     .expect("lac config");
-    let lac_dp = NullDataPlane::new();
+    let lac_dp = Recorder::new(NullDataPlane::new());
     let lac_log = lac_dp.log();
     let lac = Context::start(ContextOptions::new(Box::new(lac_dp)));
     let mut lac_ev = lac.subscribe();
@@ -469,7 +469,7 @@ async fn closing_a_configured_session_of_a_static_tunnel_removes_it_from_the_dat
         "static.toml",
     )
     .expect("config");
-    let dp = NullDataPlane::new();
+    let dp = Recorder::new(NullDataPlane::new());
     let log = dp.log();
     let ctx = Context::start(ContextOptions::new(Box::new(dp)));
     let mut ev = ctx.subscribe();

@@ -1,0 +1,1136 @@
+//! The tokio driver around [`l2tp_proto::endpoint::Endpoint`].
+//!
+//! One task owns the endpoint, the sockets' bookkeeping and the data plane's requests. Reader
+//! tasks forward batches of datagrams over one bounded channel; the owner task feeds them to
+//! the endpoint, sleeps until the endpoint's next timer, runs commands from
+//! [`crate::Context`] handles, and after every step drains datagrams to send (batched per
+//! socket) and events to report. Nothing here parses L2TP: the core does.
+//!
+//! # Where things happen
+//! | what | module |
+//! |---|---|
+//! | sockets: binding, receive buffers, batched reads and sends, which tunnel uses which | `sockets` |
+//! | every index (names, IDs, bridge partners) and the counters `stats()` reports | `registry` |
+//! | static and quiescent tunnels (configured IDs, no call set-up) | `configured` |
+//! | where a session gets its data plane objects (kernel session, PPPoL2TP socket), pppd | `sessions` |
+//! | tunnel switching: bridging two sessions' PPP channels | `bridge` |
+//! | status snapshots and counters | `report` |
+//! | the data plane run inline or on its own thread (netlink never stalls the loop) | `plane` |
+//!
+//! Every per-datagram and per-session operation is O(1) in the number of tunnels and
+//! sessions (amortised hash-map work); only whole-table reports (status, shutdown) are O(n).
+//!
+//! # Sockets and tunnels
+//! - With a data plane that shares sockets ([`SocketMode::Shared`], the null data plane), all
+//!   tunnels on one local address share that address's socket; a tunnel without `local` gets
+//!   an ephemeral wildcard socket of its own, closed with it.
+//! - With the kernel data plane ([`SocketMode::PerTunnel`]) every tunnel owns a socket,
+//!   connected to its peer once the tunnel is up: the kernel's managed tunnels take a socket
+//!   (`L2TP_ATTR_FD`) and steer that socket's data messages into the session, so two tunnels
+//!   cannot share one. An LNS keeps one listening socket per `listen` address for SCCRQs from
+//!   new peers and opens a connected socket (same local address, `SO_REUSEADDR`) per accepted
+//!   tunnel; Linux delivers a datagram to the connected socket that matches its 4-tuple
+//!   before the listening one. We do not use `SO_REUSEPORT` groups: they have misdelivered
+//!   L2TP packets on some kernels (design/interop.md).
+//!
+//! # Static tunnels
+//! A static tunnel has no control connection: the driver programs the data plane with the
+//! configured IDs at once and reports `TunnelUp` / `SessionUp` itself (`configured`).
+
+mod bridge;
+mod configured;
+mod plane;
+mod registry;
+mod report;
+mod sessions;
+mod sockets;
+
+use std::future::Future;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use l2tp_proto::endpoint::{
+    DownReason, Endpoint, EndpointConfig, EndpointStats, Event, SessionId, TunnelId,
+};
+use l2tp_proto::wire::{error_code, result, Encap, ResultCode};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{SessionSection, TunnelKind, TunnelSection};
+use crate::dataplane::DataPlane;
+use crate::pppd::PppdOptions;
+use crate::status::{RuntimeStats, TunnelStatus};
+
+use plane::{Done, Job, Plane};
+use registry::{Dp, Registry, SessionEntry, TunnelEntry};
+use sockets::{Inbound, Sockets};
+
+/// Receive buffer asked for listening sockets by default (bytes): room for a burst of about
+/// 8,000 SCCRQs before the engine reads them.
+pub const DEFAULT_RECV_BUFFER: usize = 8 << 20;
+
+/// Errors from the driver's API (configuration, sockets, data plane; never from wire input).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DriverError {
+    /// A socket could not be created, bound or connected.
+    #[error("socket {addr}: {message}")]
+    Socket {
+        /// The local address we tried to bind.
+        addr: SocketAddr,
+        /// The OS error.
+        message: String,
+    },
+    /// The engine refused the call.
+    #[error("tunnel {name}: {source}")]
+    Engine {
+        /// The tunnel's configured name.
+        name: String,
+        /// The engine's reason.
+        source: l2tp_proto::endpoint::ApiError,
+    },
+    /// The data plane refused (static tunnels, whose set-up is the data plane alone).
+    #[error("{0}")]
+    DataPlane(#[from] crate::dataplane::DataPlaneError),
+    /// No tunnel or session by that name.
+    #[error("no {0}")]
+    NotFound(String),
+    /// A tunnel or session by that name exists already.
+    #[error("{0} exists already")]
+    Exists(String),
+    /// Something this version cannot do yet.
+    #[error("not supported yet: {0}")]
+    Unsupported(String),
+    /// The driver task is gone.
+    #[error("the runtime has stopped")]
+    Stopped,
+}
+
+/// An event as the runtime reports it: the engine's event plus the configured names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeEvent {
+    /// The tunnel's name from the configuration (or `"#<id>"` for tunnels a peer opened).
+    pub tunnel_name: String,
+    /// The session's name, for session events.
+    pub session_name: Option<String>,
+    /// The network interface of a session that came up, when the data plane named one.
+    pub interface_name: Option<String>,
+    /// The engine's event.
+    pub event: Event,
+}
+
+/// How tunnels map to sockets (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SocketMode {
+    /// Tunnels on one local address share its socket (null data plane).
+    Shared,
+    /// One socket per tunnel, connected to the peer once it is up (kernel data plane).
+    PerTunnel,
+}
+
+pub(crate) enum Command {
+    AddTunnel {
+        name: String,
+        section: Box<TunnelSection>,
+        reply: oneshot::Sender<Result<TunnelId, DriverError>>,
+    },
+    CloseTunnel {
+        name: String,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    AddSession {
+        tunnel: String,
+        name: String,
+        section: Box<SessionSection>,
+        /// Outgoing call (OCRQ) instead of incoming call (ICRQ).
+        outgoing: bool,
+        reply: oneshot::Sender<Result<SessionId, DriverError>>,
+    },
+    CloseSession {
+        tunnel: String,
+        session: String,
+        reply: oneshot::Sender<Result<(), DriverError>>,
+    },
+    Status {
+        reply: oneshot::Sender<Vec<TunnelStatus>>,
+    },
+    Stats {
+        reply: oneshot::Sender<RuntimeStats>,
+    },
+}
+
+/// The listener's settings for tunnels and calls that peers open.
+struct Listener {
+    section: Arc<TunnelSection>,
+    /// Session templates by pseudowire type (the first configured session of each type).
+    by_pw: std::collections::HashMap<u16, Arc<SessionSection>>,
+    /// The first configured session: the template for any other pseudowire type.
+    first: Arc<SessionSection>,
+}
+
+/// Owns the endpoint, the sockets, the data plane and the mapping from IDs to names.
+pub struct Driver {
+    endpoint: Endpoint,
+    mode: SocketMode,
+    sockets: Sockets,
+    inbox: mpsc::Receiver<Inbound>,
+    registry: Registry,
+    plane: Plane,
+    events: Vec<RuntimeEvent>,
+    /// Datagrams to send, gathered by `flush`: (socket, destination, bytes).
+    outbox: Vec<(usize, SocketAddr, Vec<u8>)>,
+    send_errors: u64,
+    dataplane_errors: u64,
+    listener: Option<Listener>,
+    /// Run pppd for PPP sessions (when the data plane has PPPoL2TP sockets).
+    pppd: Option<PppdOptions>,
+    pppd_exit_tx: mpsc::Sender<(TunnelId, SessionId, String)>,
+    pppd_exit_rx: mpsc::Receiver<(TunnelId, SessionId, String)>,
+    /// pppd processes started and not yet reaped.
+    pppd_running: usize,
+    /// Datagrams dropped on listening sockets because the sender is not in `accept_peers`.
+    refused_peers: u64,
+    malformed_log: crate::ratelimit::RateLimit,
+}
+
+impl Driver {
+    /// A driver around a new endpoint. `seed` feeds the endpoint's RNG (tunnel/session IDs,
+    /// challenges); pass real entropy in production. A data plane whose calls block
+    /// ([`DataPlane::blocking`]) runs on a thread of its own.
+    pub fn new(
+        config: EndpointConfig,
+        seed: u64,
+        dataplane: Box<dyn DataPlane>,
+        mode: SocketMode,
+    ) -> Self {
+        let (sockets, inbox) = Sockets::new(mode, DEFAULT_RECV_BUFFER);
+        let (pppd_exit_tx, pppd_exit_rx) = mpsc::channel(64);
+        Driver {
+            endpoint: Endpoint::new(config, seed),
+            mode,
+            sockets,
+            inbox,
+            registry: Registry::default(),
+            plane: Plane::new(dataplane),
+            events: Vec::new(),
+            outbox: Vec::new(),
+            send_errors: 0,
+            dataplane_errors: 0,
+            listener: None,
+            pppd: None,
+            pppd_exit_tx,
+            pppd_exit_rx,
+            pppd_running: 0,
+            refused_peers: 0,
+            malformed_log: crate::ratelimit::RateLimit::new(10, Duration::from_secs(10)),
+        }
+    }
+
+    /// Runs pppd for every PPP session that comes up (kl2tpd's behaviour), with these options.
+    pub fn set_pppd(&mut self, pppd: Option<PppdOptions>) {
+        self.pppd = pppd;
+    }
+
+    /// The receive buffer asked for listening sockets opened from now on (bytes; 0 keeps the
+    /// system default). `SO_RCVBUFFORCE` when privileged, else `SO_RCVBUF` (capped by
+    /// `net.core.rmem_max`); the size obtained is logged.
+    pub fn set_recv_buffer(&mut self, bytes: usize) {
+        self.sockets.set_recv_buffer_size(bytes);
+    }
+
+    /// Listens for new peers (LNS / responding LCCE) on `section.local`; tunnels they open
+    /// take their settings from `section` (its sessions are templates for the peer's calls).
+    /// The endpoint must have been created with `accept_v2_incoming`.
+    ///
+    /// Errors: [`DriverError::Socket`] when the address cannot be bound.
+    pub fn listen(&mut self, section: &TunnelSection) -> Result<SocketAddr, DriverError> {
+        let local = section.local.unwrap_or(SocketAddr::from((
+            Ipv4Addr::UNSPECIFIED,
+            crate::config::DEFAULT_PORT,
+        )));
+        let i = match section.encap {
+            Encap::Udp => self.sockets.socket_for(local)?,
+            Encap::Ip => self.sockets.open(local, None, Encap::Ip, 0)?,
+        };
+        let addr = self.sockets.set_listening(i);
+        let mut by_pw = std::collections::HashMap::new();
+        for (_, s) in &section.sessions {
+            by_pw
+                .entry(s.pseudowire.pw_type())
+                .or_insert_with(|| Arc::new(s.clone()));
+        }
+        let first = section
+            .sessions
+            .first()
+            .map(|(_, s)| Arc::new(s.clone()))
+            .unwrap_or_default();
+        self.listener = Some(Listener {
+            section: Arc::new(section.clone()),
+            by_pw,
+            first,
+        });
+        tracing::info!(local = %addr.unwrap_or(local), "listening for new tunnels");
+        Ok(addr.unwrap_or(local))
+    }
+
+    /// Starts a tunnel from its configuration: dynamic (LAC / initiating LCCE: sends SCCRQ;
+    /// sessions are opened right after) or static (programs the data plane now).
+    ///
+    /// Errors: name in use, socket set-up failures, engine refusals (tunnel ID in use),
+    /// data plane refusals (static tunnels).
+    pub async fn add_tunnel(
+        &mut self,
+        name: &str,
+        section: &TunnelSection,
+    ) -> Result<TunnelId, DriverError> {
+        let r = self.add_tunnel_now(name, section);
+        self.flush().await;
+        r
+    }
+
+    fn add_tunnel_now(
+        &mut self,
+        name: &str,
+        section: &TunnelSection,
+    ) -> Result<TunnelId, DriverError> {
+        if self.registry.name_taken(name) {
+            return Err(DriverError::Exists(format!("tunnel {name}")));
+        }
+        self.registry.note_bridges(name, section);
+        match section.kind {
+            TunnelKind::Static => return self.add_static(name, section),
+            TunnelKind::Quiescent => return self.add_quiescent(name, section),
+            TunnelKind::Dynamic => {}
+        }
+        if section.listen {
+            self.listen(section)?;
+            return Ok(TunnelId(0));
+        }
+        let config = section.to_engine();
+        let local = section.local.unwrap_or(wildcard(config.peer));
+        let peer = config.peer;
+        let socket = match config.encap {
+            Encap::Udp => Some(self.sockets.socket_for(local)?),
+            Encap::Ip => None,
+        };
+        let now = Instant::now();
+        let id = match self.endpoint.connect(now, config) {
+            Ok(id) => id,
+            Err(source) => {
+                if let Some(i) = socket {
+                    self.sockets.add_user(i);
+                    self.sockets.release(i);
+                }
+                return Err(DriverError::Engine {
+                    name: name.to_string(),
+                    source,
+                });
+            }
+        };
+        // L2TP/IP: the socket is bound to the Control Connection ID the engine just chose.
+        let socket = match socket {
+            Some(i) => i,
+            None => match self.sockets.open(local, Some(peer), Encap::Ip, id.0) {
+                Ok(i) => i,
+                Err(e) => {
+                    let _ = self.endpoint.close_tunnel(
+                        now,
+                        id,
+                        ResultCode {
+                            result: result::STOPCCN_GENERAL_ERROR,
+                            error: Some(error_code::NO_RESOURCES),
+                            message: None,
+                        },
+                    );
+                    return Err(e);
+                }
+            },
+        };
+        self.sockets.add_user(socket);
+        tracing::info!(tunnel = name, id = id.0, "tunnel starting");
+        let mut entry = TunnelEntry::new(name.to_string(), Arc::new(section.clone()));
+        entry.socket = Some(socket);
+        entry.pending_sessions = section.sessions.clone();
+        self.registry.insert_tunnel(id, entry);
+        // The engine sends ICRQ right after SCCCN; open the configured sessions now.
+        self.open_pending(id, now);
+        Ok(id)
+    }
+
+    /// Closes a tunnel by name: StopCCN for dynamic tunnels (events follow), immediate data
+    /// plane removal for static ones.
+    ///
+    /// Errors: [`DriverError::NotFound`].
+    pub async fn close_tunnel(&mut self, name: &str, rc: ResultCode) -> Result<(), DriverError> {
+        let id = self
+            .registry
+            .by_name(name)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {name}")))?;
+        self.close_tunnel_id(id, rc);
+        self.flush().await;
+        Ok(())
+    }
+
+    fn close_tunnel_id(&mut self, id: TunnelId, rc: ResultCode) {
+        match self.registry.get(id).map(|e| e.section.kind) {
+            Some(TunnelKind::Static | TunnelKind::Quiescent) => self.close_configured(id, rc),
+            _ => {
+                if let Err(e) = self.endpoint.close_tunnel(Instant::now(), id, rc) {
+                    tracing::debug!(tunnel = id.0, error = %e, "close_tunnel");
+                }
+            }
+        }
+    }
+
+    /// Sends StopCCN on every tunnel with `result` (sessions are reported down with it).
+    pub async fn close_all(&mut self, result: ResultCode) {
+        let ids = self.registry.tunnel_ids();
+        tracing::debug!(tunnels = ids.len(), "closing every tunnel");
+        for id in ids {
+            self.close_tunnel_id(id, result.clone());
+        }
+        self.flush().await;
+    }
+
+    /// Opens a session in a dynamic tunnel by name (ICRQ). Errors: unknown tunnel, session
+    /// name in use, engine refusal.
+    pub async fn add_session(
+        &mut self,
+        tunnel: &str,
+        name: &str,
+        section: &SessionSection,
+    ) -> Result<SessionId, DriverError> {
+        let r = self.add_session_now(tunnel, name, section, false);
+        self.flush().await;
+        r
+    }
+
+    /// Places an outgoing call (OCRQ; RFC 2661 §5.2.1, usually from the LNS) in a dynamic
+    /// tunnel by name. Errors as [`Driver::add_session`].
+    pub async fn add_outgoing_call(
+        &mut self,
+        tunnel: &str,
+        name: &str,
+        section: &SessionSection,
+    ) -> Result<SessionId, DriverError> {
+        let r = self.add_session_now(tunnel, name, section, true);
+        self.flush().await;
+        r
+    }
+
+    fn add_session_now(
+        &mut self,
+        tunnel: &str,
+        name: &str,
+        section: &SessionSection,
+        outgoing: bool,
+    ) -> Result<SessionId, DriverError> {
+        let not_found = || DriverError::NotFound(format!("tunnel {tunnel}"));
+        let id = self.registry.by_name(tunnel).ok_or_else(not_found)?;
+        let entry = self.registry.get(id).ok_or_else(not_found)?;
+        if entry.session_by_name(name).is_some() {
+            return Err(DriverError::Exists(format!("session {tunnel}/{name}")));
+        }
+        if entry.section.kind != TunnelKind::Dynamic {
+            return Err(DriverError::Unsupported(format!(
+                "adding sessions to the {:?} tunnel {tunnel}",
+                entry.section.kind
+            )));
+        }
+        let now = Instant::now();
+        let opened = if outgoing {
+            self.endpoint
+                .open_outgoing_call(now, id, section.to_engine())
+        } else {
+            self.endpoint.open_session(now, id, section.to_engine())
+        };
+        let sid = opened.map_err(|source| DriverError::Engine {
+            name: tunnel.to_string(),
+            source,
+        })?;
+        self.registry.insert_session(
+            id,
+            sid,
+            SessionEntry::new(name.to_string(), Arc::new(section.clone())),
+        );
+        Ok(sid)
+    }
+
+    /// Closes a session by tunnel and session name (CDN with result 3, administrative).
+    pub async fn close_session(&mut self, tunnel: &str, session: &str) -> Result<(), DriverError> {
+        let id = self
+            .registry
+            .by_name(tunnel)
+            .ok_or_else(|| DriverError::NotFound(format!("tunnel {tunnel}")))?;
+        let sid = self
+            .registry
+            .get(id)
+            .and_then(|t| t.session_by_name(session))
+            .ok_or_else(|| DriverError::NotFound(format!("session {tunnel}/{session}")))?;
+        let rc = ResultCode {
+            result: result::CDN_ADMIN,
+            error: Some(error_code::NO_ERROR),
+            message: Some(b"closed by operator".to_vec()),
+        };
+        self.end_session(id, sid, rc)
+            .map_err(|source| DriverError::Engine {
+                name: tunnel.to_string(),
+                source,
+            })?;
+        self.flush().await;
+        Ok(())
+    }
+
+    /// Ends one session with `rc`: a CDN for a dynamic tunnel's session (the engine reports
+    /// it down), the data plane alone for a static or quiescent tunnel's configured session
+    /// (no control protocol for sessions there).
+    fn end_session(
+        &mut self,
+        tunnel: TunnelId,
+        session: SessionId,
+        rc: ResultCode,
+    ) -> Result<(), l2tp_proto::endpoint::ApiError> {
+        let dynamic = self
+            .registry
+            .get(tunnel)
+            .is_some_and(|t| t.section.kind == TunnelKind::Dynamic);
+        if dynamic {
+            self.endpoint
+                .close_session(Instant::now(), tunnel, session, rc)
+        } else {
+            self.session_down(tunnel, session, DownReason::Local(rc));
+            Ok(())
+        }
+    }
+
+    /// The endpoint's counters.
+    pub fn stats(&self) -> EndpointStats {
+        self.endpoint.stats()
+    }
+
+    /// Takes the events reported since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<RuntimeEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Runs the engine until `stop` completes, calling `on_event` for every event as it
+    /// happens. Returns `false` early only if every reader task is gone.
+    pub async fn run_until<F, E>(&mut self, stop: F, mut on_event: E) -> bool
+    where
+        F: Future<Output = ()>,
+        E: FnMut(&RuntimeEvent),
+    {
+        let (_tx, mut rx) = mpsc::channel(1);
+        self.serve(stop, &mut rx, &mut on_event).await
+    }
+
+    /// Like [`Driver::run_until`], also running commands from `Context` handles.
+    pub(crate) async fn serve<F, E>(
+        &mut self,
+        stop: F,
+        commands: &mut mpsc::Receiver<Command>,
+        on_event: &mut E,
+    ) -> bool
+    where
+        F: Future<Output = ()>,
+        E: FnMut(&RuntimeEvent),
+    {
+        tokio::pin!(stop);
+        let mut commands_open = true;
+        loop {
+            for ev in self.take_events() {
+                on_event(&ev);
+            }
+            tokio::select! {
+                _ = &mut stop => return true,
+                cmd = commands.recv(), if commands_open => match cmd {
+                    Some(cmd) => self.command(cmd).await,
+                    None => commands_open = false,
+                },
+                alive = self.step() => if !alive { return false },
+            }
+        }
+    }
+
+    async fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::AddTunnel {
+                name,
+                section,
+                reply,
+            } => {
+                let r = self.add_tunnel(&name, &section).await;
+                let _ = reply.send(r);
+            }
+            Command::CloseTunnel { name, reply } => {
+                let rc = ResultCode {
+                    result: result::STOPCCN_GENERAL,
+                    error: Some(error_code::NO_ERROR),
+                    message: Some(b"closed by operator".to_vec()),
+                };
+                let r = self.close_tunnel(&name, rc).await;
+                let _ = reply.send(r);
+            }
+            Command::AddSession {
+                tunnel,
+                name,
+                section,
+                outgoing,
+                reply,
+            } => {
+                let r = if outgoing {
+                    self.add_outgoing_call(&tunnel, &name, &section).await
+                } else {
+                    self.add_session(&tunnel, &name, &section).await
+                };
+                let _ = reply.send(r);
+            }
+            Command::CloseSession {
+                tunnel,
+                session,
+                reply,
+            } => {
+                let r = self.close_session(&tunnel, &session).await;
+                let _ = reply.send(r);
+            }
+            Command::Status { reply } => {
+                // The counters come from the data plane (one dump on its thread); the loop
+                // goes on meanwhile.
+                let pending = self.status_request();
+                tokio::spawn(async move {
+                    let _ = reply.send(pending.finish().await);
+                });
+            }
+            Command::Stats { reply } => {
+                let _ = reply.send(self.runtime_stats());
+            }
+        }
+    }
+
+    /// Closes every tunnel and keeps running until all are reported down or `grace` passes.
+    /// Returns the number of tunnels still not down at the deadline (whose data plane objects
+    /// are removed anyway).
+    pub async fn shutdown<E: FnMut(&RuntimeEvent)>(
+        &mut self,
+        result: ResultCode,
+        grace: Duration,
+        mut on_event: E,
+    ) -> usize {
+        self.close_all(result).await;
+        let deadline = tokio::time::sleep(grace);
+        tokio::pin!(deadline);
+        loop {
+            for ev in self.take_events() {
+                on_event(&ev);
+            }
+            if self.registry.is_empty() {
+                break;
+            }
+            tokio::select! {
+                _ = &mut deadline => break,
+                alive = self.step() => if !alive { break },
+            }
+        }
+        let left = self.registry.counts().tunnels;
+        // Peers that never acknowledged: remove our data plane objects regardless.
+        for id in self.registry.tunnel_ids() {
+            self.tunnel_down(
+                id,
+                Event::TunnelDown {
+                    tunnel: id,
+                    reason: DownReason::Timeout,
+                },
+            );
+        }
+        self.plane.drain();
+        for ev in self.take_events() {
+            on_event(&ev);
+        }
+        // pppd got SIGTERM with its session: give it a moment to send LCP Terminate and exit,
+        // so that no pppd outlives the daemon.
+        let reap = tokio::time::sleep(Duration::from_secs(3));
+        tokio::pin!(reap);
+        while self.pppd_running > 0 {
+            tokio::select! {
+                _ = &mut reap => break,
+                r = self.pppd_exit_rx.recv() => match r {
+                    Some(_) => self.pppd_running -= 1,
+                    None => break,
+                },
+            }
+        }
+        left
+    }
+
+    /// One turn of the loop: wait for datagrams, the next timer, a data plane completion or
+    /// a pppd exit, act on it, flush. Returns `false` when every reader task is gone.
+    async fn step(&mut self) -> bool {
+        let deadline = self.endpoint.poll_timeout();
+        let sleep = async {
+            match deadline {
+                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            msg = self.inbox.recv() => {
+                let Some(inbound) = msg else { return false };
+                self.receive(inbound);
+                // Feed whatever else already arrived before flushing: batches ACKs.
+                while let Ok(inbound) = self.inbox.try_recv() {
+                    self.receive(inbound);
+                }
+            }
+            _ = sleep => self.endpoint.handle_timeout(Instant::now()),
+            Some(done) = self.plane.next_done() => self.on_done(done),
+            Some((tunnel, session, how)) = self.pppd_exit_rx.recv() => {
+                self.pppd_running = self.pppd_running.saturating_sub(1);
+                self.pppd_exited(tunnel, session, how);
+            }
+        }
+        self.flush().await;
+        true
+    }
+
+    fn receive(&mut self, inbound: Inbound) {
+        let Inbound { socket, batch } = inbound;
+        let (encap, listening) = self
+            .sockets
+            .get(socket)
+            .map_or((Encap::Udp, false), |s| (s.encap, s.listening));
+        let now = Instant::now();
+        for (from, data) in batch.iter() {
+            // `accept_peers`: only these addresses may open tunnels. With shared sockets every
+            // tunnel of the listener arrives here, so refusing the sender refuses it everywhere.
+            if listening {
+                if let Some(l) = &self.listener {
+                    let peers = &l.section.accept_peers;
+                    if !peers.is_empty() && !peers.contains(&from.ip()) {
+                        self.refused_peers += 1;
+                        tracing::debug!(%from, "datagram from a peer not in accept_peers dropped");
+                        continue;
+                    }
+                }
+            }
+            let malformed = self.endpoint.stats().malformed;
+            self.endpoint.handle_encap(now, from, encap, data);
+            if let Some(t) = self.endpoint.accepted() {
+                self.adopt(t, from, socket);
+            }
+            let after = self.endpoint.stats().malformed;
+            if after > malformed {
+                if let Some(suppressed) = self.malformed_log.check(now) {
+                    tracing::warn!(%from, len = data.len(), total = after, suppressed, "malformed datagram dropped");
+                }
+            }
+        }
+    }
+
+    /// Sends queued datagrams (batched per socket) and turns engine events and data plane
+    /// completions into runtime events.
+    async fn flush(&mut self) {
+        loop {
+            let mut progressed = false;
+            while let Some(t) = self.endpoint.poll_transmit() {
+                progressed = true;
+                let socket = self
+                    .registry
+                    .get(t.tunnel)
+                    .and_then(|e| e.socket)
+                    .or_else(|| self.sockets.any_listening());
+                match socket {
+                    Some(i) => self.outbox.push((i, t.destination, t.payload)),
+                    None => self.send_errors += 1,
+                }
+            }
+            while let Some(ev) = self.endpoint.poll_event() {
+                progressed = true;
+                self.on_engine_event(ev);
+            }
+            while let Some(done) = self.plane.try_done() {
+                progressed = true;
+                self.on_done(done);
+            }
+            if !progressed {
+                break;
+            }
+        }
+        if self.outbox.is_empty() {
+            return;
+        }
+        let mut out = std::mem::take(&mut self.outbox);
+        let mut rest: &mut [(usize, SocketAddr, Vec<u8>)] = &mut out;
+        let mut run: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        while let Some(&(sock, _, _)) = rest.first() {
+            let n = rest.iter().take_while(|(s, _, _)| *s == sock).count();
+            let (head, tail) = rest.split_at_mut(n);
+            run.clear();
+            run.extend(head.iter_mut().map(|(_, to, p)| (*to, std::mem::take(p))));
+            self.send_errors += self.sockets.send(sock, &run).await;
+            rest = tail;
+        }
+        out.clear();
+        self.outbox = out;
+    }
+
+    fn open_pending(&mut self, tunnel: TunnelId, now: Instant) {
+        let Some(entry) = self.registry.get_mut(tunnel) else {
+            return;
+        };
+        let tname = entry.name.clone();
+        for (name, section) in std::mem::take(&mut entry.pending_sessions) {
+            match self.endpoint.open_session(now, tunnel, section.to_engine()) {
+                Ok(sid) => {
+                    tracing::debug!(tunnel = %tname, session = %name, id = sid.0, "session starting");
+                    self.registry.insert_session(
+                        tunnel,
+                        sid,
+                        SessionEntry::new(name, Arc::new(section)),
+                    );
+                }
+                Err(e) => {
+                    tracing::error!(tunnel = %tname, session = %name, error = %e, "cannot open session")
+                }
+            }
+        }
+    }
+
+    /// Adopts a tunnel a peer opened (LNS role) under a generated name, on the socket its
+    /// SCCRQ arrived on (L2TP/IP: a socket of its own, bound to its Control Connection ID
+    /// before the peer's SCCCN arrives, since the kernel matches on it).
+    fn adopt(&mut self, tunnel: TunnelId, peer: SocketAddr, arrived_on: usize) {
+        if self.registry.contains(tunnel) {
+            return;
+        }
+        let section = self
+            .listener
+            .as_ref()
+            .map(|l| l.section.clone())
+            .unwrap_or_default();
+        let listen = self.sockets.get(arrived_on);
+        let encap = listen.map_or(Encap::Udp, |s| s.encap);
+        let socket = match encap {
+            Encap::Udp => Some(arrived_on),
+            Encap::Ip => {
+                let local = listen.map(|s| s.local);
+                match local.map(|l| self.sockets.open(l, Some(peer), encap, tunnel.0)) {
+                    Some(Ok(i)) => Some(i),
+                    Some(Err(e)) => {
+                        tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel");
+                        Some(arrived_on)
+                    }
+                    None => None,
+                }
+            }
+        };
+        if let Some(i) = socket {
+            self.sockets.add_user(i);
+        }
+        let mut entry = TunnelEntry::new(format!("#{}", tunnel.0), section);
+        entry.socket = socket;
+        entry.peer = Some(peer);
+        entry.accepted = true;
+        self.registry.insert_tunnel(tunnel, entry);
+    }
+
+    fn on_engine_event(&mut self, ev: Event) {
+        match ev {
+            Event::TunnelUp { .. } => self.tunnel_up(ev),
+            Event::TunnelDown { tunnel, .. } => self.tunnel_down(tunnel, ev),
+            Event::SessionUp { .. } => self.session_up(ev),
+            Event::SessionDown {
+                tunnel,
+                session,
+                reason,
+            } => self.session_down(tunnel, session, reason),
+            Event::WanError {
+                tunnel, session, ..
+            }
+            | Event::LinkInfo {
+                tunnel, session, ..
+            } => {
+                let Some(t) = self.registry.get(tunnel) else {
+                    return;
+                };
+                let tname = t.name.clone();
+                let sname = t.session(session).map(|s| s.name.clone());
+                self.report(tname, sname, None, ev);
+            }
+        }
+    }
+
+    /// A tunnel is up: its data plane is requested (off the loop for the kernel).
+    fn tunnel_up(&mut self, ev: Event) {
+        let Event::TunnelUp {
+            tunnel,
+            peer_tunnel_id,
+            peer,
+            version,
+            encap,
+            ..
+        } = &ev
+        else {
+            return;
+        };
+        let (tunnel, peer, ptid) = (*tunnel, *peer, *peer_tunnel_id);
+        if !self.registry.contains(tunnel) {
+            match self.sockets.any_listening() {
+                Some(i) => self.adopt(tunnel, peer, i),
+                None => {
+                    tracing::debug!(tunnel = tunnel.0, "TunnelUp for an unknown tunnel");
+                    return;
+                }
+            }
+        }
+        self.registry.set_tunnel_up(tunnel, ptid);
+        let mode = self.mode;
+        let Some(entry) = self.registry.get_mut(tunnel) else {
+            return;
+        };
+        entry.peer = Some(peer);
+        entry.version = *version;
+        let tname = entry.name.clone();
+        let quiescent = entry.section.kind == TunnelKind::Quiescent;
+        // Kernel mode: an accepted UDP tunnel leaves the listening socket for one of its own,
+        // connected to where the peer speaks from.
+        let on_listener = entry
+            .socket
+            .and_then(|i| self.sockets.get(i))
+            .is_some_and(|s| s.listening);
+        if mode == SocketMode::PerTunnel && on_listener && *encap == Encap::Udp {
+            let old = entry.socket;
+            let local = old.and_then(|i| self.sockets.get(i)).map(|s| s.local);
+            match local.map(|l| self.sockets.open(l, Some(peer), Encap::Udp, 0)) {
+                Some(Ok(i)) => {
+                    self.sockets.add_user(i);
+                    if let Some(o) = old {
+                        self.sockets.release(o);
+                    }
+                    if let Some(e) = self.registry.get_mut(tunnel) {
+                        e.socket = Some(i);
+                    }
+                }
+                Some(Err(e)) => {
+                    tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel")
+                }
+                None => {}
+            }
+        }
+        let Some(entry) = self.registry.get(tunnel) else {
+            return;
+        };
+        let mut control = None;
+        if let Some(i) = entry.socket {
+            if let Some(s) = self.sockets.get(i) {
+                if (mode == SocketMode::PerTunnel || s.encap == Encap::Ip) && !s.listening {
+                    // The peer may have answered from another port (RFC 2661 §8.1): connect
+                    // now, to where it answered from. (L2TP/IP sockets were connected when
+                    // opened.)
+                    if s.encap == Encap::Udp {
+                        let r = socket2::SockRef::from(s.sock.as_ref()).connect(&peer.into());
+                        if let Err(e) = r {
+                            tracing::warn!(tunnel = %tname, error = %e, "connect");
+                        }
+                    }
+                    control = self.sockets.dup(i);
+                }
+            }
+        }
+        let spec = crate::dataplane::TunnelSpec {
+            version: *version,
+            encap: *encap,
+            tunnel_id: tunnel.0,
+            peer_tunnel_id: ptid,
+            local: entry
+                .socket
+                .and_then(|i| self.sockets.get(i))
+                .map(|s| s.local),
+            peer,
+            control_fd: control.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
+            udp_checksum: true,
+        };
+        if quiescent {
+            self.quiescent_up(tunnel, spec, control, ev);
+            return;
+        }
+        let token = self.plane.token();
+        if let Some(e) = self.registry.get_mut(tunnel) {
+            e.dp = Dp::Creating(token);
+        }
+        self.plane.submit(Job::CreateTunnel {
+            spec,
+            control,
+            token,
+        });
+        self.report(tname, None, None, ev);
+    }
+
+    /// A tunnel is gone (StopCCN either way, peer death, shutdown, static removal): its
+    /// sessions' pppd are stopped, its data plane objects and its socket released.
+    fn tunnel_down(&mut self, tunnel: TunnelId, ev: Event) {
+        let Some(entry) = self.registry.remove_tunnel(tunnel) else {
+            tracing::debug!(tunnel = tunnel.0, "TunnelDown for an unknown tunnel");
+            return;
+        };
+        for (_, s) in entry.sessions() {
+            if let Some(pid) = s.pppd {
+                crate::pppd::terminate(pid);
+            }
+        }
+        if entry.dp.requested() {
+            // The data plane removes the tunnel's sessions with it.
+            self.plane.submit(Job::DeleteTunnel(tunnel.0));
+        } else {
+            for (sid, s) in entry.sessions() {
+                if s.dp.requested() {
+                    self.plane.submit(Job::DeleteSession(tunnel.0, sid.0));
+                }
+            }
+        }
+        if let Some(i) = entry.socket {
+            self.sockets.release(i);
+        }
+        self.report(entry.name, None, None, ev);
+    }
+
+    /// A data plane request finished.
+    fn on_done(&mut self, done: Done) {
+        match done {
+            Done::Tunnel {
+                tunnel,
+                token,
+                result,
+            } => {
+                let id = TunnelId(tunnel);
+                let Some(entry) = self.registry.get_mut(id) else {
+                    return; // gone meanwhile; its delete was queued after the create
+                };
+                if entry.dp != Dp::Creating(token) {
+                    return;
+                }
+                match result {
+                    Ok(()) => entry.dp = Dp::Ready(()),
+                    Err(e) => {
+                        entry.dp = Dp::None;
+                        self.dataplane_errors += 1;
+                        tracing::error!(tunnel = %entry.name, error = %e, "data plane: tunnel");
+                        let rc = ResultCode {
+                            result: result::STOPCCN_GENERAL_ERROR,
+                            error: Some(error_code::VENDOR_ERROR),
+                            message: Some(format!("data plane: {e}").into_bytes()),
+                        };
+                        let _ = self.endpoint.close_tunnel(Instant::now(), id, rc);
+                    }
+                }
+            }
+            Done::Session {
+                tunnel,
+                session,
+                token,
+                result,
+            } => self.session_ready(TunnelId(tunnel), SessionId(session), token, result),
+            Done::Bridge { a, b, result } => self.bridged(a, b, result),
+            Done::DeleteFailed(e) => {
+                self.dataplane_errors += 1;
+                tracing::warn!(error = %e, "data plane: delete");
+            }
+        }
+    }
+
+    /// pppd ended: the call is over (CDN, result 1 "loss of carrier", as xl2tpd sends).
+    fn pppd_exited(&mut self, tunnel: TunnelId, session: SessionId, how: String) {
+        let Some(s) = self.registry.session_mut(tunnel, session) else {
+            return;
+        };
+        s.pppd = None;
+        tracing::info!(tunnel = tunnel.0, session = session.0, %how, "pppd exited");
+        let rc = ResultCode {
+            result: result::CDN_LOST_CARRIER,
+            error: Some(error_code::NO_ERROR),
+            message: Some(format!("pppd {how}").into_bytes()),
+        };
+        let _ = self.end_session(tunnel, session, rc);
+    }
+
+    /// Logs an event (tunnel-level at info, session-level at debug: counters carry the
+    /// volume) and queues it for subscribers.
+    fn report(
+        &mut self,
+        tunnel_name: String,
+        session_name: Option<String>,
+        interface_name: Option<String>,
+        event: Event,
+    ) {
+        log_event(&tunnel_name, session_name.as_deref(), &event);
+        self.events.push(RuntimeEvent {
+            tunnel_name,
+            session_name,
+            interface_name,
+            event,
+        });
+    }
+}
+
+/// The wildcard address of `peer`'s family, port 0.
+fn wildcard(peer: SocketAddr) -> SocketAddr {
+    match peer {
+        SocketAddr::V4(_) => SocketAddr::from((Ipv4Addr::UNSPECIFIED, 0)),
+        SocketAddr::V6(_) => SocketAddr::from((Ipv6Addr::UNSPECIFIED, 0)),
+    }
+}
+
+fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
+    match ev {
+        Event::WanError { errors, .. } => {
+            tracing::warn!(tunnel, session, ?errors, "WAN error notify from the peer")
+        }
+        Event::LinkInfo {
+            accm,
+            circuit_status,
+            ..
+        } => tracing::debug!(
+            tunnel,
+            session,
+            ?accm,
+            ?circuit_status,
+            "set link info from the peer"
+        ),
+        Event::TunnelUp {
+            tunnel: id,
+            peer_tunnel_id,
+            peer,
+            ..
+        } => tracing::info!(tunnel, id = id.0, peer_tunnel_id, %peer, "tunnel up"),
+        Event::TunnelDown { reason, .. } => {
+            tracing::info!(tunnel, reason = %describe_reason(reason), "tunnel down")
+        }
+        Event::SessionUp {
+            session: id,
+            peer_session_id,
+            ..
+        } => tracing::debug!(tunnel, session, id = id.0, peer_session_id, "session up"),
+        Event::SessionDown { reason, .. } => {
+            tracing::debug!(tunnel, session, reason = %describe_reason(reason), "session down")
+        }
+    }
+}
+
+/// One-line text for a [`DownReason`], e.g. `peer: result 1 error 0 "Server closing"`.
+pub fn describe_reason(reason: &DownReason) -> String {
+    fn rc(r: &ResultCode) -> String {
+        let mut s = format!("result {}", r.result);
+        if let Some(e) = r.error {
+            s.push_str(&format!(" error {e}"));
+        }
+        if let Some(m) = &r.message {
+            s.push_str(&format!(" {:?}", String::from_utf8_lossy(m)));
+        }
+        s
+    }
+    match reason {
+        DownReason::Local(r) => format!("local: {}", rc(r)),
+        DownReason::Peer(r) => format!("peer: {}", rc(r)),
+        DownReason::Protocol(r) => format!("protocol: {}", rc(r)),
+        DownReason::Timeout => "timeout".to_string(),
+        DownReason::TunnelDown => "tunnel down".to_string(),
+    }
+}

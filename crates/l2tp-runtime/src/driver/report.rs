@@ -1,0 +1,139 @@
+//! Status snapshots and counters. `stats()` is O(1): the registry keeps its counters. A
+//! status snapshot lists every tunnel and session (O(n) by nature); its data counters come
+//! from the data plane in one request (one `SESSION_GET` dump for the kernel), answered off
+//! the driver's loop.
+
+use std::collections::HashMap;
+
+use tokio::sync::oneshot;
+
+use super::plane::Job;
+use super::Driver;
+use crate::dataplane::SessionStats;
+use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
+
+/// A status snapshot waiting for the data plane's counters.
+pub(crate) struct PendingStatus {
+    tunnels: Vec<TunnelStatus>,
+    stats: Option<oneshot::Receiver<HashMap<(u32, u32), SessionStats>>>,
+}
+
+impl PendingStatus {
+    /// The snapshot with counters filled in, tunnels and sessions in name order.
+    pub(crate) async fn finish(mut self) -> Vec<TunnelStatus> {
+        let stats = match self.stats.take() {
+            Some(rx) => rx.await.unwrap_or_default(),
+            None => HashMap::new(),
+        };
+        for t in &mut self.tunnels {
+            for s in &mut t.sessions {
+                if s.stats.is_some() {
+                    s.stats = stats.get(&(t.id, s.id)).copied();
+                }
+            }
+            t.sessions.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        self.tunnels.sort_by(|a, b| a.name.cmp(&b.name));
+        self.tunnels
+    }
+}
+
+impl Driver {
+    /// Counters of the whole runtime (O(1)).
+    pub fn runtime_stats(&self) -> RuntimeStats {
+        let c = self.registry.counts();
+        RuntimeStats {
+            tunnels: c.tunnels,
+            tunnels_up: c.tunnels_up,
+            sessions: c.sessions,
+            sessions_up: c.sessions_up,
+            send_errors: self.send_errors,
+            dataplane_errors: self.dataplane_errors,
+            endpoint: crate::status::EndpointCounters {
+                refused_peers: self.refused_peers,
+                ..self.endpoint.stats().into()
+            },
+        }
+    }
+
+    /// A snapshot of every tunnel and session, in name order.
+    pub async fn status(&mut self) -> Vec<TunnelStatus> {
+        self.status_request().finish().await
+    }
+
+    /// Builds the snapshot and asks the data plane for the counters of every session it
+    /// holds (one request).
+    pub(crate) fn status_request(&mut self) -> PendingStatus {
+        let mut keys = Vec::new();
+        let mut out = Vec::with_capacity(self.registry.counts().tunnels);
+        for (id, t) in self.registry.tunnels() {
+            let info = self.endpoint.tunnel_info(*id);
+            let sessions: Vec<SessionStatus> = t
+                .sessions()
+                .map(|(sid, s)| {
+                    let ready = s.dp.ready();
+                    if ready.is_some() {
+                        keys.push((id.0, sid.0));
+                    }
+                    SessionStatus {
+                        name: s.name.clone(),
+                        id: sid.0,
+                        peer_id: s.peer_id,
+                        pseudowire: s.section.pseudowire.to_string(),
+                        state: if s.up { "established" } else { "establishing" }.to_string(),
+                        interface: ready.and_then(|d| d.interface_name.clone()),
+                        // Filled from the data plane's answer.
+                        stats: ready.map(|_| SessionStats::default()),
+                    }
+                })
+                .collect();
+            let local = t
+                .socket
+                .and_then(|i| self.sockets.get(i))
+                .map(|s| s.local)
+                .or(t.section.local);
+            out.push(TunnelStatus {
+                name: t.name.clone(),
+                id: id.0,
+                kind: format!("{:?}", t.section.kind).to_lowercase(),
+                state: match &info {
+                    Some(i) => format!("{:?}", i.state).to_lowercase(),
+                    None if t.up => "established".to_string(),
+                    None => "closed".to_string(),
+                },
+                version: match t.section.version {
+                    l2tp_proto::wire::Version::V2 => "l2tpv2",
+                    l2tp_proto::wire::Version::V3 => "l2tpv3",
+                }
+                .to_string(),
+                encap: match t.section.encap {
+                    l2tp_proto::wire::Encap::Udp => "udp",
+                    l2tp_proto::wire::Encap::Ip => "ip",
+                }
+                .to_string(),
+                local: local.map(|a| a.to_string()),
+                peer: info
+                    .as_ref()
+                    .map(|i| i.peer.to_string())
+                    .or(t.peer.map(|p| p.to_string())),
+                peer_tunnel_id: t.peer_tunnel_id,
+                peer_host_name: info
+                    .as_ref()
+                    .map(|i| String::from_utf8_lossy(&i.peer_host_name).into_owned()),
+                control_rx: info.as_ref().map_or(0, |i| i.transport.rx),
+                control_tx: info.as_ref().map_or(0, |i| i.transport.tx),
+                retransmits: info.as_ref().map_or(0, |i| i.transport.retransmits),
+                sessions,
+            });
+        }
+        let stats = (!keys.is_empty()).then(|| {
+            let (tx, rx) = oneshot::channel();
+            self.plane.submit(Job::Stats(keys, tx));
+            rx
+        });
+        PendingStatus {
+            tunnels: out,
+            stats,
+        }
+    }
+}

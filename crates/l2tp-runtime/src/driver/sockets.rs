@@ -1,0 +1,523 @@
+//! The driver's sockets: opening and binding them (UDP or L2TP/IP), the receive buffer a
+//! listening socket needs for bursts, batched reads (`recvmmsg`) by one small reader task per
+//! socket, batched sends (`sendmmsg`), and which tunnels use which socket.
+//!
+//! Readers hand the engine task whole batches over one bounded channel: one wake-up and one
+//! allocation per batch, not per datagram. The 64 KiB read buffers are per thread, not per
+//! socket, so a kernel-mode daemon with 10,000 per-tunnel sockets holds 10,000 idle tasks and
+//! no buffers.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::io::{IoSlice, IoSliceMut};
+use std::net::{SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::Arc;
+
+use l2tp_proto::wire::Encap;
+use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage};
+use tokio::io::Interest;
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+
+use super::{DriverError, SocketMode};
+
+/// Largest datagram read (bytes). L2TP over UDP cannot exceed 65,507 bytes.
+const MAX_DATAGRAM: usize = 65_536;
+/// Datagrams read (and sent) per system call.
+pub(crate) const BATCH: usize = 32;
+/// Batches queued between the reader tasks and the engine task before readers wait.
+const INBOX_DEPTH: usize = 256;
+
+/// Datagrams read from one socket in one `recvmmsg`, packed into one buffer.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    data: Vec<u8>,
+    items: Vec<(SocketAddr, usize, usize)>,
+}
+
+impl Batch {
+    /// (source, datagram) in arrival order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (SocketAddr, &[u8])> {
+        self.items
+            .iter()
+            .map(|&(from, start, len)| (from, self.data.get(start..start + len).unwrap_or(&[])))
+    }
+
+    #[cfg(test)]
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// A batch and the socket it came from.
+pub(crate) struct Inbound {
+    pub socket: usize,
+    pub batch: Batch,
+}
+
+pub(crate) struct Sock {
+    pub local: SocketAddr,
+    pub encap: Encap,
+    /// Where the socket is connected to, if it is (then `send` is used, not `send_to`:
+    /// IPv6 L2TP/IP sockets take no `sockaddr_in6` destination).
+    pub connected: Option<SocketAddr>,
+    pub sock: Arc<UdpSocket>,
+    reader: tokio::task::JoinHandle<()>,
+    /// Tunnels using it; a per-tunnel socket is closed with its last tunnel.
+    pub users: usize,
+    pub listening: bool,
+}
+
+/// The socket table.
+pub(crate) struct Sockets {
+    table: HashMap<usize, Sock>,
+    next: usize,
+    /// Shared UDP sockets by local address ([`SocketMode::Shared`]).
+    shared: HashMap<SocketAddr, usize>,
+    mode: SocketMode,
+    inbox_tx: mpsc::Sender<Inbound>,
+    /// Receive buffer asked for listening sockets (bytes; 0 = the system default).
+    recv_buffer: usize,
+}
+
+impl Sockets {
+    pub(crate) fn new(mode: SocketMode, recv_buffer: usize) -> (Sockets, mpsc::Receiver<Inbound>) {
+        let (inbox_tx, rx) = mpsc::channel(INBOX_DEPTH);
+        (
+            Sockets {
+                table: HashMap::new(),
+                next: 0,
+                shared: HashMap::new(),
+                mode,
+                inbox_tx,
+                recv_buffer,
+            },
+            rx,
+        )
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&Sock> {
+        self.table.get(&i)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Any socket (replies for which no tunnel names one: the listener's).
+    pub(crate) fn any_listening(&self) -> Option<usize> {
+        self.table
+            .iter()
+            .find(|(_, s)| s.listening)
+            .map(|(i, _)| *i)
+            .or_else(|| self.table.keys().next().copied())
+    }
+
+    /// The receive buffer asked for listening sockets opened from now on (bytes).
+    pub(crate) fn set_recv_buffer_size(&mut self, bytes: usize) {
+        self.recv_buffer = bytes;
+    }
+
+    /// Counts one more tunnel on socket `i`.
+    pub(crate) fn add_user(&mut self, i: usize) {
+        if let Some(s) = self.table.get_mut(&i) {
+            s.users += 1;
+        }
+    }
+
+    /// Marks socket `i` as a listener and sizes its receive buffer for bursts.
+    pub(crate) fn set_listening(&mut self, i: usize) -> Option<SocketAddr> {
+        let size = self.recv_buffer;
+        let s = self.table.get_mut(&i)?;
+        s.listening = true;
+        if size > 0 {
+            let got = set_recv_buffer(&s.sock, size);
+            tracing::info!(local = %s.local, asked = size, got, "listening socket receive buffer (bytes)");
+        }
+        Some(s.local)
+    }
+
+    /// The shared socket of `local` (binding it on first use), or a new one.
+    pub(crate) fn socket_for(&mut self, local: SocketAddr) -> Result<usize, DriverError> {
+        if self.mode == SocketMode::Shared && local.port() != 0 {
+            if let Some(&i) = self.shared.get(&local) {
+                return Ok(i);
+            }
+            let i = self.open(local, None, Encap::Udp, 0)?;
+            self.shared.insert(local, i);
+            return Ok(i);
+        }
+        self.open(local, None, Encap::Udp, 0)
+    }
+
+    /// Releases one user of socket `i`; closes it (and stops its reader) when it has none
+    /// left and is not a listener, in every socket mode: nothing of a tunnel outlives it.
+    pub(crate) fn release(&mut self, i: usize) {
+        let Some(s) = self.table.get_mut(&i) else {
+            return;
+        };
+        s.users = s.users.saturating_sub(1);
+        if s.users == 0 && !s.listening {
+            if let Some(s) = self.table.remove(&i) {
+                s.reader.abort();
+                if self.shared.get(&s.local) == Some(&i) {
+                    self.shared.remove(&s.local);
+                }
+                tracing::debug!(local = %s.local, "socket closed");
+            }
+        }
+    }
+
+    /// A duplicate of socket `i`'s descriptor (kept open until the data plane holds it).
+    pub(crate) fn dup(&self, i: usize) -> Option<OwnedFd> {
+        self.table.get(&i)?.sock.as_fd().try_clone_to_owned().ok()
+    }
+
+    /// Binds a socket of either encapsulation on `local` (`SO_REUSEADDR` set, so a listening
+    /// socket and the per-tunnel sockets of the same address coexist), optionally connects
+    /// it, and starts its reader task. L2TP/IP sockets are bound with `conn_id`: the kernel
+    /// delivers a control message to the socket bound to its Control Connection ID (0 =
+    /// SCCRQs from new peers). Returns its index.
+    ///
+    /// Errors: [`DriverError::Socket`] naming the address and the OS error.
+    pub(crate) fn open(
+        &mut self,
+        local: SocketAddr,
+        connect: Option<SocketAddr>,
+        encap: Encap,
+        conn_id: u32,
+    ) -> Result<usize, DriverError> {
+        let err = |e: std::io::Error| DriverError::Socket {
+            addr: local,
+            message: e.to_string(),
+        };
+        let s: std::net::UdpSocket = match encap {
+            Encap::Udp => {
+                let domain = socket2::Domain::for_address(local);
+                let s = socket2::Socket::new(
+                    domain,
+                    socket2::Type::DGRAM,
+                    Some(socket2::Protocol::UDP),
+                )
+                .map_err(err)?;
+                s.set_reuse_address(true).map_err(err)?;
+                s.bind(&local.into()).map_err(err)?;
+                if let Some(peer) = connect {
+                    s.connect(&peer.into()).map_err(err)?;
+                }
+                s.into()
+            }
+            Encap::Ip => {
+                // An L2TP/IP socket is a datagram socket like UDP's; its addresses have the
+                // layout of sockaddr_in / sockaddr_in6 with the port field unused, so the
+                // standard library's UDP type carries it (port 0 in every address).
+                let ts = l2tp_kernel::TunnelSocket::l2tp_ip_bound(
+                    local.ip(),
+                    conn_id,
+                    connect.map(|p| p.ip()),
+                )
+                .map_err(|e| DriverError::Socket {
+                    addr: local,
+                    message: e.to_string(),
+                })?;
+                std::net::UdpSocket::from(OwnedFd::from(ts))
+            }
+        };
+        s.set_nonblocking(true).map_err(err)?;
+        let sock = UdpSocket::from_std(s).map_err(err)?;
+        let bound = sock.local_addr().unwrap_or(local);
+        let sock = Arc::new(sock);
+        let index = self.next;
+        self.next += 1;
+        // The kernel strips the 4-byte zero Session ID of L2TP/IP control messages before
+        // user space reads them (and adds it on send); the codec wants it: put it back.
+        let prefix: &'static [u8] = match encap {
+            Encap::Ip => &[0, 0, 0, 0],
+            Encap::Udp => &[],
+        };
+        let reader = tokio::spawn(read_loop(
+            sock.clone(),
+            index,
+            prefix,
+            self.inbox_tx.clone(),
+        ));
+        tracing::debug!(local = %bound, peer = ?connect, "socket open");
+        self.table.insert(
+            index,
+            Sock {
+                local: bound,
+                encap,
+                connected: connect,
+                sock,
+                reader,
+                users: 0,
+                listening: false,
+            },
+        );
+        Ok(index)
+    }
+
+    /// Sends `items` (destination, L2TP message as the codec encodes it) on socket `i`,
+    /// batched. Returns how many could not be sent.
+    pub(crate) async fn send(&self, i: usize, items: &[(SocketAddr, Vec<u8>)]) -> u64 {
+        let Some(s) = self.table.get(&i) else {
+            return items.len() as u64;
+        };
+        // The kernel adds the zero Session ID of L2TP/IP control messages itself.
+        let skip = match s.encap {
+            Encap::Ip => 4,
+            Encap::Udp => 0,
+        };
+        let connected = s.connected.is_some() && s.encap == Encap::Ip;
+        let mut failed = 0;
+        let mut rest = items;
+        while !rest.is_empty() {
+            let n = rest.len().min(BATCH);
+            let chunk = &rest[..n];
+            let sent = s
+                .sock
+                .try_io(Interest::WRITABLE, || {
+                    send_batch(&s.sock, chunk, skip, connected)
+                })
+                .unwrap_or(0);
+            // What the batch did not take (a full buffer, an error on one datagram): one by
+            // one, waiting for room.
+            let Some(first) = chunk.get(sent) else {
+                rest = &rest[n..];
+                continue;
+            };
+            let body = first.1.get(skip..).unwrap_or_default();
+            let r = if connected {
+                s.sock.send(body).await
+            } else {
+                s.sock.send_to(body, first.0).await
+            };
+            if let Err(e) = r {
+                failed += 1;
+                tracing::debug!(to = %first.0, error = %e, "send failed");
+            }
+            rest = &rest[sent + 1..];
+        }
+        failed
+    }
+}
+
+/// Sets `SO_RCVBUFFORCE` (privileged: beyond `net.core.rmem_max`), falling back to
+/// `SO_RCVBUF`. Returns the size the kernel reports now (bytes; it doubles the request for
+/// its bookkeeping).
+fn set_recv_buffer(sock: &UdpSocket, size: usize) -> usize {
+    use nix::sys::socket::{getsockopt, setsockopt, sockopt};
+    if setsockopt(sock, sockopt::RcvBufForce, &size).is_err() {
+        let _ = setsockopt(sock, sockopt::RcvBuf, &size);
+    }
+    getsockopt(sock, sockopt::RcvBuf).unwrap_or(0)
+}
+
+thread_local! {
+    /// Read buffers, one set per thread (a read completes before the task yields).
+    static SCRATCH: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+}
+
+fn to_std(a: &SockaddrStorage) -> Option<SocketAddr> {
+    if let Some(v4) = a.as_sockaddr_in() {
+        return Some(SocketAddr::V4(SocketAddrV4::from(*v4)));
+    }
+    a.as_sockaddr_in6()
+        .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
+}
+
+/// One `recvmmsg` of up to [`BATCH`] datagrams into a [`Batch`] (each prefixed by `prefix`).
+/// `WouldBlock` when nothing is queued.
+fn recv_batch(sock: &UdpSocket, prefix: &[u8]) -> std::io::Result<Batch> {
+    SCRATCH.with(|scratch| {
+        let mut bufs = scratch.borrow_mut();
+        if bufs.len() < BATCH {
+            bufs.resize_with(BATCH, || vec![0u8; MAX_DATAGRAM]);
+        }
+        let mut got: [(usize, Option<SocketAddr>); BATCH] = [(0, None); BATCH];
+        let n = {
+            let mut iovs: Vec<[IoSliceMut; 1]> = bufs
+                .iter_mut()
+                .map(|b| [IoSliceMut::new(b.as_mut_slice())])
+                .collect();
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+            let res = nix::sys::socket::recvmmsg(
+                sock.as_raw_fd(),
+                &mut headers,
+                iovs.iter_mut(),
+                MsgFlags::MSG_DONTWAIT,
+                None,
+            )
+            .map_err(std::io::Error::from)?;
+            let mut n = 0;
+            for (slot, r) in got.iter_mut().zip(res) {
+                // A truncated datagram (larger than any L2TP control message may be) is
+                // dropped here; the engine would reject it anyway.
+                if !r.flags.contains(MsgFlags::MSG_TRUNC) {
+                    *slot = (r.bytes, r.address.as_ref().and_then(to_std));
+                }
+                n += 1;
+            }
+            n
+        };
+        let total: usize = got[..n].iter().map(|(len, _)| prefix.len() + len).sum();
+        let mut batch = Batch {
+            data: Vec::with_capacity(total),
+            items: Vec::with_capacity(n),
+        };
+        for (buf, &(len, from)) in bufs.iter().zip(&got[..n]) {
+            let (Some(from), Some(data)) = (from, buf.get(..len)) else {
+                continue;
+            };
+            let start = batch.data.len();
+            batch.data.extend_from_slice(prefix);
+            batch.data.extend_from_slice(data);
+            batch.items.push((from, start, prefix.len() + len));
+        }
+        Ok(batch)
+    })
+}
+
+/// One `sendmmsg` of `items`; returns how many the kernel took (0 on `WouldBlock`, which
+/// `try_io` turns into waiting for writability).
+fn send_batch(
+    sock: &UdpSocket,
+    items: &[(SocketAddr, Vec<u8>)],
+    skip: usize,
+    connected: bool,
+) -> std::io::Result<usize> {
+    let iovs: Vec<[IoSlice; 1]> = items
+        .iter()
+        .map(|(_, p)| [IoSlice::new(p.get(skip..).unwrap_or_default())])
+        .collect();
+    let addrs: Vec<Option<SockaddrStorage>> = items
+        .iter()
+        .map(|(to, _)| (!connected).then(|| SockaddrStorage::from(*to)))
+        .collect();
+    let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(items.len(), None);
+    let res = nix::sys::socket::sendmmsg(
+        sock.as_raw_fd(),
+        &mut headers,
+        &iovs,
+        &addrs,
+        [],
+        MsgFlags::MSG_DONTWAIT,
+    )
+    .map_err(std::io::Error::from)?;
+    Ok(res.count())
+}
+
+/// Reads socket `index` until the driver goes away, forwarding batches.
+async fn read_loop(
+    sock: Arc<UdpSocket>,
+    index: usize,
+    prefix: &'static [u8],
+    tx: mpsc::Sender<Inbound>,
+) {
+    loop {
+        if sock.readable().await.is_err() {
+            return;
+        }
+        loop {
+            match sock.try_io(Interest::READABLE, || recv_batch(&sock, prefix)) {
+                Ok(batch) => {
+                    if batch.items.is_empty() {
+                        continue;
+                    }
+                    if tx
+                        .send(Inbound {
+                            socket: index,
+                            batch,
+                        })
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    // ICMP port unreachable surfaces as ECONNREFUSED on connected sockets:
+                    // the engine's retransmission handles an absent peer.
+                    tracing::debug!(socket = index, error = %e, "recv error");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A burst larger than one batch arrives whole, in batches of at most [`BATCH`], with
+    /// sources and payloads intact.
+    #[tokio::test]
+    async fn bursts_arrive_in_batches() {
+        let (mut socks, mut rx) = Sockets::new(SocketMode::Shared, 1 << 20);
+        let i = socks.socket_for("127.0.0.1:0".parse().unwrap()).unwrap();
+        let local = socks.get(i).unwrap().local;
+        let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let from = tx.local_addr().unwrap();
+        for n in 0..100u8 {
+            tx.send_to(&[n; 20], local).unwrap();
+        }
+        let mut seen = Vec::new();
+        let mut batches = 0;
+        while seen.len() < 100 {
+            let ib = tokio::time::timeout(std::time::Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(ib.socket, i);
+            assert!(ib.batch.len() <= BATCH);
+            batches += 1;
+            for (src, d) in ib.batch.iter() {
+                assert_eq!(src, from);
+                assert_eq!(d, &[d[0]; 20]);
+                seen.push(d[0]);
+            }
+        }
+        assert_eq!(seen, (0..100).collect::<Vec<u8>>());
+        assert!(batches < 100, "{batches} batches for 100 datagrams");
+        // Sending batches too: 70 datagrams back to the sender.
+        let out: Vec<(SocketAddr, Vec<u8>)> = (0..70u8).map(|n| (from, vec![n; 8])).collect();
+        assert_eq!(socks.send(i, &out).await, 0);
+        tx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut buf = [0u8; 64];
+        for n in 0..70u8 {
+            let (len, src) = tx.recv_from(&mut buf).unwrap();
+            assert_eq!((len, src, buf[0]), (8, local, n));
+        }
+    }
+
+    /// A per-tunnel socket is closed with its last user in every mode, and a shared one
+    /// leaves the shared index with it (no socket or reader task outlives its tunnels).
+    #[tokio::test]
+    async fn sockets_close_with_their_last_user() {
+        for mode in [SocketMode::Shared, SocketMode::PerTunnel] {
+            let (mut socks, _rx) = Sockets::new(mode, 0);
+            let a = socks.socket_for("127.0.0.1:0".parse().unwrap()).unwrap();
+            socks.add_user(a);
+            let port = std::net::UdpSocket::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap();
+            let b = socks.socket_for(port).unwrap();
+            socks.add_user(b);
+            let b2 = socks.socket_for(port).unwrap();
+            socks.add_user(b2);
+            assert_eq!(b == b2, mode == SocketMode::Shared);
+            socks.release(a);
+            socks.release(b);
+            socks.release(b2);
+            assert_eq!(socks.len(), 0, "{mode:?}");
+            assert!(socks.shared.is_empty());
+        }
+    }
+}
