@@ -18,6 +18,7 @@ pub mod dataplane;
 pub mod driver;
 pub mod kernel;
 pub mod pppd;
+pub mod ratelimit;
 pub mod status;
 
 pub use context::{raise_nofile_limit, Context, ContextOptions};
