@@ -12,6 +12,7 @@
 
 mod control;
 mod events;
+mod logging;
 mod metrics;
 mod notify;
 mod reload;
@@ -31,14 +32,15 @@ use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
 /// L2TP daemon: LAC/LNS (L2TPv2) and LCCE (L2TPv3) control plane.
 #[derive(Parser, Debug)]
-#[command(name = "l2tpd", version, about)]
+#[command(name = "l2tpd", version, about, after_help = logging::HELP)]
 struct Args {
     /// Configuration file (go-l2tp's TOML schema). `-config` is accepted too. Default:
     /// /etc/l2tpd/l2tpd.toml (as kl2tpd: /etc/kl2tpd/kl2tpd.toml; as ql2tpd:
     /// /etc/ql2tpd/ql2tpd.toml).
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Log at debug level (`-verbose` is accepted too).
+    /// Log at debug level (`-verbose` is accepted too); L2TPD_LOG / RUST_LOG, when set, take
+    /// precedence (see below).
     #[arg(long)]
     verbose: bool,
     /// Null data plane: set up tunnels and sessions, program nothing in the kernel.
@@ -117,49 +119,57 @@ fn main() -> std::process::ExitCode {
     let argv0 = std::env::args().next().unwrap_or_default();
     let (profile, default_config) = profile_for(&argv0);
     let args = Args::parse_from(normalize_args(std::env::args()));
-    let filter = if args.verbose { "debug" } else { "info" };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("L2TPD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-
-    if let Some(Command::CheckConfig { file }) = &args.command {
-        return match Config::load_as(file, profile) {
-            Ok(c) => {
-                println!("{}: ok, {} tunnel(s)", file.display(), c.tunnels.len());
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::ExitCode::FAILURE
-            }
-        };
-    }
-
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("l2tpd: cannot start runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    let config_path = args
-        .config
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(default_config));
-    match rt.block_on(run(args, config_path, profile)) {
+    // Held to the end of main: dropping it writes out the queued log lines. No path below
+    // calls std::process::exit (which would skip that); every one returns through here.
+    let log = logging::init(args.verbose);
+    let result = daemon(args, profile, default_config);
+    // Flush the log before the last words, so that stderr keeps its order.
+    drop(log);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Failure::Plain(e)) => {
+            eprintln!("{e}");
+            std::process::ExitCode::FAILURE
+        }
+        Err(Failure::Error(e)) => {
             eprintln!("l2tpd: {e:#}");
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// How `daemon` failed.
+enum Failure {
+    /// To report as it is (`check-config`: `file:line:col: …`) once the log is flushed.
+    Plain(String),
+    /// To report as `l2tpd: ERROR` once the log is flushed.
+    Error(anyhow::Error),
+}
+
+/// Everything `main` does once logging is up.
+fn daemon(args: Args, profile: Profile, default_config: &str) -> Result<(), Failure> {
+    if let Some(Command::CheckConfig { file }) = &args.command {
+        return match Config::load_as(file, profile) {
+            Ok(c) => {
+                println!("{}: ok, {} tunnel(s)", file.display(), c.tunnels.len());
+                Ok(())
+            }
+            Err(e) => Err(Failure::Plain(e.to_string())),
+        };
+    }
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Error(anyhow::anyhow!("cannot start runtime: {e}")))?;
+    let config_path = args
+        .config
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default_config));
+    let result = rt.block_on(run(args, config_path, profile));
+    // The runtime's tasks (and what they log on the way out) end before the log is flushed.
+    drop(rt);
+    result.map_err(Failure::Error)
 }
 
 async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Result<()> {
