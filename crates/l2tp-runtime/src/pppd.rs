@@ -140,7 +140,7 @@ pub fn spawn(opts: &PppdOptions, s: &PppdSession<'_>) -> Result<Child, PppdError
         .spawn();
     let _ = set_cloexec(true);
     let child = child.map_err(spawn_err)?;
-    tracing::info!(pid = child.id(), tunnel_id = s.tunnel_id, session_id = s.session_id, args = ?args, "pppd started");
+    tracing::debug!(pid = child.id(), tunnel_id = s.tunnel_id, session_id = s.session_id, args = ?args, "pppd started");
     Ok(child)
 }
 

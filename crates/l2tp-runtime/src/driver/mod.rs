@@ -12,6 +12,7 @@
 //! | sockets: binding, receive buffers, batched reads and sends, which tunnel uses which | `sockets` |
 //! | every index (names, IDs, bridge partners) and the counters `stats()` reports | `registry` |
 //! | static and quiescent tunnels (configured IDs, no call set-up) | `configured` |
+//! | dynamic tunnels: adopted when a peer's SCCRQ is accepted, data plane on `TunnelUp`, released on `TunnelDown` | `tunnels` |
 //! | where a session gets its data plane objects (kernel session, PPPoL2TP socket), pppd | `sessions` |
 //! | tunnel switching: bridging two sessions' PPP channels | `bridge` |
 //! | status snapshots and counters | `report` |
@@ -44,6 +45,7 @@ mod registry;
 mod report;
 mod sessions;
 mod sockets;
+mod tunnels;
 
 use std::future::Future;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -61,8 +63,8 @@ use crate::dataplane::DataPlane;
 use crate::pppd::PppdOptions;
 use crate::status::{RuntimeStats, TunnelStatus};
 
-use plane::{Done, Job, Plane};
-use registry::{Dp, Registry, SessionEntry, TunnelEntry};
+use plane::{Done, Plane};
+use registry::{Registry, SessionEntry, TunnelEntry};
 use sockets::{Inbound, Sockets};
 
 /// Receive buffer asked for listening sockets by default (bytes): room for a burst of about
@@ -794,44 +796,6 @@ impl Driver {
         }
     }
 
-    /// Adopts a tunnel a peer opened (LNS role) under a generated name, on the socket its
-    /// SCCRQ arrived on (L2TP/IP: a socket of its own, bound to its Control Connection ID
-    /// before the peer's SCCCN arrives, since the kernel matches on it).
-    fn adopt(&mut self, tunnel: TunnelId, peer: SocketAddr, arrived_on: usize) {
-        if self.registry.contains(tunnel) {
-            return;
-        }
-        let section = self
-            .listener
-            .as_ref()
-            .map(|l| l.section.clone())
-            .unwrap_or_default();
-        let listen = self.sockets.get(arrived_on);
-        let encap = listen.map_or(Encap::Udp, |s| s.encap);
-        let socket = match encap {
-            Encap::Udp => Some(arrived_on),
-            Encap::Ip => {
-                let local = listen.map(|s| s.local);
-                match local.map(|l| self.sockets.open(l, Some(peer), encap, tunnel.0)) {
-                    Some(Ok(i)) => Some(i),
-                    Some(Err(e)) => {
-                        tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel");
-                        Some(arrived_on)
-                    }
-                    None => None,
-                }
-            }
-        };
-        if let Some(i) = socket {
-            self.sockets.add_user(i);
-        }
-        let mut entry = TunnelEntry::new(format!("#{}", tunnel.0), section);
-        entry.socket = socket;
-        entry.peer = Some(peer);
-        entry.accepted = true;
-        self.registry.insert_tunnel(tunnel, entry);
-    }
-
     fn on_engine_event(&mut self, ev: Event) {
         match ev {
             Event::TunnelUp { .. } => self.tunnel_up(ev),
@@ -858,140 +822,6 @@ impl Driver {
         }
     }
 
-    /// A tunnel is up: its data plane is requested (off the loop for the kernel).
-    fn tunnel_up(&mut self, ev: Event) {
-        let Event::TunnelUp {
-            tunnel,
-            peer_tunnel_id,
-            peer,
-            version,
-            encap,
-            ..
-        } = &ev
-        else {
-            return;
-        };
-        let (tunnel, peer, ptid) = (*tunnel, *peer, *peer_tunnel_id);
-        if !self.registry.contains(tunnel) {
-            match self.sockets.any_listening() {
-                Some(i) => self.adopt(tunnel, peer, i),
-                None => {
-                    tracing::debug!(tunnel = tunnel.0, "TunnelUp for an unknown tunnel");
-                    return;
-                }
-            }
-        }
-        self.registry.set_tunnel_up(tunnel, ptid);
-        let mode = self.mode;
-        let Some(entry) = self.registry.get_mut(tunnel) else {
-            return;
-        };
-        entry.peer = Some(peer);
-        entry.version = *version;
-        let tname = entry.name.clone();
-        let quiescent = entry.section.kind == TunnelKind::Quiescent;
-        // Kernel mode: an accepted UDP tunnel leaves the listening socket for one of its own,
-        // connected to where the peer speaks from.
-        let on_listener = entry
-            .socket
-            .and_then(|i| self.sockets.get(i))
-            .is_some_and(|s| s.listening);
-        if mode == SocketMode::PerTunnel && on_listener && *encap == Encap::Udp {
-            let old = entry.socket;
-            let local = old.and_then(|i| self.sockets.get(i)).map(|s| s.local);
-            match local.map(|l| self.sockets.open(l, Some(peer), Encap::Udp, 0)) {
-                Some(Ok(i)) => {
-                    self.sockets.add_user(i);
-                    if let Some(o) = old {
-                        self.sockets.release(o);
-                    }
-                    if let Some(e) = self.registry.get_mut(tunnel) {
-                        e.socket = Some(i);
-                    }
-                }
-                Some(Err(e)) => {
-                    tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel")
-                }
-                None => {}
-            }
-        }
-        let Some(entry) = self.registry.get(tunnel) else {
-            return;
-        };
-        let mut control = None;
-        if let Some(i) = entry.socket {
-            if let Some(s) = self.sockets.get(i) {
-                if (mode == SocketMode::PerTunnel || s.encap == Encap::Ip) && !s.listening {
-                    // The peer may have answered from another port (RFC 2661 §8.1): connect
-                    // now, to where it answered from. (L2TP/IP sockets were connected when
-                    // opened.)
-                    if s.encap == Encap::Udp {
-                        let r = socket2::SockRef::from(s.sock.as_ref()).connect(&peer.into());
-                        if let Err(e) = r {
-                            tracing::warn!(tunnel = %tname, error = %e, "connect");
-                        }
-                    }
-                    control = self.sockets.dup(i);
-                }
-            }
-        }
-        let spec = crate::dataplane::TunnelSpec {
-            version: *version,
-            encap: *encap,
-            tunnel_id: tunnel.0,
-            peer_tunnel_id: ptid,
-            local: entry
-                .socket
-                .and_then(|i| self.sockets.get(i))
-                .map(|s| s.local),
-            peer,
-            control_fd: control.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
-            udp_checksum: true,
-        };
-        if quiescent {
-            self.quiescent_up(tunnel, spec, control, ev);
-            return;
-        }
-        let token = self.plane.token();
-        if let Some(e) = self.registry.get_mut(tunnel) {
-            e.dp = Dp::Creating(token);
-        }
-        self.plane.submit(Job::CreateTunnel {
-            spec,
-            control,
-            token,
-        });
-        self.report(tname, None, None, ev);
-    }
-
-    /// A tunnel is gone (StopCCN either way, peer death, shutdown, static removal): its
-    /// sessions' pppd are stopped, its data plane objects and its socket released.
-    fn tunnel_down(&mut self, tunnel: TunnelId, ev: Event) {
-        let Some(entry) = self.registry.remove_tunnel(tunnel) else {
-            tracing::debug!(tunnel = tunnel.0, "TunnelDown for an unknown tunnel");
-            return;
-        };
-        for (_, s) in entry.sessions() {
-            if let Some(pid) = s.pppd {
-                crate::pppd::terminate(pid);
-            }
-        }
-        if entry.dp.requested() {
-            // The data plane removes the tunnel's sessions with it.
-            self.plane.submit(Job::DeleteTunnel(tunnel.0));
-        } else {
-            for (sid, s) in entry.sessions() {
-                if s.dp.requested() {
-                    self.plane.submit(Job::DeleteSession(tunnel.0, sid.0));
-                }
-            }
-        }
-        if let Some(i) = entry.socket {
-            self.sockets.release(i);
-        }
-        self.report(entry.name, None, None, ev);
-    }
-
     /// A data plane request finished.
     fn on_done(&mut self, done: Done) {
         match done {
@@ -999,29 +829,7 @@ impl Driver {
                 tunnel,
                 token,
                 result,
-            } => {
-                let id = TunnelId(tunnel);
-                let Some(entry) = self.registry.get_mut(id) else {
-                    return; // gone meanwhile; its delete was queued after the create
-                };
-                if entry.dp != Dp::Creating(token) {
-                    return;
-                }
-                match result {
-                    Ok(()) => entry.dp = Dp::Ready(()),
-                    Err(e) => {
-                        entry.dp = Dp::None;
-                        self.dataplane_errors += 1;
-                        tracing::error!(tunnel = %entry.name, error = %e, "data plane: tunnel");
-                        let rc = ResultCode {
-                            result: result::STOPCCN_GENERAL_ERROR,
-                            error: Some(error_code::VENDOR_ERROR),
-                            message: Some(format!("data plane: {e}").into_bytes()),
-                        };
-                        let _ = self.endpoint.close_tunnel(Instant::now(), id, rc);
-                    }
-                }
-            }
+            } => self.tunnel_ready(TunnelId(tunnel), token, result),
             Done::Session {
                 tunnel,
                 session,
@@ -1042,31 +850,13 @@ impl Driver {
             return;
         };
         s.pppd = None;
-        tracing::info!(tunnel = tunnel.0, session = session.0, %how, "pppd exited");
+        tracing::debug!(tunnel = tunnel.0, session = session.0, %how, "pppd exited");
         let rc = ResultCode {
             result: result::CDN_LOST_CARRIER,
             error: Some(error_code::NO_ERROR),
             message: Some(format!("pppd {how}").into_bytes()),
         };
         let _ = self.end_session(tunnel, session, rc);
-    }
-
-    /// Logs an event (tunnel-level at info, session-level at debug: counters carry the
-    /// volume) and queues it for subscribers.
-    fn report(
-        &mut self,
-        tunnel_name: String,
-        session_name: Option<String>,
-        interface_name: Option<String>,
-        event: Event,
-    ) {
-        log_event(&tunnel_name, session_name.as_deref(), &event);
-        self.events.push(RuntimeEvent {
-            tunnel_name,
-            session_name,
-            interface_name,
-            event,
-        });
     }
 }
 
@@ -1078,59 +868,4 @@ fn wildcard(peer: SocketAddr) -> SocketAddr {
     }
 }
 
-fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
-    match ev {
-        Event::WanError { errors, .. } => {
-            tracing::warn!(tunnel, session, ?errors, "WAN error notify from the peer")
-        }
-        Event::LinkInfo {
-            accm,
-            circuit_status,
-            ..
-        } => tracing::debug!(
-            tunnel,
-            session,
-            ?accm,
-            ?circuit_status,
-            "set link info from the peer"
-        ),
-        Event::TunnelUp {
-            tunnel: id,
-            peer_tunnel_id,
-            peer,
-            ..
-        } => tracing::info!(tunnel, id = id.0, peer_tunnel_id, %peer, "tunnel up"),
-        Event::TunnelDown { reason, .. } => {
-            tracing::info!(tunnel, reason = %describe_reason(reason), "tunnel down")
-        }
-        Event::SessionUp {
-            session: id,
-            peer_session_id,
-            ..
-        } => tracing::debug!(tunnel, session, id = id.0, peer_session_id, "session up"),
-        Event::SessionDown { reason, .. } => {
-            tracing::debug!(tunnel, session, reason = %describe_reason(reason), "session down")
-        }
-    }
-}
-
-/// One-line text for a [`DownReason`], e.g. `peer: result 1 error 0 "Server closing"`.
-pub fn describe_reason(reason: &DownReason) -> String {
-    fn rc(r: &ResultCode) -> String {
-        let mut s = format!("result {}", r.result);
-        if let Some(e) = r.error {
-            s.push_str(&format!(" error {e}"));
-        }
-        if let Some(m) = &r.message {
-            s.push_str(&format!(" {:?}", String::from_utf8_lossy(m)));
-        }
-        s
-    }
-    match reason {
-        DownReason::Local(r) => format!("local: {}", rc(r)),
-        DownReason::Peer(r) => format!("peer: {}", rc(r)),
-        DownReason::Protocol(r) => format!("protocol: {}", rc(r)),
-        DownReason::Timeout => "timeout".to_string(),
-        DownReason::TunnelDown => "tunnel down".to_string(),
-    }
-}
+pub use report::describe_reason;

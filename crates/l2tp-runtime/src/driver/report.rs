@@ -7,8 +7,11 @@ use std::collections::HashMap;
 
 use tokio::sync::oneshot;
 
+use l2tp_proto::endpoint::{DownReason, Event};
+use l2tp_proto::wire::ResultCode;
+
 use super::plane::Job;
-use super::Driver;
+use super::{Driver, RuntimeEvent};
 use crate::dataplane::SessionStats;
 use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
 
@@ -39,6 +42,24 @@ impl PendingStatus {
 }
 
 impl Driver {
+    /// Logs an event (tunnel-level at info, session-level at debug: counters carry the
+    /// volume) and queues it for subscribers.
+    pub(super) fn report(
+        &mut self,
+        tunnel_name: String,
+        session_name: Option<String>,
+        interface_name: Option<String>,
+        event: Event,
+    ) {
+        log_event(&tunnel_name, session_name.as_deref(), &event);
+        self.events.push(RuntimeEvent {
+            tunnel_name,
+            session_name,
+            interface_name,
+            event,
+        });
+    }
+
     /// Counters of the whole runtime (O(1)).
     pub fn runtime_stats(&self) -> RuntimeStats {
         let c = self.registry.counts();
@@ -135,5 +156,62 @@ impl Driver {
             tunnels: out,
             stats,
         }
+    }
+}
+
+fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
+    match ev {
+        Event::WanError { errors, .. } => {
+            tracing::warn!(tunnel, session, ?errors, "WAN error notify from the peer")
+        }
+        Event::LinkInfo {
+            accm,
+            circuit_status,
+            ..
+        } => tracing::debug!(
+            tunnel,
+            session,
+            ?accm,
+            ?circuit_status,
+            "set link info from the peer"
+        ),
+        Event::TunnelUp {
+            tunnel: id,
+            peer_tunnel_id,
+            peer,
+            ..
+        } => tracing::info!(tunnel, id = id.0, peer_tunnel_id, %peer, "tunnel up"),
+        Event::TunnelDown { reason, .. } => {
+            tracing::info!(tunnel, reason = %describe_reason(reason), "tunnel down")
+        }
+        Event::SessionUp {
+            session: id,
+            peer_session_id,
+            ..
+        } => tracing::debug!(tunnel, session, id = id.0, peer_session_id, "session up"),
+        Event::SessionDown { reason, .. } => {
+            tracing::debug!(tunnel, session, reason = %describe_reason(reason), "session down")
+        }
+    }
+}
+
+/// One-line text for a [`DownReason`], e.g. `peer: result 1 error 0 "Server closing"`.
+pub fn describe_reason(reason: &DownReason) -> String {
+    fn rc(r: &ResultCode) -> String {
+        let mut s = format!("result {}", r.result);
+        if let Some(e) = r.error {
+            s.push_str(&format!(" error {e}"));
+        }
+        if let Some(m) = &r.message {
+            s.push_str(&format!(" {:?}", String::from_utf8_lossy(m)));
+        }
+        s
+    }
+    match reason {
+        DownReason::Local(r) => format!("local: {}", rc(r)),
+        DownReason::Peer(r) => format!("peer: {}", rc(r)),
+        DownReason::Protocol(r) => format!("protocol: {}", rc(r)),
+        DownReason::Timeout => "timeout".to_string(),
+        DownReason::TunnelDown => "tunnel down".to_string(),
     }
 }
