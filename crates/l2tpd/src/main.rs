@@ -246,22 +246,39 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
         options.endpoint = listen.to_endpoint_config();
     }
     let ctx = Context::start(options);
-    let mut events = ctx.subscribe();
-    let writer = tokio::spawn(async move {
-        loop {
-            match events.recv().await {
-                Ok(ev) => {
-                    if let Some(w) = sink.as_mut() {
-                        let _ = writeln!(w, "{}", events::to_json_line(&ev));
-                        let _ = w.flush();
+    // The event stream, when asked for: written in batches (one flush per burst, not per
+    // event), so that 100,000 session set-ups do not make it lag.
+    let writer = sink.take().map(|w| {
+        let mut w = std::io::BufWriter::new(w);
+        let mut events = ctx.subscribe();
+        tokio::spawn(async move {
+            loop {
+                let first = events.recv().await;
+                let mut next = Some(first);
+                while let Some(r) = next.take() {
+                    match r {
+                        Ok(ev) => {
+                            let _ = writeln!(w, "{}", events::to_json_line(&ev));
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                            tracing::warn!(missed = n, "event stream lagged");
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                            let _ = w.flush();
+                            return;
+                        }
                     }
+                    next = match events.try_recv() {
+                        Ok(ev) => Some(Ok(ev)),
+                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
+                            Some(Err(tokio::sync::broadcast::error::RecvError::Lagged(n)))
+                        }
+                        Err(_) => None,
+                    };
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "event stream lagged");
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                let _ = w.flush();
             }
-        }
+        })
     });
     for (name, tunnel) in &config.tunnels {
         ctx.create_tunnel(name, tunnel.clone())
@@ -307,7 +324,9 @@ async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Resu
         tracing::warn!(tunnels = left, "peers did not acknowledge StopCCN in time");
     }
     drop(ctx);
-    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    if let Some(writer) = writer {
+        let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+    }
     drop(control_socket);
     Ok(())
 }
