@@ -1,0 +1,144 @@
+//! What a tunnel holds goes with it: sockets (file descriptors) and reader tasks, in every
+//! socket mode; and the role of an accepted tunnel reaches the data plane (LNS mode).
+
+use std::time::Duration;
+
+use l2tp_proto::endpoint::{EndpointConfig, Event};
+use l2tp_runtime::config::Config;
+use l2tp_runtime::dataplane::{Call, NullDataPlane, Recorder};
+use l2tp_runtime::{Context, ContextOptions, RuntimeEvent};
+use tokio::sync::broadcast::Receiver;
+
+fn free_udp_port() -> u16 {
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    s.local_addr().expect("addr").port()
+}
+
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").expect("/proc").count()
+}
+
+async fn next_matching(
+    rx: &mut Receiver<RuntimeEvent>,
+    what: &str,
+    f: impl Fn(&RuntimeEvent) -> bool,
+) -> RuntimeEvent {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ev = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+            .expect("event channel open");
+        if f(&ev) {
+            return ev;
+        }
+    }
+}
+
+fn lns(port: u16, dp: Recorder<NullDataPlane>) -> Context {
+    let mut o = ContextOptions::new(Box::new(dp));
+    o.endpoint = EndpointConfig {
+        accept_v2_incoming: true,
+        ..EndpointConfig::default()
+    };
+    let ctx = Context::start(o);
+    let cfg = Config::parse(
+        &format!(
+            r#"
+            [tunnel.lns]
+            local = "127.0.0.1:{port}"
+            listen = true
+            [tunnel.lns.session.t]
+            pseudowire = "ppp"
+            "#
+        ),
+        "lns.toml",
+    )
+    .expect("lns config");
+    let ctx2 = ctx.clone();
+    let (n, t) = cfg.tunnels[0].clone();
+    tokio::spawn(async move { ctx2.create_tunnel(&n, t).await.expect("listen") });
+    ctx
+}
+
+/// 40 tunnels dialled without `local` (each on an ephemeral socket of its own) and closed:
+/// the process holds as many descriptors afterwards as after the first.
+#[tokio::test]
+async fn closing_a_tunnel_closes_its_socket() {
+    let port = free_udp_port();
+    let _lns = lns(port, Recorder::new(NullDataPlane::new()));
+    let lac = Context::start(ContextOptions::new(Box::new(NullDataPlane::new())));
+    let mut ev = lac.subscribe();
+    let section = Config::parse(
+        &format!("[tunnel.x]\npeer = \"127.0.0.1:{port}\"\n"),
+        "lac.toml",
+    )
+    .expect("lac config")
+    .tunnels[0]
+        .1
+        .clone();
+    let mut baseline = 0;
+    for round in 0..40 {
+        let name = format!("t{round}");
+        lac.create_tunnel(&name, section.clone())
+            .await
+            .expect("dial");
+        next_matching(&mut ev, "tunnel up", |e| {
+            e.tunnel_name == name && matches!(e.event, Event::TunnelUp { .. })
+        })
+        .await;
+        lac.close_tunnel(&name).await.expect("close");
+        next_matching(&mut ev, "tunnel down", |e| {
+            e.tunnel_name == name && matches!(e.event, Event::TunnelDown { .. })
+        })
+        .await;
+        if round == 0 {
+            baseline = open_fds();
+        }
+    }
+    let after = open_fds();
+    assert!(
+        after <= baseline + 2,
+        "descriptors grew from {baseline} to {after} over 39 tunnels"
+    );
+}
+
+/// A tunnel a peer opened is ours as LNS: its sessions reach the data plane in LNS mode (the
+/// LNS controls data sequencing, RFC 2661 §5.4); the dialling side's are not.
+#[tokio::test]
+async fn accepted_tunnels_sessions_are_in_lns_mode() {
+    let port = free_udp_port();
+    let lns_dp = Recorder::new(NullDataPlane::new());
+    let lns_log = lns_dp.log();
+    let lns_ctx = lns(port, lns_dp);
+    let mut lns_ev = lns_ctx.subscribe();
+    let lac_dp = Recorder::new(NullDataPlane::new());
+    let lac_log = lac_dp.log();
+    let lac = Context::start(ContextOptions::new(Box::new(lac_dp)));
+    let cfg = Config::parse(
+        &format!(
+            "[tunnel.x]\npeer = \"127.0.0.1:{port}\"\n[tunnel.x.session.s]\npseudowire = \"ppp\"\n"
+        ),
+        "lac.toml",
+    )
+    .expect("lac config");
+    lac.create_tunnel("x", cfg.tunnels[0].1.clone())
+        .await
+        .expect("dial");
+    next_matching(&mut lns_ev, "LNS session up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    let lns_mode = |calls: Vec<Call>| {
+        calls.into_iter().find_map(|c| match c {
+            Call::CreateSession(s) => Some(s.lns_mode),
+            _ => None,
+        })
+    };
+    assert_eq!(lns_mode(lns_log.calls()), Some(true), "LNS side");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while lns_mode(lac_log.calls()).is_none() && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(lns_mode(lac_log.calls()), Some(false), "LAC side");
+}
