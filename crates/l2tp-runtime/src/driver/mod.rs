@@ -250,7 +250,10 @@ impl Driver {
             crate::config::DEFAULT_PORT,
         )));
         let i = match section.encap {
-            Encap::Udp => self.sockets.socket_for(local)?,
+            Encap::Udp => {
+                self.sockets.check_exclusive(local)?;
+                self.sockets.socket_for(local)?
+            }
             Encap::Ip => self.sockets.open(local, None, Encap::Ip, 0)?,
         };
         let addr = self.sockets.set_listening(i);

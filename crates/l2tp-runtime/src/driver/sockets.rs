@@ -153,6 +153,32 @@ impl Sockets {
         self.open(local, None, Encap::Udp, 0)
     }
 
+    /// Fails if another process holds UDP `local` (say, a second daemon): the listening
+    /// socket is ours alone. Our sockets set `SO_REUSEADDR` (the per-tunnel connected
+    /// sockets share the listener's address), which would otherwise let a second daemon bind
+    /// too and take a share of the traffic; a probe without it finds the holder.
+    ///
+    /// Errors: [`DriverError::Socket`] "address in use", naming the holding process when
+    /// `/proc` tells.
+    pub(crate) fn check_exclusive(&self, local: SocketAddr) -> Result<(), DriverError> {
+        let ours = self.shared.contains_key(&local)
+            || self.table.values().any(|s| s.listening && s.local == local);
+        if local.port() == 0 || ours {
+            return Ok(());
+        }
+        match std::net::UdpSocket::bind(local) {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(DriverError::Socket {
+                addr: local,
+                message: match holder_of(local) {
+                    Some(who) => format!("address in use by {who}"),
+                    None => "address in use by another process".to_string(),
+                },
+            }),
+            Err(_) => Ok(()), // binding proper reports anything else
+        }
+    }
+
     /// Releases one user of socket `i`; closes it (and stops its reader) when it has none
     /// left and is not a listener, in every socket mode: nothing of a tunnel outlives it.
     pub(crate) fn release(&mut self, i: usize) {
@@ -303,6 +329,43 @@ impl Sockets {
         }
         failed
     }
+}
+
+/// The process holding UDP port `local.port()` ("name (pid N)"), from /proc/net/udp[6] and
+/// the processes' descriptors; `None` when that cannot be read.
+fn holder_of(local: SocketAddr) -> Option<String> {
+    let port = format!("{:04X}", local.port());
+    let mut inodes = Vec::new();
+    for table in ["/proc/net/udp", "/proc/net/udp6"] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let (Some(addr), Some(inode)) = (f.get(1), f.get(9)) else {
+                continue;
+            };
+            if addr.rsplit(':').next() == Some(port.as_str()) {
+                inodes.push(format!("socket:[{inode}]"));
+            }
+        }
+    }
+    let me = std::process::id().to_string();
+    for p in std::fs::read_dir("/proc").ok()?.flatten() {
+        let pid = p.file_name().to_string_lossy().into_owned();
+        if !pid.bytes().all(|b| b.is_ascii_digit()) || pid == me {
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(p.path().join("fd")) else {
+            continue;
+        };
+        for fd in fds.flatten() {
+            let target = std::fs::read_link(fd.path()).unwrap_or_default();
+            if inodes.iter().any(|i| target.as_os_str() == i.as_str()) {
+                let comm = std::fs::read_to_string(p.path().join("comm")).unwrap_or_default();
+                return Some(format!("{} (pid {pid})", comm.trim()));
+            }
+        }
+    }
+    None
 }
 
 /// Sets `SO_RCVBUFFORCE` (privileged: beyond `net.core.rmem_max`), falling back to
@@ -494,6 +557,22 @@ mod tests {
             let (len, src) = tx.recv_from(&mut buf).unwrap();
             assert_eq!((len, src, buf[0]), (8, local, n));
         }
+    }
+
+    /// A listener's address held by someone else is refused, naming the holder; one of our
+    /// own shared sockets is not "someone else".
+    #[tokio::test]
+    async fn a_held_listening_address_is_refused() {
+        let (mut socks, _rx) = Sockets::new(SocketMode::Shared, 0);
+        let other = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let held = other.local_addr().unwrap();
+        let e = socks.check_exclusive(held).unwrap_err().to_string();
+        assert!(e.contains("address in use"), "{e}");
+        drop(other);
+        socks.check_exclusive(held).unwrap();
+        let i = socks.socket_for(held).unwrap();
+        socks.set_listening(i);
+        socks.check_exclusive(held).unwrap();
     }
 
     /// A per-tunnel socket is closed with its last user in every mode, and a shared one
