@@ -286,6 +286,43 @@ pub mod result {
     pub const CDN_SEQ_WITHOUT_L2SPEC: u16 = 15;
     /// CDN 16 (v3): Finite state machine error or timeout.
     pub const CDN_FSM_ERROR: u16 = 16;
+
+    /// Short name of a StopCCN result code, for logs and reports ("unknown result" for
+    /// codes outside RFC 2661 §4.4.2 / RFC 3931 §5.4.2).
+    pub fn stopccn_name(code: u16) -> &'static str {
+        match code {
+            STOPCCN_GENERAL => "general request to clear",
+            STOPCCN_GENERAL_ERROR => "general error",
+            STOPCCN_ALREADY_EXISTS => "control channel already exists",
+            STOPCCN_NOT_AUTHORIZED => "not authorized",
+            STOPCCN_BAD_VERSION => "protocol version not supported",
+            STOPCCN_SHUTTING_DOWN => "requester is being shut down",
+            STOPCCN_FSM_ERROR => "finite state machine error",
+            _ => "unknown result",
+        }
+    }
+
+    /// Short name of a CDN result code ("unknown result" outside the RFCs' tables).
+    pub fn cdn_name(code: u16) -> &'static str {
+        match code {
+            CDN_LOST_CARRIER => "lost carrier",
+            CDN_GENERAL_ERROR => "general error",
+            CDN_ADMIN => "administrative",
+            CDN_NO_FACILITIES_TEMP => "no facilities (temporary)",
+            CDN_NO_FACILITIES_PERM => "no facilities (permanent)",
+            CDN_INVALID_DEST => "invalid destination",
+            CDN_NO_CARRIER => "no carrier",
+            CDN_BUSY => "busy",
+            CDN_NO_DIAL_TONE => "no dial tone",
+            CDN_TIMEOUT => "not established in time",
+            CDN_NO_FRAMING => "no framing",
+            CDN_LOST_TIE_BREAKER => "lost tie breaker",
+            CDN_UNSUPPORTED_PW => "unsupported pseudowire type",
+            CDN_SEQ_WITHOUT_L2SPEC => "sequencing without L2-Specific Sublayer",
+            CDN_FSM_ERROR => "finite state machine error or timeout",
+            _ => "unknown result",
+        }
+    }
 }
 
 /// General error codes (RFC 2661 §4.4.2, RFC 3931 §5.4.2).
@@ -316,6 +353,26 @@ pub mod error_code {
     pub const NEXT_HOP_BUSY: u16 = 11;
     /// 12: TSA busy.
     pub const TSA_BUSY: u16 = 12;
+
+    /// Short name of a general error code ("unknown error" outside the RFCs' table).
+    pub fn name(code: u16) -> &'static str {
+        match code {
+            NO_ERROR => "no error",
+            NO_CONTROL_CONNECTION => "no control connection",
+            BAD_LENGTH => "length is wrong",
+            BAD_VALUE => "field value out of range",
+            NO_RESOURCES => "insufficient resources",
+            BAD_SESSION_ID => "invalid session ID",
+            VENDOR_ERROR => "vendor-specific error",
+            TRY_ANOTHER => "try another",
+            UNKNOWN_MANDATORY_AVP => "unknown mandatory AVP",
+            TRY_ANOTHER_DIRECTED => "try another directed",
+            NEXT_HOP_UNREACHABLE => "next hop unreachable",
+            NEXT_HOP_BUSY => "next hop busy",
+            TSA_BUSY => "TSA busy",
+            _ => "unknown error",
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

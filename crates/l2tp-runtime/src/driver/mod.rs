@@ -16,6 +16,7 @@
 //! | where a session gets its data plane objects (kernel session, PPPoL2TP socket), pppd | `sessions` |
 //! | tunnel switching: bridging two sessions' PPP channels | `bridge` |
 //! | status snapshots and counters | `report` |
+//! | the control message trace (`-verbose`) | `trace` |
 //! | the data plane run inline or on its own thread (netlink never stalls the loop) | `plane` |
 //!
 //! Every per-datagram and per-session operation is O(1) in the number of tunnels and
@@ -45,6 +46,7 @@ mod registry;
 mod report;
 mod sessions;
 mod sockets;
+mod trace;
 mod tunnels;
 
 use std::future::Future;
@@ -703,7 +705,11 @@ impl Driver {
             .get(socket)
             .map_or((Encap::Udp, false), |s| (s.encap, s.listening));
         let now = Instant::now();
+        let tracing = trace::enabled();
         for (from, data) in batch.iter() {
+            if tracing {
+                trace::message("recv", from, encap, data);
+            }
             // `accept_peers`: only these addresses may open tunnels. With shared sockets every
             // tunnel of the listener arrives here, so refusing the sender refuses it everywhere.
             if listening {
@@ -742,6 +748,9 @@ impl Driver {
                     .get(t.tunnel)
                     .and_then(|e| e.socket)
                     .or_else(|| self.sockets.any_listening());
+                if trace::enabled() {
+                    trace::message("send", t.destination, t.encap, &t.payload);
+                }
                 match socket {
                     Some(i) => self.outbox.push((i, t.destination, t.payload)),
                     None => self.send_errors += 1,
@@ -871,4 +880,4 @@ fn wildcard(peer: SocketAddr) -> SocketAddr {
     }
 }
 
-pub use report::describe_reason;
+pub use report::{describe_down, describe_reason};

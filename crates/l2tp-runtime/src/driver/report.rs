@@ -182,7 +182,7 @@ fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
             ..
         } => tracing::info!(tunnel, id = id.0, peer_tunnel_id, %peer, "tunnel up"),
         Event::TunnelDown { reason, .. } => {
-            tracing::info!(tunnel, reason = %describe_reason(reason), "tunnel down")
+            tracing::info!(tunnel, reason = %describe_down(reason, true), "tunnel down")
         }
         Event::SessionUp {
             session: id,
@@ -190,23 +190,44 @@ fn log_event(tunnel: &str, session: Option<&str>, ev: &Event) {
             ..
         } => tracing::debug!(tunnel, session, id = id.0, peer_session_id, "session up"),
         Event::SessionDown { reason, .. } => {
-            tracing::debug!(tunnel, session, reason = %describe_reason(reason), "session down")
+            tracing::debug!(tunnel, session, reason = %describe_down(reason, false), "session down")
         }
     }
 }
 
 /// One-line text for a [`DownReason`], e.g. `peer: result 1 error 0 "Server closing"`.
 pub fn describe_reason(reason: &DownReason) -> String {
-    fn rc(r: &ResultCode) -> String {
+    describe(reason, None)
+}
+
+/// Like [`describe_reason`], with the result code's name, e.g. `peer: result 6 (requester is
+/// being shut down), error 0 (no error), "Server closing"`; `stopccn` says which table the
+/// result code is from (StopCCN or CDN).
+pub fn describe_down(reason: &DownReason, stopccn: bool) -> String {
+    describe(reason, Some(stopccn))
+}
+
+fn describe(reason: &DownReason, table: Option<bool>) -> String {
+    use l2tp_proto::wire::{error_code, result};
+    let rc = |r: &ResultCode| {
         let mut s = format!("result {}", r.result);
+        match table {
+            Some(true) => s.push_str(&format!(" ({})", result::stopccn_name(r.result))),
+            Some(false) => s.push_str(&format!(" ({})", result::cdn_name(r.result))),
+            None => {}
+        }
         if let Some(e) = r.error {
-            s.push_str(&format!(" error {e}"));
+            match table {
+                Some(_) => s.push_str(&format!(", error {e} ({})", error_code::name(e))),
+                None => s.push_str(&format!(" error {e}")),
+            }
         }
         if let Some(m) = &r.message {
-            s.push_str(&format!(" {:?}", String::from_utf8_lossy(m)));
+            let sep = if table.is_some() { "," } else { "" };
+            s.push_str(&format!("{sep} {:?}", String::from_utf8_lossy(m)));
         }
         s
-    }
+    };
     match reason {
         DownReason::Local(r) => format!("local: {}", rc(r)),
         DownReason::Peer(r) => format!("peer: {}", rc(r)),
