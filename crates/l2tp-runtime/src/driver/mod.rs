@@ -185,6 +185,8 @@ pub struct Driver {
     send_errors: u64,
     dataplane_errors: u64,
     listener: Option<Listener>,
+    /// Listening sockets by (address, L2TP/IP).
+    listen_sockets: std::collections::HashMap<(SocketAddr, bool), usize>,
     /// Run pppd for PPP sessions (when the data plane has PPPoL2TP sockets).
     pppd: Option<PppdOptions>,
     pppd_exit_tx: mpsc::Sender<(TunnelId, SessionId, String)>,
@@ -220,6 +222,7 @@ impl Driver {
             send_errors: 0,
             dataplane_errors: 0,
             listener: None,
+            listen_sockets: std::collections::HashMap::new(),
             pppd: None,
             pppd_exit_tx,
             pppd_exit_rx,
@@ -251,13 +254,17 @@ impl Driver {
             Ipv4Addr::UNSPECIFIED,
             crate::config::DEFAULT_PORT,
         )));
-        let i = match section.encap {
-            Encap::Udp => {
+        let key = (local, section.encap == Encap::Ip);
+        let i = match (self.listen_sockets.get(&key), section.encap) {
+            // Listening there already (a reload): new settings, same socket.
+            (Some(&i), _) => i,
+            (None, Encap::Udp) => {
                 self.sockets.check_exclusive(local)?;
                 self.sockets.socket_for(local)?
             }
-            Encap::Ip => self.sockets.open(local, None, Encap::Ip, 0)?,
+            (None, Encap::Ip) => self.sockets.open(local, None, Encap::Ip, 0)?,
         };
+        self.listen_sockets.insert(key, i);
         let addr = self.sockets.set_listening(i);
         let mut by_pw = std::collections::HashMap::new();
         for (_, s) in &section.sessions {
@@ -384,6 +391,9 @@ impl Driver {
                 if let Err(e) = self.endpoint.close_tunnel(Instant::now(), id, rc) {
                     tracing::debug!(tunnel = id.0, error = %e, "close_tunnel");
                 }
+                // The closing control connection finishes its StopCCN under no name: a new
+                // tunnel may take the name at once (reloads converge whatever the timing).
+                self.registry.release_name(id);
             }
         }
     }

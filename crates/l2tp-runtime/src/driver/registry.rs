@@ -277,6 +277,16 @@ impl Registry {
                 .contains_key(&(te.name.clone(), se.name.clone()))
     }
 
+    /// Frees a closing tunnel's name for a new tunnel (the closing one keeps its name in
+    /// reports but can no longer be found by it).
+    pub(crate) fn release_name(&mut self, id: TunnelId) {
+        if let Some(t) = self.tunnels.get(&id) {
+            if self.by_name.get(&t.name) == Some(&id) {
+                self.by_name.remove(&t.name);
+            }
+        }
+    }
+
     /// Adds a tunnel. The caller checked that the ID and name are free.
     pub(crate) fn insert_tunnel(&mut self, id: TunnelId, entry: TunnelEntry) {
         self.probe();
