@@ -242,3 +242,82 @@ fn sighup_add_remove_readd_converges() {
     );
     drop(silent);
 }
+
+#[test]
+fn sd_notify_sends_ready_then_stopping() {
+    let dir = TempDir::new("notify");
+    let nsock = dir.path("notify.sock");
+    let rx = UnixDatagram::bind(&nsock).unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let port = free_udp_port();
+    let lns = Daemon::start_env(
+        &dir,
+        "lns",
+        &lns_config(port),
+        &[],
+        &[("NOTIFY_SOCKET", nsock.to_str().unwrap())],
+    );
+    let mut buf = [0u8; 256];
+    let n = rx.recv(&mut buf).expect("READY=1");
+    assert_eq!(&buf[..n], b"READY=1");
+    lns.signal("HUP");
+    let n = rx.recv(&mut buf).expect("RELOADING=1");
+    assert_eq!(&buf[..n], b"RELOADING=1");
+    let n = rx.recv(&mut buf).expect("READY=1 after reload");
+    assert_eq!(&buf[..n], b"READY=1");
+    let st = lns.stop();
+    assert!(st.success());
+    let n = rx.recv(&mut buf).expect("STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+}
+
+#[test]
+fn program_name_selects_the_go_l2tp_profile_and_default_config() {
+    let dir = TempDir::new("argv0");
+    for name in ["kl2tpd", "ql2tpd", "l2tpd"] {
+        std::os::unix::fs::symlink(L2TPD, dir.path(name)).unwrap();
+    }
+    // A v2 tunnel without `kind`: dynamic for l2tpd and kl2tpd, static for ql2tpd (which needs
+    // v3).
+    let cfg = dir.path("v2.toml");
+    std::fs::write(&cfg, "[tunnel.t]\npeer = \"127.0.0.1:1701\"\n").unwrap();
+    let check = |name: &str| {
+        Command::new(dir.path(name))
+            .arg("check-config")
+            .arg(&cfg)
+            .output()
+            .unwrap()
+    };
+    assert!(check("l2tpd").status.success());
+    assert!(check("kl2tpd").status.success());
+    let q = check("ql2tpd");
+    assert_eq!(q.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&q.stderr)
+            .contains("static and quiescent tunnels need version 'l2tpv3'"),
+        "{}",
+        String::from_utf8_lossy(&q.stderr)
+    );
+    // Default config paths.
+    for (name, path) in [
+        ("kl2tpd", "/etc/kl2tpd/kl2tpd.toml"),
+        ("ql2tpd", "/etc/ql2tpd/ql2tpd.toml"),
+        ("l2tpd", "/etc/l2tpd/l2tpd.toml"),
+    ] {
+        if std::path::Path::new(path).exists() {
+            continue; // A real installation: cannot observe the default this way.
+        }
+        let o = Command::new(dir.path(name))
+            .arg("-null")
+            .arg("--control")
+            .arg(dir.path(&format!("{name}.sock")))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(&format!("{path}: could not read")),
+            "{name}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
