@@ -22,6 +22,9 @@ use std::time::Duration;
 use l2tp_runtime::config::{Config, SessionSection, TunnelKind, TunnelSection};
 use l2tp_runtime::Context;
 
+/// Session changes in one dynamic tunnel: (tunnel, sessions to close, sessions to open).
+pub type SessionChanges = (String, Vec<String>, Vec<(String, SessionSection)>);
+
 /// What a reload will do.
 #[derive(Debug, Default, PartialEq)]
 pub struct Plan {
@@ -32,7 +35,7 @@ pub struct Plan {
     /// In both, different beyond their sessions (closed, then created).
     pub replace: Vec<(String, TunnelSection)>,
     /// In both, only sessions differ: (tunnel, sessions to close, sessions to open).
-    pub sessions: Vec<(String, Vec<String>, Vec<(String, SessionSection)>)>,
+    pub sessions: Vec<SessionChanges>,
     /// In both, identical.
     pub unchanged: Vec<String>,
     /// Listening tunnels whose templates or `accept_peers` changed (applied live).
