@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use l2tp_proto::endpoint::{
     DigestAlg, Endpoint, EndpointConfig, Event, SessionConfig, Transmit, TunnelConfig, TunnelId,
 };
+use l2tp_proto::tunnel::TunnelState;
 use l2tp_proto::wire::{pw_type, result, Encap, ResultCode, Version};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
@@ -74,9 +75,7 @@ struct Tun {
     /// Counted in the concurrency window (SCCRQ sent, sessions not all resolved).
     in_setup: bool,
     started: Instant,
-    /// A datagram arrived on its socket (the server's first reply).
-    replied: bool,
-    /// Retransmissions seen before the first reply: SCCRQ retransmissions.
+    /// Retransmissions seen before the server's SCCRP was taken: SCCRQ retransmissions.
     sccrq_rtx: u64,
     sessions_opened: Option<Instant>,
     /// Sessions opened, not yet up or failed.
@@ -102,7 +101,7 @@ pub struct Bench<'a> {
     per_tunnel: u64,
     phase: Phase,
     in_setup: usize,
-    /// Slots whose server has not replied yet (their retransmissions are SCCRQs).
+    /// Slots still waiting for the server's SCCRP (their retransmissions are SCCRQs).
     awaiting_reply: HashSet<usize>,
     closing: usize,
     close_next: usize,
@@ -349,7 +348,6 @@ impl<'a> Bench<'a> {
             state: TState::Down,
             in_setup: false,
             started: now,
-            replied: false,
             sccrq_rtx: 0,
             sessions_opened: None,
             pending: HashSet::new(),
@@ -442,20 +440,29 @@ impl<'a> Bench<'a> {
             };
             let now = Instant::now();
             let e = t.ep;
-            if !t.replied {
+            let awaiting = self.awaiting_reply.contains(&slot);
+            if awaiting {
                 self.snapshot_sccrq_retransmits(slot);
-                let t = &mut self.tuns[slot];
-                t.replied = true;
-                self.r.sccrq_retransmits += t.sccrq_rtx;
-                self.awaiting_reply.remove(&slot);
             }
             self.eps[e].handle(now, from, &self.buf[..n]);
+            if awaiting && !self.waits_for_sccrp(slot) {
+                // The server's reply was taken: every retransmission before it was an SCCRQ.
+                self.awaiting_reply.remove(&slot);
+                self.r.sccrq_retransmits += self.tuns[slot].sccrq_rtx;
+            }
             self.drain(e, Cause::Datagram, now);
         }
     }
 
-    /// Records the retransmissions of a tunnel still waiting for the server's first reply
-    /// (they can only be SCCRQs).
+    /// The tunnel of `slot` still waits for the server's SCCRP.
+    fn waits_for_sccrp(&self, slot: usize) -> bool {
+        let t = &self.tuns[slot];
+        t.id.and_then(|id| self.eps[t.ep].tunnel_info(id))
+            .is_some_and(|i| i.state == TunnelState::WaitCtlReply)
+    }
+
+    /// Records the retransmissions of a tunnel still waiting for the server's SCCRP (they can
+    /// only be SCCRQs).
     fn snapshot_sccrq_retransmits(&mut self, slot: usize) {
         let t = &self.tuns[slot];
         let Some(id) = t.id else { return };
@@ -834,6 +841,7 @@ impl<'a> Bench<'a> {
             let s = ep.stats();
             r.retransmits += s.retransmits;
             r.dropped_rx += s.malformed + s.unknown_tunnel + s.unsupported + s.auth_failures;
+            r.auth_failures += s.auth_failures;
         }
         if let (Some(td), Some(start)) = (r.teardown.as_mut(), self.teardown_start) {
             td.seconds = (self.teardown_end.unwrap_or(now).max(start) - start).as_secs_f64();

@@ -283,11 +283,12 @@ impl std::error::Error for Error {}
 
 /// Runs the load described by `opts` on the calling thread and returns its report.
 /// `on_progress` is called with every progress record (`--report-every`) as it is taken.
-/// Raises `RLIMIT_NOFILE` to its hard limit first (one socket per tunnel).
+/// Raises `RLIMIT_NOFILE` first (one socket per tunnel): to its hard limit, or beyond when
+/// the process may.
 pub fn run(opts: &Options, on_progress: &mut dyn FnMut(&Progress)) -> Result<Report, Error> {
     opts.validate().map_err(Error::Options)?;
-    let limit = sys::raise_nofile_limit();
     let need = u64::from(opts.tunnels) + 64;
+    let limit = sys::raise_nofile_limit(need);
     if limit != 0 && limit < need {
         return Err(Error::Setup(format!(
             "{} tunnels need about {need} file descriptors, RLIMIT_NOFILE is {limit}",
