@@ -857,3 +857,162 @@ impl<'a> Bench<'a> {
         self.r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// A minimal LNS on the core itself, in a thread: accepts v2 and v3 tunnels and sessions.
+    struct MiniLns {
+        addr: SocketAddr,
+        stop: Arc<AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl MiniLns {
+        fn start() -> MiniLns {
+            Self::start_on("127.0.0.1:0").unwrap()
+        }
+
+        fn start_on(addr: &str) -> std::io::Result<MiniLns> {
+            let sock = std::net::UdpSocket::bind(addr)?;
+            sock.set_read_timeout(Some(Duration::from_millis(5)))
+                .unwrap();
+            let addr = sock.local_addr().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = stop.clone();
+            let thread = std::thread::spawn(move || {
+                let cfg = EndpointConfig {
+                    accept_v2_incoming: true,
+                    accept_v3_incoming: true,
+                    ..EndpointConfig::default()
+                };
+                let mut ep = Endpoint::new(cfg, 7);
+                let mut buf = vec![0u8; RX_BUF];
+                while !flag.load(Ordering::Relaxed) {
+                    if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                        ep.handle(Instant::now(), from, &buf[..n]);
+                    }
+                    let now = Instant::now();
+                    if ep.poll_timeout().is_some_and(|t| t <= now) {
+                        ep.handle_timeout(now);
+                    }
+                    while let Some(tx) = ep.poll_transmit() {
+                        let _ = sock.send_to(&tx.payload, tx.destination);
+                    }
+                    while ep.poll_event().is_some() {}
+                }
+            });
+            Ok(MiniLns {
+                addr,
+                stop,
+                thread: Some(thread),
+            })
+        }
+    }
+
+    impl Drop for MiniLns {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn opts(server: SocketAddr, version: u8) -> Options {
+        let mut o = Options::new(server);
+        o.version = version;
+        o.tunnels = 10;
+        o.sessions_per_tunnel = 3;
+        o.concurrency = 4;
+        o.sources = 3;
+        o.teardown = true;
+        o.timeout = 30.0;
+        o.report_every = 7;
+        o
+    }
+
+    fn run_with(o: &Options, per_ep: Option<usize>) -> Report {
+        let mut b = Bench::new(o).unwrap();
+        if let Some(n) = per_ep {
+            b.per_ep = n;
+        }
+        b.run(&mut |_| {}).unwrap()
+    }
+
+    fn assert_all_good(r: &Report) {
+        assert!(r.ok(), "{}", r.text());
+        assert_eq!((r.tunnels_up, r.sessions_up), (10, 30));
+        let td = r.teardown.as_ref().unwrap();
+        assert_eq!((td.stopccn_sent, td.stopccn_acked), (10, 10));
+        assert_eq!(r.tunnel_latency.count, 10);
+        assert_eq!(r.session_latency.count, 30);
+        let est: Vec<u64> = r.progress.iter().map(|p| p.established).collect();
+        assert_eq!(est, [7, 14, 21, 28, 30]);
+    }
+
+    #[test]
+    fn v2_tunnels_spread_over_several_endpoints() {
+        let lns = MiniLns::start();
+        let r = run_with(&opts(lns.addr, 2), Some(3));
+        assert_all_good(&r);
+    }
+
+    #[test]
+    fn v3_tunnels_and_sessions() {
+        let lns = MiniLns::start();
+        let mut o = opts(lns.addr, 3);
+        o.pseudowire = Pseudowire::Eth;
+        let r = run_with(&o, None);
+        assert_all_good(&r);
+    }
+
+    #[test]
+    fn ipv6_loopback() {
+        let Ok(lns) = MiniLns::start_on("[::1]:0") else {
+            eprintln!("skipped: no IPv6 loopback");
+            return;
+        };
+        let mut o = opts(lns.addr, 2);
+        o.sources = 1;
+        assert_all_good(&run_with(&o, None));
+    }
+
+    #[test]
+    fn rate_spaces_the_tunnel_starts() {
+        let lns = MiniLns::start();
+        let mut o = opts(lns.addr, 2);
+        o.rate = 40.0;
+        o.report_every = 0;
+        let t = Instant::now();
+        let r = run_with(&o, None);
+        assert!(r.ok(), "{}", r.text());
+        // Ten starts at 40/s: the last one 225 ms after the first.
+        assert!(
+            t.elapsed() >= Duration::from_millis(220),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    #[test]
+    fn hold_keeps_everything_up_and_tunnels_without_sessions_count_as_progress() {
+        let lns = MiniLns::start();
+        let mut o = opts(lns.addr, 2);
+        o.sessions_per_tunnel = 0;
+        o.hold = 0.3;
+        o.hello = Some(0.1);
+        o.report_every = 5;
+        let t = Instant::now();
+        let r = run_with(&o, None);
+        assert!(r.ok(), "{}", r.text());
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        assert_eq!((r.tunnels_up, r.sessions_requested), (10, 0));
+        let est: Vec<u64> = r.progress.iter().map(|p| p.established).collect();
+        assert_eq!(est, [5, 10]);
+        assert_eq!(r.progress[1].tunnels, 10);
+    }
+}
