@@ -197,8 +197,8 @@ impl Options {
         if self.concurrency == 0 {
             return Err("--concurrency: at least 1".into());
         }
-        if !self.rate.is_finite() || self.rate < 0.0 {
-            return Err("--rate: a number ≥ 0".into());
+        if !(self.rate == 0.0 || (0.01..=10_000_000.0).contains(&self.rate)) {
+            return Err("--rate: 0 (unlimited) or 0.01..=10000000 tunnels/s".into());
         }
         if !self.hold.is_finite() || self.hold < 0.0 || self.hold > MAX_TIMEOUT_SECS {
             return Err(format!("--hold: 0..={MAX_TIMEOUT_SECS} seconds"));
@@ -334,6 +334,13 @@ mod tests {
         assert!(o.validate().is_err());
         o.timeout = 0.0;
         assert!(o.validate().is_err());
+        let mut o = ok("127.0.0.1:1701");
+        for bad in [1e-300, -1.0, f64::NAN, f64::INFINITY] {
+            o.rate = bad;
+            assert!(o.validate().is_err(), "{bad}");
+        }
+        o.rate = 0.5;
+        assert!(o.validate().is_ok());
         let mut o = ok("127.0.0.1:1701");
         o.sources = 255;
         assert!(o.validate().is_err());
