@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use l2tp_proto::endpoint::{
     DigestAlg, Endpoint, EndpointConfig, Event, SessionConfig, Transmit, TunnelConfig, TunnelId,
 };
+use l2tp_proto::tunnel::TunnelState;
 use l2tp_proto::wire::{pw_type, result, Encap, ResultCode, Version};
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token};
@@ -74,9 +75,7 @@ struct Tun {
     /// Counted in the concurrency window (SCCRQ sent, sessions not all resolved).
     in_setup: bool,
     started: Instant,
-    /// A datagram arrived on its socket (the server's first reply).
-    replied: bool,
-    /// Retransmissions seen before the first reply: SCCRQ retransmissions.
+    /// Retransmissions seen before the server's SCCRP was taken: SCCRQ retransmissions.
     sccrq_rtx: u64,
     sessions_opened: Option<Instant>,
     /// Sessions opened, not yet up or failed.
@@ -102,7 +101,7 @@ pub struct Bench<'a> {
     per_tunnel: u64,
     phase: Phase,
     in_setup: usize,
-    /// Slots whose server has not replied yet (their retransmissions are SCCRQs).
+    /// Slots still waiting for the server's SCCRP (their retransmissions are SCCRQs).
     awaiting_reply: HashSet<usize>,
     closing: usize,
     close_next: usize,
@@ -349,7 +348,6 @@ impl<'a> Bench<'a> {
             state: TState::Down,
             in_setup: false,
             started: now,
-            replied: false,
             sccrq_rtx: 0,
             sessions_opened: None,
             pending: HashSet::new(),
@@ -392,8 +390,8 @@ impl<'a> Bench<'a> {
             IpAddr::V4(_) => Domain::IPV4,
             IpAddr::V6(_) => Domain::IPV6,
         };
-        let s = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
-        s.set_nonblocking(true)?;
+        // SOCK_NONBLOCK at creation: one system call less per tunnel.
+        let s = Socket::new(domain, Type::DGRAM.nonblocking(), Some(Protocol::UDP))?;
         s.bind(&SocketAddr::new(src, 0).into())?;
         let mut sock = UdpSocket::from_std(s.into());
         self.poll
@@ -442,20 +440,29 @@ impl<'a> Bench<'a> {
             };
             let now = Instant::now();
             let e = t.ep;
-            if !t.replied {
+            let awaiting = self.awaiting_reply.contains(&slot);
+            if awaiting {
                 self.snapshot_sccrq_retransmits(slot);
-                let t = &mut self.tuns[slot];
-                t.replied = true;
-                self.r.sccrq_retransmits += t.sccrq_rtx;
-                self.awaiting_reply.remove(&slot);
             }
             self.eps[e].handle(now, from, &self.buf[..n]);
+            if awaiting && !self.waits_for_sccrp(slot) {
+                // The server's reply was taken: every retransmission before it was an SCCRQ.
+                self.awaiting_reply.remove(&slot);
+                self.r.sccrq_retransmits += self.tuns[slot].sccrq_rtx;
+            }
             self.drain(e, Cause::Datagram, now);
         }
     }
 
-    /// Records the retransmissions of a tunnel still waiting for the server's first reply
-    /// (they can only be SCCRQs).
+    /// The tunnel of `slot` still waits for the server's SCCRP.
+    fn waits_for_sccrp(&self, slot: usize) -> bool {
+        let t = &self.tuns[slot];
+        t.id.and_then(|id| self.eps[t.ep].tunnel_info(id))
+            .is_some_and(|i| i.state == TunnelState::WaitCtlReply)
+    }
+
+    /// Records the retransmissions of a tunnel still waiting for the server's SCCRP (they can
+    /// only be SCCRQs).
     fn snapshot_sccrq_retransmits(&mut self, slot: usize) {
         let t = &self.tuns[slot];
         let Some(id) = t.id else { return };
@@ -834,6 +841,7 @@ impl<'a> Bench<'a> {
             let s = ep.stats();
             r.retransmits += s.retransmits;
             r.dropped_rx += s.malformed + s.unknown_tunnel + s.unsupported + s.auth_failures;
+            r.auth_failures += s.auth_failures;
         }
         if let (Some(td), Some(start)) = (r.teardown.as_mut(), self.teardown_start) {
             td.seconds = (self.teardown_end.unwrap_or(now).max(start) - start).as_secs_f64();
@@ -847,5 +855,164 @@ impl<'a> Bench<'a> {
             r.server_peak_rss_kb = sys::status_kb(pid, "VmHWM");
         }
         self.r
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    /// A minimal LNS on the core itself, in a thread: accepts v2 and v3 tunnels and sessions.
+    struct MiniLns {
+        addr: SocketAddr,
+        stop: Arc<AtomicBool>,
+        thread: Option<std::thread::JoinHandle<()>>,
+    }
+
+    impl MiniLns {
+        fn start() -> MiniLns {
+            Self::start_on("127.0.0.1:0").unwrap()
+        }
+
+        fn start_on(addr: &str) -> std::io::Result<MiniLns> {
+            let sock = std::net::UdpSocket::bind(addr)?;
+            sock.set_read_timeout(Some(Duration::from_millis(5)))
+                .unwrap();
+            let addr = sock.local_addr().unwrap();
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = stop.clone();
+            let thread = std::thread::spawn(move || {
+                let cfg = EndpointConfig {
+                    accept_v2_incoming: true,
+                    accept_v3_incoming: true,
+                    ..EndpointConfig::default()
+                };
+                let mut ep = Endpoint::new(cfg, 7);
+                let mut buf = vec![0u8; RX_BUF];
+                while !flag.load(Ordering::Relaxed) {
+                    if let Ok((n, from)) = sock.recv_from(&mut buf) {
+                        ep.handle(Instant::now(), from, &buf[..n]);
+                    }
+                    let now = Instant::now();
+                    if ep.poll_timeout().is_some_and(|t| t <= now) {
+                        ep.handle_timeout(now);
+                    }
+                    while let Some(tx) = ep.poll_transmit() {
+                        let _ = sock.send_to(&tx.payload, tx.destination);
+                    }
+                    while ep.poll_event().is_some() {}
+                }
+            });
+            Ok(MiniLns {
+                addr,
+                stop,
+                thread: Some(thread),
+            })
+        }
+    }
+
+    impl Drop for MiniLns {
+        fn drop(&mut self) {
+            self.stop.store(true, Ordering::Relaxed);
+            if let Some(t) = self.thread.take() {
+                let _ = t.join();
+            }
+        }
+    }
+
+    fn opts(server: SocketAddr, version: u8) -> Options {
+        let mut o = Options::new(server);
+        o.version = version;
+        o.tunnels = 10;
+        o.sessions_per_tunnel = 3;
+        o.concurrency = 4;
+        o.sources = 3;
+        o.teardown = true;
+        o.timeout = 30.0;
+        o.report_every = 7;
+        o
+    }
+
+    fn run_with(o: &Options, per_ep: Option<usize>) -> Report {
+        let mut b = Bench::new(o).unwrap();
+        if let Some(n) = per_ep {
+            b.per_ep = n;
+        }
+        b.run(&mut |_| {}).unwrap()
+    }
+
+    fn assert_all_good(r: &Report) {
+        assert!(r.ok(), "{}", r.text());
+        assert_eq!((r.tunnels_up, r.sessions_up), (10, 30));
+        let td = r.teardown.as_ref().unwrap();
+        assert_eq!((td.stopccn_sent, td.stopccn_acked), (10, 10));
+        assert_eq!(r.tunnel_latency.count, 10);
+        assert_eq!(r.session_latency.count, 30);
+        let est: Vec<u64> = r.progress.iter().map(|p| p.established).collect();
+        assert_eq!(est, [7, 14, 21, 28, 30]);
+    }
+
+    #[test]
+    fn v2_tunnels_spread_over_several_endpoints() {
+        let lns = MiniLns::start();
+        let r = run_with(&opts(lns.addr, 2), Some(3));
+        assert_all_good(&r);
+    }
+
+    #[test]
+    fn v3_tunnels_and_sessions() {
+        let lns = MiniLns::start();
+        let mut o = opts(lns.addr, 3);
+        o.pseudowire = Pseudowire::Eth;
+        let r = run_with(&o, None);
+        assert_all_good(&r);
+    }
+
+    #[test]
+    fn ipv6_loopback() {
+        let Ok(lns) = MiniLns::start_on("[::1]:0") else {
+            eprintln!("skipped: no IPv6 loopback");
+            return;
+        };
+        let mut o = opts(lns.addr, 2);
+        o.sources = 1;
+        assert_all_good(&run_with(&o, None));
+    }
+
+    #[test]
+    fn rate_spaces_the_tunnel_starts() {
+        let lns = MiniLns::start();
+        let mut o = opts(lns.addr, 2);
+        o.rate = 40.0;
+        o.report_every = 0;
+        let t = Instant::now();
+        let r = run_with(&o, None);
+        assert!(r.ok(), "{}", r.text());
+        // Ten starts at 40/s: the last one 225 ms after the first.
+        assert!(
+            t.elapsed() >= Duration::from_millis(220),
+            "{:?}",
+            t.elapsed()
+        );
+    }
+
+    #[test]
+    fn hold_keeps_everything_up_and_tunnels_without_sessions_count_as_progress() {
+        let lns = MiniLns::start();
+        let mut o = opts(lns.addr, 2);
+        o.sessions_per_tunnel = 0;
+        o.hold = 0.3;
+        o.hello = Some(0.1);
+        o.report_every = 5;
+        let t = Instant::now();
+        let r = run_with(&o, None);
+        assert!(r.ok(), "{}", r.text());
+        assert!(t.elapsed() >= Duration::from_millis(300));
+        assert_eq!((r.tunnels_up, r.sessions_requested), (10, 0));
+        let est: Vec<u64> = r.progress.iter().map(|p| p.established).collect();
+        assert_eq!(est, [5, 10]);
+        assert_eq!(r.progress[1].tunnels, 10);
     }
 }

@@ -197,8 +197,8 @@ impl Options {
         if self.concurrency == 0 {
             return Err("--concurrency: at least 1".into());
         }
-        if !self.rate.is_finite() || self.rate < 0.0 {
-            return Err("--rate: a number ≥ 0".into());
+        if !(self.rate == 0.0 || (0.01..=10_000_000.0).contains(&self.rate)) {
+            return Err("--rate: 0 (unlimited) or 0.01..=10000000 tunnels/s".into());
         }
         if !self.hold.is_finite() || self.hold < 0.0 || self.hold > MAX_TIMEOUT_SECS {
             return Err(format!("--hold: 0..={MAX_TIMEOUT_SECS} seconds"));
@@ -283,11 +283,12 @@ impl std::error::Error for Error {}
 
 /// Runs the load described by `opts` on the calling thread and returns its report.
 /// `on_progress` is called with every progress record (`--report-every`) as it is taken.
-/// Raises `RLIMIT_NOFILE` to its hard limit first (one socket per tunnel).
+/// Raises `RLIMIT_NOFILE` first (one socket per tunnel): to its hard limit, or beyond when
+/// the process may.
 pub fn run(opts: &Options, on_progress: &mut dyn FnMut(&Progress)) -> Result<Report, Error> {
     opts.validate().map_err(Error::Options)?;
-    let limit = sys::raise_nofile_limit();
     let need = u64::from(opts.tunnels) + 64;
+    let limit = sys::raise_nofile_limit(need);
     if limit != 0 && limit < need {
         return Err(Error::Setup(format!(
             "{} tunnels need about {need} file descriptors, RLIMIT_NOFILE is {limit}",
@@ -333,6 +334,13 @@ mod tests {
         assert!(o.validate().is_err());
         o.timeout = 0.0;
         assert!(o.validate().is_err());
+        let mut o = ok("127.0.0.1:1701");
+        for bad in [1e-300, -1.0, f64::NAN, f64::INFINITY] {
+            o.rate = bad;
+            assert!(o.validate().is_err(), "{bad}");
+        }
+        o.rate = 0.5;
+        assert!(o.validate().is_ok());
         let mut o = ok("127.0.0.1:1701");
         o.sources = 255;
         assert!(o.validate().is_err());

@@ -130,8 +130,11 @@ pub struct Report {
     /// Datagrams that could not be sent (socket buffer full, errors); retransmission covers
     /// them.
     pub send_errors: u64,
-    /// Received datagrams the core dropped as malformed or for an unknown tunnel.
+    /// Received datagrams the core dropped (malformed, unknown tunnel, unsupported, failed
+    /// authentication).
     pub dropped_rx: u64,
+    /// Of those, L2TPv3 messages with a missing or wrong Message Digest.
+    pub auth_failures: u64,
     /// Teardown figures, with `--teardown`.
     pub teardown: Option<Teardown>,
     /// The run hit `--timeout` before it was done.
@@ -210,8 +213,8 @@ impl Report {
         let _ = writeln!(s, "session latency  {}", lat(&self.session_latency));
         let _ = writeln!(
             s,
-            "retransmissions  {} ({} SCCRQ); {} send errors, {} received datagrams dropped",
-            self.retransmits, self.sccrq_retransmits, self.send_errors, self.dropped_rx
+            "retransmissions  {} ({} SCCRQ); {} send errors, {} received datagrams dropped ({} failed authentication)",
+            self.retransmits, self.sccrq_retransmits, self.send_errors, self.dropped_rx, self.auth_failures
         );
         if let Some(t) = &self.teardown {
             let _ = writeln!(

@@ -3,17 +3,20 @@
 
 use nix::sys::resource::{getrlimit, getrusage, setrlimit, Resource, UsageWho};
 
-/// Raises the soft `RLIMIT_NOFILE` to the hard limit; returns the soft limit in force after
-/// (0 if it cannot be read).
-pub fn raise_nofile_limit() -> u64 {
-    match getrlimit(Resource::RLIMIT_NOFILE) {
-        Ok((soft, hard)) if soft < hard => match setrlimit(Resource::RLIMIT_NOFILE, hard, hard) {
-            Ok(()) => hard,
-            Err(_) => soft,
-        },
-        Ok((soft, _)) => soft,
-        Err(_) => 0,
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, and both to `need` when the hard limit
+/// is lower (works with `CAP_SYS_RESOURCE`, up to `fs.nr_open`); returns the soft limit in
+/// force after (0 if it cannot be read).
+pub fn raise_nofile_limit(need: u64) -> u64 {
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return 0;
+    };
+    if hard < need && setrlimit(Resource::RLIMIT_NOFILE, need, need).is_ok() {
+        return need;
     }
+    if soft < hard && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() {
+        return hard;
+    }
+    soft
 }
 
 /// CPU time (user + system) this process has used, seconds.
