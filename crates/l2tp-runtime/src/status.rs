@@ -8,13 +8,14 @@ use crate::dataplane::SessionStats;
 /// One tunnel as `l2tpctl show tunnels` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TunnelStatus {
-    /// Configured name (`#<id>` for tunnels a peer opened).
+    /// Configured name (`LISTENER.ID` for tunnels a peer opened, e.g. `lns.28324`).
     pub name: String,
     /// Local tunnel / control connection ID.
     pub id: u32,
-    /// `dynamic`, `static` or `quiescent`.
+    /// `dynamic`, `static`, `quiescent`, or `listener` (the LNS's listening socket).
     pub kind: String,
-    /// Control connection state (`established`, `waitctlreply`, `closing`, …).
+    /// Control connection state (`established`, `waitctlreply`, `closing`, …), `listening`
+    /// for a listener, `down` for a tunnel that went down recently.
     pub state: String,
     /// `l2tpv2` or `l2tpv3`.
     pub version: String,
@@ -34,14 +35,20 @@ pub struct TunnelStatus {
     pub control_tx: u64,
     /// Control message retransmissions.
     pub retransmits: u64,
-    /// Sessions, by name.
+    /// Sessions, by name (including recently downed ones, state `down`).
     pub sessions: Vec<SessionStatus>,
+    /// Why it went down (state `down`), e.g. `peer: result 1 (general request to clear)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// How long ago it went down (seconds, state `down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_for: Option<u64>,
 }
 
 /// One session as `l2tpctl show sessions` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionStatus {
-    /// Configured name (`#<id>` for calls a peer placed).
+    /// Configured name (`TEMPLATE.ID` for calls a peer placed, e.g. `ppp.6460`).
     pub name: String,
     /// Local session ID.
     pub id: u32,
@@ -49,12 +56,15 @@ pub struct SessionStatus {
     pub peer_id: u32,
     /// `ppp`, `eth` or `pppac`.
     pub pseudowire: String,
-    /// `establishing` or `established`.
+    /// `establishing`, `established`, or `down` (went down recently).
     pub state: String,
     /// The data plane's interface (`l2tpeth0`, `ppp0`), when known.
     pub interface: Option<String>,
     /// Data plane counters, when the data plane counts.
     pub stats: Option<SessionStats>,
+    /// Why it went down (state `down`), e.g. `peer: result 3 (administrative)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// Control plane counters of the endpoint (mirror of the core's `EndpointStats`).

@@ -111,8 +111,21 @@ async fn lac_and_lns_contexts_set_up_and_tear_down_over_loopback() {
     assert_eq!(st[0].sessions.len(), 1);
     assert_eq!(st[0].sessions[0].state, "established");
     let lns_st = lns.status().await.expect("status");
-    assert_eq!(lns_st.len(), 1, "the accepted tunnel");
-    assert_eq!(lns_st[0].peer_host_name.as_deref(), Some("lac.test"));
+    assert_eq!(
+        lns_st.len(),
+        2,
+        "the listener and the accepted tunnel: {lns_st:?}"
+    );
+    assert_eq!(
+        (lns_st[0].name.as_str(), lns_st[0].kind.as_str()),
+        ("lns", "listener")
+    );
+    assert_eq!(lns_st[1].peer_host_name.as_deref(), Some("lac.test"));
+    assert!(
+        lns_st[1].name.starts_with("lns."),
+        "shell-safe name: {}",
+        lns_st[1].name
+    );
     for log in [&lac_log, &lns_log] {
         let calls = log.calls();
         assert!(matches!(calls[0], Call::CreateTunnel(_)), "{calls:?}");
@@ -214,7 +227,18 @@ async fn static_tunnel_programs_data_plane_at_once_and_removes_everything_on_clo
     let calls = log.calls();
     assert_eq!(calls[2], Call::DeleteSession(10, 100));
     assert_eq!(calls[3], Call::DeleteTunnel(10));
-    assert!(ctx.status().await.expect("status").is_empty());
+    // It stays visible for a while as down, with why.
+    let st = ctx.status().await.expect("status");
+    assert_eq!(st.len(), 1, "{st:?}");
+    assert_eq!(st[0].state, "down");
+    assert!(
+        st[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("closed by operator"),
+        "{st:?}"
+    );
 }
 
 #[tokio::test]
@@ -378,7 +402,8 @@ async fn listener_refuses_peers_not_in_accept_peers() {
     let st = lns.stats().await.expect("stats");
     assert!(st.endpoint.refused_peers >= 1, "{st:?}");
     assert_eq!(st.endpoint.tunnels_accepted, 0);
-    assert!(lns.status().await.expect("status").is_empty());
+    let st = lns.status().await.expect("status");
+    assert!(st.iter().all(|t| t.kind == "listener"), "{st:?}");
 }
 
 #[tokio::test]
@@ -495,5 +520,13 @@ async fn closing_a_configured_session_of_a_static_tunnel_removes_it_from_the_dat
     );
     assert!(log.calls().contains(&Call::DeleteSession(12, 120)));
     let st = ctx.status().await.expect("status");
-    assert!(st[0].sessions.is_empty(), "{st:?}");
+    assert!(st[0].sessions.iter().all(|s| s.state == "down"), "{st:?}");
+    assert!(
+        st[0].sessions[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("administrative"),
+        "{st:?}"
+    );
 }

@@ -501,6 +501,8 @@ mod tests {
             control_tx: 0,
             retransmits: 0,
             sessions: vec![],
+            last_error: None,
+            down_for: None,
         };
         let s = session_section(&t, "s2", &obj(json!({"sid": 5})), Profile::L2tpd).unwrap();
         assert_eq!(s.sid, Some(5));

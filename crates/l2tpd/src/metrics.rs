@@ -150,9 +150,14 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
     tunnels.insert("established", 0);
     sessions.insert("established", 0);
     sessions.insert("establishing", 0);
+    // Listeners and recently downed objects (kept for `show`) are not tunnels or sessions
+    // in any state a gauge should count.
     for t in status {
+        if t.kind == "listener" || t.state == "down" {
+            continue;
+        }
         *tunnels.entry(&t.state).or_default() += 1;
-        for s in &t.sessions {
+        for s in t.sessions.iter().filter(|s| s.state != "down") {
             *sessions.entry(&s.state).or_default() += 1;
         }
     }
@@ -286,6 +291,8 @@ mod tests {
             control_tx: 0,
             retransmits: 0,
             sessions,
+            last_error: None,
+            down_for: None,
         }
     }
 
@@ -302,6 +309,7 @@ mod tests {
                 rx_packets: 42,
                 ..SessionStats::default()
             }),
+            last_error: None,
         };
         let status = vec![
             tunnel("a", "established", vec![s]),

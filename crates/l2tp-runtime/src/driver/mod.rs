@@ -112,7 +112,7 @@ pub enum DriverError {
 /// An event as the runtime reports it: the engine's event plus the configured names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuntimeEvent {
-    /// The tunnel's name from the configuration (or `"#<id>"` for tunnels a peer opened).
+    /// The tunnel's name from the configuration (or `LISTENER.ID` for tunnels a peer opened).
     pub tunnel_name: String,
     /// The session's name, for session events.
     pub session_name: Option<String>,
@@ -164,11 +164,16 @@ pub(crate) enum Command {
 
 /// The listener's settings for tunnels and calls that peers open.
 struct Listener {
+    /// Its configured name: accepted tunnels are named `NAME.ID`.
+    name: String,
     section: Arc<TunnelSection>,
-    /// Session templates by pseudowire type (the first configured session of each type).
-    by_pw: std::collections::HashMap<u16, Arc<SessionSection>>,
+    /// Session templates (name, settings) by pseudowire type (the first configured session
+    /// of each type): calls are named `TEMPLATE.ID`.
+    by_pw: std::collections::HashMap<u16, (String, Arc<SessionSection>)>,
     /// The first configured session: the template for any other pseudowire type.
-    first: Arc<SessionSection>,
+    first: (String, Arc<SessionSection>),
+    /// Where it listens.
+    local: SocketAddr,
 }
 
 /// Owns the endpoint, the sockets, the data plane and the mapping from IDs to names.
@@ -196,6 +201,8 @@ pub struct Driver {
     /// Datagrams dropped on listening sockets because the sender is not in `accept_peers`.
     refused_peers: u64,
     malformed_log: crate::ratelimit::RateLimit,
+    /// Tunnels and sessions that went down recently (for `show`).
+    history: report::History,
 }
 
 impl Driver {
@@ -229,6 +236,7 @@ impl Driver {
             pppd_running: 0,
             refused_peers: 0,
             malformed_log: crate::ratelimit::RateLimit::new(10, Duration::from_secs(10)),
+            history: report::History::default(),
         }
     }
 
@@ -250,6 +258,14 @@ impl Driver {
     ///
     /// Errors: [`DriverError::Socket`] when the address cannot be bound.
     pub fn listen(&mut self, section: &TunnelSection) -> Result<SocketAddr, DriverError> {
+        self.listen_as("listener", section)
+    }
+
+    fn listen_as(
+        &mut self,
+        name: &str,
+        section: &TunnelSection,
+    ) -> Result<SocketAddr, DriverError> {
         let local = section.local.unwrap_or(SocketAddr::from((
             Ipv4Addr::UNSPECIFIED,
             crate::config::DEFAULT_PORT,
@@ -267,20 +283,22 @@ impl Driver {
         self.listen_sockets.insert(key, i);
         let addr = self.sockets.set_listening(i);
         let mut by_pw = std::collections::HashMap::new();
-        for (_, s) in &section.sessions {
+        for (n, s) in &section.sessions {
             by_pw
                 .entry(s.pseudowire.pw_type())
-                .or_insert_with(|| Arc::new(s.clone()));
+                .or_insert_with(|| (n.clone(), Arc::new(s.clone())));
         }
         let first = section
             .sessions
             .first()
-            .map(|(_, s)| Arc::new(s.clone()))
-            .unwrap_or_default();
+            .map(|(n, s)| (n.clone(), Arc::new(s.clone())))
+            .unwrap_or_else(|| ("call".to_string(), Arc::default()));
         self.listener = Some(Listener {
+            name: name.to_string(),
             section: Arc::new(section.clone()),
             by_pw,
             first,
+            local: addr.unwrap_or(local),
         });
         tracing::info!(local = %addr.unwrap_or(local), "listening for new tunnels");
         Ok(addr.unwrap_or(local))
@@ -316,7 +334,7 @@ impl Driver {
             TunnelKind::Dynamic => {}
         }
         if section.listen {
-            self.listen(section)?;
+            self.listen_as(name, section)?;
             return Ok(TunnelId(0));
         }
         let config = section.to_engine();

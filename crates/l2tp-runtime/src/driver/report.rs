@@ -1,19 +1,85 @@
 //! Status snapshots and counters. `stats()` is O(1): the registry keeps its counters. A
-//! status snapshot lists every tunnel and session (O(n) by nature); its data counters come
-//! from the data plane in one request (one `SESSION_GET` dump for the kernel), answered off
-//! the driver's loop.
+//! status snapshot lists every tunnel and session (O(n) by nature), the listener, and the
+//! tunnels and sessions that went down recently with why ([`History`], bounded); its data
+//! counters come from the data plane in one request (one `SESSION_GET` dump for the
+//! kernel), answered off the driver's loop.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use l2tp_proto::endpoint::{DownReason, Event};
+use l2tp_proto::endpoint::{DownReason, Event, SessionId, TunnelId};
 use l2tp_proto::wire::ResultCode;
 
 use super::plane::Job;
 use super::{Driver, RuntimeEvent};
 use crate::dataplane::SessionStats;
 use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
+
+/// Objects that went down recently, so that `show` can tell what happened to them: at most
+/// [`History::CAP`] entries, none older than [`History::KEEP`].
+#[derive(Debug, Default)]
+pub(crate) struct History {
+    entries: VecDeque<(Instant, Downed)>,
+}
+
+#[derive(Debug)]
+enum Downed {
+    Tunnel(TunnelStatus),
+    Session {
+        tunnel: String,
+        status: SessionStatus,
+    },
+}
+
+impl History {
+    /// Entries kept.
+    pub(crate) const CAP: usize = 256;
+    /// How long an entry is kept.
+    pub(crate) const KEEP: Duration = Duration::from_secs(300);
+
+    fn push(&mut self, now: Instant, d: Downed) {
+        if self.entries.len() == Self::CAP {
+            self.entries.pop_front();
+        }
+        self.entries.push_back((now, d));
+    }
+
+    pub(crate) fn tunnel(&mut self, now: Instant, mut t: TunnelStatus, why: String) {
+        t.state = "down".to_string();
+        t.last_error = Some(why);
+        self.push(now, Downed::Tunnel(t));
+    }
+
+    pub(crate) fn session(
+        &mut self,
+        now: Instant,
+        tunnel: &str,
+        mut s: SessionStatus,
+        why: String,
+    ) {
+        s.state = "down".to_string();
+        s.last_error = Some(why);
+        self.push(
+            now,
+            Downed::Session {
+                tunnel: tunnel.to_string(),
+                status: s,
+            },
+        );
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while self
+            .entries
+            .front()
+            .is_some_and(|(at, _)| now.saturating_duration_since(*at) > Self::KEEP)
+        {
+            self.entries.pop_front();
+        }
+    }
+}
 
 /// A status snapshot waiting for the data plane's counters.
 pub(crate) struct PendingStatus {
@@ -87,9 +153,26 @@ impl Driver {
     pub(crate) fn status_request(&mut self) -> PendingStatus {
         let mut keys = Vec::new();
         let mut out = Vec::with_capacity(self.registry.counts().tunnels);
+        let now = Instant::now();
+        self.history.expire(now);
+        let mut downed_sessions: HashMap<&str, Vec<SessionStatus>> = HashMap::new();
+        let mut downed_tunnels = Vec::new();
+        for (at, d) in &self.history.entries {
+            match d {
+                Downed::Session { tunnel, status } => downed_sessions
+                    .entry(tunnel.as_str())
+                    .or_default()
+                    .push(status.clone()),
+                Downed::Tunnel(t) => {
+                    let mut t = t.clone();
+                    t.down_for = Some(now.saturating_duration_since(*at).as_secs());
+                    downed_tunnels.push(t);
+                }
+            }
+        }
         for (id, t) in self.registry.tunnels() {
             let info = self.endpoint.tunnel_info(*id);
-            let sessions: Vec<SessionStatus> = t
+            let mut sessions: Vec<SessionStatus> = t
                 .sessions()
                 .map(|(sid, s)| {
                     let ready = s.dp.ready();
@@ -105,9 +188,13 @@ impl Driver {
                         interface: ready.and_then(|d| d.interface_name.clone()),
                         // Filled from the data plane's answer.
                         stats: ready.map(|_| SessionStats::default()),
+                        last_error: None,
                     }
                 })
                 .collect();
+            if let Some(d) = downed_sessions.remove(t.name.as_str()) {
+                sessions.extend(d);
+            }
             let local = t
                 .socket
                 .and_then(|i| self.sockets.get(i))
@@ -122,16 +209,8 @@ impl Driver {
                     None if t.up => "established".to_string(),
                     None => "closed".to_string(),
                 },
-                version: match t.section.version {
-                    l2tp_proto::wire::Version::V2 => "l2tpv2",
-                    l2tp_proto::wire::Version::V3 => "l2tpv3",
-                }
-                .to_string(),
-                encap: match t.section.encap {
-                    l2tp_proto::wire::Encap::Udp => "udp",
-                    l2tp_proto::wire::Encap::Ip => "ip",
-                }
-                .to_string(),
+                version: version_name(t.version).to_string(),
+                encap: encap_name(t.section.encap).to_string(),
                 local: local.map(|a| a.to_string()),
                 peer: info
                     .as_ref()
@@ -145,6 +224,34 @@ impl Driver {
                 control_tx: info.as_ref().map_or(0, |i| i.transport.tx),
                 retransmits: info.as_ref().map_or(0, |i| i.transport.retransmits),
                 sessions,
+                last_error: None,
+                down_for: None,
+            });
+        }
+        for mut t in downed_tunnels {
+            if let Some(d) = downed_sessions.remove(t.name.as_str()) {
+                t.sessions.extend(d);
+            }
+            out.push(t);
+        }
+        if let Some(l) = &self.listener {
+            out.push(TunnelStatus {
+                name: l.name.clone(),
+                id: 0,
+                kind: "listener".to_string(),
+                state: "listening".to_string(),
+                version: version_name(l.section.version).to_string(),
+                encap: encap_name(l.section.encap).to_string(),
+                local: Some(l.local.to_string()),
+                peer: None,
+                peer_tunnel_id: 0,
+                peer_host_name: None,
+                control_rx: 0,
+                control_tx: 0,
+                retransmits: 0,
+                sessions: Vec::new(),
+                last_error: None,
+                down_for: None,
             });
         }
         let stats = (!keys.is_empty()).then(|| {
@@ -156,6 +263,56 @@ impl Driver {
             tunnels: out,
             stats,
         }
+    }
+}
+
+fn version_name(v: l2tp_proto::wire::Version) -> &'static str {
+    match v {
+        l2tp_proto::wire::Version::V2 => "l2tpv2",
+        l2tp_proto::wire::Version::V3 => "l2tpv3",
+    }
+}
+
+fn encap_name(e: l2tp_proto::wire::Encap) -> &'static str {
+    match e {
+        l2tp_proto::wire::Encap::Udp => "udp",
+        l2tp_proto::wire::Encap::Ip => "ip",
+    }
+}
+
+/// The status line of a tunnel that is going away (history), from what the runtime knows.
+pub(super) fn brief_tunnel(id: TunnelId, t: &super::registry::TunnelEntry) -> TunnelStatus {
+    TunnelStatus {
+        name: t.name.clone(),
+        id: id.0,
+        kind: format!("{:?}", t.section.kind).to_lowercase(),
+        state: "down".to_string(),
+        version: version_name(t.version).to_string(),
+        encap: encap_name(t.section.encap).to_string(),
+        local: t.section.local.map(|a| a.to_string()),
+        peer: t.peer.map(|p| p.to_string()),
+        peer_tunnel_id: t.peer_tunnel_id,
+        peer_host_name: None,
+        control_rx: 0,
+        control_tx: 0,
+        retransmits: 0,
+        sessions: Vec::new(),
+        last_error: None,
+        down_for: None,
+    }
+}
+
+/// The status line of a session that is going away (history).
+pub(super) fn brief_session(id: SessionId, s: &super::registry::SessionEntry) -> SessionStatus {
+    SessionStatus {
+        name: s.name.clone(),
+        id: id.0,
+        peer_id: s.peer_id,
+        pseudowire: s.section.pseudowire.to_string(),
+        state: "down".to_string(),
+        interface: s.dp.ready().and_then(|d| d.interface_name.clone()),
+        stats: None,
+        last_error: None,
     }
 }
 

@@ -40,15 +40,15 @@ impl Driver {
         if t.session(session).is_none() {
             // A call the peer placed: the listener's first session of the same pseudowire
             // type is the template (else its first session).
-            let template = self
+            let (tname, template) = self
                 .listener
                 .as_ref()
                 .map(|l| l.by_pw.get(&pseudowire).unwrap_or(&l.first).clone())
-                .unwrap_or_default();
+                .unwrap_or_else(|| ("call".to_string(), Default::default()));
             self.registry.insert_session(
                 tunnel,
                 session,
-                SessionEntry::new(format!("#{}", session.0), template),
+                SessionEntry::new(format!("{tname}.{}", session.0), template),
             );
         }
         self.registry
@@ -205,9 +205,17 @@ impl Driver {
         let removed = self.registry.remove_session(tunnel, session);
         let sname = match &removed {
             Some(s) => s.name.clone(),
-            None => format!("#{}", session.0),
+            None => format!("call.{}", session.0),
         };
         let mut partner = None;
+        if let Some(s) = &removed {
+            // A session that goes with its tunnel is told by the tunnel's entry.
+            if !matches!(reason, DownReason::TunnelDown) {
+                let brief = super::report::brief_session(session, s);
+                let why = super::report::describe_down(&reason, false);
+                self.history.session(Instant::now(), &tname, brief, why);
+            }
+        }
         if let Some(s) = removed {
             partner = s.bridged;
             if let Some(pid) = s.pppd {

@@ -23,11 +23,12 @@ impl Driver {
         if self.registry.contains(tunnel) {
             return;
         }
-        let section = self
+        let (lname, section) = self
             .listener
             .as_ref()
-            .map(|l| l.section.clone())
-            .unwrap_or_default();
+            .map(|l| (l.name.as_str(), l.section.clone()))
+            .unwrap_or(("listener", Default::default()));
+        let name = format!("{lname}.{}", tunnel.0);
         let listen = self.sockets.get(arrived_on);
         let encap = listen.map_or(Encap::Udp, |s| s.encap);
         let socket = match encap {
@@ -47,7 +48,7 @@ impl Driver {
         if let Some(i) = socket {
             self.sockets.add_user(i);
         }
-        let mut entry = TunnelEntry::new(format!("#{}", tunnel.0), section);
+        let mut entry = TunnelEntry::new(name, section);
         entry.socket = socket;
         entry.peer = Some(peer);
         entry.accepted = true;
@@ -184,6 +185,11 @@ impl Driver {
         }
         if let Some(i) = entry.socket {
             self.sockets.release(i);
+        }
+        if let Event::TunnelDown { reason, .. } = &ev {
+            let brief = super::report::brief_tunnel(tunnel, &entry);
+            let why = super::report::describe_down(reason, true);
+            self.history.tunnel(Instant::now(), brief, why);
         }
         self.report(entry.name, None, None, ev);
     }
