@@ -242,6 +242,11 @@ pub enum DataPlaneError {
 /// socket, PPPoL2TP sockets, /dev/ppp fds) and releases them on delete and on drop.
 pub trait DataPlane: Send {
     /// Creates the data plane of a tunnel.
+    ///
+    /// # Errors
+    /// [`DataPlaneError::Exists`] (tunnel ID in use), [`DataPlaneError::Invalid`] (a spec
+    /// the kernel would refuse), [`DataPlaneError::Unsupported`] (module missing),
+    /// [`DataPlaneError::Os`] (anything else the OS said). Nothing is left half-created.
     fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError>;
 
     /// Like [`DataPlane::create_tunnel`], handing over `control`: a duplicate of the managed
@@ -260,12 +265,25 @@ pub trait DataPlane: Send {
     }
 
     /// Removes a tunnel and every session in it.
+    ///
+    /// # Errors
+    /// [`DataPlaneError::NotFound`] when no such tunnel is held; [`DataPlaneError::Os`].
     fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError>;
 
     /// Creates a session in an existing tunnel.
+    ///
+    /// # Errors
+    /// [`DataPlaneError::NotFound`] (no such tunnel), [`DataPlaneError::Exists`] (session
+    /// ID in use: per tunnel for v2, per host for v3), [`DataPlaneError::Invalid`],
+    /// [`DataPlaneError::Unsupported`] (pseudowire or module missing),
+    /// [`DataPlaneError::Os`]. Nothing is left half-created (a PPP session whose PPPoL2TP
+    /// socket fails is removed again).
     fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError>;
 
     /// Removes a session.
+    ///
+    /// # Errors
+    /// [`DataPlaneError::NotFound`] when no such session is held; [`DataPlaneError::Os`].
     fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError>;
 
     /// The session's counters, if the session exists and the data plane counts.
