@@ -193,16 +193,23 @@ impl Wire {
 }
 
 /// Sets up `tunnels × per_tunnel` sessions through one endpoint pair in ten slices of 10 %
-/// each and returns the sessions per CPU-second of every slice. `round_robin`: slice k opens
+/// each and returns, for every slice, the sessions per CPU-second and the table-walk steps
+/// (`Endpoint::scan_steps`, both ends) per session. `round_robin`: slice k opens
 /// sessions k·10 %..(k+1)·10 % of every tunnel (the sessions per tunnel grow); otherwise slice
 /// k connects tunnels k·10 %..(k+1)·10 % and opens all their sessions (the tunnels grow).
-fn scale(version: Version, tunnels: usize, per_tunnel: usize, round_robin: bool) -> Vec<f64> {
+fn scale(
+    version: Version,
+    tunnels: usize,
+    per_tunnel: usize,
+    round_robin: bool,
+) -> Vec<(f64, f64)> {
     let mut w = Wire::new(version);
     let mut ids = Vec::with_capacity(tunnels);
     let mut rates = Vec::new();
     let mut done = 0;
     for k in 0..10 {
         let start = cpu_time();
+        let steps = w.lac.scan_steps() + w.lns.scan_steps();
         let now = w.now;
         let (tr, sr) = if round_robin {
             (0..tunnels, per_tunnel * k / 10..per_tunnel * (k + 1) / 10)
@@ -222,7 +229,9 @@ fn scale(version: Version, tunnels: usize, per_tunnel: usize, round_robin: bool)
         let n = tr.len() * sr.len();
         done += n;
         assert_eq!(w.up, (done, done), "every session up at both ends");
-        rates.push(n as f64 / (cpu_time() - start).as_secs_f64().max(1e-6));
+        let secs = (cpu_time() - start).as_secs_f64().max(1e-6);
+        let steps = w.lac.scan_steps() + w.lns.scan_steps() - steps;
+        rates.push((n as f64 / secs, steps as f64 / n as f64));
     }
     rates
 }
@@ -243,10 +252,18 @@ fn main() {
                 } else {
                     "tunnels grow"
                 },
-                r[0],
-                r[9],
-                r[9] / r[0],
+                r[0].0,
+                r[9].0,
+                r[9].0 / r[0].0,
             );
+            println!(
+                "    table-walk steps per session, first 10 %: {:.2}, last 10 %: {:.2}",
+                r[0].1, r[9].1
+            );
+            if std::env::var_os("SCALE_SLICES").is_some() {
+                let rate: Vec<f64> = r.iter().map(|x| x.0.round()).collect();
+                println!("    sessions per CPU-second of every slice: {rate:?}");
+            }
         }
     }
     if only_scale {
