@@ -124,9 +124,16 @@ impl Wire {
 }
 
 /// Builds `tunnels × per_tunnel` established sessions from node 0 to node 1, plus
-/// `tunnels` tunnels of node 0 awaiting an SCCRP from node 1's IP forever; then runs `k` of
-/// each per-tunnel or per-session operation and returns the table-walk steps they cost.
-fn steps_of_operations(version: Version, tunnels: usize, per_tunnel: usize, k: usize) -> u64 {
+/// `tunnels` tunnels of node 0 awaiting an SCCRP from node 1's IP; then runs `k` of each
+/// per-tunnel or per-session operation, then a round of timers (a HELLO on every tunnel,
+/// set-up failure of the unanswered ones), and returns the table-walk steps the operations
+/// and the timers cost.
+fn steps_of_operations(
+    version: Version,
+    tunnels: usize,
+    per_tunnel: usize,
+    k: usize,
+) -> (u64, u64) {
     let mut w = Wire::new();
     let now = w.now;
     let mut ids = Vec::new();
@@ -134,7 +141,9 @@ fn steps_of_operations(version: Version, tunnels: usize, per_tunnel: usize, k: u
         let mut hole = w.cfg(0, version);
         hole.peer = addr(BLACK_HOLE);
         w.ep[0].connect(now, hole).unwrap();
-        let t = w.ep[0].connect(now, w.cfg(0, version)).unwrap();
+        let mut cfg = w.cfg(0, version);
+        cfg.hello_interval = Some(Duration::from_secs(30));
+        let t = w.ep[0].connect(now, cfg).unwrap();
         for _ in 0..per_tunnel {
             w.ep[0].open_session(now, t, session(version)).unwrap();
         }
@@ -176,25 +185,46 @@ fn steps_of_operations(version: Version, tunnels: usize, per_tunnel: usize, k: u
     let steps = w.steps() - before;
     assert_eq!(w.ups(1), tunnels * per_tunnel + 2 * k);
     assert_eq!(w.downs(1), 2 * k);
+
+    let before = w.steps();
+    w.now += Duration::from_secs(31);
+    let now = w.now;
+    assert!(w.ep[0].poll_timeout().is_some_and(|t| t <= now));
+    for ep in &mut w.ep {
+        ep.handle_timeout(now);
+    }
+    w.pump();
+    let timer_steps = w.steps() - before;
+    let downs = w.events[0]
+        .iter()
+        .filter(|e| matches!(e, Event::TunnelDown { .. }))
+        .count();
+    assert_eq!(downs, tunnels, "the unanswered tunnels gave up");
     for ep in &w.ep {
         ep.check_indexes().unwrap();
         let (t, s) = ep.counts();
         assert_eq!(t, ep.tunnel_ids().len());
         assert_eq!(s, ep.session_counts().0);
     }
-    steps
+    (steps, timer_steps)
 }
 
 /// 4k operations and their replies; each may walk a few entries (ID allocation tries, the
-/// sessions a new tunnel queued before its SCCRP), never a table.
+/// sessions a new tunnel queued before its SCCRP), never a table. Timers walk nothing (fewer
+/// steps than tunnels, whatever the sessions per tunnel).
 fn assert_bounded(version: Version, tunnels: usize, per_tunnel: usize) {
     const K: usize = 40;
-    let steps = steps_of_operations(version, tunnels, per_tunnel, K);
+    let (steps, timer_steps) = steps_of_operations(version, tunnels, per_tunnel, K);
     let per_op = steps as f64 / (4 * K) as f64;
+    let what = format!("{version:?} {tunnels} tunnels x {per_tunnel}");
     assert!(
         per_op <= 4.0,
-        "{version:?} {tunnels} tunnels x {per_tunnel}: {steps} steps for {} operations",
+        "{what}: {steps} steps for {} operations",
         4 * K
+    );
+    assert!(
+        timer_steps < tunnels as u64,
+        "{what}: {timer_steps} steps for a round of timers"
     );
 }
 
