@@ -441,10 +441,12 @@ impl Default for EndpointConfig {
 /// plane demultiplexes on the Session ID alone).
 ///
 /// Cost: every datagram, timer and API call on one tunnel or session costs O(1) expected
-/// (hash lookups) or O(log n) (ordered timers, tie-breaker index) in the number of tunnels and
-/// sessions held, plus the work it reports (e.g. closing a tunnel visits its sessions). Only
-/// [`Endpoint::tunnel_ids`], [`Endpoint::session_counts`] and [`Endpoint::tunnel_info`] walk a
-/// table (status and leak checks); [`Endpoint::counts`] is O(1).
+/// (hash lookups, ID allocation) or O(log n) (ordered timers, tie-breaker index) in the number
+/// of tunnels and sessions held, plus work proportional to what it reports or removes
+/// (closing a tunnel visits its sessions; a tunnel's SCCRP sends the calls opened before it,
+/// once). Only [`Endpoint::tunnel_ids`], [`Endpoint::session_counts`] and
+/// [`Endpoint::tunnel_info`] walk a table (status and leak checks); [`Endpoint::counts`] and
+/// [`Endpoint::poll_accepted`] are what a runtime uses instead.
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,
