@@ -8,8 +8,9 @@
 //!   up through one endpoint pair, sessions per CPU-second for the first and the last 10 % of
 //!   them (median of 3 runs), and the table-walk steps per session (`Endpoint::scan_steps`).
 //!   Per-operation costs that grow with the number of tunnels or sessions show as a
-//!   last/first ratio well below 1; what remains below 1 once they are gone is the memory
-//!   hierarchy (tables of 100,000 entries no longer fit in cache) and noise.
+//!   last/first ratio well below 1; what remains below 1 once they are gone is memory, not
+//!   work: the first slice runs on a small, hot heap (with a pre-grown fragmented heap the
+//!   first slice is as slow as the last), later ones on 100+ MB — plus noise.
 //!
 //! Run: `cargo bench -p l2tp-proto --bench engine` (`-- scale` for the scale case only).
 //! Single-threaded; CPU time is the thread's (`/proc/thread-self/schedstat`, wall time where

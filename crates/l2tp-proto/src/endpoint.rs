@@ -1006,7 +1006,8 @@ impl Endpoint {
     /// timed out — is skipped; its `TunnelDown` is in [`Endpoint::poll_event`]). Drain it after
     /// each [`Endpoint::handle`] / [`Endpoint::handle_encap`] and before `poll_event`, and a
     /// tunnel's `TunnelUp` / `TunnelDown` never precede its being yielded. O(1) amortized; a
-    /// driver that never calls it costs at most one queue entry per live tunnel (×2).
+    /// driver that never calls it costs a queue of at most 2 × (live accepted tunnels) + 64
+    /// entries: those of tunnels that are gone are dropped.
     pub fn poll_accepted(&mut self) -> Option<(TunnelId, SocketAddr)> {
         while let Some((id, serial)) = self.accepted.pop_front() {
             let Some(t) = self.tunnels.get_mut(&id) else {

@@ -3,13 +3,15 @@
 //!
 //! The core must not do per-event work that grows with the number of tunnels or sessions
 //! (see `OVERVIEW.md`, "Built for 100,000 sessions"). [`IdMap`] offers keyed operations
-//! (expected O(1)) freely; the only ways to visit all entries — [`IdMap::scan`],
-//! [`IdMap::scan_mut`] — add one to a [`Steps`] counter per entry visited, and so do ID
-//! allocation probes ([`Steps::add`]). The endpoint exposes the total as
-//! `Endpoint::scan_steps`, and tests assert that it stays within a constant per operation as
-//! the tables grow: a lookup that went back to a scan fails them.
+//! (expected O(1)) freely; the only way to visit all entries, [`IdMap::scan`], adds one to a
+//! [`Steps`] counter per entry visited, and so does every ID allocation probe
+//! ([`alloc_id`]). The endpoint exposes the total as `Endpoint::scan_steps`, and tests
+//! (`tests/engine_indexes.rs`) assert that it stays within a constant per operation as the
+//! tables grow: a lookup that went back to a walk fails them.
 //!
-//! Walks that remain are status and teardown, each proportional to what it reports or removes.
+//! Walks that remain: status (`tunnel_ids`, `session_counts`, `tunnel_info`), a tunnel's SCCRP
+//! sending the calls opened before it (once per tunnel), and teardown ([`IdMap::take_all`],
+//! not counted: each entry leaves once) — each proportional to what it reports or removes.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
