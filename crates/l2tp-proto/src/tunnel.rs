@@ -391,8 +391,9 @@ pub(crate) struct Tunnel {
     transport: Transport,
     sessions: IdMap<Session>,
     /// The peer's session ID → our session ID, for every session whose peer ID is known
-    /// (non-zero). Peer IDs are unique within the tunnel: a call request or reply that reuses
-    /// one is refused.
+    /// (non-zero). Peer IDs are unique within the tunnel: a call request that reuses one is
+    /// taken for a repeat of that call and ignored, a call reply that reuses one is refused
+    /// (CDN).
     peer_sessions: HashMap<u32, u32>,
     next_call_serial: u32,
     /// Why we are closing (reported as TunnelDown once the StopCCN is acknowledged).
