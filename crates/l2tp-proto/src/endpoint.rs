@@ -8,13 +8,15 @@
 //! every call.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::Bound;
 use std::time::{Duration, Instant};
 
 use rand::rngs::SmallRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 
 pub use crate::auth::DigestAlg;
+use crate::table::{self, IdMap, Steps};
 use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo};
 use crate::wire::{
     self, AvpValue, CallErrors, ControlMessage, Encap, MessageType, Peek, ResultCode, Version,
@@ -437,22 +439,44 @@ impl Default for EndpointConfig {
 ///
 /// L2TPv3 session IDs are unique across all tunnels of the endpoint (RFC 3931 §4.1: the data
 /// plane demultiplexes on the Session ID alone).
+///
+/// Cost: every datagram, timer and API call on one tunnel or session costs O(1) expected
+/// (hash lookups, ID allocation) or O(log n) (ordered timers, tie-breaker index) in the number
+/// of tunnels and sessions held, plus work proportional to what it reports or removes
+/// (closing a tunnel visits its sessions; a tunnel's SCCRP sends the calls opened before it,
+/// once). Only [`Endpoint::tunnel_ids`], [`Endpoint::session_counts`] and
+/// [`Endpoint::tunnel_info`] walk a table (status and leak checks); [`Endpoint::counts`] and
+/// [`Endpoint::poll_accepted`] are what a runtime uses instead.
 #[derive(Debug)]
 pub struct Endpoint {
     config: EndpointConfig,
     rng: SmallRng,
-    tunnels: HashMap<u32, Tunnel>,
+    tunnels: IdMap<Tunnel>,
     /// Accepted tunnels by (peer address, peer's Assigned Tunnel ID): catches retransmitted
     /// SCCRQs.
     incoming: HashMap<(SocketAddr, u32), u32>,
+    /// Our tunnels whose SCCRQ is unanswered, by (version, peer IP), each set ordered by
+    /// (our Tie Breaker, local ID): an incoming SCCRQ finds the ones it crosses in O(log n)
+    /// (RFC 2661 §5.1, RFC 3931 §5.4.3).
+    awaiting_sccrp: AwaitingIndex,
+    /// Accepted tunnels not yet yielded by [`Endpoint::poll_accepted`]: (local ID, serial).
+    /// Entries of tunnels that are gone are skipped, and compacted away once they outnumber
+    /// the live ones, so the queue stays within twice the live tunnels.
+    accepted: VecDeque<(u32, u64)>,
+    /// Entries of `accepted` whose tunnel still exists and was not yielded yet.
+    accepted_live: usize,
+    /// Serial for the next tunnel created.
+    next_serial: u64,
+    /// Sessions over all tunnels, kept up to date after every tunnel operation.
+    session_total: usize,
     /// One timer per tunnel, ordered by deadline.
     timers: BTreeSet<(Instant, u32)>,
     out: VecDeque<OutMsg>,
     events: VecDeque<Event>,
     stats: EndpointStats,
     v3_sessions: HashSet<u32>,
-    /// The tunnel the last handled datagram created (an accepted SCCRQ).
-    last_accepted: Option<TunnelId>,
+    /// Table walks and ID probes (see [`crate::table`]).
+    steps: Steps,
 }
 
 /// Builds the shared context from the endpoint's fields (a macro so that `self.tunnels` stays
@@ -473,17 +497,23 @@ macro_rules! ctx {
 impl Endpoint {
     /// A new endpoint; all randomness (IDs, challenges, nonces) comes from `rng_seed`.
     pub fn new(config: EndpointConfig, rng_seed: u64) -> Self {
+        let steps = Steps::default();
         Endpoint {
             config,
             rng: SmallRng::seed_from_u64(rng_seed),
-            tunnels: HashMap::new(),
+            tunnels: IdMap::new(steps.clone()),
             incoming: HashMap::new(),
+            awaiting_sccrp: HashMap::new(),
+            accepted: VecDeque::new(),
+            accepted_live: 0,
+            next_serial: 0,
+            session_total: 0,
             timers: BTreeSet::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
             stats: EndpointStats::default(),
             v3_sessions: HashSet::new(),
-            last_accepted: None,
+            steps,
         }
     }
 
@@ -492,21 +522,19 @@ impl Endpoint {
         &self.config
     }
 
-    /// A random free local tunnel ID: 16-bit for v2, 32-bit for v3 (both non-zero).
+    /// A random free local tunnel ID: 16-bit for v2, 32-bit for v3 (both non-zero). O(1)
+    /// expected; bounded probing only when the space is nearly full (see
+    /// [`table::alloc_id`]).
     fn alloc_tunnel_id(&mut self, version: Version) -> Result<u32, ApiError> {
         let max = match version {
             Version::V2 => 0xffff,
             Version::V3 => u32::MAX,
         };
-        for _ in 0..64 {
-            let id = self.rng.gen_range(1..=max);
-            if !self.tunnels.contains_key(&id) {
-                return Ok(id);
-            }
-        }
-        (1..=0xffffu32)
-            .find(|id| !self.tunnels.contains_key(id))
-            .ok_or(ApiError::InvalidConfig("no free tunnel ID"))
+        let tunnels = &self.tunnels;
+        table::alloc_id(&mut self.rng, max, &self.steps, |id| {
+            tunnels.contains_key(&id)
+        })
+        .ok_or(ApiError::InvalidConfig("no free tunnel ID"))
     }
 
     fn check_tunnel_cfg(&mut self, cfg: &TunnelConfig) -> Result<u32, ApiError> {
@@ -531,7 +559,16 @@ impl Endpoint {
         TunnelEnv {
             closed_hold: self.config.closed_hold,
             session_defaults: self.config.session_defaults.clone(),
+            steps: self.steps.clone(),
         }
+    }
+
+    /// Adds a new tunnel and registers it in the indexes.
+    fn insert_tunnel(&mut self, id: u32, mut t: Tunnel) {
+        t.marks.serial = self.next_serial;
+        self.next_serial += 1;
+        self.tunnels.insert(id, t);
+        self.refresh(id);
     }
 
     /// Starts a control connection to `cfg.peer` (sends SCCRQ): L2TPv2 over UDP, L2TPv3 over
@@ -540,8 +577,7 @@ impl Endpoint {
         let id = self.check_tunnel_cfg(&cfg)?;
         let env = self.env();
         let t = Tunnel::connect(id, cfg, env, &mut ctx!(self, now));
-        self.tunnels.insert(id, t);
-        self.reschedule(id);
+        self.insert_tunnel(id, t);
         Ok(TunnelId(id))
     }
 
@@ -563,12 +599,12 @@ impl Endpoint {
         let id = self.check_tunnel_cfg(&cfg)?;
         let env = self.env();
         let t = Tunnel::quiescent(id, peer_id, cfg, env, &mut ctx!(self, now));
-        self.tunnels.insert(id, t);
-        self.reschedule(id);
+        self.insert_tunnel(id, t);
         Ok(TunnelId(id))
     }
 
-    /// Runs `f` on a tunnel with the shared context, then re-arms its timer (or removes it).
+    /// Runs `f` on a tunnel with the shared context, then brings the endpoint's indexes and
+    /// timer up to date ([`Endpoint::refresh`]).
     fn with_tunnel<R>(
         &mut self,
         now: Instant,
@@ -585,34 +621,63 @@ impl Endpoint {
             v3_sessions: &mut self.v3_sessions,
         };
         let r = f(t, &mut ctx);
-        self.reschedule(id);
+        self.refresh(id);
         Some(r)
     }
 
-    fn reschedule(&mut self, id: u32) {
+    /// After any change to a tunnel: updates the tie-breaker index, the session total and the
+    /// timer from what the tunnel is now, and removes a finished tunnel with its index entries.
+    /// O(log n).
+    fn refresh(&mut self, id: u32) {
         let Some(t) = self.tunnels.get_mut(&id) else {
             return;
         };
+        let awaiting = (!t.finished && t.awaiting_sccrp()).then(|| (t.cfg.version, t.peer.ip()));
+        if t.marks.awaiting != awaiting {
+            let entry = (t.cfg.tie_breaker, id);
+            if let Some(key) = t.marks.awaiting {
+                if let Some(set) = self.awaiting_sccrp.get_mut(&key) {
+                    set.remove(&entry);
+                    if set.is_empty() {
+                        self.awaiting_sccrp.remove(&key);
+                    }
+                }
+            }
+            if let Some(key) = awaiting {
+                self.awaiting_sccrp.entry(key).or_default().insert(entry);
+            }
+            t.marks.awaiting = awaiting;
+        }
+        let n = t.session_count();
+        self.session_total = self.session_total - t.marks.sessions + n;
+        t.marks.sessions = n;
         let next = t.next_timeout();
         if t.finished {
-            if let Some(at) = t.scheduled.take() {
+            if let Some(at) = t.marks.scheduled.take() {
                 self.timers.remove(&(at, id));
             }
-            let key = (t.peer, t.peer_tunnel_id);
-            if self.incoming.get(&key) == Some(&id) {
-                self.incoming.remove(&key);
+            if let Some(key) = t.marks.incoming {
+                if self.incoming.get(&key) == Some(&id) {
+                    self.incoming.remove(&key);
+                }
             }
+            let queued = t.marks.accept_queued;
+            self.session_total -= t.marks.sessions;
             self.tunnels.remove(&id);
+            if queued {
+                self.accepted_live -= 1;
+                self.compact_accepted();
+            }
             return;
         }
-        if t.scheduled != next {
-            if let Some(at) = t.scheduled {
+        if t.marks.scheduled != next {
+            if let Some(at) = t.marks.scheduled {
                 self.timers.remove(&(at, id));
             }
             if let Some(at) = next {
                 self.timers.insert((at, id));
             }
-            t.scheduled = next;
+            t.marks.scheduled = next;
         }
     }
 
@@ -720,7 +785,6 @@ impl Endpoint {
         encap: Encap,
         datagram: &[u8],
     ) {
-        self.last_accepted = None;
         let (version, tunnel_id) = match wire::peek(datagram, encap) {
             Err(_) => {
                 self.stats.malformed += 1;
@@ -843,39 +907,16 @@ impl Endpoint {
             AvpValue::TieBreaker(t) => Some(*t),
             _ => None,
         });
-        let crossing: Vec<(u32, Option<[u8; 8]>)> = self
-            .tunnels
-            .values()
-            .filter(|t| {
-                t.awaiting_sccrp() && t.cfg.version == version && t.peer.ip() == remote.ip()
-            })
-            .map(|t| (t.id, t.cfg.tie_breaker))
-            .collect();
-        let mut peer_won = false;
-        for (id, mine) in crossing {
-            match (mine, theirs) {
-                // Neither sent one: two separate tunnels.
-                (None, None) => {}
-                // Only the peer sent one, or its value is lower: it wins, we discard ours.
-                (None, Some(_)) => {
-                    self.lose_tie(now, id);
-                    peer_won = true;
-                }
-                (Some(m), Some(t)) if t < m => {
-                    self.lose_tie(now, id);
-                    peer_won = true;
-                }
-                // Equal values: both sides discard.
-                (Some(m), Some(t)) if t == m => {
-                    self.lose_tie(now, id);
-                    return;
-                }
-                // We win: the peer discards its tunnel; its SCCRQ is dropped.
-                (Some(_), _) => {
-                    self.stats.tie_breaks_lost_by_peer += 1;
-                    return;
-                }
-            }
+        let crossing = self.crossing(version, remote.ip(), theirs);
+        for &id in crossing.lost.iter().chain(&crossing.equal) {
+            self.lose_tie(now, id);
+        }
+        let peer_won = !crossing.lost.is_empty();
+        if crossing.won {
+            self.stats.tie_breaks_lost_by_peer += 1;
+        }
+        if crossing.won || !crossing.equal.is_empty() {
+            return;
         }
         if !accept && !peer_won {
             self.stats.unknown_tunnel += 1;
@@ -903,12 +944,84 @@ impl Endpoint {
             ..TunnelConfig::new(version, encap, remote)
         };
         let env = self.env();
-        let t = Tunnel::accept(id, cfg, env, &mut ctx!(self, now));
+        let mut t = Tunnel::accept(id, cfg, env, &mut ctx!(self, now));
         self.stats.tunnels_accepted += 1;
-        self.last_accepted = Some(TunnelId(id));
-        self.tunnels.insert(id, t);
+        t.marks.incoming = Some((remote, peer_tid));
+        t.marks.accept_queued = true;
+        self.accepted.push_back((id, self.next_serial));
+        self.accepted_live += 1;
+        self.insert_tunnel(id, t);
         self.incoming.insert((remote, peer_tid), id);
+        self.compact_accepted();
         self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
+    }
+
+    /// Our tunnels an incoming SCCRQ from `ip` crosses, by the Tie Breaker rule (RFC 2661
+    /// §5.1, RFC 3931 §5.4.3: the lower value wins, a value beats none; neither sending one
+    /// means two separate tunnels), each pair decided on its own. O(log n + tunnels
+    /// returned).
+    fn crossing(&self, version: Version, ip: IpAddr, theirs: Option<[u8; 8]>) -> Crossing {
+        let mut c = Crossing::default();
+        let Some(set) = self.awaiting_sccrp.get(&(version, ip)) else {
+            return c;
+        };
+        const LOW: Option<[u8; 8]> = Some([0; 8]);
+        let ids = |r: std::collections::btree_set::Range<'_, (Option<[u8; 8]>, u32)>| {
+            r.map(|&(_, id)| id).collect::<Vec<u32>>()
+        };
+        match theirs {
+            // Only ours with a value cross it, and they win.
+            None => c.won = set.range((LOW, 0)..).next().is_some(),
+            Some(t) => {
+                let t = Some(t);
+                c.lost = ids(set.range((None, 0)..=(None, u32::MAX)));
+                c.lost.extend(ids(
+                    set.range((Bound::Excluded((t, u32::MAX)), Bound::Unbounded))
+                ));
+                c.equal = ids(set.range((t, 0)..=(t, u32::MAX)));
+                c.won = set.range((LOW, 0)..(t, 0)).next().is_some();
+            }
+        }
+        self.steps.add(1 + (c.lost.len() + c.equal.len()) as u64);
+        c
+    }
+
+    /// Drops `accepted` entries of tunnels that are gone once they outnumber the live ones
+    /// (by more than 64): the walk is paid for by the removals that left those entries dead,
+    /// O(1) amortized each. Called wherever the queue or the live count changes, so that it
+    /// always holds at most `2 × live + 64` entries.
+    fn compact_accepted(&mut self) {
+        if self.accepted.len() <= 2 * self.accepted_live + 64 {
+            return;
+        }
+        self.steps.add(self.accepted.len() as u64);
+        let tunnels = &self.tunnels;
+        self.accepted
+            .retain(|&(id, serial)| live_accept(tunnels.get(&id), serial));
+    }
+
+    /// The next tunnel accepted for a peer's SCCRQ (LNS / listen mode, or the winner of a tie
+    /// break): its local ID and the peer's address. Each accepted tunnel is yielded once, in
+    /// the order accepted, if it still exists when polled (one removed before — refused,
+    /// timed out — is skipped; its `TunnelDown` is in [`Endpoint::poll_event`]). Drain it after
+    /// each [`Endpoint::handle`] / [`Endpoint::handle_encap`] and before `poll_event`, and a
+    /// tunnel's `TunnelUp` / `TunnelDown` never precede its being yielded. O(1) amortized; a
+    /// driver that never calls it costs a queue of at most 2 × (live accepted tunnels) + 64
+    /// entries: those of tunnels that are gone are dropped.
+    pub fn poll_accepted(&mut self) -> Option<(TunnelId, SocketAddr)> {
+        while let Some((id, serial)) = self.accepted.pop_front() {
+            let Some(t) = self.tunnels.get_mut(&id) else {
+                continue;
+            };
+            if live_accept(Some(t), serial) {
+                t.marks.accept_queued = false;
+                let peer = t.peer;
+                self.accepted_live -= 1;
+                self.compact_accepted();
+                return Some((TunnelId(id), peer));
+            }
+        }
+        None
     }
 
     /// Our tunnel lost a tie break: discarded silently (RFC 2661 §5.1).
@@ -931,13 +1044,6 @@ impl Endpoint {
         for id in due {
             self.with_tunnel(now, id, |t, ctx| t.handle_timeout(ctx));
         }
-    }
-
-    /// The tunnel that the datagram last given to [`Endpoint::handle_encap`] created (an
-    /// SCCRQ from a new peer that we accepted), if any: the runtime attaches its sockets and
-    /// names to it at once, without scanning. Reset by every call to `handle_encap`.
-    pub fn accepted(&self) -> Option<TunnelId> {
-        self.last_accepted
     }
 
     /// The next datagram to send.
@@ -996,26 +1102,149 @@ impl Endpoint {
         self.stats
     }
 
-    /// Local IDs of all tunnels (including closing ones and closed records), sorted.
+    /// Local IDs of all tunnels (including closing ones and closed records), sorted. Walks
+    /// every tunnel: O(n log n), for status and tests; [`Endpoint::poll_accepted`] reports
+    /// new tunnels and [`Endpoint::counts`] how many there are, in O(1).
     pub fn tunnel_ids(&self) -> Vec<TunnelId> {
-        let mut v: Vec<TunnelId> = self.tunnels.keys().map(|&id| TunnelId(id)).collect();
+        let mut v: Vec<TunnelId> = self.tunnels.scan().map(|(id, _)| TunnelId(id)).collect();
         v.sort_unstable();
         v
     }
 
-    /// Status of one tunnel and its sessions.
+    /// Status of one tunnel and its sessions: O(sessions of the tunnel).
     pub fn tunnel_info(&self, tunnel: TunnelId) -> Option<TunnelInfo> {
         self.tunnels.get(&tunnel.0).map(|t| t.info())
     }
 
     /// Sessions held over all tunnels, and v3 session IDs reserved (for leak checks: both are
-    /// 0 once every tunnel is gone).
+    /// 0 once every tunnel is gone). Recounts, walking every tunnel: O(n), for tests and leak
+    /// checks; [`Endpoint::counts`] is the O(1) figure.
     pub fn session_counts(&self) -> (usize, usize) {
         (
-            self.tunnels.values().map(|t| t.session_count()).sum(),
+            self.tunnels.scan().map(|(_, t)| t.session_count()).sum(),
             self.v3_sessions.len(),
         )
     }
+
+    /// (tunnels, sessions) held now, in O(1): tunnels in any state (including closing ones
+    /// and closed records kept to re-acknowledge a StopCCN), sessions in any state over all
+    /// of them. Kept up to date after every operation.
+    pub fn counts(&self) -> (usize, usize) {
+        (self.tunnels.len(), self.session_total)
+    }
+
+    /// Checks every index against a walk of the tables it indexes (tunnels awaiting SCCRP,
+    /// accepted SCCRQs, the `poll_accepted` queue, timers, the session total, v3 session IDs,
+    /// and each tunnel's peer session IDs and call set-up timers): `Err` names the first
+    /// mismatch. O(tunnels + sessions); for tests.
+    #[doc(hidden)]
+    pub fn check_indexes(&self) -> Result<(), String> {
+        let mut awaiting = AwaitingIndex::new();
+        let mut incoming = HashMap::new();
+        let mut timers = BTreeSet::new();
+        let (mut sessions, mut queued) = (0, 0);
+        let mut v3 = HashSet::new();
+        let queue: HashSet<(u32, u64)> = self.accepted.iter().copied().collect();
+        for (id, t) in self.tunnels.scan() {
+            t.check_indexes()?;
+            if t.id != id || t.finished {
+                return Err(format!("tunnel {id}: wrong ID or finished but held"));
+            }
+            if t.awaiting_sccrp() {
+                let key = (t.cfg.version, t.peer.ip());
+                awaiting
+                    .entry(key)
+                    .or_default()
+                    .insert((t.cfg.tie_breaker, id));
+            }
+            if let Some(key) = t.marks.incoming {
+                incoming.insert(key, id);
+            }
+            if t.marks.scheduled != t.next_timeout() {
+                return Err(format!("tunnel {id}: timer not re-armed"));
+            }
+            if let Some(at) = t.marks.scheduled {
+                timers.insert((at, id));
+            }
+            sessions += t.session_count();
+            if t.marks.accept_queued {
+                queued += 1;
+                if !queue.contains(&(id, t.marks.serial)) {
+                    return Err(format!("tunnel {id}: accepted but not queued"));
+                }
+            }
+            if t.cfg.version == Version::V3 {
+                v3.extend(t.session_ids());
+            }
+        }
+        if awaiting != self.awaiting_sccrp {
+            return Err(format!(
+                "tie-breaker index {:?}, tunnels say {awaiting:?}",
+                self.awaiting_sccrp
+            ));
+        }
+        if incoming != self.incoming {
+            return Err(format!(
+                "accepted SCCRQ index {:?}, tunnels say {incoming:?}",
+                self.incoming
+            ));
+        }
+        if timers != self.timers {
+            return Err(format!(
+                "{} timers, tunnels say {}",
+                self.timers.len(),
+                timers.len()
+            ));
+        }
+        if sessions != self.session_total {
+            return Err(format!(
+                "session total {}, tunnels hold {sessions}",
+                self.session_total
+            ));
+        }
+        if queued != self.accepted_live || self.accepted.len() > 2 * queued + 64 {
+            return Err(format!(
+                "accepted queue: {} entries, {} said live, {queued} live",
+                self.accepted.len(),
+                self.accepted_live
+            ));
+        }
+        if v3 != self.v3_sessions {
+            return Err(format!(
+                "{} v3 session IDs reserved, tunnels hold {}",
+                self.v3_sessions.len(),
+                v3.len()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Table entries visited by whole-table walks plus ID allocation probes, since the
+    /// endpoint was created. A debugging figure for tests that pin down that per-operation
+    /// work does not grow with the number of tunnels and sessions; not a stable interface.
+    #[doc(hidden)]
+    pub fn scan_steps(&self) -> u64 {
+        self.steps.get()
+    }
+}
+
+/// Tunnels awaiting SCCRP by (version, peer IP), each set ordered by (Tie Breaker, local ID).
+type AwaitingIndex = HashMap<(Version, IpAddr), BTreeSet<(Option<[u8; 8]>, u32)>>;
+
+/// Which of our tunnels an incoming SCCRQ crosses ([`Endpoint::crossing`]).
+#[derive(Debug, Default)]
+struct Crossing {
+    /// Ours that lose: discarded, and the peer's SCCRQ is accepted.
+    lost: Vec<u32>,
+    /// Ours with the same Tie Breaker value: both sides discard.
+    equal: Vec<u32>,
+    /// One of ours wins: the peer's SCCRQ is dropped.
+    won: bool,
+}
+
+/// True if an `accepted` queue entry (tunnel, serial) is still to be yielded.
+fn live_accept(t: Option<&Tunnel>, serial: u64) -> bool {
+    t.is_some_and(|t| t.marks.serial == serial && t.marks.accept_queued)
 }
 
 /// A Result Code AVP can carry a message only after an error code (RFC 2661 §4.4.2): a caller's

@@ -18,5 +18,6 @@ pub mod auth;
 pub mod endpoint;
 pub mod rules;
 pub mod session;
+mod table;
 pub mod transport;
 pub mod tunnel;

@@ -108,6 +108,9 @@ pub(crate) struct Session {
     pub incoming: bool,
     pub outgoing_call: bool,
     pub peer: PeerSession,
+    /// Call set-up deadline, while one is armed (the tunnel's `session_deadlines` holds it
+    /// too).
+    pub deadline: Option<std::time::Instant>,
 }
 
 impl Session {

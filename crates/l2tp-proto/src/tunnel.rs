@@ -7,13 +7,13 @@
 //! with what the endpoint needs to encode them (secret for hidden AVPs, v3 digest keys).
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use md5::{Digest, Md5};
 use rand::rngs::SmallRng;
-use rand::{Rng, RngCore};
+use rand::RngCore;
 
 use crate::auth::{self, DigestAlg};
 use crate::endpoint::{
@@ -21,6 +21,7 @@ use crate::endpoint::{
 };
 use crate::rules;
 use crate::session::{self, PeerSession, Session, SessionInfo, SessionState};
+use crate::table::{self, IdMap, Steps};
 use crate::transport::{SendKind, Tag, Transport, TransportConfig, TransportStats};
 use crate::wire::{
     error_code, pw_type, result, Avp, AvpValue, CallErrors, ControlMessage, Encap, MessageType,
@@ -353,6 +354,28 @@ pub(crate) struct TunnelEnv {
     pub closed_hold: Duration,
     /// Our side of sessions the peer opens.
     pub session_defaults: SessionConfig,
+    /// The endpoint's count of table walks (see [`crate::table`]).
+    pub steps: Steps,
+}
+
+/// What the endpoint's indexes hold about a tunnel, kept on the tunnel so that the endpoint
+/// can update them in O(1) after each operation (`Endpoint::refresh`).
+#[derive(Debug, Default)]
+pub(crate) struct EndpointMarks {
+    /// Timer currently registered with the endpoint.
+    pub scheduled: Option<Instant>,
+    /// Key under which the tunnel is in the endpoint's index of tunnels awaiting SCCRP (tie
+    /// breaker): (version, peer IP).
+    pub awaiting: Option<(Version, IpAddr)>,
+    /// Key under which the tunnel is in the endpoint's index of accepted SCCRQs: (peer
+    /// address, peer's tunnel ID).
+    pub incoming: Option<(SocketAddr, u32)>,
+    /// Sessions of this tunnel counted in the endpoint's total.
+    pub sessions: usize,
+    /// Creation number, unique over the endpoint's life (IDs are reused; this is not).
+    pub serial: u64,
+    /// Queued for `Endpoint::poll_accepted` and not yet yielded.
+    pub accept_queued: bool,
 }
 
 /// One control connection and its sessions.
@@ -366,7 +389,12 @@ pub(crate) struct Tunnel {
     pub peer_tunnel_id: u32,
     pub peer_host_name: Vec<u8>,
     transport: Transport,
-    sessions: HashMap<u32, Session>,
+    sessions: IdMap<Session>,
+    /// The peer's session ID → our session ID, for every session whose peer ID is known
+    /// (non-zero). Peer IDs are unique within the tunnel: a call request that reuses one is
+    /// taken for a repeat of that call and ignored, a call reply that reuses one is refused
+    /// (CDN).
+    peer_sessions: HashMap<u32, u32>,
     next_call_serial: u32,
     /// Why we are closing (reported as TunnelDown once the StopCCN is acknowledged).
     close_reason: Option<DownReason>,
@@ -388,15 +416,16 @@ pub(crate) struct Tunnel {
     /// Give up if not established by then (a responder whose SCCRP was acknowledged by a ZLB
     /// but whose SCCCN never came would otherwise wait forever).
     setup_deadline: Option<Instant>,
-    /// Sessions that must be established by a deadline (call set-up timer), lazily cleaned:
-    /// an entry whose session is gone or up is skipped when it expires.
+    /// Sessions that must be established by a deadline (call set-up timer): (deadline, local
+    /// session ID), the deadline also kept in the session; an entry leaves when it expires,
+    /// when its session is removed and when its session is established.
     session_deadlines: BTreeSet<(Instant, u32)>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
     /// The tunnel is gone: the endpoint removes it.
     pub finished: bool,
-    /// Timer currently registered with the endpoint.
-    pub scheduled: Option<Instant>,
+    /// The endpoint's bookkeeping.
+    pub marks: EndpointMarks,
 }
 
 impl Tunnel {
@@ -422,7 +451,8 @@ impl Tunnel {
             peer_tunnel_id: 0,
             peer_host_name: Vec::new(),
             transport: Transport::new(tcfg, cfg.version),
-            sessions: HashMap::new(),
+            sessions: IdMap::new(env.steps.clone()),
+            peer_sessions: HashMap::new(),
             next_call_serial: 1,
             close_reason: None,
             env,
@@ -438,7 +468,7 @@ impl Tunnel {
             session_deadlines: BTreeSet::new(),
             down_reported: false,
             finished: false,
-            scheduled: None,
+            marks: EndpointMarks::default(),
             cfg,
         }
     }
@@ -719,12 +749,17 @@ impl Tunnel {
                 break;
             }
             self.session_deadlines.pop_first();
-            let pending = self.sessions.get(&sid).is_some_and(|s| {
-                !matches!(
-                    s.state,
-                    SessionState::Established | SessionState::WaitConnAck
-                )
-            });
+            let Some(s) = self.sessions.get_mut(&sid) else {
+                continue;
+            };
+            if s.deadline != Some(at) {
+                continue;
+            }
+            s.deadline = None;
+            let pending = !matches!(
+                s.state,
+                SessionState::Established | SessionState::WaitConnAck
+            );
             if pending {
                 let r = rc(
                     result::CDN_TIMEOUT,
@@ -738,7 +773,19 @@ impl Tunnel {
 
     fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
         let at = now + Self::setup_time(&self.cfg).saturating_mul(2);
-        self.session_deadlines.insert((at, sid));
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            if let Some(old) = s.deadline.replace(at) {
+                self.session_deadlines.remove(&(old, sid));
+            }
+            self.session_deadlines.insert((at, sid));
+        }
+    }
+
+    /// Stops a session's call set-up timer (it is established, or gone).
+    fn clear_session_deadline(&mut self, sid: u32) {
+        if let Some(at) = self.sessions.get_mut(&sid).and_then(|s| s.deadline.take()) {
+            self.session_deadlines.remove(&(at, sid));
+        }
     }
 
     /// Runs expired timers.
@@ -850,6 +897,7 @@ impl Tunnel {
                 if let Some(s) = self.sessions.get_mut(&sid) {
                     if s.state == SessionState::WaitConnAck {
                         s.state = SessionState::Established;
+                        self.clear_session_deadline(sid);
                         let ev = self.session_up_event(sid);
                         ctx.events.extend(ev);
                     }
@@ -902,9 +950,29 @@ impl Tunnel {
         });
     }
 
-    /// Removes a session and frees its ID.
+    /// Adds a session; indexes its peer ID, if known.
+    fn insert_session(&mut self, s: Session) {
+        if s.peer_id != 0 {
+            self.peer_sessions.insert(s.peer_id, s.id);
+        }
+        self.sessions.insert(s.id, s);
+    }
+
+    /// Records the peer's ID of a session (whose peer ID was 0).
+    fn set_peer_id(&mut self, sid: u32, peer_sid: u32) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.peer_id = peer_sid;
+            self.peer_sessions.insert(peer_sid, sid);
+        }
+    }
+
+    /// Removes a session, its index entries and timer, and frees its ID.
     fn remove_session(&mut self, ctx: &mut Ctx, sid: u32) -> Option<Session> {
+        self.clear_session_deadline(sid);
         let s = self.sessions.remove(&sid)?;
+        if s.peer_id != 0 && self.peer_sessions.get(&s.peer_id) == Some(&sid) {
+            self.peer_sessions.remove(&s.peer_id);
+        }
         if self.cfg.version == Version::V3 {
             ctx.v3_sessions.remove(&sid);
         }
@@ -912,10 +980,12 @@ impl Tunnel {
     }
 
     fn all_sessions_down(&mut self, ctx: &mut Ctx, reason: DownReason) {
-        let mut ids: Vec<u32> = self.sessions.keys().copied().collect();
-        ids.sort_unstable();
-        for sid in ids {
-            self.remove_session(ctx, sid);
+        self.peer_sessions.clear();
+        self.session_deadlines.clear();
+        for (sid, _) in self.sessions.take_all() {
+            if self.cfg.version == Version::V3 {
+                ctx.v3_sessions.remove(&sid);
+            }
             ctx.events.push_back(Event::SessionDown {
                 tunnel: TunnelId(self.id),
                 session: SessionId(sid),
@@ -954,10 +1024,11 @@ impl Tunnel {
         self.flush(ctx);
     }
 
-    /// Allocates (or checks) a local session ID; v3 IDs are reserved endpoint-wide.
+    /// Allocates (or checks) a local session ID; v3 IDs are reserved endpoint-wide. A random
+    /// ID is found in O(1) expected steps; see [`table::alloc_id`] for a nearly full space.
     fn new_session_id(&mut self, ctx: &mut Ctx, requested: Option<u32>) -> Result<u32, ApiError> {
         let v3 = self.cfg.version == Version::V3;
-        let taken = |id: u32, sessions: &HashMap<u32, Session>, set: &HashSet<u32>| {
+        let taken = |id: u32, sessions: &IdMap<Session>, set: &HashSet<u32>| {
             if v3 {
                 set.contains(&id)
             } else {
@@ -975,21 +1046,11 @@ impl Tunnel {
             Some(id) => id,
             None => {
                 let max = if v3 { u32::MAX } else { 0xffff };
-                let mut found = None;
-                for _ in 0..64 {
-                    let id = ctx.rng.gen_range(1..=max);
-                    if !taken(id, &self.sessions, ctx.v3_sessions) {
-                        found = Some(id);
-                        break;
-                    }
-                }
-                match found {
-                    Some(id) => id,
-                    None if !v3 => (1..=0xffffu32)
-                        .find(|id| !self.sessions.contains_key(id))
-                        .ok_or(ApiError::InvalidConfig("no free session ID"))?,
-                    None => return Err(ApiError::InvalidConfig("no free session ID")),
-                }
+                let (sessions, set) = (&self.sessions, &*ctx.v3_sessions);
+                table::alloc_id(&mut *ctx.rng, max, sessions.steps(), |id| {
+                    taken(id, sessions, set)
+                })
+                .ok_or(ApiError::InvalidConfig("no free session ID"))?
             }
         };
         if v3 {
@@ -1038,6 +1099,7 @@ impl Tunnel {
             incoming: false,
             outgoing_call,
             peer: PeerSession::default(),
+            deadline: None,
         };
         if matches!(
             self.state,
@@ -1047,7 +1109,7 @@ impl Tunnel {
             self.transport.send(ctx.now, m, Tag::None);
             s.state = SessionState::WaitReply;
         }
-        self.sessions.insert(id, s);
+        self.insert_session(s);
         self.arm_session_deadline(ctx.now, id);
         self.flush(ctx);
         Ok(id)
@@ -1153,11 +1215,7 @@ impl Tunnel {
         }
         if msg.message_type() == Some(MessageType::Cdn) {
             let peer_sid = sender_session_id(msg)?;
-            return self
-                .sessions
-                .values()
-                .find(|s| s.peer_id == peer_sid)
-                .map(|s| s.id);
+            return self.peer_sessions.get(&peer_sid).copied();
         }
         None
     }
@@ -1376,11 +1434,12 @@ impl Tunnel {
         self.transport.send(ctx.now, scccn, Tag::Scccn);
         self.state = TunnelState::WaitCtlConnAck;
         // Sessions opened before the peer's tunnel ID was known: ICRQ now, like xl2tpd.
+        // Once per tunnel, over the sessions opened before now (all waiting but those closed).
         let mut waiting: Vec<u32> = self
             .sessions
-            .values()
-            .filter(|s| s.state == SessionState::WaitTunnel)
-            .map(|s| s.id)
+            .scan()
+            .filter(|(_, s)| s.state == SessionState::WaitTunnel)
+            .map(|(id, _)| id)
             .collect();
         waiting.sort_unstable();
         for sid in waiting {
@@ -1483,7 +1542,7 @@ impl Tunnel {
         let Some(peer_sid) = sender_session_id(msg) else {
             return;
         };
-        if self.sessions.values().any(|s| s.peer_id == peer_sid) {
+        if self.peer_sessions.contains_key(&peer_sid) {
             return; // a second request for the same call
         }
         let pseudowire = match self.cfg.version {
@@ -1553,6 +1612,7 @@ impl Tunnel {
             incoming: true,
             outgoing_call: outgoing,
             peer,
+            deadline: None,
         };
         let h = self.header(peer_sid);
         if outgoing {
@@ -1566,7 +1626,7 @@ impl Tunnel {
             let m = session::icrp(self.cfg.version, h, &s);
             self.transport.send(ctx.now, m, Tag::None);
         }
-        self.sessions.insert(id, s);
+        self.insert_session(s);
         self.arm_session_deadline(ctx.now, id);
     }
 
@@ -1575,9 +1635,8 @@ impl Tunnel {
         let Some(sid) = self.session_for(msg) else {
             return;
         };
-        let h_tunnel = self.header(0);
         let version = self.cfg.version;
-        let Some(s) = self.sessions.get_mut(&sid) else {
+        let Some(s) = self.sessions.get(&sid) else {
             return;
         };
         if s.state != SessionState::WaitReply || s.outgoing_call != outgoing {
@@ -1592,19 +1651,32 @@ impl Tunnel {
             self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
             return;
         };
-        if let Some(r) = check_peer_session(msg) {
-            s.peer_id = peer_sid;
+        if self.peer_sessions.contains_key(&peer_sid) {
+            // The peer gave this ID to another live call of the tunnel. The CDN names the call
+            // by our Assigned Session ID only, so that the other call is left alone.
+            let r = rc(
+                result::CDN_GENERAL_ERROR,
+                error_code::BAD_VALUE,
+                "Assigned Session ID already in use",
+            );
             self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
             return;
         }
-        s.peer_id = peer_sid;
+        self.set_peer_id(sid, peer_sid);
+        if let Some(r) = check_peer_session(msg) {
+            self.close_session_internal(ctx, sid, r.clone(), DownReason::Protocol(r));
+            return;
+        }
+        let h = self.header(peer_sid);
+        let Some(s) = self.sessions.get_mut(&sid) else {
+            return;
+        };
         s.peer.learn(msg);
         if outgoing {
             s.state = SessionState::WaitConnect;
             return;
         }
         s.state = SessionState::WaitConnAck;
-        let h = session::header(version, h_tunnel.tunnel_id, peer_sid);
         let m = session::iccn(version, h, s);
         self.transport.send(ctx.now, m, Tag::Iccn(sid));
     }
@@ -1622,13 +1694,14 @@ impl Tunnel {
         }
         s.peer.learn(msg);
         s.state = SessionState::Established;
+        self.clear_session_deadline(sid);
         let ev = self.session_up_event(sid);
         ctx.events.extend(ev);
     }
 
     /// Status snapshot.
     pub fn info(&self) -> TunnelInfo {
-        let mut sessions: Vec<SessionInfo> = self.sessions.values().map(|s| s.info()).collect();
+        let mut sessions: Vec<SessionInfo> = self.sessions.scan().map(|(_, s)| s.info()).collect();
         sessions.sort_by_key(|s| s.id);
         TunnelInfo {
             id: TunnelId(self.id),
@@ -1651,6 +1724,51 @@ impl Tunnel {
     /// Number of sessions (for leak checks).
     pub fn session_count(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// Local IDs of this tunnel's sessions (for the endpoint's consistency check).
+    pub fn session_ids(&self) -> Vec<u32> {
+        self.sessions.scan().map(|(id, _)| id).collect()
+    }
+
+    /// Checks the tunnel's indexes against a walk of its sessions: the peer session index
+    /// holds exactly the sessions with a known peer ID (unique), the call set-up timers
+    /// exactly the sessions with a deadline. For tests.
+    pub fn check_indexes(&self) -> Result<(), String> {
+        let mut peers = HashMap::new();
+        let mut deadlines = BTreeSet::new();
+        for (id, s) in self.sessions.scan() {
+            if s.id != id {
+                return Err(format!(
+                    "tunnel {}: session {id} filed under {}",
+                    self.id, s.id
+                ));
+            }
+            if s.peer_id != 0 && peers.insert(s.peer_id, id).is_some() {
+                return Err(format!(
+                    "tunnel {}: peer session ID {} held twice",
+                    self.id, s.peer_id
+                ));
+            }
+            if let Some(at) = s.deadline {
+                deadlines.insert((at, id));
+            }
+        }
+        if peers != self.peer_sessions {
+            return Err(format!(
+                "tunnel {}: peer session index {:?}, sessions say {peers:?}",
+                self.id, self.peer_sessions
+            ));
+        }
+        if deadlines != self.session_deadlines {
+            return Err(format!(
+                "tunnel {}: {} call set-up timers, sessions say {}",
+                self.id,
+                self.session_deadlines.len(),
+                deadlines.len()
+            ));
+        }
+        Ok(())
     }
 }
 

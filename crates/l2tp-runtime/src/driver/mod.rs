@@ -752,8 +752,10 @@ impl Driver {
             }
             let malformed = self.endpoint.stats().malformed;
             self.endpoint.handle_encap(now, from, encap, data);
-            if let Some(t) = self.endpoint.accepted() {
-                self.adopt(t, from, socket);
+            // Tunnels the endpoint just accepted (this datagram's SCCRQ): named and given
+            // their socket at once.
+            while let Some((t, peer)) = self.endpoint.poll_accepted() {
+                self.adopt(t, peer, socket);
             }
             let after = self.endpoint.stats().malformed;
             if after > malformed {
