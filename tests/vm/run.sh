@@ -162,7 +162,10 @@ chmod +x "$WORK/cmd.sh"
 # --- 4. boot ---------------------------------------------------------------------------------
 LOG=$WORK/console.log
 set +e
-timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg -m "$MEM" -smp 1 -nodefaults \
+# Multi-threaded TCG with one vCPU per host core (at most 2): a busy host still leaves the
+# guest one thread's worth; L2TP_VM_SMP=1 gives the old single-threaded emulation.
+SMP=${L2TP_VM_SMP:-$(( $(nproc) >= 2 ? 2 : 1 ))}
+timeout --foreground -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi -m "$MEM" -smp "$SMP" -nodefaults \
     -display none -no-reboot -serial stdio \
     -kernel "$VMLINUZ" -initrd "$INITRD" \
     -append "console=ttyS0 panic=-1 oops=panic quiet loglevel=3" \

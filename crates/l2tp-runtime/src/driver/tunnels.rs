@@ -87,12 +87,14 @@ impl Driver {
         entry.version = *version;
         let tname = entry.name.clone();
         let quiescent = entry.section.kind == TunnelKind::Quiescent;
-        // Kernel mode: an accepted UDP tunnel leaves the listening socket for one of its own,
-        // connected to where the peer speaks from.
+        // Kernel mode: an accepted UDP tunnel leaves the socket its SCCRQ arrived on (the
+        // listener, or another tunnel's connected socket when a restarted peer dials again
+        // from the same address and port) for one of its own, connected to where the peer
+        // speaks from: the kernel takes a managed tunnel's socket for that tunnel alone.
         let on_listener = entry
             .socket
             .and_then(|i| self.sockets.get(i))
-            .is_some_and(|s| s.listening);
+            .is_some_and(|s| s.listening || s.users > 1);
         if mode == SocketMode::PerTunnel && on_listener && *encap == Encap::Udp {
             let old = entry.socket;
             let local = old.and_then(|i| self.sockets.get(i)).map(|s| s.local);
