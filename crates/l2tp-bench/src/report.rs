@@ -250,59 +250,18 @@ impl Report {
     }
 }
 
-/// Human name of a StopCCN (`tunnel`) or CDN result code.
+/// Human name of a StopCCN (`tunnel`) or CDN result code (the core's tables).
 fn result_name(tunnel: bool, result: u16) -> &'static str {
-    use l2tp_proto::wire::result::*;
     if tunnel {
-        match result {
-            STOPCCN_GENERAL => "general request to clear",
-            STOPCCN_GENERAL_ERROR => "general error",
-            STOPCCN_ALREADY_EXISTS => "control channel already exists",
-            STOPCCN_NOT_AUTHORIZED => "not authorized",
-            STOPCCN_BAD_VERSION => "protocol version not supported",
-            STOPCCN_SHUTTING_DOWN => "requester is being shut down",
-            STOPCCN_FSM_ERROR => "finite state machine error",
-            _ => "unknown result",
-        }
+        l2tp_proto::wire::result::stopccn_name(result)
     } else {
-        match result {
-            CDN_LOST_CARRIER => "lost carrier",
-            CDN_GENERAL_ERROR => "general error",
-            CDN_ADMIN => "administrative",
-            CDN_NO_FACILITIES_TEMP => "no facilities (temporary)",
-            CDN_NO_FACILITIES_PERM => "no facilities (permanent)",
-            CDN_INVALID_DEST => "invalid destination",
-            CDN_NO_CARRIER => "no carrier",
-            CDN_BUSY => "busy",
-            CDN_NO_DIAL_TONE => "no dial tone",
-            CDN_TIMEOUT => "not established in time",
-            CDN_NO_FRAMING => "no framing",
-            CDN_LOST_TIE_BREAKER => "lost tie breaker",
-            CDN_UNSUPPORTED_PW => "unsupported pseudowire type",
-            _ => "unknown result",
-        }
+        l2tp_proto::wire::result::cdn_name(result)
     }
 }
 
-/// Human name of a general error code.
+/// Human name of a general error code (the core's table).
 fn error_name(error: u16) -> &'static str {
-    use l2tp_proto::wire::error_code::*;
-    match error {
-        NO_ERROR => "no error",
-        NO_CONTROL_CONNECTION => "no control connection",
-        BAD_LENGTH => "length is wrong",
-        BAD_VALUE => "field value out of range",
-        NO_RESOURCES => "insufficient resources",
-        BAD_SESSION_ID => "invalid session ID",
-        VENDOR_ERROR => "vendor-specific error",
-        TRY_ANOTHER => "try another",
-        UNKNOWN_MANDATORY_AVP => "unknown mandatory AVP",
-        TRY_ANOTHER_DIRECTED => "try another directed",
-        NEXT_HOP_UNREACHABLE => "next hop unreachable",
-        NEXT_HOP_BUSY => "next hop busy",
-        TSA_BUSY => "TSA busy",
-        _ => "unknown error",
-    }
+    l2tp_proto::wire::error_code::name(error)
 }
 
 /// `result N (name)[, error N (name)][, "message"]`.

@@ -6,30 +6,10 @@ use std::time::Duration;
 use l2tp_proto::endpoint::{DownReason, EndpointConfig, Event};
 use l2tp_runtime::config::Config;
 use l2tp_runtime::dataplane::{Call, NullDataPlane, Recorder};
-use l2tp_runtime::{Context, ContextOptions, RuntimeEvent};
-use tokio::sync::broadcast::Receiver;
+mod common;
 
-fn free_udp_port() -> u16 {
-    let s = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
-    s.local_addr().expect("addr").port()
-}
-
-async fn next_matching(
-    rx: &mut Receiver<RuntimeEvent>,
-    what: &str,
-    f: impl Fn(&RuntimeEvent) -> bool,
-) -> RuntimeEvent {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let ev = tokio::time::timeout_at(deadline, rx.recv())
-            .await
-            .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-            .expect("event channel open");
-        if f(&ev) {
-            return ev;
-        }
-    }
-}
+use common::{free_udp_port, next_matching};
+use l2tp_runtime::{Context, ContextOptions};
 
 #[tokio::test]
 async fn lac_and_lns_contexts_set_up_and_tear_down_over_loopback() {
