@@ -203,7 +203,16 @@ pub struct Driver {
     malformed_log: crate::ratelimit::RateLimit,
     /// Tunnels and sessions that went down recently (for `show`).
     history: report::History,
+    /// Sockets of tunnels that went down, kept [`SOCKET_LINGER`] so that a peer's late
+    /// control messages (its own StopCCN crossing ours) are still acknowledged from the
+    /// address and port it knows: tunnel → socket, and the release order.
+    lingering: std::collections::HashMap<TunnelId, usize>,
+    linger_queue: std::collections::VecDeque<(Instant, TunnelId)>,
 }
+
+/// How long a downed tunnel's socket stays open for the peer's late control messages: its
+/// first retransmissions (1 s, 2 s) are still acknowledged.
+const SOCKET_LINGER: Duration = Duration::from_secs(3);
 
 impl Driver {
     /// A driver around a new endpoint. `seed` feeds the endpoint's RNG (tunnel/session IDs,
@@ -237,6 +246,8 @@ impl Driver {
             refused_peers: 0,
             malformed_log: crate::ratelimit::RateLimit::new(10, Duration::from_secs(10)),
             history: report::History::default(),
+            lingering: std::collections::HashMap::new(),
+            linger_queue: std::collections::VecDeque::new(),
         }
     }
 
@@ -680,6 +691,7 @@ impl Driver {
         for ev in self.take_events() {
             on_event(&ev);
         }
+        self.release_lingering(Instant::now() + SOCKET_LINGER);
         // pppd got SIGTERM with its session: give it a moment to send LCP Terminate and exit,
         // so that no pppd outlives the daemon.
         let reap = tokio::time::sleep(Duration::from_secs(3));
@@ -699,7 +711,12 @@ impl Driver {
     /// One turn of the loop: wait for datagrams, the next timer, a data plane completion or
     /// a pppd exit, act on it, flush. Returns `false` when every reader task is gone.
     async fn step(&mut self) -> bool {
-        let deadline = self.endpoint.poll_timeout();
+        self.release_lingering(Instant::now());
+        let linger = self.linger_queue.front().map(|&(at, _)| at);
+        let deadline = match (self.endpoint.poll_timeout(), linger) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match deadline {
                 Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
@@ -715,7 +732,11 @@ impl Driver {
                     self.receive(inbound);
                 }
             }
-            _ = sleep => self.endpoint.handle_timeout(Instant::now()),
+            _ = sleep => {
+                let now = Instant::now();
+                self.endpoint.handle_timeout(now);
+                self.release_lingering(now);
+            }
             Some(done) = self.plane.next_done() => self.on_done(done),
             Some((tunnel, session, how)) = self.pppd_exit_rx.recv() => {
                 self.pppd_running = self.pppd_running.saturating_sub(1);
@@ -777,6 +798,7 @@ impl Driver {
                     .registry
                     .get(t.tunnel)
                     .and_then(|e| e.socket)
+                    .or_else(|| self.lingering.get(&t.tunnel).copied())
                     .or_else(|| self.sockets.any_listening());
                 if trace::enabled() {
                     trace::message("send", t.destination, t.encap, &t.payload);
@@ -882,6 +904,28 @@ impl Driver {
             Done::DeleteFailed(e) => {
                 self.dataplane_errors += 1;
                 tracing::warn!(error = %e, "data plane: delete");
+            }
+        }
+    }
+
+    /// Keeps a downed tunnel's socket for [`SOCKET_LINGER`] (released by `step`).
+    fn linger(&mut self, tunnel: TunnelId, socket: usize) {
+        if let Some(old) = self.lingering.insert(tunnel, socket) {
+            self.sockets.release(old);
+        }
+        self.linger_queue
+            .push_back((Instant::now() + SOCKET_LINGER, tunnel));
+    }
+
+    /// Releases the lingering sockets whose time is up (all of them at shutdown).
+    fn release_lingering(&mut self, now: Instant) {
+        while let Some(&(at, t)) = self.linger_queue.front() {
+            if at > now {
+                break;
+            }
+            self.linger_queue.pop_front();
+            if let Some(i) = self.lingering.remove(&t) {
+                self.sockets.release(i);
             }
         }
     }

@@ -76,6 +76,8 @@ pub(crate) struct Sockets {
     next: usize,
     /// Shared UDP sockets by local address ([`SocketMode::Shared`]).
     shared: HashMap<SocketAddr, usize>,
+    /// Listening sockets (a handful), in the order they were opened.
+    listeners: Vec<usize>,
     mode: SocketMode,
     inbox_tx: mpsc::Sender<Inbound>,
     /// Receive buffer asked for listening sockets (bytes; 0 = the system default).
@@ -90,6 +92,7 @@ impl Sockets {
                 table: HashMap::new(),
                 next: 0,
                 shared: HashMap::new(),
+                listeners: Vec::new(),
                 mode,
                 inbox_tx,
                 recv_buffer,
@@ -109,10 +112,9 @@ impl Sockets {
 
     /// Any socket (replies for which no tunnel names one: the listener's).
     pub(crate) fn any_listening(&self) -> Option<usize> {
-        self.table
-            .iter()
-            .find(|(_, s)| s.listening)
-            .map(|(i, _)| *i)
+        self.listeners
+            .first()
+            .copied()
             .or_else(|| self.table.keys().next().copied())
     }
 
@@ -132,6 +134,9 @@ impl Sockets {
     pub(crate) fn set_listening(&mut self, i: usize) -> Option<SocketAddr> {
         let size = self.recv_buffer;
         let s = self.table.get_mut(&i)?;
+        if !s.listening {
+            self.listeners.push(i);
+        }
         s.listening = true;
         if size > 0 {
             let got = set_recv_buffer(&s.sock, size);

@@ -186,7 +186,7 @@ impl Driver {
             }
         }
         if let Some(i) = entry.socket {
-            self.sockets.release(i);
+            self.linger(tunnel, i);
         }
         if let Event::TunnelDown { reason, .. } = &ev {
             let brief = super::report::brief_tunnel(tunnel, &entry);
