@@ -10,6 +10,7 @@ mod ops;
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::wire::Encap;
@@ -27,14 +28,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Tunnels and sessions (both tables unless one is named).
+    /// Tunnels and sessions: both tables, or `show tunnel [NAME|ID]`, `show session [TUNNEL
+    /// [SESSION]]` (names or IDs). Listed too: the listener, and tunnels and sessions that
+    /// went down in the last 5 minutes (state `down`, with their last error).
     Show {
-        /// Only this table.
-        #[arg(value_enum)]
-        what: Option<ops::ShowWhat>,
-        /// The daemon's JSON (a flat session list for `show sessions`).
-        #[arg(long)]
+        #[command(subcommand)]
+        what: Option<ShowCmd>,
+        /// The daemon's JSON: an array of tunnels (a flat array of sessions, each with its
+        /// `tunnel`, for `show session`).
+        #[arg(long, global = true)]
         json: bool,
+        /// Only tunnels (and their sessions) with this peer: `IP` or `IP:PORT`.
+        #[arg(long, global = true, value_name = "ADDR")]
+        peer: Option<String>,
+        /// Only objects in this state (`established`, `down`, `waitctlreply`, …): tunnels by
+        /// their state, sessions by theirs.
+        #[arg(long, global = true, value_name = "STATE")]
+        state: Option<String>,
+        /// Only this name (`*` matches anything: `lns.*`): a tunnel's name; a session's or
+        /// its tunnel's name.
+        #[arg(long, global = true, value_name = "NAME")]
+        name: Option<String>,
     },
     /// Runtime-wide counters.
     Stats {
@@ -43,10 +57,18 @@ enum Command {
         json: bool,
     },
     /// Create a tunnel or session: `create tunnel NAME key=value…`,
-    /// `create session TUNNEL NAME key=value…` (keys as in the config file).
+    /// `create session TUNNEL NAME key=value…` (keys as in the config file), and wait until it
+    /// is established; exit status 1 when it went down (its last error is printed) or the
+    /// timeout passed.
     Create {
         #[command(subcommand)]
         what: CreateWhat,
+        /// Return once l2tpd started it, without waiting for the outcome.
+        #[arg(long, global = true)]
+        no_wait: bool,
+        /// How long to wait for the outcome.
+        #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
+        timeout: f64,
     },
     /// Close a tunnel or session.
     Delete {
@@ -83,6 +105,24 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum ShowCmd {
+    /// `show tunnel [NAME|ID]`: the tunnels table (alias `tunnels`).
+    #[command(alias = "tunnels")]
+    Tunnel {
+        /// Only this tunnel: a name, or a local tunnel ID.
+        tunnel: Option<String>,
+    },
+    /// `show session [TUNNEL [SESSION]]`: the sessions table (alias `sessions`).
+    #[command(alias = "sessions")]
+    Session {
+        /// Only this tunnel's sessions: a name or a local tunnel ID.
+        tunnel: Option<String>,
+        /// Only this session of it: a name or a local session ID.
+        session: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
 enum CreateWhat {
     /// `create tunnel NAME key=value…` (keys of a `[tunnel.NAME]` table; dotted keys nest:
     /// `session.s1.pseudowire=ppp`).
@@ -95,7 +135,7 @@ enum CreateWhat {
     },
     /// `create session TUNNEL NAME key=value…` (keys of a `[tunnel.T.session.NAME]` table).
     Session {
-        /// The tunnel it belongs to.
+        /// The tunnel it belongs to: a name or a local tunnel ID.
         tunnel: String,
         /// Session name.
         name: String,
@@ -106,16 +146,16 @@ enum CreateWhat {
 
 #[derive(Subcommand)]
 enum DeleteWhat {
-    /// `delete tunnel NAME`: StopCCN, sessions go down with it.
+    /// `delete tunnel NAME|ID`: StopCCN, sessions go down with it.
     Tunnel {
-        /// Tunnel name.
+        /// Tunnel name, or local tunnel ID (l2tpd matches an ID when no tunnel has that name).
         name: String,
     },
-    /// `delete session TUNNEL NAME`: CDN.
+    /// `delete session TUNNEL SESSION`: CDN.
     Session {
-        /// The tunnel it belongs to.
+        /// The tunnel it belongs to: a name or a local tunnel ID.
         tunnel: String,
-        /// Session name.
+        /// Session name, or local session ID.
         name: String,
     },
 }
@@ -160,19 +200,44 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let path = cli.control.as_path();
     let done = match cli.command {
-        Command::Show { what, json } => ops::show(path, what, json),
+        Command::Show {
+            what,
+            json,
+            peer,
+            state,
+            name,
+        } => {
+            let what = match what {
+                None => ops::ShowWhat::All,
+                Some(ShowCmd::Tunnel { tunnel }) => ops::ShowWhat::Tunnels(tunnel),
+                Some(ShowCmd::Session { tunnel, session }) => {
+                    ops::ShowWhat::Sessions(tunnel, session)
+                }
+            };
+            let filter = ops::Filter { peer, state, name };
+            ops::show(path, &what, &filter, json)
+        }
         Command::Stats { json } => ops::stats(path, json),
         Command::Create {
-            what: CreateWhat::Tunnel { name, settings },
-        } => ops::create_tunnel(path, &name, &settings),
-        Command::Create {
-            what:
-                CreateWhat::Session {
-                    tunnel,
-                    name,
-                    settings,
-                },
-        } => ops::create_session(path, &tunnel, &name, &settings),
+            what,
+            no_wait,
+            timeout,
+        } => match Duration::try_from_secs_f64(timeout) {
+            Err(_) => Err(format!("--timeout {timeout}: not a number of seconds")),
+            Ok(timeout) => {
+                let wait = ops::Wait { no_wait, timeout };
+                match what {
+                    CreateWhat::Tunnel { name, settings } => {
+                        ops::create_tunnel(path, &name, &settings, wait)
+                    }
+                    CreateWhat::Session {
+                        tunnel,
+                        name,
+                        settings,
+                    } => ops::create_session(path, &tunnel, &name, &settings, wait),
+                }
+            }
+        },
         Command::Delete {
             what: DeleteWhat::Tunnel { name },
         } => ops::delete_tunnel(path, &name),
