@@ -80,13 +80,13 @@ impl Filter {
     }
 
     fn state_matches(&self, state: &str) -> bool {
-        self.state.as_deref().map_or(true, |s| s == state)
+        self.state.as_deref().is_none_or(|s| s == state)
     }
 
     fn tunnel(&self, t: &TunnelStatus) -> bool {
         self.peer_matches(t)
             && self.state_matches(&t.state)
-            && self.name.as_deref().map_or(true, |n| glob(n, &t.name))
+            && self.name.as_deref().is_none_or(|n| glob(n, &t.name))
     }
 
     fn session(&self, t: &TunnelStatus, s: &SessionStatus) -> bool {
@@ -95,7 +95,7 @@ impl Filter {
             && self
                 .name
                 .as_deref()
-                .map_or(true, |n| glob(n, &s.name) || glob(n, &t.name))
+                .is_none_or(|n| glob(n, &s.name) || glob(n, &t.name))
     }
 }
 

@@ -451,7 +451,10 @@ fn peer_opened_objects_are_shown_filtered_and_closed_by_id() {
         String::from_utf8_lossy(&o.stderr)
     );
     let st = lns.status();
-    let t = st.iter().find(|t| t["id"].to_string() == tid).unwrap();
+    let t = st
+        .iter()
+        .find(|t| t["id"].as_u64().unwrap_or(0).to_string() == tid)
+        .unwrap();
     assert!(t["state"] == "closing" || t["state"] == "down", "{t}");
 }
 
