@@ -167,7 +167,7 @@ fn runtime_session_create_and_delete_are_seen_by_monitor() {
     assert_eq!(ev["result_code"], 1);
     // Gone, but shown as down (with why) for a while.
     assert!(wait_for(Duration::from_secs(5), || lac
-        .status()
+        .status_all()
         .iter()
         .all(|t| t["state"] == "down" && t["last_error"].is_string())
         .then_some(()))
@@ -288,7 +288,7 @@ fn create_reports_why_a_tunnel_went_down_or_times_out() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.starts_with("tunnel t4 created (id "), "{out}");
     let t4 = lac
-        .status()
+        .status_all()
         .into_iter()
         .find(|t| t["name"] == "t4")
         .unwrap();
@@ -429,7 +429,7 @@ fn peer_opened_objects_are_shown_filtered_and_closed_by_id() {
     // Close the tunnel by ID.
     ctl_ok(&lns.control, &["delete", "tunnel", &tid]);
     wait_for(Duration::from_secs(10), || {
-        (lac.status()[0]["state"] == "down").then_some(())
+        (lac.status_all()[0]["state"] == "down").then_some(())
     })
     .expect("the LAC's tunnel goes down");
     // The LAC keeps it as down, with the peer's reason, and says so when asked to close it.
@@ -450,7 +450,7 @@ fn peer_opened_objects_are_shown_filtered_and_closed_by_id() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let st = lns.status();
+    let st = lns.status_all();
     let t = st
         .iter()
         .find(|t| t["id"].as_u64().unwrap_or(0).to_string() == tid)
