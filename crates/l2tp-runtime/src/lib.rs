@@ -8,12 +8,14 @@
 //!   (how sockets map to tunnels is documented there).
 //! - [`context`]: [`Context`], a cloneable handle to that task: create / close tunnels and
 //!   sessions, subscribe to events, read status and counters, shut down.
-//! - [`status`]: serialisable snapshots for the CLI and the control socket.
+//! - [`status`]: serialisable snapshots for the CLI and the control socket;
+//!   [`control`]: the control socket's requests, replies and events (l2tpd and l2tpctl).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 pub mod config;
 pub mod context;
+pub mod control;
 pub mod dataplane;
 pub mod driver;
 pub mod kernel;

@@ -1,10 +1,11 @@
 //! Reading L2TP packets out of capture files (pcap and pcapng): link layer → IPv4/IPv6 →
 //! UDP port 1701 (either side) or IP protocol 115 (L2TPv3 over IP).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
+use etherparse::{EtherType, IpNumber, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 use l2tp_proto::wire::Encap;
 use pcap_file::pcap::PcapReader;
 use pcap_file::pcapng::{Block, PcapNgReader};
@@ -29,6 +30,21 @@ pub struct Captured {
     pub encap: Encap,
     /// The L2TP packet (for IP encapsulation: from the 4-byte Session ID on).
     pub payload: Vec<u8>,
+}
+
+/// Whether `data` starts like a capture file: the pcapng Section Header block type, or a pcap
+/// magic number (microsecond or nanosecond timestamps, either byte order).
+pub fn is_capture(data: &[u8]) -> bool {
+    matches!(
+        data.get(..4),
+        Some(
+            [0x0a, 0x0d, 0x0d, 0x0a]
+                | [0xa1, 0xb2, 0xc3, 0xd4]
+                | [0xd4, 0xc3, 0xb2, 0xa1]
+                | [0xa1, 0xb2, 0x3c, 0x4d]
+                | [0x4d, 0x3c, 0xb2, 0xa1]
+        )
+    )
 }
 
 /// Reads every L2TP packet of a pcap or pcapng file, in capture order.
@@ -115,130 +131,62 @@ fn be16(b: &[u8], at: usize) -> Option<u16> {
 }
 
 /// Finds the L2TP packet in one frame of the given link type, if there is one. Frames that are
-/// not L2TP, or too broken to tell, give `None`.
+/// not L2TP, IP fragments (not reassembled), and frames too broken to tell give `None`.
+///
+/// The link layer is told apart here; VLAN tags, IPv4 / IPv6 (with extension headers) and UDP
+/// are etherparse's, with lax length checks: a frame cut short by the capture's snap length
+/// still yields what it holds, Ethernet padding is cut at the IP length.
 pub fn extract(link: u32, frame: &[u8]) -> Option<Found> {
-    match link {
-        // DLT_NULL / DLT_LOOP: 4-byte address family, either byte order.
-        0 | 108 => {
-            let fam = frame.get(..4)?;
-            let af = u32::from_le_bytes(fam.try_into().ok()?)
-                .min(u32::from_be_bytes(fam.try_into().ok()?));
-            match af {
-                2 => ipv4(frame.get(4..)?),
-                24 | 28 | 30 => ipv6(frame.get(4..)?),
-                _ => None,
-            }
-        }
-        // Ethernet, with any number of 802.1Q / 802.1ad tags.
-        1 => {
-            let mut off = 12;
-            let mut ethertype = be16(frame, off)?;
-            while matches!(ethertype, 0x8100 | 0x88a8 | 0x9100) {
-                off += 4;
-                ethertype = be16(frame, off)?;
-            }
-            by_ethertype(ethertype, frame.get(off + 2..)?)
-        }
+    let packet = match link {
+        // DLT_NULL / DLT_LOOP: a 4-byte address family (either byte order), then IP.
+        0 | 108 => LaxSlicedPacket::from_ip(frame.get(4..)?).ok()?,
+        // Ethernet, with 802.1Q / 802.1ad tags.
+        1 => LaxSlicedPacket::from_ethernet(frame).ok()?,
         // Linux cooked capture v1: 16-byte header, protocol at 14.
-        113 => by_ethertype(be16(frame, 14)?, frame.get(16..)?),
+        113 => LaxSlicedPacket::from_ether_type(EtherType(be16(frame, 14)?), frame.get(16..)?),
         // Linux cooked capture v2: 20-byte header, protocol at 0.
-        276 => by_ethertype(be16(frame, 0)?, frame.get(20..)?),
+        276 => LaxSlicedPacket::from_ether_type(EtherType(be16(frame, 0)?), frame.get(20..)?),
         // Raw IP.
-        101 | 12 | 14 => match frame.first()? >> 4 {
-            4 => ipv4(frame),
-            6 => ipv6(frame),
-            _ => None,
-        },
-        228 => ipv4(frame),
-        229 => ipv6(frame),
-        _ => None,
-    }
-}
-
-fn by_ethertype(ethertype: u16, rest: &[u8]) -> Option<Found> {
-    match ethertype {
-        0x0800 => ipv4(rest),
-        0x86dd => ipv6(rest),
-        _ => None,
-    }
-}
-
-fn ipv4(p: &[u8]) -> Option<Found> {
-    if p.first()? >> 4 != 4 {
-        return None;
-    }
-    let ihl = usize::from(p[0] & 0x0f) * 4;
-    if ihl < 20 || p.len() < ihl {
-        return None;
-    }
-    let total = usize::from(be16(p, 2)?).clamp(ihl, p.len());
-    let frag_offset = be16(p, 6)? & 0x1fff;
-    if frag_offset != 0 {
-        return None; // not the first fragment: no transport header
-    }
-    let proto = p[9];
-    let src = IpAddr::V4(Ipv4Addr::new(p[12], p[13], p[14], p[15]));
-    let dst = IpAddr::V4(Ipv4Addr::new(p[16], p[17], p[18], p[19]));
-    transport(proto, src, dst, &p[ihl..total])
-}
-
-fn ipv6(p: &[u8]) -> Option<Found> {
-    if p.first()? >> 4 != 6 || p.len() < 40 {
-        return None;
-    }
-    let plen = usize::from(be16(p, 4)?);
-    let end = if plen == 0 {
-        p.len()
-    } else {
-        (40 + plen).min(p.len())
+        101 | 12 | 14 | 228 | 229 => LaxSlicedPacket::from_ip(frame).ok()?,
+        _ => return None,
     };
-    let src = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&p[8..24]).ok()?));
-    let dst = IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(&p[24..40]).ok()?));
-    let mut next = p[6];
-    let mut off = 40;
-    // Skip extension headers: hop-by-hop, routing, destination options, fragment.
-    for _ in 0..8 {
-        match next {
-            0 | 43 | 60 => {
-                let h = p.get(off..off + 2)?;
-                next = h[0];
-                off += (usize::from(h[1]) + 1) * 8;
-            }
-            44 => {
-                let h = p.get(off..off + 8)?;
-                if be16(h, 2)? & 0xfff8 != 0 {
-                    return None; // not the first fragment
-                }
-                next = h[0];
-                off += 8;
-            }
-            _ => break,
-        }
+    let net = packet.net.as_ref()?;
+    let (src, dst): (IpAddr, IpAddr) = match net {
+        LaxNetSlice::Ipv4(ip) => (
+            ip.header().source_addr().into(),
+            ip.header().destination_addr().into(),
+        ),
+        LaxNetSlice::Ipv6(ip) => (
+            ip.header().source_addr().into(),
+            ip.header().destination_addr().into(),
+        ),
+        LaxNetSlice::Arp(_) => return None,
+    };
+    let ip = net.ip_payload_ref()?;
+    if ip.fragmented {
+        return None;
     }
-    transport(next, src, dst, p.get(off..end)?)
-}
-
-fn transport(proto: u8, src: IpAddr, dst: IpAddr, p: &[u8]) -> Option<Found> {
-    match proto {
-        17 => {
-            let sport = be16(p, 0)?;
-            let dport = be16(p, 2)?;
+    match ip.ip_number {
+        IpNumber::UDP => {
+            let Some(TransportSlice::Udp(udp)) = &packet.transport else {
+                return None;
+            };
+            let (sport, dport) = (udp.source_port(), udp.destination_port());
             if sport != L2TP_PORT && dport != L2TP_PORT {
                 return None;
             }
-            let ulen = usize::from(be16(p, 4)?).clamp(8, p.len().max(8));
             Some(Found {
                 src: SocketAddr::new(src, sport),
                 dst: SocketAddr::new(dst, dport),
                 encap: Encap::Udp,
-                payload: p.get(8..ulen.min(p.len()))?.to_vec(),
+                payload: udp.payload().to_vec(),
             })
         }
-        IPPROTO_L2TP => Some(Found {
+        IpNumber(IPPROTO_L2TP) => Some(Found {
             src: SocketAddr::new(src, 0),
             dst: SocketAddr::new(dst, 0),
             encap: Encap::Ip,
-            payload: p.to_vec(),
+            payload: ip.payload.to_vec(),
         }),
         _ => None,
     }
@@ -303,6 +251,32 @@ mod tests {
         assert_eq!(found.encap, Encap::Ip);
         assert_eq!(found.payload, [0, 0, 0, 5, 1, 2, 3, 4]);
         assert!(found.src.is_ipv6());
+    }
+
+    #[test]
+    fn null_link_and_fragments() {
+        let mut f = 2u32.to_le_bytes().to_vec();
+        f.extend(ipv4_udp(40000, 1701, &[0xc8, 2]));
+        let found = extract(0, &f).unwrap();
+        assert_eq!(found.dst, "10.0.0.2:1701".parse().unwrap());
+        // More Fragments set: not reassembled, skipped.
+        let mut p = ipv4_udp(1701, 1701, &[1, 2]);
+        p[6] = 0x20;
+        assert_eq!(extract(101, &p), None);
+    }
+
+    #[test]
+    fn capture_magic_numbers() {
+        for m in [
+            [0x0a, 0x0d, 0x0d, 0x0a],
+            [0xd4, 0xc3, 0xb2, 0xa1],
+            [0xa1, 0xb2, 0xc3, 0xd4],
+            [0x4d, 0x3c, 0xb2, 0xa1],
+        ] {
+            assert!(is_capture(&m));
+        }
+        assert!(!is_capture(b"c802"));
+        assert!(!is_capture(&[0xd4]));
     }
 
     #[test]

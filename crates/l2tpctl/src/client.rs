@@ -1,76 +1,109 @@
-//! Talking to l2tpd's control socket (JSON lines, see `docs/control-protocol.md`).
+//! Talking to l2tpd's control socket (JSON lines, see `docs/control-protocol.md`), with the
+//! protocol's types from [`l2tp_runtime::control`] (the daemon uses the same ones).
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
+use l2tp_runtime::control::{Call, Event, Monitor, Reply, Request, TOO_MANY_CLIENTS};
 use serde_json::{Map, Value};
 
-/// The daemon's default control socket.
-pub const DEFAULT_PATH: &str = "/run/l2tpd/control.sock";
+pub use l2tp_runtime::control::DEFAULT_PATH;
+
+/// How long a reply may take.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to keep retrying while the daemon is at its client limit: longer than its idle
+/// timeout (10 s), after which a slot held by an idle client is free again.
+const BUSY_RETRY: Duration = Duration::from_secs(25);
 
 /// An open connection.
 pub struct Client {
+    path: PathBuf,
     reader: BufReader<UnixStream>,
     writer: UnixStream,
+    /// Whether the daemon answered a request on this connection (then it was not refused).
+    served: bool,
+}
+
+fn open(path: &Path) -> Result<(BufReader<UnixStream>, UnixStream), String> {
+    let shown = path.display();
+    let stream = UnixStream::connect(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("l2tpd is not running (no control socket at {shown})")
+        }
+        std::io::ErrorKind::ConnectionRefused => {
+            format!("l2tpd is not running (stale control socket at {shown})")
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            format!("{shown}: permission denied (the control socket is root-only)")
+        }
+        _ => format!("{shown}: {e}"),
+    })?;
+    let _ = stream.set_read_timeout(Some(REPLY_TIMEOUT));
+    let writer = stream.try_clone().map_err(|e| format!("{shown}: {e}"))?;
+    Ok((BufReader::new(stream), writer))
 }
 
 impl Client {
     /// Connects, turning the usual failures into one readable line.
     pub fn connect(path: &Path) -> Result<Client, String> {
-        let shown = path.display();
-        let stream = UnixStream::connect(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                format!("l2tpd is not running (no control socket at {shown})")
-            }
-            std::io::ErrorKind::ConnectionRefused => {
-                format!("l2tpd is not running (stale control socket at {shown})")
-            }
-            std::io::ErrorKind::PermissionDenied => {
-                format!("{shown}: permission denied (the control socket is root-only)")
-            }
-            _ => format!("{shown}: {e}"),
-        })?;
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-        let writer = stream.try_clone().map_err(|e| format!("{shown}: {e}"))?;
+        let (reader, writer) = open(path)?;
         Ok(Client {
-            reader: BufReader::new(stream),
+            path: path.to_path_buf(),
+            reader,
             writer,
+            served: false,
         })
     }
 
-    /// Sends one request and returns its `result`, or the daemon's `error`.
-    pub fn call(&mut self, request: &Value) -> Result<Value, String> {
-        self.send(request)?;
-        let reply = self
-            .next_line()?
-            .ok_or("l2tpd closed the connection without replying")?;
-        let mut v: Value =
-            serde_json::from_str(&reply).map_err(|e| format!("bad reply from l2tpd: {e}"))?;
-        if v["ok"] == Value::Bool(true) {
-            Ok(v["result"].take())
-        } else {
-            Err(v["error"]
-                .as_str()
-                .unwrap_or("l2tpd reported an error without a message")
-                .to_string())
+    /// Sends one request and returns its typed result, or the daemon's error. While the
+    /// daemon turns the connection away because it is serving as many clients as it will
+    /// (before reading anything from it), reconnects and tries again, for a while.
+    pub fn call<C: Call>(&mut self, request: C) -> Result<C::Output, String> {
+        let request: Request = request.into();
+        let line = request.to_line();
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(50);
+        loop {
+            let reply = self.exchange(&line)?;
+            let reply: Reply<C::Output> =
+                serde_json::from_str(&reply).map_err(|e| format!("bad reply from l2tpd: {e}"))?;
+            let refused = !self.served
+                && !reply.ok
+                && reply
+                    .error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(TOO_MANY_CLIENTS));
+            if !refused || start.elapsed() > BUSY_RETRY {
+                self.served = true;
+                return reply.into_result();
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_secs(1));
+            (self.reader, self.writer) = open(&self.path)?;
         }
     }
 
-    fn send(&mut self, request: &Value) -> Result<(), String> {
-        let mut line = request.to_string();
-        line.push('\n');
-        self.writer
-            .write_all(line.as_bytes())
-            .map_err(|e| format!("sending to l2tpd: {e}"))
+    /// Writes a request line and reads the reply line. A refused connection may be closed
+    /// before the request is written: its reply is still read.
+    fn exchange(&mut self, line: &str) -> Result<String, String> {
+        let sent = self.writer.write_all(line.as_bytes());
+        match self.next_line() {
+            Ok(Some(reply)) => Ok(reply),
+            Ok(None) => Err(match sent {
+                Err(e) => format!("sending to l2tpd: {e}"),
+                Ok(()) => "l2tpd closed the connection without replying".into(),
+            }),
+            Err(e) => Err(e),
+        }
     }
 
-    /// Starts `monitor`; afterwards [`Client::next_line`] yields events.
+    /// Starts `monitor`; afterwards [`Client::next_line`] and [`Client::next_event`] yield
+    /// events.
     pub fn monitor(&mut self) -> Result<(), String> {
         let _ = self.reader.get_ref().set_read_timeout(None);
-        self.call(&serde_json::json!({"cmd": "monitor"}))
-            .map(|_| ())
+        self.call(Monitor {}).map(|_| ())
     }
 
     /// The next line from the daemon, `None` when it closed the connection.
@@ -81,6 +114,15 @@ impl Client {
             Ok(_) => Ok(Some(line.trim_end().to_string())),
             Err(e) => Err(format!("reading from l2tpd: {e}")),
         }
+    }
+
+    /// The next event after [`Client::monitor`], with its line as sent.
+    pub fn next_event(&mut self) -> Result<Option<(String, Event)>, String> {
+        let Some(line) = self.next_line()? else {
+            return Ok(None);
+        };
+        let ev = serde_json::from_str(&line).map_err(|e| format!("bad event from l2tpd: {e}"))?;
+        Ok(Some((line, ev)))
     }
 }
 
@@ -178,5 +220,39 @@ mod tests {
             parse_assignments(&args(&["tid=1", "tid=2"])).unwrap_err(),
             "tid given twice"
         );
+    }
+
+    /// A fake daemon at its client limit for the first two connections, then serving.
+    #[test]
+    fn a_refused_connection_is_retried() {
+        let dir = std::env::temp_dir().join(format!("l2tpctl-busy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sock = dir.join("c.sock");
+        let _ = std::fs::remove_file(&sock);
+        let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+        let server = std::thread::spawn(move || {
+            for i in 0..3 {
+                let (mut s, _) = listener.accept().unwrap();
+                if i < 2 {
+                    // Refused before reading, as l2tpd does.
+                    s.write_all(
+                        b"{\"ok\":false,\"error\":\"too many control clients (at most 32)\"}\n",
+                    )
+                    .unwrap();
+                    continue;
+                }
+                let mut line = String::new();
+                BufReader::new(s.try_clone().unwrap())
+                    .read_line(&mut line)
+                    .unwrap();
+                assert_eq!(line, "{\"cmd\":\"monitor\"}\n");
+                s.write_all(b"{\"ok\":true,\"result\":\"monitoring\"}\n")
+                    .unwrap();
+            }
+        });
+        let mut c = Client::connect(&sock).unwrap();
+        assert_eq!(c.call(Monitor {}), Ok("monitoring".to_string()));
+        server.join().unwrap();
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

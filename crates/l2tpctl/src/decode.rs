@@ -4,11 +4,17 @@
 //! hidden AVP without a secret is shown as hidden hex instead of failing the whole message,
 //! and so that each AVP's offset is known.
 
+use std::collections::HashMap;
+
+use l2tp_proto::auth::{self, DigestAlg};
+use l2tp_proto::tunnel::challenge_response;
 use l2tp_proto::wire::{
-    self, avp_name, hidden, peek, AvpValue, ControlHeader, DataHeader, Encap, Peek, Version,
-    CONTROL_HEADER_LEN, FLAG_L, FLAG_O, FLAG_P, FLAG_S, FLAG_T, IP_SESSION_ID_LEN,
+    self, avp_name, error_code, hidden, peek, result, AvpValue, ControlHeader, DataHeader, Encap,
+    MessageType, Peek, Version, CONTROL_HEADER_LEN, FLAG_L, FLAG_O, FLAG_P, FLAG_S, FLAG_T,
+    IP_SESSION_ID_LEN,
 };
 use serde::Serialize;
+use serde_json::{json, Map, Value};
 
 const AVP_HEADER_LEN: usize = 6;
 const ATTR_RANDOM_VECTOR: u16 = 36;
@@ -78,15 +84,71 @@ pub struct AvpOut {
     pub mandatory: bool,
     /// H bit.
     pub hidden: bool,
-    /// Decoded value (absent when hidden and no secret given).
+    /// Decoded value, typed: numbers as numbers, text as strings, byte strings as hex,
+    /// structured values (Result Code, Message Type, …) as objects with their names (absent
+    /// when hidden and no secret given).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub value: Option<String>,
+    pub value: Option<Value>,
     /// Raw value hex: unknown AVPs, and hidden AVPs that could not be revealed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
+    /// Challenge Response / Message Digest checked with the secret ([`Verifier`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub check: Option<Check>,
+    /// The value for people (the tree).
+    #[serde(skip)]
+    pub text: Option<String>,
     /// The decoded value itself.
     #[serde(skip)]
     pub parsed: Option<AvpValue>,
+}
+
+/// The outcome of checking an authenticator with the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    /// `correct`, `incorrect` or `unverified`.
+    pub result: &'static str,
+    /// What it should be (hex), when incorrect.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    /// Why it could not be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Check {
+    fn compare(got: &[u8], expected: &[u8]) -> Check {
+        if got == expected {
+            Check {
+                result: "correct",
+                expected: None,
+                reason: None,
+            }
+        } else {
+            Check {
+                result: "incorrect",
+                expected: Some(hex::encode(expected)),
+                reason: None,
+            }
+        }
+    }
+
+    fn unverified(reason: impl Into<String>) -> Check {
+        Check {
+            result: "unverified",
+            expected: None,
+            reason: Some(reason.into()),
+        }
+    }
+
+    /// As tshark puts it: `[correct]`, `[incorrect, should be …]`, `[not verified: …]`.
+    pub fn text(&self) -> String {
+        match (self.result, &self.expected, &self.reason) {
+            ("incorrect", Some(e), _) => format!("[incorrect, should be 0x{e}]"),
+            ("unverified", _, Some(r)) => format!("[not verified: {r}]"),
+            (r, _, _) => format!("[{r}]"),
+        }
+    }
 }
 
 /// A decode failure: the codec's error plus where it happened, as one line.
@@ -156,8 +218,18 @@ fn control(buf: &[u8], encap: Encap, secret: Option<&[u8]>) -> Result<Decoded, D
         ControlHeader::parse_at(buf, base).map_err(|e| located(e, base, buf.len()))?;
     let flags = be16(buf, base).unwrap_or(0);
     let length = be16(buf, base + 2);
-    let avps = walk_avps(buf, base + CONTROL_HEADER_LEN, end, secret)
+    let mut avps = walk_avps(buf, base + CONTROL_HEADER_LEN, end, secret)
         .map_err(|e| located(e, base, buf.len()))?;
+    let msg_type = match avps.first().and_then(|a| a.parsed.as_ref()) {
+        Some(AvpValue::MessageType(t)) => Some(*t),
+        _ => None,
+    };
+    for a in &mut avps {
+        if let Some(v) = &a.parsed {
+            a.value = Some(json_value(v, msg_type));
+            a.text = Some(describe(v, msg_type));
+        }
+    }
     let message = match avps.first() {
         None => "ZLB".to_string(),
         Some(AvpOut {
@@ -227,6 +299,8 @@ fn walk_avps(
             hidden: is_hidden,
             value: None,
             hex: None,
+            check: None,
+            text: None,
             parsed: None,
         };
         let plain = if is_hidden {
@@ -261,7 +335,6 @@ fn walk_avps(
                 if matches!(value, AvpValue::Unknown { .. }) {
                     a.hex = Some(hex::encode(&v));
                 }
-                a.value = Some(describe(&value));
                 a.parsed = Some(value);
             }
             None => a.hex = Some(hex::encode(raw)),
@@ -272,10 +345,127 @@ fn walk_avps(
     Ok(out)
 }
 
-fn describe(v: &AvpValue) -> String {
+/// The name of a Result Code's result: StopCCN's and CDN's tables differ.
+fn result_name(msg: Option<MessageType>, code: u16) -> Option<&'static str> {
+    match msg {
+        Some(MessageType::StopCcn) => Some(result::stopccn_name(code)),
+        Some(MessageType::Cdn) => Some(result::cdn_name(code)),
+        _ => None,
+    }
+}
+
+/// The value for people: the codec's rendering, Result Codes with their names.
+fn describe(v: &AvpValue, msg: Option<MessageType>) -> String {
     match v {
         AvpValue::Unknown { value, .. } => format!("{} bytes", value.len()),
+        AvpValue::ResultCode(rc) => {
+            let mut s = format!("result {}", rc.result);
+            if let Some(n) = result_name(msg, rc.result) {
+                s.push_str(&format!(" ({n})"));
+            }
+            if let Some(e) = rc.error {
+                s.push_str(&format!(", error {e} ({})", error_code::name(e)));
+            }
+            if let Some(m) = &rc.message {
+                s.push_str(&format!(", message {:?}", String::from_utf8_lossy(m)));
+            }
+            s
+        }
         v => v.describe(),
+    }
+}
+
+/// Text as a string (UTF-8, lossy).
+fn text(b: &[u8]) -> Value {
+    Value::String(String::from_utf8_lossy(b).into_owned())
+}
+
+/// Bytes as hex digits.
+fn bytes(b: &[u8]) -> Value {
+    Value::String(hex::encode(b))
+}
+
+/// The value for programs (`--json`): typed.
+fn json_value(v: &AvpValue, msg: Option<MessageType>) -> Value {
+    use AvpValue::*;
+    match v {
+        MessageType(t) => json!({"type": t.to_u16(), "name": t.to_string()}),
+        ResultCode(rc) => {
+            let mut m = Map::new();
+            m.insert("result".into(), json!(rc.result));
+            if let Some(n) = result_name(msg, rc.result) {
+                m.insert("result_name".into(), json!(n));
+            }
+            if let Some(e) = rc.error {
+                m.insert("error".into(), json!(e));
+                m.insert("error_name".into(), json!(error_code::name(e)));
+            }
+            if let Some(msg) = &rc.message {
+                m.insert("message".into(), text(msg));
+            }
+            Value::Object(m)
+        }
+        ProtocolVersion { version, revision } => {
+            json!({"version": version, "revision": revision})
+        }
+        FramingCapabilities(v)
+        | BearerCapabilities(v)
+        | BearerType(v)
+        | FramingType(v)
+        | CallSerialNumber(v)
+        | MinimumBps(v)
+        | MaximumBps(v)
+        | TxConnectSpeed(v)
+        | PhysicalChannelId(v)
+        | RxConnectSpeed(v)
+        | ExtendedVendorId(v)
+        | RouterId(v)
+        | AssignedControlConnectionId(v)
+        | LocalSessionId(v)
+        | RemoteSessionId(v) => json!(v),
+        FirmwareRevision(v)
+        | AssignedTunnelId(v)
+        | ReceiveWindowSize(v)
+        | AssignedSessionId(v)
+        | ProxyAuthenType(v)
+        | PseudowireType(v)
+        | L2SpecificSublayer(v)
+        | DataSequencing(v)
+        | CircuitStatus(v) => json!(v),
+        TxConnectSpeedV3(v) | RxConnectSpeedV3(v) => json!(v),
+        ProxyAuthenId(v) => json!(v),
+        HostName(b) | VendorName(b) | CalledNumber(b) | CallingNumber(b) | SubAddress(b)
+        | ProxyAuthenName(b) | PrivateGroupId(b) | RemoteEndId(b) | PreferredLanguage(b) => text(b),
+        TieBreaker(b) => bytes(b),
+        ChallengeResponse(b) => bytes(b),
+        Challenge(b)
+        | InitialReceivedLcpConfreq(b)
+        | LastSentLcpConfreq(b)
+        | LastReceivedLcpConfreq(b)
+        | ProxyAuthenChallenge(b)
+        | ProxyAuthenResponse(b)
+        | RandomVector(b)
+        | AssignedCookie(b)
+        | ControlMessageAuthNonce(b) => bytes(b),
+        Q931CauseCode {
+            cause_code,
+            cause_msg,
+            advisory,
+        } => json!({"cause_code": cause_code, "cause_msg": cause_msg,
+            "advisory": String::from_utf8_lossy(advisory)}),
+        CallErrors(c) => json!({"crc": c.crc, "framing": c.framing,
+            "hardware_overruns": c.hardware_overruns, "buffer_overruns": c.buffer_overruns,
+            "timeouts": c.timeouts, "alignment": c.alignment}),
+        Accm { send, recv } => json!({"send": send, "recv": recv}),
+        SequencingRequired => Value::Bool(true),
+        MessageDigest {
+            digest_type,
+            digest,
+        } => json!({"digest_type": digest_type, "digest": hex::encode(digest)}),
+        PseudowireCapabilities(list) => json!(list),
+        Unknown { value, .. } => bytes(value),
+        #[allow(unreachable_patterns)]
+        other => Value::String(other.describe()),
     }
 }
 
@@ -283,6 +473,151 @@ fn encap_name(e: Encap) -> &'static str {
     match e {
         Encap::Udp => "udp",
         Encap::Ip => "ip",
+    }
+}
+
+/// Checks the authenticators of a sequence of control messages with the shared secret, as
+/// they come (a capture, or hex lines in order):
+///
+/// - L2TPv2 Challenge Response (RFC 2661 §4.3): MD5(Message Type byte ‖ secret ‖ challenge),
+///   the challenge being the one the receiver sent earlier (the message's Tunnel ID is the
+///   receiver's Assigned Tunnel ID, which came with its Challenge).
+/// - L2TPv3 Message Digest (RFC 3931 §5.4.1): HMAC-MD5 or HMAC-SHA-1 keyed with
+///   HMAC-MD5(secret, 2), over the message with its digests zeroed, preceded (except in
+///   SCCRQ) by the sender's and the receiver's nonces from the SCCRQ / SCCRP exchange.
+///
+/// What the messages tell about each connection end is learnt by its Assigned Tunnel /
+/// Control Connection ID.
+pub struct Verifier {
+    secret: Vec<u8>,
+    /// Challenge sent by the end with this ID.
+    challenges: HashMap<u32, Vec<u8>>,
+    /// Nonce sent by the end with this ID.
+    nonces: HashMap<u32, Vec<u8>>,
+    /// The other end of the end with this ID.
+    peers: HashMap<u32, u32>,
+}
+
+impl Verifier {
+    /// A verifier for `secret`.
+    pub fn new(secret: &[u8]) -> Verifier {
+        Verifier {
+            secret: secret.to_vec(),
+            challenges: HashMap::new(),
+            nonces: HashMap::new(),
+            peers: HashMap::new(),
+        }
+    }
+
+    /// Learns from and checks one decoded packet (`buf` as given to [`decode`]), setting the
+    /// `check` of its Challenge Response and Message Digest AVPs.
+    pub fn check(&mut self, d: &mut Decoded, buf: &[u8]) {
+        if d.kind != "control" {
+            return;
+        }
+        let to = d.tunnel_id.unwrap_or(0);
+        let mut msg_type = None;
+        let mut assigned = None;
+        let mut challenge = None;
+        let mut nonce = None;
+        for a in &d.avps {
+            match &a.parsed {
+                Some(AvpValue::MessageType(t)) if msg_type.is_none() => msg_type = Some(*t),
+                Some(AvpValue::AssignedTunnelId(id)) => assigned = Some(u32::from(*id)),
+                Some(AvpValue::AssignedControlConnectionId(id)) => assigned = Some(*id),
+                Some(AvpValue::Challenge(c)) => challenge = Some(c.clone()),
+                Some(AvpValue::ControlMessageAuthNonce(n)) => nonce = Some(n.clone()),
+                _ => {}
+            }
+        }
+        let Some(msg_type) = msg_type else {
+            return; // ZLB
+        };
+        if let Some(from) = assigned {
+            if let Some(c) = challenge {
+                self.challenges.insert(from, c);
+            }
+            if let Some(n) = nonce {
+                self.nonces.insert(from, n);
+            }
+            if to != 0 {
+                self.peers.insert(to, from);
+                self.peers.insert(from, to);
+            }
+        }
+        let base = if d.encap == "ip" {
+            IP_SESSION_ID_LEN
+        } else {
+            0
+        };
+        let msg = buf.get(base..).unwrap_or_default();
+        let digests = auth::digest_fields(msg);
+        for a in &mut d.avps {
+            match &a.parsed {
+                Some(AvpValue::ChallengeResponse(got)) => {
+                    a.check = Some(match self.challenges.get(&to) {
+                        Some(c) => Check::compare(
+                            got,
+                            &challenge_response(msg_type.to_u16() as u8, &self.secret, c),
+                        ),
+                        None => Check::unverified(format!(
+                            "no Challenge from tunnel {to} earlier in the input"
+                        )),
+                    });
+                }
+                Some(AvpValue::MessageDigest { .. }) => {
+                    let at = a.offset + wire::AVP_HEADER_LEN + 1 - base;
+                    if let Some(&(off, len)) = digests.iter().take(2).find(|(o, _)| *o == at) {
+                        a.check = Some(self.digest(msg, &digests, off, len, msg_type, to));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Checks the digest at `msg[off..off + len]`.
+    fn digest(
+        &self,
+        msg: &[u8],
+        fields: &[(usize, usize)],
+        off: usize,
+        len: usize,
+        msg_type: MessageType,
+        to: u32,
+    ) -> Check {
+        let Some(alg) = DigestAlg::from_len(len) else {
+            return Check::unverified(format!(
+                "a {len}-byte digest is neither HMAC-MD5 (16) nor HMAC-SHA-1 (20)"
+            ));
+        };
+        let got = &msg[off..off + len];
+        let mut zeroed = msg.to_vec();
+        for &(o, l) in fields.iter().take(2) {
+            zeroed[o..o + l].fill(0);
+        }
+        let key = auth::shared_key(&self.secret);
+        if msg_type == MessageType::Sccrq {
+            return Check::compare(got, &auth::hmac(alg, &key, &[&zeroed]));
+        }
+        let from = self.peers.get(&to);
+        match (from.and_then(|f| self.nonces.get(f)), self.nonces.get(&to)) {
+            (Some(sender), Some(receiver)) => {
+                Check::compare(got, &auth::hmac(alg, &key, &[sender, receiver, &zeroed]))
+            }
+            _ => {
+                // No nonce exchange seen: a quiescent tunnel digests without nonces.
+                let bare = auth::hmac(alg, &key, &[&[], &[], &zeroed]);
+                if got == bare.as_slice() {
+                    Check::compare(got, &bare)
+                } else {
+                    Check::unverified(format!(
+                        "the nonces of control connection {to} are unknown (its SCCRQ and \
+                         SCCRP are not in the input)"
+                    ))
+                }
+            }
+        }
     }
 }
 
@@ -407,12 +742,16 @@ pub fn tree(d: &Decoded) -> String {
         } else {
             format!("{} ({})", a.name, a.attr_type)
         };
-        let value = match (&a.value, &a.hex) {
+        let mut value = match (&a.text, &a.hex) {
             (Some(v), Some(h)) => format!("{v}: {h}"),
             (Some(v), None) => v.clone(),
             (None, Some(h)) => format!("hidden, {} bytes: {h}", h.len() / 2),
             (None, None) => String::new(),
         };
+        if let Some(c) = &a.check {
+            value.push(' ');
+            value.push_str(&c.text());
+        }
         s.push_str(&format!("  [{flags}] {name}: {value}\n"));
     }
     if let Some(n) = d.payload_len {
@@ -515,7 +854,8 @@ mod tests {
         let d = decode(&b, Encap::Udp, Some(b"s3cr3t")).unwrap();
         let host = &d.avps[2];
         assert!(host.hidden);
-        assert_eq!(host.value.as_deref(), Some("\"secret-host\""));
+        assert_eq!(host.value, Some(json!("secret-host")));
+        assert_eq!(host.text.as_deref(), Some("\"secret-host\""));
         let d = decode(&b, Encap::Udp, None).unwrap();
         assert_eq!(d.avps[2].value, None);
         assert!(d.avps[2].hex.is_some());
@@ -555,6 +895,50 @@ mod tests {
         assert_eq!(
             (d.kind, d.session_id, d.payload_len),
             ("data", Some(9), Some(3))
+        );
+    }
+
+    #[test]
+    fn v3_digest_over_ip_is_checked_after_the_session_id() {
+        use l2tp_proto::wire::{Avp, ControlMessage};
+        let alg = DigestAlg::HmacSha1;
+        let mut b = ControlMessage {
+            header: ControlHeader {
+                version: Version::V3,
+                tunnel_id: 0,
+                session_id: 0,
+                ns: 0,
+                nr: 0,
+            },
+            avps: vec![
+                Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
+                Avp::m(AvpValue::AssignedControlConnectionId(9)),
+                Avp::m(AvpValue::MessageDigest {
+                    digest_type: alg.wire_type(),
+                    digest: vec![0; alg.digest_len()],
+                }),
+            ],
+        }
+        .to_bytes(Encap::Ip, None)
+        .unwrap();
+        assert!(auth::sign(
+            &mut b[IP_SESSION_ID_LEN..],
+            alg,
+            &auth::shared_key(b"k"),
+            None
+        ));
+        let mut d = decode(&b, Encap::Ip, None).unwrap();
+        Verifier::new(b"k").check(&mut d, &b);
+        let check = d.avps[2].check.clone().unwrap();
+        assert_eq!(check.result, "correct");
+        let mut d = decode(&b, Encap::Ip, None).unwrap();
+        Verifier::new(b"j").check(&mut d, &b);
+        let check = d.avps[2].check.clone().unwrap();
+        assert_eq!(check.result, "incorrect");
+        assert!(
+            tree(&d).contains("[incorrect, should be 0x"),
+            "{}",
+            tree(&d)
         );
     }
 }

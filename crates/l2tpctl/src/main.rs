@@ -7,9 +7,10 @@ mod client;
 mod decode;
 mod ops;
 
-use std::io::{BufRead, Write};
-use std::path::PathBuf;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_proto::wire::Encap;
@@ -27,14 +28,27 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Tunnels and sessions (both tables unless one is named).
+    /// Tunnels and sessions: both tables, or `show tunnel [NAME|ID]`, `show session [TUNNEL
+    /// [SESSION]]` (names or IDs). Listed too: the listener, and tunnels and sessions that
+    /// went down in the last 5 minutes (state `down`, with their last error).
     Show {
-        /// Only this table.
-        #[arg(value_enum)]
-        what: Option<ops::ShowWhat>,
-        /// The daemon's JSON (a flat session list for `show sessions`).
-        #[arg(long)]
+        #[command(subcommand)]
+        what: Option<ShowCmd>,
+        /// The daemon's JSON: an array of tunnels (a flat array of sessions, each with its
+        /// `tunnel`, for `show session`).
+        #[arg(long, global = true)]
         json: bool,
+        /// Only tunnels (and their sessions) with this peer: `IP` or `IP:PORT`.
+        #[arg(long, global = true, value_name = "ADDR")]
+        peer: Option<String>,
+        /// Only objects in this state (`established`, `down`, `waitctlreply`, …): tunnels by
+        /// their state, sessions by theirs.
+        #[arg(long, global = true, value_name = "STATE")]
+        state: Option<String>,
+        /// Only this name (`*` matches anything: `lns.*`): a tunnel's name; a session's or
+        /// its tunnel's name.
+        #[arg(long, global = true, value_name = "NAME")]
+        name: Option<String>,
     },
     /// Runtime-wide counters.
     Stats {
@@ -43,10 +57,18 @@ enum Command {
         json: bool,
     },
     /// Create a tunnel or session: `create tunnel NAME key=value…`,
-    /// `create session TUNNEL NAME key=value…` (keys as in the config file).
+    /// `create session TUNNEL NAME key=value…` (keys as in the config file), and wait until it
+    /// is established; exit status 1 when it went down (its last error is printed) or the
+    /// timeout passed.
     Create {
         #[command(subcommand)]
         what: CreateWhat,
+        /// Return once l2tpd started it, without waiting for the outcome.
+        #[arg(long, global = true)]
+        no_wait: bool,
+        /// How long to wait for the outcome.
+        #[arg(long, global = true, value_name = "SECS", default_value_t = 30.0)]
+        timeout: f64,
     },
     /// Close a tunnel or session.
     Delete {
@@ -59,18 +81,23 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Decode L2TP packets given as hex, on stdin, or in a pcap / pcapng file.
+    /// Decode L2TP packets given as hex, in files, or on stdin.
     ///
-    /// Hex input: each argument is one packet (whitespace inside is ignored); `-` reads one
-    /// packet per line from stdin. A line may start with a `SRC>DST` label (the format of
-    /// captures/*.hex); empty lines and lines starting with `#` are skipped.
+    /// Each argument is a packet in hex (whitespace inside is ignored), a file, or `-` for
+    /// stdin; with no argument, stdin is read unless it is a terminal. A file or stdin that
+    /// starts with a pcap / pcapng magic number is a capture (UDP port 1701 and IP protocol
+    /// 115 are decoded); otherwise it holds one hex packet per line, which may start with a
+    /// `SRC>DST` label (the format of captures/*.hex); empty lines and lines starting with `#`
+    /// are skipped. Nothing to decode is a usage error (exit status 2).
     Decode {
-        /// Packets as hex strings, or `-` for stdin.
+        /// Packets as hex strings, files (captures or hex lines), or `-` for stdin.
         inputs: Vec<String>,
-        /// Read packets from a pcap or pcapng file (UDP port 1701 and IP protocol 115).
+        /// Read packets from a pcap or pcapng file (also recognised without this flag).
         #[arg(long, value_name = "FILE")]
         pcap: Option<String>,
-        /// Shared secret, to reveal hidden AVPs.
+        /// Shared secret: reveals hidden AVPs and checks authenticators (L2TPv2 Challenge
+        /// Responses against the peer's earlier Challenge, L2TPv3 Message Digests), marked
+        /// `[correct]` or `[incorrect, should be …]`.
         #[arg(long, value_name = "S")]
         secret: Option<String>,
         /// One JSON object per message, one per line.
@@ -79,6 +106,24 @@ enum Command {
         /// Encapsulation of hex input (pcap input knows its own).
         #[arg(long, value_enum, default_value_t = EncapArg::Udp)]
         encap: EncapArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum ShowCmd {
+    /// `show tunnel [NAME|ID]`: the tunnels table (alias `tunnels`).
+    #[command(alias = "tunnels")]
+    Tunnel {
+        /// Only this tunnel: a name, or a local tunnel ID.
+        tunnel: Option<String>,
+    },
+    /// `show session [TUNNEL [SESSION]]`: the sessions table (alias `sessions`).
+    #[command(alias = "sessions")]
+    Session {
+        /// Only this tunnel's sessions: a name or a local tunnel ID.
+        tunnel: Option<String>,
+        /// Only this session of it: a name or a local session ID.
+        session: Option<String>,
     },
 }
 
@@ -95,7 +140,7 @@ enum CreateWhat {
     },
     /// `create session TUNNEL NAME key=value…` (keys of a `[tunnel.T.session.NAME]` table).
     Session {
-        /// The tunnel it belongs to.
+        /// The tunnel it belongs to: a name or a local tunnel ID.
         tunnel: String,
         /// Session name.
         name: String,
@@ -106,16 +151,16 @@ enum CreateWhat {
 
 #[derive(Subcommand)]
 enum DeleteWhat {
-    /// `delete tunnel NAME`: StopCCN, sessions go down with it.
+    /// `delete tunnel NAME|ID`: StopCCN, sessions go down with it.
     Tunnel {
-        /// Tunnel name.
+        /// Tunnel name, or local tunnel ID (l2tpd matches an ID when no tunnel has that name).
         name: String,
     },
-    /// `delete session TUNNEL NAME`: CDN.
+    /// `delete session TUNNEL SESSION`: CDN.
     Session {
-        /// The tunnel it belongs to.
+        /// The tunnel it belongs to: a name or a local tunnel ID.
         tunnel: String,
-        /// Session name.
+        /// Session name, or local session ID.
         name: String,
     },
 }
@@ -160,19 +205,44 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let path = cli.control.as_path();
     let done = match cli.command {
-        Command::Show { what, json } => ops::show(path, what, json),
+        Command::Show {
+            what,
+            json,
+            peer,
+            state,
+            name,
+        } => {
+            let what = match what {
+                None => ops::ShowWhat::All,
+                Some(ShowCmd::Tunnel { tunnel }) => ops::ShowWhat::Tunnels(tunnel),
+                Some(ShowCmd::Session { tunnel, session }) => {
+                    ops::ShowWhat::Sessions(tunnel, session)
+                }
+            };
+            let filter = ops::Filter { peer, state, name };
+            ops::show(path, &what, &filter, json)
+        }
         Command::Stats { json } => ops::stats(path, json),
         Command::Create {
-            what: CreateWhat::Tunnel { name, settings },
-        } => ops::create_tunnel(path, &name, &settings),
-        Command::Create {
-            what:
-                CreateWhat::Session {
-                    tunnel,
-                    name,
-                    settings,
-                },
-        } => ops::create_session(path, &tunnel, &name, &settings),
+            what,
+            no_wait,
+            timeout,
+        } => match Duration::try_from_secs_f64(timeout) {
+            Err(_) => Err(format!("--timeout {timeout}: not a number of seconds")),
+            Ok(timeout) => {
+                let wait = ops::Wait { no_wait, timeout };
+                match what {
+                    CreateWhat::Tunnel { name, settings } => {
+                        ops::create_tunnel(path, &name, &settings, wait)
+                    }
+                    CreateWhat::Session {
+                        tunnel,
+                        name,
+                        settings,
+                    } => ops::create_session(path, &tunnel, &name, &settings, wait),
+                }
+            }
+        },
         Command::Delete {
             what: DeleteWhat::Tunnel { name },
         } => ops::delete_tunnel(path, &name),
@@ -208,6 +278,88 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(1)
 }
 
+/// Nothing to decode: a usage error, as clap reports them (exit status 2).
+fn usage() -> ExitCode {
+    eprintln!(
+        "l2tpctl: decode: nothing to decode: give HEX, a FILE (pcap, pcapng or hex lines), \
+         or `-` / a pipe on stdin\n\nUsage: l2tpctl decode [OPTIONS] [INPUTS]...\n\n\
+         For more information, try '--help'."
+    );
+    ExitCode::from(2)
+}
+
+/// Where packets come from, in the order given.
+enum Source {
+    /// Packets found in a capture file.
+    Capture(Vec<capture::Captured>),
+    /// Lines of hex.
+    Lines(Vec<String>),
+}
+
+/// A file's or stdin's bytes: a capture when it starts with a capture magic number, else
+/// text lines.
+fn source_of(data: Vec<u8>, name: &str) -> Result<Source, String> {
+    if capture::is_capture(&data) {
+        capture::read_bytes(&data)
+            .map(Source::Capture)
+            .map_err(|e| format!("{name}: {e:#}"))
+    } else {
+        Ok(Source::Lines(
+            String::from_utf8_lossy(&data)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+        ))
+    }
+}
+
+fn read_sources(inputs: &[String], pcap: Option<&str>) -> Result<Vec<Source>, String> {
+    let mut sources = Vec::new();
+    if let Some(path) = pcap {
+        sources.push(Source::Capture(
+            capture::read_file(path).map_err(|e| format!("{e:#}"))?,
+        ));
+    }
+    let mut args = inputs.to_vec();
+    if args.is_empty() && pcap.is_none() && !std::io::stdin().is_terminal() {
+        args.push("-".into());
+    }
+    let mut hex_args = Vec::new();
+    for i in args {
+        let file = if i == "-" {
+            let mut data = Vec::new();
+            std::io::stdin()
+                .lock()
+                .read_to_end(&mut data)
+                .map_err(|e| format!("stdin: {e}"))?;
+            Some((data, "stdin".to_string()))
+        } else if Path::new(&i).is_file() {
+            let data = std::fs::read(&i).map_err(|e| format!("{i}: cannot read: {e}"))?;
+            Some((data, i.clone()))
+        } else {
+            None
+        };
+        match file {
+            Some((data, name)) => {
+                if !hex_args.is_empty() {
+                    sources.push(Source::Lines(std::mem::take(&mut hex_args)));
+                }
+                sources.push(source_of(data, &name)?);
+            }
+            None => hex_args.push(i),
+        }
+    }
+    if !hex_args.is_empty() {
+        sources.push(Source::Lines(hex_args));
+    }
+    Ok(sources)
+}
+
+fn skipped(line: &str) -> bool {
+    let line = line.trim();
+    line.is_empty() || line.starts_with('#')
+}
+
 fn run_decode(
     inputs: &[String],
     pcap: Option<&str>,
@@ -215,79 +367,81 @@ fn run_decode(
     json: bool,
     encap: Encap,
 ) -> ExitCode {
-    let mut packets: Vec<Input> = Vec::new();
-    if let Some(path) = pcap {
-        let caps = match capture::read_file(path) {
-            Ok(c) => c,
-            Err(e) => return fail(format!("{e:#}")),
-        };
-        let t0 = caps.first().map(|c| c.timestamp).unwrap_or_default();
-        for c in caps {
-            packets.push(Input {
-                meta: Meta {
-                    packet: c.number,
-                    time: Some(c.timestamp.saturating_sub(t0).as_secs_f64()),
-                    timestamp: Some(c.timestamp.as_secs_f64()),
-                    src: Some(c.src.to_string()),
-                    dst: Some(c.dst.to_string()),
-                },
-                encap: c.encap,
-                bytes: Ok(c.payload),
-            });
-        }
+    let sources = match read_sources(inputs, pcap) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let given = sources.iter().any(|s| match s {
+        Source::Capture(_) => true,
+        Source::Lines(l) => l.iter().any(|l| !skipped(l)),
+    });
+    if !given {
+        return usage();
     }
-    let mut lines: Vec<String> = Vec::new();
-    for i in inputs {
-        if i == "-" {
-            for line in std::io::stdin().lock().lines() {
-                match line {
-                    Ok(l) => lines.push(l),
-                    Err(e) => return fail(format!("stdin: {e}")),
+    let mut packets: Vec<Input> = Vec::new();
+    let mut n = 0;
+    for source in sources {
+        match source {
+            Source::Capture(caps) => {
+                let t0 = caps.first().map(|c| c.timestamp).unwrap_or_default();
+                for c in caps {
+                    n = c.number;
+                    packets.push(Input {
+                        meta: Meta {
+                            packet: c.number,
+                            time: Some(c.timestamp.saturating_sub(t0).as_secs_f64()),
+                            timestamp: Some(c.timestamp.as_secs_f64()),
+                            src: Some(c.src.to_string()),
+                            dst: Some(c.dst.to_string()),
+                        },
+                        encap: c.encap,
+                        bytes: Ok(c.payload),
+                    });
                 }
             }
-        } else {
-            lines.push(i.clone());
+            Source::Lines(lines) => {
+                for line in &lines {
+                    if skipped(line) {
+                        continue;
+                    }
+                    let line = line.trim();
+                    n += 1;
+                    let (label, hexpart) = match line.split_once(char::is_whitespace) {
+                        Some((first, rest)) if first.contains('>') => (Some(first), rest),
+                        _ => (None, line),
+                    };
+                    let (src, dst) = match label.and_then(|l| l.split_once('>')) {
+                        Some((s, d)) => (Some(s.to_string()), Some(d.to_string())),
+                        None => (None, None),
+                    };
+                    packets.push(Input {
+                        meta: Meta {
+                            packet: n,
+                            src,
+                            dst,
+                            ..Meta::default()
+                        },
+                        encap,
+                        bytes: parse_hex(hexpart),
+                    });
+                }
+            }
         }
-    }
-    if pcap.is_none() && lines.is_empty() {
-        return fail("nothing to decode: give HEX, `-` (stdin) or --pcap FILE");
-    }
-    let mut n = packets.len();
-    for line in &lines {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        n += 1;
-        let (label, hexpart) = match line.split_once(char::is_whitespace) {
-            Some((first, rest)) if first.contains('>') => (Some(first), rest),
-            _ => (None, line),
-        };
-        let (src, dst) = match label.and_then(|l| l.split_once('>')) {
-            Some((s, d)) => (Some(s.to_string()), Some(d.to_string())),
-            None => (None, None),
-        };
-        packets.push(Input {
-            meta: Meta {
-                packet: n,
-                src,
-                dst,
-                ..Meta::default()
-            },
-            encap,
-            bytes: parse_hex(hexpart),
-        });
     }
 
+    let mut verifier = secret.map(|s| decode::Verifier::new(s.as_bytes()));
     let secret = secret.map(str::as_bytes);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = false;
     for p in &packets {
-        let decoded = p
-            .bytes
-            .clone()
-            .and_then(|b| decode::decode(&b, p.encap, secret).map_err(|e| e.0));
+        let decoded = p.bytes.clone().and_then(|b| {
+            let mut d = decode::decode(&b, p.encap, secret).map_err(|e| e.0)?;
+            if let Some(v) = &mut verifier {
+                v.check(&mut d, &b);
+            }
+            Ok(d)
+        });
         let d = match decoded {
             Ok(d) => d,
             Err(e) => {

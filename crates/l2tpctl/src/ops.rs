@@ -2,25 +2,108 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use l2tp_proto::wire::{error_code, result};
+use l2tp_runtime::control::{
+    find_session, find_tunnel, CreateSession, CreateTunnel, DeleteSession, DeleteTunnel, Event,
+    EventKind, Show, Stats, StatsReply,
+};
+use l2tp_runtime::status::{SessionStatus, TunnelStatus};
+use serde::Serialize;
 
 use crate::client::{parse_assignments, Client};
 
-/// Which table `show` prints.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+/// What `show` prints.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub enum ShowWhat {
-    /// One line per tunnel.
-    Tunnels,
-    /// One line per session.
-    Sessions,
+    /// Both tables.
+    #[default]
+    All,
+    /// Tunnels, or the one named (name or ID).
+    Tunnels(Option<String>),
+    /// Sessions, of one tunnel, or the one named in it.
+    Sessions(Option<String>, Option<String>),
 }
 
-/// Lays out rows under a header with columns padded to the widest cell.
-pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+/// `show` filters (all given must match).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// The peer's address: `IP` or `IP:PORT`.
+    pub peer: Option<String>,
+    /// The state (a tunnel's in the tunnels table, a session's in the sessions table).
+    pub state: Option<String>,
+    /// A name, `*` matching any run of characters: the tunnel's name in the tunnels table,
+    /// the session's or its tunnel's in the sessions table.
+    pub name: Option<String>,
+}
+
+/// `*`-glob match.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !text.starts_with(first) || text.len() < first.len() + last.len() || !text.ends_with(last) {
+        return false;
+    }
+    let mut rest = &text[first.len()..text.len() - last.len()];
+    for p in &parts[1..parts.len() - 1] {
+        match rest.find(p) {
+            Some(i) => rest = &rest[i + p.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+impl Filter {
+    fn peer_matches(&self, t: &TunnelStatus) -> bool {
+        let Some(want) = &self.peer else {
+            return true;
+        };
+        let Some(peer) = t.peer.as_deref() else {
+            return false;
+        };
+        if peer == want {
+            return true;
+        }
+        match (peer.parse::<SocketAddr>(), want.parse::<IpAddr>()) {
+            (Ok(p), Ok(ip)) => p.ip() == ip,
+            _ => want
+                .parse::<SocketAddr>()
+                .is_ok_and(|w| peer.parse::<SocketAddr>().is_ok_and(|p| p == w)),
+        }
+    }
+
+    fn state_matches(&self, state: &str) -> bool {
+        self.state.as_deref().is_none_or(|s| s == state)
+    }
+
+    fn tunnel(&self, t: &TunnelStatus) -> bool {
+        self.peer_matches(t)
+            && self.state_matches(&t.state)
+            && self.name.as_deref().is_none_or(|n| glob(n, &t.name))
+    }
+
+    fn session(&self, t: &TunnelStatus, s: &SessionStatus) -> bool {
+        self.peer_matches(t)
+            && self.state_matches(&s.state)
+            && self
+                .name
+                .as_deref()
+                .is_none_or(|n| glob(n, &s.name) || glob(n, &t.name))
+    }
+}
+
+/// Lays out rows under a header with columns padded to the widest cell. A row may be
+/// followed by a note line (indented, not part of the columns).
+pub fn table(header: &[&str], rows: &[(Vec<String>, Option<String>)]) -> String {
     let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for r in rows {
+    for (r, _) in rows {
         for (i, c) in r.iter().enumerate() {
             width[i] = width[i].max(c.chars().count());
         }
@@ -39,35 +122,61 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     };
     line(&mut out, header.to_vec());
-    for r in rows {
+    for (r, note) in rows {
         line(&mut out, r.iter().map(String::as_str).collect());
+        if let Some(n) = note {
+            let _ = writeln!(out, "    {n}");
+        }
     }
     out
 }
 
-fn s(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "-".into(),
-        other => other.to_string(),
-    }
+fn opt(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "-".into())
 }
 
-/// The tunnels table for a `show` result.
-pub fn tunnels_table(status: &[Value]) -> String {
-    let rows: Vec<Vec<String>> = status
+/// The note under a row that went down: why, and how long ago.
+fn down_note(last_error: &Option<String>, down_for: Option<u64>) -> String {
+    let mut s = format!(
+        "last error: {}",
+        last_error.as_deref().unwrap_or("(none recorded)")
+    );
+    if let Some(secs) = down_for {
+        let _ = write!(s, " ({secs} s ago)");
+    }
+    s
+}
+
+/// The tunnels table.
+pub fn tunnels_table(tunnels: &[&TunnelStatus]) -> String {
+    let rows: Vec<(Vec<String>, Option<String>)> = tunnels
         .iter()
         .map(|t| {
-            vec![
-                s(&t["name"]),
-                s(&t["id"]),
-                s(&t["peer_tunnel_id"]),
-                s(&t["state"]),
-                s(&t["peer"]),
-                s(&t["version"]),
-                s(&t["encap"]),
-                t["sessions"].as_array().map_or(0, Vec::len).to_string(),
-            ]
+            let listener = t.kind == "listener";
+            let row = vec![
+                t.name.clone(),
+                if listener {
+                    "-".into()
+                } else {
+                    t.id.to_string()
+                },
+                if listener {
+                    "-".into()
+                } else {
+                    t.peer_tunnel_id.to_string()
+                },
+                t.state.clone(),
+                if listener {
+                    format!("(local {})", opt(&t.local))
+                } else {
+                    opt(&t.peer)
+                },
+                t.version.clone(),
+                t.encap.clone(),
+                t.sessions.len().to_string(),
+            ];
+            let note = (t.state == "down").then(|| down_note(&t.last_error, t.down_for));
+            (row, note)
         })
         .collect();
     table(
@@ -78,28 +187,30 @@ pub fn tunnels_table(status: &[Value]) -> String {
     )
 }
 
-/// The sessions table for a `show` result.
-pub fn sessions_table(status: &[Value]) -> String {
-    let mut rows = Vec::new();
-    for t in status {
-        for x in t["sessions"].as_array().into_iter().flatten() {
-            let (rx, tx) = match x.get("stats").filter(|v| v.is_object()) {
-                Some(st) => (s(&st["rx_packets"]), s(&st["tx_packets"])),
+/// The sessions table.
+pub fn sessions_table(sessions: &[(&TunnelStatus, &SessionStatus)]) -> String {
+    let rows: Vec<(Vec<String>, Option<String>)> = sessions
+        .iter()
+        .map(|(t, x)| {
+            let (rx, tx) = match &x.stats {
+                Some(st) => (st.rx_packets.to_string(), st.tx_packets.to_string()),
                 None => ("-".into(), "-".into()),
             };
-            rows.push(vec![
-                s(&t["name"]),
-                s(&x["name"]),
-                s(&x["id"]),
-                s(&x["peer_id"]),
-                s(&x["state"]),
-                s(&x["pseudowire"]),
-                s(&x["interface"]),
+            let row = vec![
+                t.name.clone(),
+                x.name.clone(),
+                x.id.to_string(),
+                x.peer_id.to_string(),
+                x.state.clone(),
+                x.pseudowire.clone(),
+                opt(&x.interface),
                 rx,
                 tx,
-            ]);
-        }
-    }
+            ];
+            let note = (x.state == "down").then(|| down_note(&x.last_error, None));
+            (row, note)
+        })
+        .collect();
     table(
         &[
             "TUNNEL", "SESSION", "ID", "PEER-ID", "STATE", "PW", "IFACE", "RX-PKTS", "TX-PKTS",
@@ -108,51 +219,122 @@ pub fn sessions_table(status: &[Value]) -> String {
     )
 }
 
-/// The sessions of a `show` result as a flat JSON array (each with its `tunnel`).
-pub fn sessions_json(status: &[Value]) -> Value {
-    let mut out = Vec::new();
-    for t in status {
-        for x in t["sessions"].as_array().into_iter().flatten() {
-            let mut x = x.clone();
-            if let Some(m) = x.as_object_mut() {
-                m.insert("tunnel".into(), t["name"].clone());
-            }
-            out.push(x);
-        }
-    }
-    Value::Array(out)
+/// One session of the flat `show sessions --json` list: its tunnel's name and its status.
+#[derive(Serialize)]
+pub struct SessionRow<'a> {
+    /// The tunnel's name.
+    pub tunnel: &'a str,
+    /// The session.
+    #[serde(flatten)]
+    pub session: &'a SessionStatus,
 }
 
-/// `stats` for people.
-pub fn stats_text(st: &Value) -> String {
-    let e = &st["endpoint"];
+/// What `show` selects from a snapshot: tunnels, and sessions with their tunnel.
+pub struct Selection<'a> {
+    /// Tunnels, for the tunnels table.
+    pub tunnels: Vec<&'a TunnelStatus>,
+    /// Sessions, for the sessions table.
+    pub sessions: Vec<(&'a TunnelStatus, &'a SessionStatus)>,
+}
+
+/// Applies `show`'s arguments to a snapshot. Tunnel and session arguments are names or IDs,
+/// found as the daemon finds them ([`find_tunnel`], [`find_session`]); one that matches
+/// nothing is an error.
+pub fn select<'a>(
+    status: &'a [TunnelStatus],
+    what: &ShowWhat,
+    filter: &Filter,
+) -> Result<Selection<'a>, String> {
+    let (tunnel, session) = match what {
+        ShowWhat::All => (None, None),
+        ShowWhat::Tunnels(t) => (t.as_deref(), None),
+        ShowWhat::Sessions(t, s) => (t.as_deref(), s.as_deref()),
+    };
+    let scope: Vec<&TunnelStatus> = match tunnel {
+        Some(key) => vec![find_tunnel(status, key).ok_or_else(|| format!("no tunnel {key}"))?],
+        None => status.iter().collect(),
+    };
+    let mut sessions = Vec::new();
+    for t in &scope {
+        match session {
+            Some(key) => {
+                let s = find_session(t, key)
+                    .ok_or_else(|| format!("no session {key} in tunnel {}", t.name))?;
+                sessions.push((*t, s));
+            }
+            None => sessions.extend(t.sessions.iter().map(|s| (*t, s))),
+        }
+    }
+    Ok(Selection {
+        tunnels: scope.into_iter().filter(|t| filter.tunnel(t)).collect(),
+        sessions: sessions
+            .into_iter()
+            .filter(|(t, s)| filter.session(t, s))
+            .collect(),
+    })
+}
+
+/// The `show` output for a snapshot.
+pub fn show_text(
+    status: &[TunnelStatus],
+    what: &ShowWhat,
+    filter: &Filter,
+    json: bool,
+) -> Result<String, String> {
+    let sel = select(status, what, filter)?;
+    Ok(match (what, json) {
+        (ShowWhat::Sessions(..), true) => {
+            let rows: Vec<SessionRow> = sel
+                .sessions
+                .iter()
+                .map(|(t, s)| SessionRow {
+                    tunnel: &t.name,
+                    session: s,
+                })
+                .collect();
+            to_json(&rows)
+        }
+        (_, true) => to_json(&sel.tunnels),
+        (ShowWhat::Tunnels(_), false) => tunnels_table(&sel.tunnels),
+        (ShowWhat::Sessions(..), false) => sessions_table(&sel.sessions),
+        (ShowWhat::All, false) => format!(
+            "{}\n{}",
+            tunnels_table(&sel.tunnels),
+            sessions_table(&sel.sessions)
+        ),
+    })
+}
+
+fn to_json<T: Serialize>(v: &T) -> String {
+    format!("{}\n", serde_json::to_string(v).unwrap_or_default())
+}
+
+/// `stats` for people: every counter, one per line.
+pub fn stats_text(st: &StatsReply) -> String {
+    let r = &st.runtime;
+    let e = &r.endpoint;
     let rows: Vec<(&str, String)> = vec![
         (
             "tunnels",
-            format!(
-                "{} ({} established)",
-                s(&st["tunnels"]),
-                s(&st["tunnels_up"])
-            ),
+            format!("{} ({} established)", r.tunnels, r.tunnels_up),
         ),
+        ("tunnels half-open", st.tunnels_half_open.to_string()),
         (
             "sessions",
-            format!(
-                "{} ({} established)",
-                s(&st["sessions"]),
-                s(&st["sessions_up"])
-            ),
+            format!("{} ({} established)", r.sessions, r.sessions_up),
         ),
-        ("control messages rx", s(&e["control_rx"])),
-        ("control messages tx", s(&e["control_tx"])),
-        ("retransmits", s(&e["retransmits"])),
-        ("ZLB acks sent", s(&e["zlb_tx"])),
-        ("duplicates", s(&e["duplicates"])),
-        ("malformed", s(&e["malformed"])),
-        ("unknown tunnel", s(&e["unknown_tunnel"])),
-        ("tunnels accepted", s(&e["tunnels_accepted"])),
-        ("send errors", s(&st["send_errors"])),
-        ("data plane errors", s(&st["dataplane_errors"])),
+        ("tunnels accepted", e.tunnels_accepted.to_string()),
+        ("control messages rx", e.control_rx.to_string()),
+        ("control messages tx", e.control_tx.to_string()),
+        ("retransmits", e.retransmits.to_string()),
+        ("ZLB acks sent", e.zlb_tx.to_string()),
+        ("duplicates", e.duplicates.to_string()),
+        ("malformed", e.malformed.to_string()),
+        ("unknown tunnel", e.unknown_tunnel.to_string()),
+        ("auth failures", e.auth_failures.to_string()),
+        ("refused peers", e.refused_peers.to_string()),
+        ("send errors", r.send_errors.to_string()),
+        ("data plane errors", r.dataplane_errors.to_string()),
     ];
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()
@@ -160,9 +342,19 @@ pub fn stats_text(st: &Value) -> String {
         .collect()
 }
 
-/// One event line for people: `HH:MM:SS.mmm EVENT TUNNEL[/SESSION] key=value…`.
-pub fn event_text(ev: &Value) -> String {
-    let ts = ev["ts"].as_f64().unwrap_or(0.0);
+/// A value for `key=value`: quoted when it has spaces or quotes.
+fn word(s: &str) -> String {
+    if s.is_empty() || s.contains(|c: char| c.is_whitespace() || c == '"') {
+        format!("{s:?}")
+    } else {
+        s.to_string()
+    }
+}
+
+/// One event line for people: `HH:MM:SS.mmm EVENT TUNNEL[/SESSION] key=value…`, result and
+/// error codes followed by their names.
+pub fn event_text(ev: &Event) -> String {
+    let ts = ev.ts.unwrap_or(0.0);
     let day_ms = ((ts * 1000.0) as u64) % 86_400_000;
     let mut out = format!(
         "{:02}:{:02}:{:02}.{:03} {}",
@@ -170,23 +362,66 @@ pub fn event_text(ev: &Value) -> String {
         day_ms / 60_000 % 60,
         day_ms / 1000 % 60,
         day_ms % 1000,
-        s(&ev["event"])
+        ev.event.as_str()
     );
-    if let Some(t) = ev.get("tunnel") {
+    if let Some(t) = &ev.tunnel {
         out.push(' ');
-        out.push_str(&s(t));
-        if let Some(x) = ev.get("session") {
+        out.push_str(t);
+        if let Some(x) = &ev.session {
             out.push('/');
-            out.push_str(&s(x));
+            out.push_str(x);
         }
     }
-    if let Some(m) = ev.as_object() {
-        for (k, v) in m {
-            if !["ts", "event", "tunnel", "session"].contains(&k.as_str()) {
-                let _ = write!(out, " {k}={}", s(v));
-            }
+    let mut kv = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            let _ = write!(out, " {k}={v}");
         }
-    }
+    };
+    let n = |v: Option<u32>| v.map(|x| x.to_string());
+    let n16 = |v: Option<u16>| v.map(|x| x.to_string());
+    let s = |v: &Option<String>| v.as_deref().map(word);
+    kv("tunnel_id", n(ev.tunnel_id));
+    kv("session_id", n(ev.session_id));
+    kv("peer_tunnel_id", n(ev.peer_tunnel_id));
+    kv("peer_session_id", n(ev.peer_session_id));
+    kv("peer", s(&ev.peer));
+    kv("peer_host_name", s(&ev.peer_host_name));
+    kv("version", s(&ev.version));
+    kv("encap", s(&ev.encap));
+    kv("pseudowire", n16(ev.pseudowire));
+    kv("interface", s(&ev.interface));
+    kv("cookie", s(&ev.cookie));
+    kv("peer_cookie", s(&ev.peer_cookie));
+    kv("l2_specific", n16(ev.l2_specific));
+    kv("reason", s(&ev.reason));
+    let stopccn = ev.event == EventKind::TunnelDown;
+    kv(
+        "result_code",
+        ev.result_code.map(|c| {
+            let name = if stopccn {
+                result::stopccn_name(c)
+            } else {
+                result::cdn_name(c)
+            };
+            format!("{c}({})", word(name))
+        }),
+    );
+    kv(
+        "error_code",
+        ev.error_code
+            .map(|c| format!("{c}({})", word(error_code::name(c)))),
+    );
+    kv("message", s(&ev.message));
+    kv("crc_errors", n(ev.crc_errors));
+    kv("framing_errors", n(ev.framing_errors));
+    kv("hardware_overruns", n(ev.hardware_overruns));
+    kv("buffer_overruns", n(ev.buffer_overruns));
+    kv("timeout_errors", n(ev.timeout_errors));
+    kv("alignment_errors", n(ev.alignment_errors));
+    kv("send_accm", ev.send_accm.map(|x| format!("{x:#010x}")));
+    kv("recv_accm", ev.recv_accm.map(|x| format!("{x:#010x}")));
+    kv("circuit_status", n16(ev.circuit_status));
+    kv("missed", ev.missed.map(|x| x.to_string()));
     out
 }
 
@@ -197,74 +432,234 @@ fn print(text: &str) {
 }
 
 /// `show`.
-pub fn show(path: &Path, what: Option<ShowWhat>, json: bool) -> Result<(), String> {
-    let result = Client::connect(path)?.call(&json!({"cmd": "show"}))?;
-    let status = result.as_array().cloned().unwrap_or_default();
-    let text = match (what, json) {
-        (Some(ShowWhat::Sessions), true) => format!("{}\n", sessions_json(&status)),
-        (_, true) => format!("{result}\n"),
-        (Some(ShowWhat::Tunnels), false) => tunnels_table(&status),
-        (Some(ShowWhat::Sessions), false) => sessions_table(&status),
-        (None, false) => format!("{}\n{}", tunnels_table(&status), sessions_table(&status)),
-    };
-    print(&text);
+pub fn show(path: &Path, what: &ShowWhat, filter: &Filter, json: bool) -> Result<(), String> {
+    let status = Client::connect(path)?.call(Show {})?;
+    print(&show_text(&status, what, filter, json)?);
     Ok(())
 }
 
 /// `stats`.
 pub fn stats(path: &Path, json: bool) -> Result<(), String> {
-    let result = Client::connect(path)?.call(&json!({"cmd": "stats"}))?;
+    let result = Client::connect(path)?.call(Stats {})?;
     print(&if json {
-        format!("{result}\n")
+        format!("{}\n", serde_json::to_string(&result).unwrap_or_default())
     } else {
         stats_text(&result)
     });
     Ok(())
 }
 
-/// `create tunnel NAME k=v…`.
-pub fn create_tunnel(path: &Path, name: &str, assignments: &[String]) -> Result<(), String> {
-    let config = parse_assignments(assignments)?;
-    let r = Client::connect(path)?.call(&json!({
-        "cmd": "create_tunnel", "name": name, "config": config,
-    }))?;
-    print(&format!(
-        "tunnel {name} created (id {})\n",
-        s(&r["tunnel_id"])
-    ));
-    Ok(())
+/// Whether and how long `create` waits for the outcome.
+#[derive(Clone, Copy, Debug)]
+pub struct Wait {
+    /// Return once the daemon accepted the request.
+    pub no_wait: bool,
+    /// Give up after this long.
+    pub timeout: Duration,
 }
 
-/// `create session TUNNEL NAME k=v…`.
+/// How often `create` polls.
+const POLL: Duration = Duration::from_millis(200);
+
+/// Where a created object stands in a snapshot.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not there yet, in this state.
+    Pending(String),
+    /// Established (the line to print).
+    Up(String),
+    /// Went down or vanished (the error to print).
+    Failed(String),
+}
+
+/// The outcome of `create tunnel NAME` (its ID `id`, with the sessions it was created with).
+pub fn tunnel_outcome(
+    status: &[TunnelStatus],
+    name: &str,
+    id: u32,
+    sessions: &[String],
+) -> Outcome {
+    let found = status
+        .iter()
+        .filter(|t| t.name == name && t.id == id)
+        .min_by_key(|t| t.state == "down");
+    let Some(t) = found else {
+        return Outcome::Failed(format!("tunnel {name} is gone"));
+    };
+    if t.state == "down" {
+        return Outcome::Failed(format!(
+            "tunnel {name} went down: {}",
+            t.last_error.as_deref().unwrap_or("no reason recorded")
+        ));
+    }
+    if t.state != "established" && t.state != "listening" {
+        return Outcome::Pending(format!("tunnel {name} is {}", t.state));
+    }
+    for s in sessions {
+        match find_session(t, s) {
+            None => return Outcome::Pending(format!("session {name}/{s} is not there yet")),
+            Some(x) if x.state == "down" => {
+                return Outcome::Failed(format!(
+                    "session {name}/{s} went down: {}",
+                    x.last_error.as_deref().unwrap_or("no reason recorded")
+                ))
+            }
+            Some(x) if x.state != "established" => {
+                return Outcome::Pending(format!("session {name}/{s} is {}", x.state))
+            }
+            Some(_) => {}
+        }
+    }
+    let mut line = format!("tunnel {name} {}", t.state);
+    if let Some(p) = &t.peer {
+        let _ = write!(line, " (peer {p}, peer tunnel id {})", t.peer_tunnel_id);
+    }
+    if !sessions.is_empty() {
+        let _ = write!(line, ", {} session(s) established", sessions.len());
+    }
+    Outcome::Up(line)
+}
+
+/// The outcome of `create session TUNNEL NAME` (its ID `id`).
+pub fn session_outcome(status: &[TunnelStatus], tunnel: &str, name: &str, id: u32) -> Outcome {
+    let Some(t) = find_tunnel(status, tunnel) else {
+        return Outcome::Failed(format!("tunnel {tunnel} is gone"));
+    };
+    let found = t
+        .sessions
+        .iter()
+        .filter(|s| s.name == name && s.id == id)
+        .min_by_key(|s| s.state == "down");
+    match found {
+        None if t.state == "down" => Outcome::Failed(format!(
+            "tunnel {} went down: {}",
+            t.name,
+            t.last_error.as_deref().unwrap_or("no reason recorded")
+        )),
+        None => Outcome::Failed(format!("session {}/{name} is gone", t.name)),
+        Some(s) if s.state == "down" => {
+            let mut msg = format!(
+                "session {}/{name} went down: {}",
+                t.name,
+                s.last_error.as_deref().unwrap_or("no reason recorded")
+            );
+            if t.state == "down" {
+                let _ = write!(
+                    msg,
+                    "; tunnel {}: {}",
+                    t.name,
+                    t.last_error.as_deref().unwrap_or("no reason recorded")
+                );
+            }
+            Outcome::Failed(msg)
+        }
+        Some(s) if s.state == "established" => Outcome::Up(format!(
+            "session {}/{name} established (peer session id {})",
+            t.name, s.peer_id
+        )),
+        Some(s) => Outcome::Pending(format!("session {}/{name} is {}", t.name, s.state)),
+    }
+}
+
+/// Polls `show` on `client` until `outcome` is no longer pending, or the timeout.
+fn wait_for(
+    client: &mut Client,
+    wait: Wait,
+    outcome: impl Fn(&[TunnelStatus]) -> Outcome,
+) -> Result<(), String> {
+    let deadline = Instant::now() + wait.timeout;
+    loop {
+        let status = client.call(Show {})?;
+        match outcome(&status) {
+            Outcome::Up(line) => {
+                print(&format!("{line}\n"));
+                return Ok(());
+            }
+            Outcome::Failed(e) => return Err(e),
+            Outcome::Pending(now) => {
+                if Instant::now() >= deadline {
+                    return Err(format!(
+                        "timed out after {} s: {now}",
+                        wait.timeout.as_secs_f64()
+                    ));
+                }
+            }
+        }
+        std::thread::sleep(POLL.min(deadline.saturating_duration_since(Instant::now())));
+    }
+}
+
+/// `create tunnel NAME k=v…`: waits until the tunnel (and the sessions created with it) are
+/// established, unless `wait.no_wait`.
+pub fn create_tunnel(
+    path: &Path,
+    name: &str,
+    assignments: &[String],
+    wait: Wait,
+) -> Result<(), String> {
+    let config = parse_assignments(assignments)?;
+    let sessions: Vec<String> = config
+        .get("session")
+        .and_then(|s| s.as_object())
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    let mut client = Client::connect(path)?;
+    let r = client.call(CreateTunnel {
+        name: name.to_string(),
+        config,
+    })?;
+    print(&format!("tunnel {name} created (id {})\n", r.tunnel_id));
+    if wait.no_wait {
+        return Ok(());
+    }
+    wait_for(&mut client, wait, |st| {
+        tunnel_outcome(st, name, r.tunnel_id, &sessions)
+    })
+}
+
+/// `create session TUNNEL NAME k=v…`: waits until the session is established, unless
+/// `wait.no_wait`.
 pub fn create_session(
     path: &Path,
     tunnel: &str,
     name: &str,
     assignments: &[String],
+    wait: Wait,
 ) -> Result<(), String> {
     let config = parse_assignments(assignments)?;
-    let r = Client::connect(path)?.call(&json!({
-        "cmd": "create_session", "tunnel": tunnel, "name": name, "config": config,
-    }))?;
+    let mut client = Client::connect(path)?;
+    let r = client.call(CreateSession {
+        tunnel: tunnel.to_string(),
+        name: name.to_string(),
+        config,
+    })?;
     print(&format!(
         "session {tunnel}/{name} created (id {})\n",
-        s(&r["session_id"])
+        r.session_id
     ));
-    Ok(())
+    if wait.no_wait {
+        return Ok(());
+    }
+    wait_for(&mut client, wait, |st| {
+        session_outcome(st, tunnel, name, r.session_id)
+    })
 }
 
-/// `delete tunnel NAME`.
+/// `delete tunnel NAME|ID`.
 pub fn delete_tunnel(path: &Path, name: &str) -> Result<(), String> {
-    Client::connect(path)?.call(&json!({"cmd": "delete_tunnel", "name": name}))?;
+    Client::connect(path)?.call(DeleteTunnel {
+        name: name.to_string(),
+    })?;
     print(&format!("tunnel {name} closing\n"));
     Ok(())
 }
 
-/// `delete session TUNNEL NAME`.
+/// `delete session TUNNEL NAME` (names or IDs).
 pub fn delete_session(path: &Path, tunnel: &str, name: &str) -> Result<(), String> {
-    Client::connect(path)?.call(&json!({
-        "cmd": "delete_session", "tunnel": tunnel, "name": name,
-    }))?;
+    Client::connect(path)?.call(DeleteSession {
+        tunnel: tunnel.to_string(),
+        name: name.to_string(),
+    })?;
     print(&format!("session {tunnel}/{name} closing\n"));
     Ok(())
 }
@@ -273,15 +668,8 @@ pub fn delete_session(path: &Path, tunnel: &str, name: &str) -> Result<(), Strin
 pub fn monitor(path: &Path, json: bool) -> Result<(), String> {
     let mut c = Client::connect(path)?;
     c.monitor()?;
-    while let Some(line) = c.next_line()? {
-        let text = if json {
-            line
-        } else {
-            match serde_json::from_str::<Value>(&line) {
-                Ok(v) => event_text(&v),
-                Err(_) => line,
-            }
-        };
+    while let Some((line, ev)) = c.next_event()? {
+        let text = if json { line } else { event_text(&ev) };
         let mut out = std::io::stdout().lock();
         if writeln!(out, "{text}").and_then(|()| out.flush()).is_err() {
             return Ok(());
@@ -293,46 +681,362 @@ pub fn monitor(path: &Path, json: bool) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use l2tp_runtime::dataplane::SessionStats;
 
-    fn status() -> Vec<Value> {
-        serde_json::from_value(json!([{
-            "name": "lac", "id": 17, "kind": "dynamic", "state": "established",
-            "version": "l2tpv2", "encap": "udp", "local": "127.0.0.1:40000",
-            "peer": "127.0.0.1:1701", "peer_tunnel_id": 4242, "peer_host_name": "lns",
-            "control_rx": 3, "control_tx": 4, "retransmits": 0,
-            "sessions": [{"name": "s1", "id": 5, "peer_id": 9, "pseudowire": "ppp",
-                "state": "established", "interface": null,
-                "stats": {"rx_packets": 12, "tx_packets": 34}}]
-        }]))
-        .unwrap()
+    fn tunnel(name: &str, id: u32, state: &str) -> TunnelStatus {
+        TunnelStatus {
+            name: name.into(),
+            id,
+            kind: "dynamic".into(),
+            state: state.into(),
+            version: "l2tpv2".into(),
+            encap: "udp".into(),
+            local: Some("127.0.0.1:40000".into()),
+            peer: Some("127.0.0.1:1701".into()),
+            peer_tunnel_id: 4242,
+            peer_host_name: Some("lns".into()),
+            control_rx: 3,
+            control_tx: 4,
+            retransmits: 0,
+            sessions: vec![],
+            last_error: None,
+            down_for: None,
+        }
+    }
+
+    fn session(name: &str, id: u32, state: &str) -> SessionStatus {
+        SessionStatus {
+            name: name.into(),
+            id,
+            peer_id: 9,
+            pseudowire: "ppp".into(),
+            state: state.into(),
+            interface: None,
+            stats: None,
+            last_error: None,
+        }
+    }
+
+    fn status() -> Vec<TunnelStatus> {
+        let mut t = tunnel("lac", 17, "established");
+        let mut s = session("s1", 5, "established");
+        s.stats = Some(SessionStats {
+            rx_packets: 12,
+            tx_packets: 34,
+            ..SessionStats::default()
+        });
+        t.sessions = vec![s];
+        vec![t]
+    }
+
+    /// A listener, an accepted tunnel with a live and a downed call, a tunnel that went down.
+    fn lns_status() -> Vec<TunnelStatus> {
+        let mut listener = tunnel("lns", 0, "listening");
+        listener.kind = "listener".into();
+        listener.local = Some("0.0.0.0:1701".into());
+        listener.peer = None;
+        listener.peer_tunnel_id = 0;
+        let mut a = tunnel("lns.28324", 28324, "established");
+        a.peer = Some("192.0.2.7:1701".into());
+        let mut gone = session("tmpl.100", 100, "down");
+        gone.last_error = Some("peer: result 3 (administrative)".into());
+        a.sessions = vec![session("tmpl.6460", 6460, "established"), gone];
+        let mut d = tunnel("lns.555", 555, "down");
+        d.peer = Some("192.0.2.8:40000".into());
+        d.last_error = Some("timeout".into());
+        d.down_for = Some(42);
+        vec![listener, a, d]
     }
 
     #[test]
     fn tunnels_table_aligns_columns() {
+        let st = status();
         assert_eq!(
-            tunnels_table(&status()),
+            tunnels_table(&st.iter().collect::<Vec<_>>()),
             "NAME  ID  PEER-ID  STATE        PEER            VERSION  ENCAP  SESSIONS\n\
              lac   17  4242     established  127.0.0.1:1701  l2tpv2   udp    1\n"
         );
     }
 
     #[test]
-    fn sessions_table_shows_counters() {
+    fn sessions_table_shows_counters_and_json_is_flat() {
+        let st = status();
+        let text = show_text(
+            &st,
+            &ShowWhat::Sessions(None, None),
+            &Filter::default(),
+            false,
+        );
         assert_eq!(
-            sessions_table(&status()),
+            text.unwrap(),
             "TUNNEL  SESSION  ID  PEER-ID  STATE        PW   IFACE  RX-PKTS  TX-PKTS\n\
              lac     s1       5   9        established  ppp  -      12       34\n"
         );
-        assert_eq!(sessions_json(&status())[0]["tunnel"], "lac");
+        let json = show_text(
+            &st,
+            &ShowWhat::Sessions(None, None),
+            &Filter::default(),
+            true,
+        );
+        let v: serde_json::Value = serde_json::from_str(&json.unwrap()).unwrap();
+        assert_eq!(v[0]["tunnel"], "lac");
+        assert_eq!(v[0]["name"], "s1");
+        assert_eq!(v[0]["stats"]["rx_packets"], 12);
     }
 
     #[test]
-    fn events_print_on_one_line() {
-        let ev = json!({"ts": 3723.5, "event": "session_up", "tunnel": "lac", "session": "s1",
-            "session_id": 5});
+    fn listener_and_down_objects_are_shown_with_the_last_error() {
+        let st = lns_status();
+        let text = show_text(&st, &ShowWhat::All, &Filter::default(), false).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[1].starts_with("lns  "), "{text}");
+        assert!(lines[1].contains("listening"), "{text}");
+        assert!(lines[1].contains("(local 0.0.0.0:1701)"), "{text}");
+        assert!(lines[3].starts_with("lns.555 "), "{text}");
+        assert!(lines[3].contains(" down "), "{text}");
+        assert_eq!(lines[4], "    last error: timeout (42 s ago)", "{text}");
+        assert!(
+            text.contains("tmpl.100   100   9        down")
+                && text.contains("\n    last error: peer: result 3 (administrative)\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn tunnels_and_sessions_are_selected_by_name_or_id() {
+        let st = lns_status();
+        let one = |what: ShowWhat| {
+            let v: serde_json::Value =
+                serde_json::from_str(&show_text(&st, &what, &Filter::default(), true).unwrap())
+                    .unwrap();
+            v.as_array().unwrap().clone()
+        };
+        let t = one(ShowWhat::Tunnels(Some("28324".into())));
+        assert_eq!(t.len(), 1);
+        assert_eq!(t[0]["name"], "lns.28324");
+        assert_eq!(one(ShowWhat::Tunnels(Some("lns.555".into())))[0]["id"], 555);
+        let s = one(ShowWhat::Sessions(
+            Some("28324".into()),
+            Some("6460".into()),
+        ));
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0]["name"], "tmpl.6460");
+        assert_eq!(s[0]["tunnel"], "lns.28324");
+        assert_eq!(
+            one(ShowWhat::Sessions(Some("lns.28324".into()), None)).len(),
+            2
+        );
+        let e = show_text(
+            &st,
+            &ShowWhat::Tunnels(Some("9".into())),
+            &Filter::default(),
+            false,
+        );
+        assert_eq!(e.unwrap_err(), "no tunnel 9");
+        let e = show_text(
+            &st,
+            &ShowWhat::Sessions(Some("28324".into()), Some("1".into())),
+            &Filter::default(),
+            false,
+        );
+        assert_eq!(e.unwrap_err(), "no session 1 in tunnel lns.28324");
+    }
+
+    #[test]
+    fn filters_by_peer_state_and_name() {
+        let st = lns_status();
+        let names = |what: ShowWhat, f: Filter| -> Vec<String> {
+            let sel = select(&st, &what, &f).unwrap();
+            match what {
+                ShowWhat::Sessions(..) => {
+                    sel.sessions.iter().map(|(_, s)| s.name.clone()).collect()
+                }
+                _ => sel.tunnels.iter().map(|t| t.name.clone()).collect(),
+            }
+        };
+        let f = |peer: Option<&str>, state: Option<&str>, name: Option<&str>| Filter {
+            peer: peer.map(Into::into),
+            state: state.map(Into::into),
+            name: name.map(Into::into),
+        };
+        let all = ShowWhat::Tunnels(None);
+        assert_eq!(
+            names(all.clone(), f(Some("192.0.2.7"), None, None)),
+            ["lns.28324"]
+        );
+        assert_eq!(
+            names(all.clone(), f(Some("192.0.2.7:1701"), None, None)),
+            ["lns.28324"]
+        );
+        assert!(names(all.clone(), f(Some("192.0.2.7:9"), None, None)).is_empty());
+        assert_eq!(names(all.clone(), f(None, Some("down"), None)), ["lns.555"]);
+        assert_eq!(
+            names(all.clone(), f(None, None, Some("lns.*"))),
+            ["lns.28324", "lns.555"]
+        );
+        assert_eq!(names(all.clone(), f(None, None, Some("lns"))), ["lns"]);
+        assert_eq!(
+            names(all.clone(), f(None, None, Some("*5*5*"))),
+            ["lns.555"]
+        );
+        let sessions = ShowWhat::Sessions(None, None);
+        assert_eq!(
+            names(sessions.clone(), f(None, Some("down"), None)),
+            ["tmpl.100"]
+        );
+        assert_eq!(
+            names(sessions.clone(), f(None, None, Some("lns.28324"))),
+            ["tmpl.6460", "tmpl.100"]
+        );
+        assert!(names(sessions, f(Some("192.0.2.8"), None, None)).is_empty());
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob("a*", "abc"));
+        assert!(glob("*c", "abc"));
+        assert!(glob("a*c", "abc"));
+        assert!(glob("*", ""));
+        assert!(!glob("a*c", "ab"));
+        assert!(!glob("ab*bc", "abc"));
+        assert!(glob("ab*bc", "abbc"));
+        assert!(!glob("abc", "abcd"));
+    }
+
+    /// Every counter of the reply is printed: each gets a distinct value, which must appear.
+    #[test]
+    fn stats_text_prints_every_counter() {
+        fn number_leaves(v: &mut serde_json::Value, next: &mut u64) -> Vec<u64> {
+            match v {
+                serde_json::Value::Object(m) => m
+                    .values_mut()
+                    .flat_map(|x| number_leaves(x, next))
+                    .collect(),
+                serde_json::Value::Number(_) => {
+                    *next += 1;
+                    *v = (*next * 1000 + 7).into();
+                    vec![*next * 1000 + 7]
+                }
+                _ => vec![],
+            }
+        }
+        let mut v = serde_json::to_value(StatsReply::default()).unwrap();
+        let mut next = 0;
+        let values = number_leaves(&mut v, &mut next);
+        assert!(values.len() >= 17);
+        let st: StatsReply = serde_json::from_value(v).unwrap();
+        let text = stats_text(&st);
+        for value in values {
+            assert!(
+                text.contains(&value.to_string()),
+                "{value} missing:\n{text}"
+            );
+        }
+        for label in [
+            "tunnels half-open",
+            "auth failures",
+            "refused peers",
+            "malformed",
+        ] {
+            assert!(text.contains(label), "{label}");
+        }
+    }
+
+    #[test]
+    fn events_print_on_one_line_with_code_names() {
+        let ev: Event = serde_json::from_str(
+            r#"{"ts": 3723.5, "event": "session_up", "tunnel": "lac", "session": "s1",
+            "session_id": 5}"#,
+        )
+        .unwrap();
         assert_eq!(
             event_text(&ev),
             "01:02:03.500 session_up lac/s1 session_id=5"
+        );
+        let ev: Event = serde_json::from_str(
+            r#"{"ts": 0, "event": "tunnel_down", "tunnel": "t1", "tunnel_id": 7,
+            "reason": "peer", "result_code": 1, "error_code": 0, "message": "Server closing"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            event_text(&ev),
+            "00:00:00.000 tunnel_down t1 tunnel_id=7 reason=peer \
+             result_code=1(\"general request to clear\") error_code=0(\"no error\") \
+             message=\"Server closing\""
+        );
+        let ev: Event = serde_json::from_str(
+            r#"{"ts": 0, "event": "session_down", "tunnel": "t1", "session": "s", "reason": "local",
+            "result_code": 3}"#,
+        )
+        .unwrap();
+        assert!(event_text(&ev).ends_with("reason=local result_code=3(administrative)"));
+        assert_eq!(
+            event_text(&Event::lagged(3)),
+            "00:00:00.000 lagged missed=3"
+        );
+    }
+
+    #[test]
+    fn create_outcomes() {
+        let mut st = lns_status();
+        // Still setting up.
+        st.push(tunnel("t9", 9, "waitctlreply"));
+        assert_eq!(
+            tunnel_outcome(&st, "t9", 9, &[]),
+            Outcome::Pending("tunnel t9 is waitctlreply".into())
+        );
+        st.pop();
+        // A downed tunnel of the same name but another ID is not this one.
+        let mut old = tunnel("t9", 8, "down");
+        old.last_error = Some("old".into());
+        st.push(old);
+        assert_eq!(
+            tunnel_outcome(&st, "t9", 9, &[]),
+            Outcome::Failed("tunnel t9 is gone".into())
+        );
+        let mut down = tunnel("t9", 9, "down");
+        down.last_error = Some("peer: result 4 (not authorized)".into());
+        st.push(down);
+        assert_eq!(
+            tunnel_outcome(&st, "t9", 9, &[]),
+            Outcome::Failed("tunnel t9 went down: peer: result 4 (not authorized)".into())
+        );
+        let mut up = tunnel("t10", 10, "established");
+        up.sessions = vec![
+            session("a", 1, "established"),
+            session("b", 2, "establishing"),
+        ];
+        st.push(up);
+        assert_eq!(
+            tunnel_outcome(&st, "t10", 10, &["a".into(), "b".into()]),
+            Outcome::Pending("session t10/b is establishing".into())
+        );
+        assert_eq!(
+            tunnel_outcome(&st, "t10", 10, &["a".into()]),
+            Outcome::Up(
+                "tunnel t10 established (peer 127.0.0.1:1701, peer tunnel id 4242), \
+                 1 session(s) established"
+                    .into()
+            )
+        );
+        // Sessions, by the tunnel's ID.
+        assert_eq!(
+            session_outcome(&st, "28324", "tmpl.6460", 6460),
+            Outcome::Up("session lns.28324/tmpl.6460 established (peer session id 9)".into())
+        );
+        assert_eq!(
+            session_outcome(&st, "lns.28324", "tmpl.100", 100),
+            Outcome::Failed(
+                "session lns.28324/tmpl.100 went down: peer: result 3 (administrative)".into()
+            )
+        );
+        assert_eq!(
+            session_outcome(&st, "t10", "b", 2),
+            Outcome::Pending("session t10/b is establishing".into())
+        );
+        assert_eq!(
+            session_outcome(&st, "t10", "c", 3),
+            Outcome::Failed("session t10/c is gone".into())
         );
     }
 }

@@ -1,5 +1,6 @@
 //! `l2tpctl decode` run as a binary: real captures decode to the right message sequence, JSON
-//! output parses, bad input gives exit 1 and one located error line, garbage never panics.
+//! output parses and is typed, bad input gives exit 1 and one located error line, no input exit
+//! 2, garbage never panics; with the secret, authenticators are checked.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -190,7 +191,7 @@ fn json_output_has_the_expected_fields() {
     assert_eq!(avps[0]["mandatory"], true);
     assert!(avps
         .iter()
-        .any(|a| a["name"] == "Host Name" && a["value"] == "\"lac.example\""));
+        .any(|a| a["name"] == "Host Name" && a["value"] == "lac.example"));
     let data = msgs.iter().find(|m| m["kind"] == "data").unwrap();
     assert!(data["payload_len"].as_u64().unwrap() > 0);
     assert!(data["payload_head"].as_str().unwrap().starts_with("ff03"));
@@ -332,4 +333,278 @@ fn random_garbage_never_panics() {
         assert!(matches!(out.status.code(), Some(0 | 1)), "pcap {i}");
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// An L2TPv3 control connection set-up with Message Digests: SCCRQ (no nonces in the digest),
+/// SCCRP and SCCCN (sender's nonce, then receiver's), signed with `secret`.
+fn v3_digest_exchange(secret: &[u8], alg: l2tp_proto::auth::DigestAlg) -> Vec<String> {
+    use l2tp_proto::auth;
+    use l2tp_proto::wire::{
+        Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType, Version,
+    };
+    let key = auth::shared_key(secret);
+    let (lac_nonce, lns_nonce) = (vec![0x11; 16], vec![0x22; 16]);
+    let msg = |to: u32, ns: u16, t: MessageType, mut avps: Vec<Avp>| {
+        let mut all = vec![Avp::m(AvpValue::MessageType(t))];
+        all.append(&mut avps);
+        all.push(Avp::m(AvpValue::MessageDigest {
+            digest_type: alg.wire_type(),
+            digest: vec![0; alg.digest_len()],
+        }));
+        ControlMessage {
+            header: ControlHeader {
+                version: Version::V3,
+                tunnel_id: to,
+                session_id: 0,
+                ns,
+                nr: ns,
+            },
+            avps: all,
+        }
+        .to_bytes(Encap::Udp, None)
+        .unwrap()
+    };
+    let mut sccrq = msg(
+        0,
+        0,
+        MessageType::Sccrq,
+        vec![
+            Avp::m(AvpValue::AssignedControlConnectionId(100)),
+            Avp::m(AvpValue::ControlMessageAuthNonce(lac_nonce.clone())),
+        ],
+    );
+    assert!(auth::sign(&mut sccrq, alg, &key, None));
+    let mut sccrp = msg(
+        100,
+        0,
+        MessageType::Sccrp,
+        vec![
+            Avp::m(AvpValue::AssignedControlConnectionId(200)),
+            Avp::m(AvpValue::ControlMessageAuthNonce(lns_nonce.clone())),
+        ],
+    );
+    assert!(auth::sign(
+        &mut sccrp,
+        alg,
+        &key,
+        Some((&lns_nonce, &lac_nonce))
+    ));
+    let mut scccn = msg(200, 1, MessageType::Scccn, vec![]);
+    assert!(auth::sign(
+        &mut scccn,
+        alg,
+        &key,
+        Some((&lac_nonce, &lns_nonce))
+    ));
+    [sccrq, sccrp, scccn].iter().map(hex::encode).collect()
+}
+
+/// The `check` of each message's Message Digest AVP.
+fn digest_checks(out: &Output) -> Vec<serde_json::Value> {
+    json_lines(out)
+        .iter()
+        .map(|m| {
+            m["avps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["name"] == "Message Digest")
+                .unwrap()["check"]
+                .clone()
+        })
+        .collect()
+}
+
+#[test]
+fn secret_checks_v3_message_digests() {
+    use l2tp_proto::auth::DigestAlg;
+    for alg in [DigestAlg::HmacMd5, DigestAlg::HmacSha1] {
+        let lines = v3_digest_exchange(b"s3cr3t", alg).join("\n");
+        let out = run_stdin(
+            &["decode", "--json", "--secret", "s3cr3t"],
+            lines.as_bytes(),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for c in digest_checks(&out) {
+            assert_eq!(c, serde_json::json!({"result": "correct"}), "{alg:?}");
+        }
+        // The wrong secret: each is incorrect, with what it should have been.
+        let out = run_stdin(&["decode", "--json", "--secret", "other"], lines.as_bytes());
+        for c in digest_checks(&out) {
+            assert_eq!(c["result"], "incorrect", "{alg:?}");
+            assert_eq!(
+                c["expected"].as_str().unwrap().len(),
+                2 * alg.digest_len(),
+                "{c}"
+            );
+        }
+        let out = run_stdin(&["decode", "--secret", "other", "-"], lines.as_bytes());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.matches("[incorrect, should be 0x").count(),
+            3,
+            "{text}"
+        );
+    }
+    // Without the SCCRQ and SCCRP the nonces are unknown: not verified, and said why.
+    let lines = v3_digest_exchange(b"s3cr3t", DigestAlg::HmacMd5);
+    let out = run(&["decode", "--secret", "s3cr3t", &lines[2]]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[not verified: the nonces of control connection 200 are unknown"),
+        "{text}"
+    );
+    // No secret, no checks.
+    let out = run(&["decode", "--json", &lines[0]]);
+    assert!(digest_checks(&out)[0].is_null());
+}
+
+#[test]
+fn secret_checks_v2_challenge_responses_against_the_earlier_challenge() {
+    for file in [
+        "xl2tpd-v2-challenge.pcap",
+        "xl2tpd-v2-userspace-challenge.pcap",
+        "xl2tpd-v2-userspace-hidden-bit.pcap",
+    ] {
+        let path = capture(file);
+        let out = run(&["decode", "--json", &path, "--secret", "s3cr3t-example"]);
+        assert!(out.status.success());
+        let checks: Vec<(String, serde_json::Value)> = json_lines(&out)
+            .iter()
+            .flat_map(|m| {
+                let name = m["message"].as_str().unwrap_or("").to_string();
+                m["avps"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|a| a["name"] == "Challenge Response")
+                    .map(move |a| (name.clone(), a["check"].clone()))
+            })
+            .collect();
+        assert_eq!(
+            checks,
+            [
+                (
+                    "SCCRP".to_string(),
+                    serde_json::json!({"result": "correct"})
+                ),
+                (
+                    "SCCCN".to_string(),
+                    serde_json::json!({"result": "correct"})
+                ),
+            ],
+            "{file}"
+        );
+        let out = run(&["decode", &path, "--secret", "not-it"]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            text.matches("[incorrect, should be 0x").count(),
+            2,
+            "{text}"
+        );
+    }
+    // A response whose challenge is not in the input.
+    let scccn =
+        "c802002af926000000010001800800000000000380160000000d8c9e814154e8ba02471dddae2388a033";
+    let out = run(&["decode", scccn, "--secret", "s3cr3t-example"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("[not verified: no Challenge from tunnel 63782 earlier in the input]"),
+        "{text}"
+    );
+}
+
+#[test]
+fn no_input_is_a_usage_error() {
+    for args in [
+        &["decode"][..],
+        &["decode", "-"][..],
+        &["decode", "--json"][..],
+    ] {
+        let out = run_stdin(args, b"");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.starts_with("l2tpctl: decode: nothing to decode"),
+            "{err}"
+        );
+        assert!(err.contains("\nUsage: l2tpctl decode "), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    // Only comments and blank lines: nothing either.
+    let out = run_stdin(&["decode"], b"# nothing\n\n");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn capture_files_are_recognised_without_pcap_and_stdin_is_read_without_dash() {
+    let path = capture("xl2tpd-v2-challenge.pcap");
+    let with_flag = run(&["decode", "--json", "--pcap", &path]);
+    let positional = run(&["decode", "--json", &path]);
+    assert!(positional.status.success());
+    assert_eq!(positional.stdout, with_flag.stdout);
+    // A capture on stdin (`tcpdump -w - | l2tpctl decode`), no `-` needed.
+    let piped = run_stdin(&["decode", "--json"], &std::fs::read(&path).unwrap());
+    assert!(piped.status.success());
+    assert_eq!(piped.stdout, with_flag.stdout);
+    // A file of hex lines.
+    let hexfile = capture("xl2tpd-v2-challenge.hex");
+    let out = run(&["decode", "--json", &hexfile]);
+    assert!(out.status.success());
+    assert_eq!(json_lines(&out)[0]["message"], "SCCRQ");
+}
+
+#[test]
+fn json_values_are_typed_and_codes_named() {
+    let path = capture("xl2tpd-v2-userspace-cdn-hello-stopccn.pcap");
+    let out = run(&["decode", "--json", &path]);
+    let msgs = json_lines(&out);
+    let avp = |m: &serde_json::Value, name: &str| -> serde_json::Value {
+        m["avps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {m}"))["value"]
+            .clone()
+    };
+    let sccrq = &msgs[0];
+    assert_eq!(
+        avp(sccrq, "Message Type"),
+        serde_json::json!({"type": 1, "name": "SCCRQ"})
+    );
+    assert_eq!(avp(sccrq, "Host Name"), "lac.example");
+    assert_eq!(avp(sccrq, "Receive Window Size"), 4);
+    assert!(avp(sccrq, "Assigned Tunnel ID").is_u64());
+    assert_eq!(
+        avp(sccrq, "Protocol Version"),
+        serde_json::json!({"version": 1, "revision": 0})
+    );
+    assert_eq!(avp(sccrq, "Framing Capabilities"), 3);
+    let stop = msgs.iter().find(|m| m["message"] == "StopCCN").unwrap();
+    assert_eq!(
+        avp(stop, "Result Code"),
+        serde_json::json!({"result": 1, "result_name": "general request to clear", "error": 0,
+            "error_name": "no error", "message": "Server closing"})
+    );
+    let cdn = msgs.iter().find(|m| m["message"] == "CDN").unwrap();
+    assert_eq!(avp(cdn, "Result Code")["result_name"], "lost carrier");
+    // The tree names them too.
+    let text = String::from_utf8_lossy(&run(&["decode", &path]).stdout).to_string();
+    assert!(
+        text.contains(
+            "Result Code (1): result 1 (general request to clear), error 0 (no error), \
+             message \"Server closing\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("result 1 (lost carrier), error 0 (no error)"),
+        "{text}"
+    );
 }

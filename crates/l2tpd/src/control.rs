@@ -16,11 +16,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use l2tp_runtime::config::{Config, Profile, SessionSection, TunnelSection};
+use l2tp_runtime::control::{
+    self, find_session, find_tunnel, is_half_open, Call, CreateSession, CreateTunnel,
+    DeleteSession, DeleteTunnel, Event, Reply, Request, SessionCreated, Show, Stats, StatsReply,
+    TunnelCreated,
+};
 use l2tp_runtime::status::TunnelStatus;
 use l2tp_runtime::Context;
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWriteExt, BufReader};
+use serde_json::{Map, Value};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::unix::OwnedWriteHalf;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::broadcast::error::RecvError;
@@ -30,40 +34,13 @@ use tokio::sync::Semaphore;
 pub const MAX_LINE: usize = 64 * 1024;
 /// Clients served at once.
 pub const MAX_CLIENTS: usize = 32;
-/// A client that sends no request for this long is disconnected.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// A client that sends no complete request line for this long (after connecting or after its
+/// last reply) is disconnected, and so is one that does not take a reply (or, monitoring, an
+/// event) within this long: idle or stuck clients cannot hold the [`MAX_CLIENTS`] slots.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default socket path.
-pub const DEFAULT_PATH: &str = "/run/l2tpd/control.sock";
-
-/// One request, as sent by `l2tpctl`.
-#[derive(Debug, Deserialize, PartialEq)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Request {
-    /// Every tunnel and session.
-    Show {},
-    /// Runtime-wide counters.
-    Stats {},
-    /// Create a tunnel from a `[tunnel.NAME]` table given as a JSON object.
-    CreateTunnel {
-        name: String,
-        #[serde(default)]
-        config: Map<String, Value>,
-    },
-    /// Close a tunnel.
-    DeleteTunnel { name: String },
-    /// Create a session in a tunnel from a `[tunnel.T.session.NAME]` table.
-    CreateSession {
-        tunnel: String,
-        name: String,
-        #[serde(default)]
-        config: Map<String, Value>,
-    },
-    /// Close a session.
-    DeleteSession { tunnel: String, name: String },
-    /// Stream events until the client closes.
-    Monitor {},
-}
+pub const DEFAULT_PATH: &str = control::DEFAULT_PATH;
 
 /// The bound socket; removes its file when dropped.
 pub struct ControlSocket {
@@ -130,7 +107,11 @@ pub async fn serve(listener: UnixListener, ctx: Context, profile: Profile) {
         };
         let Ok(permit) = limit.clone().try_acquire_owned() else {
             tokio::spawn(async move {
-                let line = error_line(&format!("too many control clients (at most {MAX_CLIENTS})"));
+                let line = Reply::<()>::err(format!(
+                    "{} (at most {MAX_CLIENTS})",
+                    control::TOO_MANY_CLIENTS
+                ))
+                .to_line();
                 let _ =
                     tokio::time::timeout(Duration::from_secs(1), stream.write_all(line.as_bytes()))
                         .await;
@@ -143,18 +124,6 @@ pub async fn serve(listener: UnixListener, ctx: Context, profile: Profile) {
             client(stream, ctx, profile).await;
         });
     }
-}
-
-fn error_line(msg: &str) -> String {
-    let mut s = json!({"ok": false, "error": msg}).to_string();
-    s.push('\n');
-    s
-}
-
-fn ok_line(result: Value) -> String {
-    let mut s = json!({"ok": true, "result": result}).to_string();
-    s.push('\n');
-    s
 }
 
 enum LineError {
@@ -190,18 +159,29 @@ async fn read_line(
     }
 }
 
+/// Writes `text` within [`IDLE_TIMEOUT`]; false when the client is gone or does not read.
+async fn send(wr: &mut (impl AsyncWrite + Unpin), text: &str) -> bool {
+    matches!(
+        tokio::time::timeout(IDLE_TIMEOUT, wr.write_all(text.as_bytes())).await,
+        Ok(Ok(()))
+    )
+}
+
 async fn client(stream: UnixStream, ctx: Context, profile: Profile) {
     let (rd, mut wr) = stream.into_split();
     let mut rd = BufReader::new(rd);
     loop {
+        // The whole line must arrive within the timeout: a client that stops mid-line is
+        // dropped like one that sends nothing.
         let line = match tokio::time::timeout(IDLE_TIMEOUT, read_line(&mut rd, MAX_LINE)).await {
-            Err(_) | Ok(Err(LineError::Io)) | Ok(Ok(None)) => return,
+            Err(_) => {
+                tracing::debug!("control socket: idle client disconnected");
+                return;
+            }
+            Ok(Err(LineError::Io)) | Ok(Ok(None)) => return,
             Ok(Err(LineError::TooLong)) => {
-                let _ = wr
-                    .write_all(
-                        error_line(&format!("request longer than {MAX_LINE} bytes")).as_bytes(),
-                    )
-                    .await;
+                let msg = format!("request longer than {MAX_LINE} bytes");
+                send(&mut wr, &Reply::<()>::err(msg).to_line()).await;
                 return;
             }
             Ok(Ok(Some(l))) => l,
@@ -213,45 +193,39 @@ async fn client(stream: UnixStream, ctx: Context, profile: Profile) {
             Ok(r) => r,
             Err(e) => {
                 let msg = format!("bad request: {e}");
-                if wr.write_all(error_line(&msg).as_bytes()).await.is_err() {
+                if !send(&mut wr, &Reply::<()>::err(msg).to_line()).await {
                     return;
                 }
                 continue;
             }
         };
-        if matches!(req, Request::Monitor {}) {
+        if matches!(req, Request::Monitor(_)) {
             monitor(rd, wr, &ctx).await;
             return;
         }
-        let reply = match handle(&ctx, req, profile).await {
-            Ok(v) => ok_line(v),
-            Err(e) => error_line(&e),
-        };
-        if wr.write_all(reply.as_bytes()).await.is_err() {
+        let reply = handle(&ctx, req, profile).await;
+        if !send(&mut wr, &reply).await {
             return;
         }
     }
 }
 
-/// Streams events until the client closes its end (or the runtime stops).
+/// Streams events until the client closes its end (or the runtime stops, or the client stops
+/// reading for [`IDLE_TIMEOUT`]).
 async fn monitor(
     mut rd: BufReader<tokio::net::unix::OwnedReadHalf>,
     mut wr: OwnedWriteHalf,
     ctx: &Context,
 ) {
     let mut events = ctx.subscribe();
-    if wr
-        .write_all(ok_line(json!("monitoring")).as_bytes())
-        .await
-        .is_err()
-    {
+    if !send(&mut wr, &Reply::ok("monitoring".to_string()).to_line()).await {
         return;
     }
     loop {
-        let line = tokio::select! {
+        let ev = tokio::select! {
             ev = events.recv() => match ev {
-                Ok(ev) => crate::events::to_json_line(&ev),
-                Err(RecvError::Lagged(n)) => json!({"event": "lagged", "missed": n}).to_string(),
+                Ok(ev) => Event::from_runtime(&ev, now()),
+                Err(RecvError::Lagged(n)) => Event::lagged(n),
                 Err(RecvError::Closed) => return,
             },
             r = rd.fill_buf() => match r {
@@ -264,71 +238,149 @@ async fn monitor(
                 }
             },
         };
-        if wr.write_all(format!("{line}\n").as_bytes()).await.is_err() {
+        let mut line = ev.to_json();
+        line.push('\n');
+        if !send(&mut wr, &line).await {
             return;
         }
     }
 }
 
-async fn handle(ctx: &Context, req: Request, profile: Profile) -> Result<Value, String> {
-    let e = |e: l2tp_runtime::driver::DriverError| e.to_string();
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+/// The reply line to one request (not `monitor`).
+async fn handle(ctx: &Context, req: Request, profile: Profile) -> String {
+    fn line<C: Call>(_: &C, r: Result<C::Output, String>) -> String {
+        match r {
+            Ok(v) => Reply::ok(v).to_line(),
+            Err(e) => Reply::<C::Output>::err(e).to_line(),
+        }
+    }
     match req {
-        Request::Show {} => ctx
-            .status()
-            .await
-            .map_err(e)
-            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
-        Request::Stats {} => ctx
-            .stats()
-            .await
-            .map_err(e)
-            .map(|s| serde_json::to_value(s).unwrap_or(Value::Null)),
-        Request::CreateTunnel { name, config } => {
-            let section = tunnel_section(&name, &config, profile)?;
-            let id = ctx.create_tunnel(&name, section).await.map_err(e)?;
-            tracing::info!(tunnel = %name, id = id.0, "tunnel created via control socket");
-            Ok(json!({"tunnel_id": id.0}))
-        }
-        Request::DeleteTunnel { name } => {
-            ctx.close_tunnel(&name).await.map_err(e)?;
-            tracing::info!(tunnel = %name, "tunnel closed via control socket");
-            Ok(Value::Null)
-        }
-        Request::CreateSession {
-            tunnel,
-            name,
-            config,
-        } => {
-            let status = ctx.status().await.map_err(e)?;
-            let t = status
-                .iter()
-                .find(|t| t.name == tunnel)
-                .ok_or_else(|| format!("no tunnel {tunnel}"))?;
-            let section = session_section(t, &name, &config, profile)?;
-            let id = ctx
-                .create_session(&tunnel, &name, section)
-                .await
-                .map_err(e)?;
-            tracing::info!(tunnel = %tunnel, session = %name, id = id.0,
-                "session created via control socket");
-            Ok(json!({"session_id": id.0}))
-        }
-        Request::DeleteSession { tunnel, name } => {
-            ctx.close_session(&tunnel, &name).await.map_err(e)?;
-            tracing::info!(tunnel = %tunnel, session = %name, "session closed via control socket");
-            Ok(Value::Null)
-        }
-        Request::Monitor {} => Err("monitor must be the last request on a connection".into()),
+        Request::Show(r) => line(&r, show(ctx).await),
+        Request::Stats(r) => line(&r, stats(ctx).await),
+        Request::CreateTunnel(r) => line(&r, create_tunnel(ctx, &r, profile).await),
+        Request::DeleteTunnel(r) => line(&r, delete_tunnel(ctx, &r).await),
+        Request::CreateSession(r) => line(&r, create_session(ctx, &r, profile).await),
+        Request::DeleteSession(r) => line(&r, delete_session(ctx, &r).await),
+        Request::Monitor(r) => line(
+            &r,
+            Err("monitor must be the last request on a connection".into()),
+        ),
     }
 }
 
+fn driver_error(e: l2tp_runtime::driver::DriverError) -> String {
+    e.to_string()
+}
+
+async fn show(ctx: &Context) -> Result<<Show as Call>::Output, String> {
+    ctx.status().await.map_err(driver_error)
+}
+
+async fn stats(ctx: &Context) -> Result<<Stats as Call>::Output, String> {
+    let runtime = ctx.stats().await.map_err(driver_error)?;
+    let status = ctx.status().await.map_err(driver_error)?;
+    Ok(StatsReply {
+        runtime,
+        tunnels_half_open: status.iter().filter(|t| is_half_open(t)).count(),
+    })
+}
+
+async fn create_tunnel(
+    ctx: &Context,
+    r: &CreateTunnel,
+    profile: Profile,
+) -> Result<TunnelCreated, String> {
+    let section = tunnel_section(&r.name, &r.config, profile)?;
+    let id = ctx
+        .create_tunnel(&r.name, section)
+        .await
+        .map_err(driver_error)?;
+    tracing::info!(tunnel = %r.name, id = id.0, "tunnel created via control socket");
+    Ok(TunnelCreated { tunnel_id: id.0 })
+}
+
+/// The running tunnel `key` names (a name, else a decimal ID: [`control::find_tunnel`]);
+/// else `no tunnel KEY`, or why it went down.
+fn resolve_tunnel<'a>(status: &'a [TunnelStatus], key: &str) -> Result<&'a TunnelStatus, String> {
+    match find_tunnel(status, key) {
+        None => Err(format!("no tunnel {key}")),
+        Some(t) if t.state == "down" => Err(format!(
+            "tunnel {} is down ({})",
+            t.name,
+            t.last_error.as_deref().unwrap_or("no reason recorded")
+        )),
+        Some(t) => Ok(t),
+    }
+}
+
+async fn delete_tunnel(ctx: &Context, r: &DeleteTunnel) -> Result<(), String> {
+    let status = ctx.status().await.map_err(driver_error)?;
+    let name = resolve_tunnel(&status, &r.name)?.name.clone();
+    ctx.close_tunnel(&name).await.map_err(driver_error)?;
+    tracing::info!(tunnel = %name, "tunnel closed via control socket");
+    Ok(())
+}
+
+async fn create_session(
+    ctx: &Context,
+    r: &CreateSession,
+    profile: Profile,
+) -> Result<SessionCreated, String> {
+    let status = ctx.status().await.map_err(driver_error)?;
+    let t = resolve_tunnel(&status, &r.tunnel)?;
+    let section = session_section(t, &r.name, &r.config, profile)?;
+    let id = ctx
+        .create_session(&t.name, &r.name, section)
+        .await
+        .map_err(driver_error)?;
+    tracing::info!(tunnel = %t.name, session = %r.name, id = id.0,
+        "session created via control socket");
+    Ok(SessionCreated { session_id: id.0 })
+}
+
+async fn delete_session(ctx: &Context, r: &DeleteSession) -> Result<(), String> {
+    let status = ctx.status().await.map_err(driver_error)?;
+    let t = resolve_tunnel(&status, &r.tunnel)?;
+    let s = match find_session(t, &r.name) {
+        None => return Err(format!("no session {} in tunnel {}", r.name, t.name)),
+        Some(s) if s.state == "down" => {
+            return Err(format!(
+                "session {}/{} is down ({})",
+                t.name,
+                s.name,
+                s.last_error.as_deref().unwrap_or("no reason recorded")
+            ))
+        }
+        Some(s) => s,
+    };
+    ctx.close_session(&t.name, &s.name)
+        .await
+        .map_err(driver_error)?;
+    tracing::info!(tunnel = %t.name, session = %s.name, "session closed via control socket");
+    Ok(())
+}
+
+/// Checks a name given for a new tunnel or session. Refused: empty or over 64 bytes, `.`
+/// (the tunnels and calls peers open are named `LISTENER.ID` / `TEMPLATE.ID`), `/` (the
+/// `TUNNEL/SESSION` notation), whitespace and control characters (names are shell words).
 fn check_name(what: &str, name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > 64 {
         return Err(format!("{what} name must be 1 to 64 characters"));
     }
-    if name.starts_with('#') || name.chars().any(char::is_control) {
+    if let Some(c) = name
+        .chars()
+        .find(|c| matches!(c, '.' | '/') || c.is_whitespace() || c.is_control())
+    {
         return Err(format!(
-            "{what} name {name:?}: must not start with '#' or contain control characters"
+            "{what} name {name:?}: {c:?} is not allowed (no '.', which names of tunnels and \
+             calls opened by peers use, no '/', whitespace or control characters)"
         ));
     }
     Ok(())
@@ -425,28 +477,136 @@ fn toml_value(key: &str, v: &Value) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
     }
 
     #[test]
-    fn requests_parse_and_unknown_fields_are_refused() {
-        let r: Request = serde_json::from_str(r#"{"cmd":"show"}"#).unwrap();
-        assert_eq!(r, Request::Show {});
-        let r: Request =
-            serde_json::from_str(r#"{"cmd":"delete_session","tunnel":"t","name":"s"}"#).unwrap();
+    fn names_may_not_contain_dots_slashes_whitespace_or_controls() {
+        for ok in ["t1", "isp-uplink_2", "#3", "123", "é"] {
+            assert_eq!(check_name("tunnel", ok), Ok(()), "{ok}");
+        }
+        for bad in ["lns.28324", "a/b", "a b", "a\tb", "a\nb", "a\u{7f}"] {
+            let e = check_name("tunnel", bad).unwrap_err();
+            assert!(e.contains("is not allowed (no '.'"), "{bad}: {e}");
+        }
         assert_eq!(
-            r,
-            Request::DeleteSession {
-                tunnel: "t".into(),
-                name: "s".into()
-            }
+            check_name("session", "tmpl.6460").unwrap_err(),
+            "session name \"tmpl.6460\": '.' is not allowed (no '.', which names of tunnels \
+             and calls opened by peers use, no '/', whitespace or control characters)"
         );
-        let e = serde_json::from_str::<Request>(r#"{"cmd":"show","x":1}"#).unwrap_err();
-        assert!(e.to_string().contains("unknown field"), "{e}");
-        let e = serde_json::from_str::<Request>(r#"{"cmd":"frobnicate"}"#).unwrap_err();
-        assert!(e.to_string().contains("unknown variant"), "{e}");
+        assert!(check_name("tunnel", "").is_err());
+        assert!(check_name("tunnel", &"x".repeat(65)).is_err());
+        let e = tunnel_section("a.b", &obj(json!({"peer": "127.0.0.1:1"})), Profile::L2tpd)
+            .unwrap_err();
+        assert!(e.starts_with("tunnel name \"a.b\""), "{e}");
+    }
+
+    /// The monitor's typed events are the `--events json` lines, field for field.
+    #[test]
+    fn monitor_events_match_the_events_json_format() {
+        use l2tp_proto::endpoint::{DownReason, Event as E, SessionId, SessionParams, TunnelId};
+        use l2tp_proto::wire::{CallErrors, Encap, ResultCode, Version};
+        use l2tp_runtime::RuntimeEvent;
+        let rc = ResultCode {
+            result: 3,
+            error: Some(0),
+            message: Some(b"closed by operator".to_vec()),
+        };
+        let params = SessionParams {
+            local_cookie: vec![1, 2, 3, 4],
+            peer_cookie: vec![5, 6, 7, 8],
+            l2_specific: 1,
+            ..SessionParams::default()
+        };
+        let events = [
+            E::TunnelUp {
+                tunnel: TunnelId(7),
+                peer_tunnel_id: 9,
+                peer: "127.0.0.1:1701".parse().unwrap(),
+                version: Version::V3,
+                encap: Encap::Ip,
+                peer_host_name: b"lns".to_vec(),
+            },
+            E::TunnelDown {
+                tunnel: TunnelId(7),
+                reason: DownReason::Peer(rc.clone()),
+            },
+            E::TunnelDown {
+                tunnel: TunnelId(7),
+                reason: DownReason::Timeout,
+            },
+            E::SessionUp {
+                tunnel: TunnelId(7),
+                session: SessionId(5),
+                peer_session_id: 6,
+                peer_tunnel_id: 9,
+                pseudowire: 5,
+                params,
+            },
+            E::SessionUp {
+                tunnel: TunnelId(7),
+                session: SessionId(5),
+                peer_session_id: 6,
+                peer_tunnel_id: 9,
+                pseudowire: 7,
+                params: SessionParams::default(),
+            },
+            E::WanError {
+                tunnel: TunnelId(7),
+                session: SessionId(5),
+                errors: CallErrors {
+                    crc: 1,
+                    framing: 2,
+                    hardware_overruns: 3,
+                    buffer_overruns: 4,
+                    timeouts: 5,
+                    alignment: 6,
+                },
+            },
+            E::LinkInfo {
+                tunnel: TunnelId(7),
+                session: SessionId(5),
+                accm: Some((1, 2)),
+                circuit_status: Some(3),
+            },
+            E::SessionDown {
+                tunnel: TunnelId(7),
+                session: SessionId(5),
+                reason: DownReason::Local(ResultCode {
+                    result: 2,
+                    error: None,
+                    message: None,
+                }),
+            },
+            E::SessionDown {
+                tunnel: TunnelId(7),
+                session: SessionId(5),
+                reason: DownReason::TunnelDown,
+            },
+        ];
+        for (i, event) in events.into_iter().enumerate() {
+            let ev = RuntimeEvent {
+                tunnel_name: "t1".into(),
+                session_name: (i > 2).then(|| "s1".to_string()),
+                interface_name: Some("l2tpeth0".into()),
+                event,
+            };
+            let mut expected: Value =
+                serde_json::from_str(&crate::events::to_json_line(&ev)).unwrap();
+            let mut got = serde_json::to_value(Event::from_runtime(&ev, 0.0)).unwrap();
+            expected.as_object_mut().unwrap().remove("ts");
+            got.as_object_mut().unwrap().remove("ts");
+            assert_eq!(got, expected, "{:?}", ev.event);
+            // And the client reads the line back to the same event.
+            let back: Event = serde_json::from_str(&crate::events::to_json_line(&ev)).unwrap();
+            assert_eq!(
+                serde_json::to_value(back).unwrap()["event"],
+                expected["event"]
+            );
+        }
     }
 
     #[test]
@@ -512,6 +672,6 @@ mod tests {
             e.starts_with("tunnel.t1.session.s2.pseudowire: expect 'ppp' or 'pppac'"),
             "{e}"
         );
-        assert!(session_section(&t, "#3", &Map::new(), Profile::L2tpd).is_err());
+        assert!(session_section(&t, "tmpl.3", &Map::new(), Profile::L2tpd).is_err());
     }
 }

@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use l2tp_runtime::control::is_half_open;
 use l2tp_runtime::status::{RuntimeStats, TunnelStatus};
 use l2tp_runtime::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -165,6 +166,14 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
     for (state, n) in &tunnels {
         let _ = writeln!(out, "l2tp_tunnels{{state=\"{}\"}} {n}", label(state));
     }
+    family(
+        &mut out,
+        "l2tp_tunnels_half_open",
+        "gauge",
+        "Tunnels being set up (not established, closing or down).",
+    );
+    let half_open = status.iter().filter(|t| is_half_open(t)).count();
+    let _ = writeln!(out, "l2tp_tunnels_half_open {half_open}");
     family(&mut out, "l2tp_sessions", "gauge", "Sessions by state.");
     for (state, n) in &sessions {
         let _ = writeln!(out, "l2tp_sessions{{state=\"{}\"}} {n}", label(state));
@@ -187,7 +196,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         "l2tp_control_messages_total{{direction=\"tx\"}} {}",
         e.control_tx
     );
-    let scalars: [(&str, &str, u64); 9] = [
+    let scalars: [(&str, &str, u64); 10] = [
         (
             "l2tp_retransmits_total",
             "Control message retransmissions.",
@@ -228,6 +237,11 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
             "l2tp_tunnels_accepted_total",
             "Tunnels accepted from peers.",
             e.tunnels_accepted,
+        ),
+        (
+            "l2tp_refused_peers_total",
+            "Datagrams from addresses not in accept_peers, dropped.",
+            e.refused_peers,
         ),
     ];
     for (name, help, v) in scalars {
@@ -329,6 +343,79 @@ mod tests {
         assert!(
             text.contains("l2tp_session_rx_packets_total{tunnel=\"a\",session=\"s\\\"1\"} 42\n")
         );
+    }
+
+    /// Every counter of `RuntimeStats` (however many it gets) is exported: each is given a
+    /// distinct value, which must show up as a sample.
+    #[test]
+    fn every_runtime_counter_is_exported() {
+        fn number_leaves(
+            v: &mut serde_json::Value,
+            next: &mut u64,
+            path: String,
+        ) -> Vec<(String, u64)> {
+            match v {
+                serde_json::Value::Object(m) => m
+                    .iter_mut()
+                    .flat_map(|(k, x)| number_leaves(x, next, format!("{path}{k}.")))
+                    .collect(),
+                serde_json::Value::Number(_) => {
+                    *next += 1;
+                    *v = (*next * 1000 + 7).into();
+                    vec![(path, *next * 1000 + 7)]
+                }
+                _ => vec![],
+            }
+        }
+        let mut v = serde_json::to_value(RuntimeStats::default()).unwrap();
+        let mut next = 0;
+        let leaves = number_leaves(&mut v, &mut next, String::new());
+        assert!(leaves.len() >= 16, "{leaves:?}");
+        let stats: RuntimeStats = serde_json::from_value(v).unwrap();
+        let text = render(&[], &stats);
+        for (field, value) in leaves {
+            // Tunnel and session totals are gauges by state, from the status.
+            if ["tunnels.", "tunnels_up.", "sessions.", "sessions_up."].contains(&field.as_str()) {
+                continue;
+            }
+            assert!(
+                text.lines()
+                    .any(|l| !l.starts_with('#') && l.ends_with(&format!(" {value}"))),
+                "{field} is not exported:\n{text}"
+            );
+        }
+        for name in [
+            "l2tp_refused_peers_total",
+            "l2tp_auth_failures_total",
+            "l2tp_malformed_total",
+            "l2tp_unknown_tunnel_total",
+            "l2tp_retransmits_total",
+            "l2tp_send_errors_total",
+            "l2tp_dataplane_errors_total",
+        ] {
+            assert!(text.contains(&format!("# TYPE {name} counter\n")), "{name}");
+        }
+    }
+
+    #[test]
+    fn half_open_gauge_counts_tunnels_being_set_up() {
+        let mut listener = tunnel("lns", "listening", vec![]);
+        listener.kind = "listener".into();
+        let status = vec![
+            tunnel("a", "established", vec![]),
+            tunnel("b", "waitctlreply", vec![]),
+            tunnel("c", "waitctlconn", vec![]),
+            tunnel("d", "down", vec![]),
+            tunnel("e", "closing", vec![]),
+            listener,
+        ];
+        let text = render(&status, &RuntimeStats::default());
+        assert!(
+            text.contains("# TYPE l2tp_tunnels_half_open gauge\nl2tp_tunnels_half_open 2\n"),
+            "{text}"
+        );
+        let text = render(&[], &RuntimeStats::default());
+        assert!(text.contains("\nl2tp_tunnels_half_open 0\n"), "{text}");
     }
 
     #[test]

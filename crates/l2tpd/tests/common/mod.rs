@@ -152,8 +152,17 @@ impl Daemon {
         request(&self.control, line)
     }
 
-    /// `show` via the socket.
+    /// `show` via the socket, less the tunnels that went down (which `show` keeps listing
+    /// for a while, state `down`): what is running.
     pub fn status(&self) -> Vec<Value> {
+        self.status_all()
+            .into_iter()
+            .filter(|t| t["state"] != "down")
+            .collect()
+    }
+
+    /// `show` via the socket, as it is.
+    pub fn status_all(&self) -> Vec<Value> {
         let r = self.request(r#"{"cmd":"show"}"#);
         assert_eq!(r["ok"], true, "{r}");
         r["result"].as_array().unwrap().clone()
