@@ -1,8 +1,8 @@
 //! Decode every packet of the real xl2tpd captures in `shared/captures/*.hex` and pin down the
 //! facts listed in `shared/captures/README.md`.
 //!
-//! The shared directory is found via `L2TP_SHARED_DIR`, else `<repo>/../shared` (CI: a fresh
-//! clone with `shared/` beside it), else `/work/shared`.
+//! The shared directory is found via `L2TP_SHARED_DIR`, else by the repository layout:
+//! `<repo>/../shared` (CI: a fresh clone with `shared/` beside it).
 
 use std::path::PathBuf;
 
@@ -17,7 +17,6 @@ fn shared_dir() -> PathBuf {
         env!("CARGO_MANIFEST_DIR"),
         "/../../../shared"
     )));
-    candidates.push(PathBuf::from("/work/shared"));
     for c in &candidates {
         if c.join("captures").is_dir() {
             return c.clone();

@@ -10,17 +10,12 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_l2tpctl"))
 }
 
-/// The shared directory: $L2TP_SHARED_DIR, else `<repo>/../shared`, else /work/shared.
+/// The shared directory: $L2TP_SHARED_DIR, else by the repository layout, `<repo>/../shared`.
 fn shared() -> PathBuf {
     if let Some(d) = std::env::var_os("L2TP_SHARED_DIR") {
         return PathBuf::from(d);
     }
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let sibling = repo.join("../shared");
-    if sibling.is_dir() {
-        return sibling;
-    }
-    PathBuf::from("/work/shared")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
 }
 
 fn capture(name: &str) -> String {
