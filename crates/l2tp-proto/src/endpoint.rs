@@ -46,7 +46,10 @@ pub struct TunnelConfig {
     pub host_name: Vec<u8>,
     /// Our Receive Window Size AVP (default 4).
     pub window_size: u16,
-    /// Send HELLO after this long without receiving anything; `None` = never (go-l2tp default).
+    /// Send HELLO after this long without receiving anything (RFC 2661 §6.5); `None` = never.
+    /// Default [`DEFAULT_HELLO_INTERVAL`] (60 s, as xl2tpd): a dynamic tunnel whose peer
+    /// vanished is then declared down after the retransmission budget. Quiescent tunnels
+    /// ([`Endpoint::add_quiescent`]) send HELLO only when this is set.
     pub hello_interval: Option<Duration>,
     /// First retransmission timeout (default 1 s); doubles on each retry, capped at 8 s.
     pub retry_timeout: Duration,
@@ -81,13 +84,21 @@ pub struct TunnelConfig {
     pub tie_breaker: Option<[u8; 8]>,
 }
 
+/// HELLO interval of dynamic tunnels unless configured otherwise ([`TunnelConfig::new`],
+/// [`EndpointConfig::default`]): 60 s of receive silence, as xl2tpd (RFC 2661 §6.5 leaves the
+/// value to the implementation). go-l2tp sent none by default; with it a peer that vanished
+/// without a StopCCN is noticed after 60 s plus the retransmission budget (1 + 2 + 4 + 8 s
+/// with the default 3 retries) instead of never.
+pub const DEFAULT_HELLO_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The attribute types usually hidden when hiding is wanted: proxy authentication name,
 /// challenge and response, Calling and Called Number (RFC 2661 §4.3 suggests the sensitive
 /// ones). Use as `TunnelConfig::hide_avps`.
 pub const SENSITIVE_AVPS: &[u16] = &[21, 22, 30, 31, 32, 33];
 
 impl TunnelConfig {
-    /// A config with go-l2tp's defaults for the given version, encapsulation and peer.
+    /// A config with go-l2tp's defaults for the given version, encapsulation and peer, except
+    /// HELLO every [`DEFAULT_HELLO_INTERVAL`] (go-l2tp: none).
     pub fn new(version: Version, encap: Encap, peer: SocketAddr) -> Self {
         TunnelConfig {
             version,
@@ -96,7 +107,7 @@ impl TunnelConfig {
             local_tunnel_id: None,
             host_name: b"l2tpd".to_vec(),
             window_size: 4,
-            hello_interval: None,
+            hello_interval: Some(DEFAULT_HELLO_INTERVAL),
             retry_timeout: Duration::from_secs(1),
             max_retries: 3,
             framing_caps: 3,
@@ -388,7 +399,8 @@ pub struct EndpointConfig {
     pub secret: Option<Vec<u8>>,
     /// Our Receive Window Size for accepted tunnels.
     pub window_size: u16,
-    /// HELLO interval for accepted tunnels.
+    /// HELLO interval for accepted tunnels (default [`DEFAULT_HELLO_INTERVAL`]; `None` =
+    /// never).
     pub hello_interval: Option<Duration>,
     /// First retransmission timeout for accepted tunnels.
     pub retry_timeout: Duration,
@@ -417,7 +429,7 @@ impl Default for EndpointConfig {
             host_name: b"l2tpd".to_vec(),
             secret: None,
             window_size: 4,
-            hello_interval: None,
+            hello_interval: Some(DEFAULT_HELLO_INTERVAL),
             retry_timeout: Duration::from_secs(1),
             max_retries: 3,
             framing_caps: 3,
@@ -583,7 +595,8 @@ impl Endpoint {
 
     /// Adds a quiescent tunnel: no SCCRQ exchange, both ends configured with each other's IDs
     /// (`cfg.local_tunnel_id`, `cfg.peer_tunnel_id`). `TunnelUp` is reported at once; the
-    /// tunnel only acknowledges messages and sends HELLO (`cfg.hello_interval`), and reports
+    /// tunnel only acknowledges messages and sends HELLO (`cfg.hello_interval`; `None`: none,
+    /// go-l2tp's quiescent tunnel without `hello_timeout`), and reports
     /// `TunnelDown(Timeout)` when the peer stops acknowledging. No sessions.
     pub fn add_quiescent(&mut self, now: Instant, cfg: TunnelConfig) -> Result<TunnelId, ApiError> {
         let Some(peer_id) = cfg.peer_tunnel_id.filter(|&p| p != 0) else {

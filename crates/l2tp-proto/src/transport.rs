@@ -20,7 +20,7 @@
 //!   was received and nothing was sent since that carries the ack.
 //! - Duplicates (Ns older than expected) are counted, re-acknowledged, not delivered;
 //!   out-of-order newer messages inside our receive window are held and delivered in order.
-//! - HELLO after `hello_interval` of receive silence, when enabled.
+//! - HELLO after `hello_interval` of receive silence, when enabled (a zero interval: never).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -244,8 +244,10 @@ impl Transport {
         self.cwnd = self.cwnd.min(self.peer_window);
     }
 
-    /// Starts (or restarts) the HELLO timer, if a hello interval is configured.
+    /// Starts (or restarts) the HELLO timer, if a hello interval is configured (a zero
+    /// interval counts as none: it would send a HELLO on every timer).
     pub fn enable_hello(&mut self, now: Instant) {
+        self.cfg.hello_interval = self.cfg.hello_interval.filter(|i| !i.is_zero());
         self.hello_enabled = self.cfg.hello_interval.is_some();
         self.hello_at = self.cfg.hello_interval.map(|i| now + i);
     }

@@ -509,13 +509,19 @@ fn replay_xl2tpd_lns_against_our_lac() {
         "CDN byte-identical to xl2tpd's"
     );
     d.feed_bytes(pkt(10));
-    // HELLO from the LNS at 60 s → our ZLB.
-    d.advance(Duration::from_secs(60));
+    // HELLO from the LNS just before 60 s of silence → our ZLB.
+    d.advance(Duration::from_millis(59_900));
     d.feed_bytes(pkt(11));
     let out = d.sent();
     assert_eq!(out.len(), 1);
     expect(&out[0], 12);
-    // StopCCN from our side; xl2tpd's LAC had also sent a HELLO (Ns 5) before, so ours is Ns 5.
+    // 60 s later our own HELLO (the default interval, like xl2tpd's), acked by the LNS.
+    d.advance(Duration::from_secs(60));
+    let out = d.sent();
+    assert_eq!(out.len(), 1);
+    expect(&out[0], 13);
+    d.feed_bytes(pkt(14));
+    // StopCCN from our side: same header and AVPs as xl2tpd's.
     let now = d.now;
     d.ep.close_tunnel(
         now,
@@ -528,15 +534,11 @@ fn replay_xl2tpd_lns_against_our_lac() {
     )
     .unwrap();
     let out = d.sent();
-    assert_eq!(out[0].message_type(), Some(MessageType::StopCcn));
-    assert_eq!(out[0].header, hdr(13548, 0, 5, 3));
+    expect(&out[0], 15);
     let e = parse(pkt(15));
     assert_eq!(out[0].avps, e.avps, "StopCCN AVPs identical to xl2tpd's");
-    // The LNS's ZLB for it (Nr 6 here, since we sent no HELLO).
-    d.feed(&ControlMessage {
-        header: hdr(44424, 0, 3, 6),
-        avps: vec![],
-    });
+    // The LNS's ZLB for it.
+    d.feed_bytes(pkt(16));
     let ev = d.events();
     assert!(
         matches!(

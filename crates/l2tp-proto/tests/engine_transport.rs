@@ -277,3 +277,18 @@ fn hello_after_silence() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].msg.message_type(), Some(MessageType::Hello));
 }
+
+/// A zero HELLO interval (`hello_timeout = 0`) means no HELLO, not one on every timer.
+#[test]
+fn zero_hello_interval_sends_no_hello() {
+    let t0 = Instant::now();
+    let cfg = TransportConfig {
+        hello_interval: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let mut t = Transport::new(cfg, Version::V2);
+    t.enable_hello(t0);
+    assert_eq!(t.next_timeout(), None);
+    t.handle_timeout(t0 + Duration::from_secs(1));
+    assert!(drain(&mut t).is_empty());
+}

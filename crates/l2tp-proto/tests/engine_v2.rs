@@ -447,7 +447,14 @@ fn close_tunnel_with_dead_peer_reports_local_after_retries() {
 
 #[test]
 fn hello_sent_after_hello_interval_of_silence() {
-    let mut s = Sim::pair(11);
+    // The LNS sends no HELLO of its own (the default would), so the LAC's timer runs out.
+    let mut s = Sim::new(
+        11,
+        EndpointConfig {
+            hello_interval: None,
+            ..EndpointConfig::default()
+        },
+    );
     let mut cfg = s.tunnel_cfg();
     cfg.hello_interval = Some(Duration::from_secs(60));
     let now = s.now;
@@ -485,6 +492,48 @@ fn hello_unanswered_brings_tunnel_down() {
             tunnel: t,
             reason: DownReason::Timeout
         }));
+}
+
+/// RFC 2661 §6.5: by default (`TunnelConfig::new`, `EndpointConfig::default`) a dynamic
+/// tunnel sends HELLO after 60 s of silence, so a peer that vanishes without a StopCCN is
+/// declared dead after 60 s plus the retransmission budget (1 + 2 + 4 + 8 s) — the tunnel we
+/// dialled as well as the one we accepted.
+#[test]
+fn vanished_peer_is_declared_dead_by_default_hellos_dialled_and_accepted() {
+    for vanished in [LNS, LAC] {
+        let survivor = 1 - vanished;
+        let mut s = Sim::pair(24);
+        let (lac_t, lns_t) = setup(&mut s);
+        let t = if survivor == LAC { lac_t } else { lns_t };
+        s.run_for(secs(1.0));
+        let last_rx = s.log.iter().rev().find(|p| p.from == vanished).unwrap().at + s.latency;
+        // Gone both ways: receives nothing, and nothing it sends arrives.
+        s.nodes[vanished].up = false;
+        s.drop_if = Some(Box::new(move |p| p.from == vanished));
+        s.run_for(secs(120.0));
+        let downs: Vec<_> = s.nodes[survivor]
+            .events
+            .iter()
+            .filter(|(_, e)| is_tunnel_down(e))
+            .collect();
+        assert_eq!(downs.len(), 1, "node {survivor}: {downs:?}");
+        let (at, ev) = downs[0];
+        assert_eq!(
+            *ev,
+            Event::TunnelDown {
+                tunnel: t,
+                reason: DownReason::Timeout
+            }
+        );
+        // HELLO at 60 s, retransmitted at +1, +3, +7 s, given up at +15 s.
+        let after = *at - last_rx;
+        assert!(
+            after >= secs(75.0) && after <= secs(75.1),
+            "node {survivor}: down {after:?} after the last datagram"
+        );
+        assert_eq!(s.sent(survivor, MessageType::Hello).len(), 4);
+        assert!(s.nodes[survivor].ep.tunnel_ids().is_empty());
+    }
 }
 
 #[test]

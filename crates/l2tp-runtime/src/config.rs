@@ -11,7 +11,8 @@
 //! tid = 100                    # local tunnel ID: 1..=65535 (v2), 1..=4294967295 (v3)
 //! ptid = 200                   # peer tunnel ID, same range
 //! window_size = 4              # default 4
-//! hello_timeout = 60000        # ms; unset = no HELLO
+//! hello_timeout = 60000        # ms; 0 = no HELLO; unset: 60000 (dynamic), none (static,
+//!                              # quiescent) — see "Keepalive" below
 //! retry_timeout = 1000         # ms; default 1000
 //! max_retries = 3              # default 3
 //! host_name = "lac.example"    # default: /proc/sys/kernel/hostname, else "l2tpd"
@@ -50,7 +51,18 @@
 //!
 //! An explicit `kind` wins. Without it the [`Profile`] decides: [`Profile::L2tpd`] and
 //! [`Profile::Kl2tpd`] make every tunnel **dynamic**; [`Profile::Ql2tpd`] follows ql2tpd:
-//! **static** without `hello_timeout`, **quiescent** with it.
+//! **static** without `hello_timeout` (or with 0), **quiescent** with a non-zero one.
+//!
+//! # Keepalive
+//!
+//! A dynamic tunnel — dialled, or accepted by a `listen` tunnel — sends HELLO after 60 s
+//! without receiving anything (RFC 2661 §6.5, xl2tpd's interval), so a peer that vanishes
+//! without a StopCCN is declared down once the HELLO's retransmissions run out (60 s + 1 + 2 +
+//! 4 + 8 s with the default `retry_timeout` and `max_retries`). go-l2tp sent none unless
+//! `hello_timeout` was set: an explicit `hello_timeout` (ms) is still honoured, and
+//! `hello_timeout = 0` turns HELLO off (go-l2tp's default). Static tunnels have no control
+//! channel, and quiescent ones send HELLO only with a non-zero `hello_timeout`, as before;
+//! the ql2tpd profile picks quiescent for a non-zero `hello_timeout`, static otherwise.
 //!
 //! # Errors
 //!
@@ -64,7 +76,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use l2tp_proto::endpoint::{EndpointConfig, SessionConfig, TunnelConfig};
+use l2tp_proto::endpoint::{EndpointConfig, SessionConfig, TunnelConfig, DEFAULT_HELLO_INTERVAL};
 use l2tp_proto::wire::{pw_type, Encap, Version};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
@@ -110,7 +122,8 @@ pub enum Profile {
     L2tpd,
     /// `kl2tpd` (v2 LAC): tunnels without `kind` are dynamic.
     Kl2tpd,
-    /// `ql2tpd`: tunnels without `kind` are static, or quiescent when `hello_timeout` is set.
+    /// `ql2tpd`: tunnels without `kind` are static, or quiescent when `hello_timeout` is set
+    /// and non-zero.
     Ql2tpd,
 }
 
@@ -217,7 +230,8 @@ pub struct TunnelSection {
     pub ptid: Option<u32>,
     /// `window_size` (default 4).
     pub window_size: u16,
-    /// `hello_timeout` (unset = no HELLO).
+    /// `hello_timeout` as written (`None` when absent; zero turns HELLO off). What the engine
+    /// gets, with the kind's default, is [`TunnelSection::hello_interval`].
     pub hello_timeout: Option<Duration>,
     /// `retry_timeout` (default 1 s).
     pub retry_timeout: Duration,
@@ -323,6 +337,18 @@ impl TunnelSection {
         }
     }
 
+    /// The HELLO interval the engine gets: `hello_timeout` when set and non-zero, none when
+    /// it is 0; without it [`DEFAULT_HELLO_INTERVAL`] (60 s) for a dynamic tunnel (dialled or
+    /// listening) and none for static and quiescent ones.
+    pub fn hello_interval(&self) -> Option<Duration> {
+        match self.hello_timeout {
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+            None if self.kind == TunnelKind::Dynamic => Some(DEFAULT_HELLO_INTERVAL),
+            None => None,
+        }
+    }
+
     /// The engine's view of this tunnel. A listening tunnel without `peer` gets the unspecified
     /// address `0.0.0.0:0` (the engine fills in each caller's address).
     pub fn to_engine(&self) -> TunnelConfig {
@@ -333,7 +359,7 @@ impl TunnelSection {
         c.local_tunnel_id = self.tid;
         c.host_name = self.host_name.as_bytes().to_vec();
         c.window_size = self.window_size;
-        c.hello_interval = self.hello_timeout;
+        c.hello_interval = self.hello_interval();
         c.retry_timeout = self.retry_timeout;
         c.max_retries = self.max_retries;
         c.framing_caps = self.framing_caps;
@@ -820,7 +846,9 @@ impl Cx<'_> {
         }
         s.kind = kind.unwrap_or(match profile {
             Profile::L2tpd | Profile::Kl2tpd => TunnelKind::Dynamic,
-            Profile::Ql2tpd if s.hello_timeout.is_some() => TunnelKind::Quiescent,
+            Profile::Ql2tpd if s.hello_timeout.is_some_and(|d| !d.is_zero()) => {
+                TunnelKind::Quiescent
+            }
             Profile::Ql2tpd => TunnelKind::Static,
         });
 

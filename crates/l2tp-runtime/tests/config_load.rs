@@ -174,6 +174,65 @@ hello_timeout = 1000
     assert_eq!(c.tunnel("b").unwrap().kind, TunnelKind::Quiescent);
 }
 
+/// Dynamic tunnels (dialled and listening) send HELLO every 60 s unless told otherwise; an
+/// explicit `hello_timeout` wins and 0 turns it off; static and quiescent tunnels keep
+/// go-l2tp's "none unless set", and ql2tpd takes `hello_timeout = 0` for static.
+#[test]
+fn hello_defaults_to_60_s_for_dynamic_tunnels_and_0_turns_it_off() {
+    let text = r#"
+[tunnel.dial]
+peer = "10.0.0.1:1701"
+[tunnel.dial_off]
+peer = "10.0.0.1:1701"
+hello_timeout = 0
+[tunnel.dial_5s]
+peer = "10.0.0.1:1701"
+hello_timeout = 5000
+[tunnel.lns]
+local = "0.0.0.0:1701"
+listen = true
+[tunnel.lns_off]
+local = "0.0.0.0:1702"
+listen = true
+hello_timeout = 0
+[tunnel.q]
+kind = "quiescent"
+version = "l2tpv3"
+local = "127.0.0.1:7000"
+peer = "127.0.0.1:7001"
+tid = 1
+ptid = 2
+[tunnel.q_10s]
+kind = "quiescent"
+version = "l2tpv3"
+local = "127.0.0.1:7002"
+peer = "127.0.0.1:7003"
+tid = 3
+ptid = 4
+hello_timeout = 10000
+"#;
+    let c = Config::parse(text, "h.toml").unwrap();
+    let hello = |n: &str| c.tunnel(n).unwrap().to_engine().hello_interval;
+    let minute = Some(Duration::from_secs(60));
+    assert_eq!(hello("dial"), minute);
+    assert_eq!(hello("dial_off"), None);
+    assert_eq!(hello("dial_5s"), Some(Duration::from_secs(5)));
+    assert_eq!(hello("q"), None, "quiescent: HELLO only when configured");
+    assert_eq!(hello("q_10s"), Some(Duration::from_secs(10)));
+    // Tunnels a listener accepts.
+    let accepted = |n: &str| c.tunnel(n).unwrap().to_endpoint_config().hello_interval;
+    assert_eq!(accepted("lns"), minute);
+    assert_eq!(accepted("lns_off"), None);
+    assert_eq!(TunnelSection::new().to_engine().hello_interval, minute);
+
+    let q = "[tunnel.a]\nversion = \"l2tpv3\"\nlocal = \"127.0.0.1:1\"\npeer = \"127.0.0.1:2\"\n\
+             tid = 1\nptid = 2\nhello_timeout = 0\n";
+    let c = Config::parse_as(q, "q.toml", Profile::Ql2tpd).unwrap();
+    let a = c.tunnel("a").unwrap();
+    assert_eq!(a.kind, TunnelKind::Static);
+    assert_eq!(a.to_engine().hello_interval, None);
+}
+
 #[test]
 fn kpppoed_top_level_keys_are_read() {
     let text = r#"
