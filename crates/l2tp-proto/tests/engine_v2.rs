@@ -536,6 +536,45 @@ fn vanished_peer_is_declared_dead_by_default_hellos_dialled_and_accepted() {
     }
 }
 
+/// RFC 2661 Appendix A after a retransmission timeout: the messages in flight are taken as
+/// lost and resent as the congestion window reopens with each acknowledgement (go-back-N),
+/// so four ICRQs lost in a row cost one retransmission timeout plus a few round trips — not
+/// one timeout each, as when only the oldest was resent and the others waited for the timer.
+#[test]
+fn burst_of_four_lost_messages_recovers_in_one_retransmission_timeout() {
+    let mut s = Sim::pair(25);
+    // One call first: the acknowledgements open the congestion window to the peer's 4.
+    let (t, _) = setup(&mut s);
+    s.run_for(secs(1.0));
+    assert_eq!(s.nodes[LAC].ep.tunnel_info(t).unwrap().send_window, 4);
+    // The first transmission of each of the next four ICRQs is lost.
+    let mut seen = std::collections::HashSet::new();
+    s.drop_if = Some(Box::new(move |p| {
+        p.from == LAC
+            && p.mt() == Some(MessageType::Icrq)
+            && seen.insert(p.msg.as_ref().unwrap().header.ns)
+    }));
+    let now = s.now;
+    let start = s.elapsed();
+    for _ in 0..4 {
+        s.nodes[LAC]
+            .ep
+            .open_session(now, t, SessionConfig::default())
+            .unwrap();
+    }
+    assert_eq!(s.nodes[LAC].ep.tunnel_info(t).unwrap().in_flight, 4);
+    assert!(s.run_until(secs(30.0), |s| s.count(LNS, is_session_up) == 5
+        && s.count(LAC, is_session_up) == 5));
+    let took = s.elapsed() - start;
+    assert!(
+        took < secs(1.1),
+        "four lost ICRQs took {took:?} to recover (retransmission timeout 1 s)"
+    );
+    // Each lost message was resent once.
+    assert_eq!(s.sent(LAC, MessageType::Icrq).len(), 1 + 4 + 4);
+    assert_eq!(s.nodes[LAC].ep.stats().retransmits, 4);
+}
+
 #[test]
 fn peer_receive_window_of_one_allows_one_outstanding_message() {
     let mut s = Sim::new(
