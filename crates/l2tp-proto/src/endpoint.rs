@@ -368,6 +368,12 @@ pub struct EndpointStats {
     pub auth_failures: u64,
     /// Incoming SCCRQs that lost the tie break against our own SCCRQ (RFC 2661 §5.1).
     pub tie_breaks_lost_by_peer: u64,
+    /// Datagrams for a known tunnel from an address or port other than its peer's (RFC 2661
+    /// §8.1; only our SCCRQ's answer may come from another port): dropped untouched.
+    pub wrong_source: u64,
+    /// StopCCNs whose Assigned Tunnel ID (v3: Assigned Control Connection ID) is not the
+    /// peer's: dropped before the transport sees them.
+    pub wrong_tunnel_id: u64,
 }
 
 /// Settings of the endpoint as a whole, and of the tunnels it accepts from peers.
@@ -788,9 +794,11 @@ impl Endpoint {
 
     /// Processes one received datagram: UDP payload, or for [`Encap::Ip`] the IP payload
     /// (protocol 115, starting with the 4-byte Session ID; `remote`'s port is ignored — pass
-    /// 0). Never fails: malformed datagrams, datagrams for unknown tunnels and v3 messages with
-    /// a missing or wrong Message Digest are counted in [`EndpointStats`] and dropped; data
-    /// messages are ignored (the kernel handles data).
+    /// 0). Never fails: malformed datagrams, datagrams for unknown tunnels, datagrams for a
+    /// tunnel from an address or port other than its peer's (RFC 2661 §8.1), StopCCNs naming
+    /// another tunnel than the peer's, and v3 messages with a missing or wrong Message Digest
+    /// are counted in [`EndpointStats`] and dropped; data messages are ignored (the kernel
+    /// handles data).
     pub fn handle_encap(
         &mut self,
         now: Instant,
@@ -811,6 +819,9 @@ impl Endpoint {
                 version, tunnel_id, ..
             }) => (version, tunnel_id),
         };
+        if !self.check_source(tunnel_id, remote) {
+            return;
+        }
         let secret = if tunnel_id == 0 {
             self.config.secret.as_deref()
         } else {
@@ -883,9 +894,24 @@ impl Endpoint {
         self.dispatch(now, remote, Encap::Udp, msg)
     }
 
+    /// False (and counted in [`EndpointStats::wrong_source`]) for a datagram naming one of our
+    /// tunnels from an address other than that tunnel's peer ([`Tunnel::accepts_from`]).
+    fn check_source(&mut self, tid: u32, remote: SocketAddr) -> bool {
+        match self.tunnels.get(&tid) {
+            Some(t) if tid != 0 && !t.accepts_from(remote) => {
+                self.stats.wrong_source += 1;
+                false
+            }
+            _ => true,
+        }
+    }
+
     fn dispatch(&mut self, now: Instant, remote: SocketAddr, encap: Encap, msg: ControlMessage) {
         let version = msg.header.version;
         let tid = msg.header.tunnel_id;
+        if !self.check_source(tid, remote) {
+            return;
+        }
         if tid != 0 {
             if self
                 .with_tunnel(now, tid, |t, ctx| t.handle_message(ctx, remote, msg))

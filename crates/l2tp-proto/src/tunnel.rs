@@ -839,14 +839,44 @@ impl Tunnel {
         self.finished = true;
     }
 
+    /// True if a datagram from `remote` may belong to this tunnel: it comes from the peer's
+    /// address and port as learned on set-up (RFC 2661 §8.1: they "MUST remain static for
+    /// the life of the tunnel"). The one exception is our SCCRQ's answer, which may come from
+    /// another port of the peer (the port is then learned from it); over IP encapsulation
+    /// there are no ports, only the address counts. Anything else is a stranger's datagram
+    /// (spoofed or misrouted) and must not touch the tunnel.
+    pub fn accepts_from(&self, remote: SocketAddr) -> bool {
+        if self.peer.ip().to_canonical() != remote.ip().to_canonical() {
+            return false;
+        }
+        self.cfg.encap == Encap::Ip || self.peer.port() == remote.port() || self.awaiting_sccrp()
+    }
+
+    /// A StopCCN naming, in its Assigned Tunnel ID (v3: Assigned Control Connection ID), a
+    /// tunnel other than the peer's: not the peer's to send (RFC 2661 §6.3 / RFC 3931 §6.3:
+    /// the sender's own ID). One without it, or sent before we know the peer's ID (a refusal
+    /// of our SCCRQ), is taken as it is.
+    fn foreign_stopccn(&self, msg: &ControlMessage) -> bool {
+        self.peer_tunnel_id != 0
+            && msg.message_type() == Some(MessageType::StopCcn)
+            && assigned_tunnel_id(msg).is_some_and(|t| t != self.peer_tunnel_id)
+    }
+
     /// True while our SCCRQ is unanswered (a crossing SCCRQ is then a tie-break case).
     pub fn awaiting_sccrp(&self) -> bool {
         self.role == Role::Initiator && self.state == TunnelState::WaitCtlReply && !self.quiescent
     }
 
-    /// A control message (or ZLB) whose header names this tunnel.
+    /// A control message (or ZLB) whose header names this tunnel, from an address
+    /// [`Tunnel::accepts_from`] accepts.
     pub fn handle_message(&mut self, ctx: &mut Ctx, remote: SocketAddr, msg: ControlMessage) {
         if self.finished {
+            return;
+        }
+        if self.foreign_stopccn(&msg) {
+            // Dropped before the transport sees it: no acknowledgement, no sequence number
+            // taken, so a forged one cannot even shift the peer's numbering.
+            ctx.stats.wrong_tunnel_id += 1;
             return;
         }
         let ack_only = msg.is_zlb()

@@ -90,6 +90,13 @@ pub struct EndpointCounters {
     pub auth_failures: u64,
     /// Datagrams from addresses not in `accept_peers`, dropped before the engine saw them.
     pub refused_peers: u64,
+    /// Datagrams for a known tunnel from an address or port other than its peer's (spoofed
+    /// or misrouted), dropped untouched.
+    #[serde(default)]
+    pub wrong_source: u64,
+    /// StopCCNs naming another tunnel than the peer's, dropped untouched.
+    #[serde(default)]
+    pub wrong_tunnel_id: u64,
 }
 
 impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
@@ -105,6 +112,8 @@ impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
             tunnels_accepted: s.tunnels_accepted,
             auth_failures: s.auth_failures,
             refused_peers: 0,
+            wrong_source: s.wrong_source,
+            wrong_tunnel_id: s.wrong_tunnel_id,
         }
     }
 }
