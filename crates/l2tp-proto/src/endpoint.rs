@@ -17,7 +17,7 @@ use rand::SeedableRng;
 
 pub use crate::auth::DigestAlg;
 use crate::table::{self, IdMap, Steps};
-use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo};
+use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo, TunnelState};
 use crate::wire::{
     self, AvpValue, CallErrors, ControlMessage, Encap, MessageType, Peek, ResultCode, Version,
 };
@@ -416,8 +416,10 @@ pub struct EndpointConfig {
     pub framing_caps: u32,
     /// Bearer Capabilities for accepted tunnels.
     pub bearer_caps: u32,
-    /// How long the record of a tunnel closed by the peer's StopCCN is kept, to re-acknowledge
-    /// retransmissions of that StopCCN (RFC 2661 §5.7: a full retransmission cycle, ~31 s).
+    /// How long the record of a closed tunnel is kept — closed by the peer's StopCCN, or by
+    /// ours once acknowledged — to acknowledge the peer's late messages: retransmissions of its
+    /// StopCCN, or its own StopCCN or CDN that crossed ours (RFC 2661 §5.7: a full
+    /// retransmission cycle, ~31 s). See [`Endpoint::lingering`].
     pub closed_hold: Duration,
 }
 
@@ -487,6 +489,8 @@ pub struct Endpoint {
     next_serial: u64,
     /// Sessions over all tunnels, kept up to date after every tunnel operation.
     session_total: usize,
+    /// Closed records held (state `Closed`), kept up to date after every tunnel operation.
+    lingering: usize,
     /// One timer per tunnel, ordered by deadline.
     timers: BTreeSet<(Instant, u32)>,
     out: VecDeque<OutMsg>,
@@ -526,6 +530,7 @@ impl Endpoint {
             accepted_live: 0,
             next_serial: 0,
             session_total: 0,
+            lingering: 0,
             timers: BTreeSet::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -567,9 +572,25 @@ impl Endpoint {
             Some(id) if cfg.version == Version::V2 && id > 0xffff => {
                 Err(ApiError::InvalidConfig("v2 tunnel ID must be 1..=65535"))
             }
+            Some(id) if self.take_over_closed_record(id) => Ok(id),
             Some(id) if self.tunnels.contains_key(&id) => Err(ApiError::IdInUse(id)),
             Some(id) => Ok(id),
             None => self.alloc_tunnel_id(cfg.version),
+        }
+    }
+
+    /// Drops the closed record holding local ID `id`, if that is what holds it: a tunnel
+    /// configured with a fixed ID can be re-created at once after it was closed (the record
+    /// was reported down already; the peer's late messages for it go unacknowledged). True if
+    /// one was dropped.
+    fn take_over_closed_record(&mut self, id: u32) -> bool {
+        match self.tunnels.get_mut(&id) {
+            Some(t) if t.state == TunnelState::Closed => {
+                t.finished = true;
+                self.refresh(id);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -670,6 +691,15 @@ impl Endpoint {
         let n = t.session_count();
         self.session_total = self.session_total - t.marks.sessions + n;
         t.marks.sessions = n;
+        let lingering = !t.finished && t.state == TunnelState::Closed;
+        if t.marks.lingering != lingering {
+            t.marks.lingering = lingering;
+            if lingering {
+                self.lingering += 1;
+            } else {
+                self.lingering -= 1;
+            }
+        }
         let next = t.next_timeout();
         if t.finished {
             if let Some(at) = t.marks.scheduled.take() {
@@ -775,7 +805,9 @@ impl Endpoint {
 
     /// Closes a tunnel: sends StopCCN with `rc`, reports its sessions down at once and
     /// `TunnelDown(Local(rc))` when the StopCCN is acknowledged or retransmissions run out.
-    /// Closing a tunnel that is already closing is a no-op.
+    /// Once acknowledged, the tunnel's record stays for [`EndpointConfig::closed_hold`] to
+    /// acknowledge the peer's late messages ([`Endpoint::lingering`]). Closing a tunnel that
+    /// is already closing is a no-op.
     pub fn close_tunnel(
         &mut self,
         now: Instant,
@@ -936,9 +968,13 @@ impl Endpoint {
             return;
         };
         if let Some(&id) = self.incoming.get(&(remote, peer_tid)) {
-            // A retransmitted SCCRQ: the transport re-acknowledges it.
-            self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
-            return;
+            // A closed record's peer is done with that tunnel: an SCCRQ reusing its ID opens a
+            // new one (a peer re-dialling with a fixed tunnel ID), the record gives way.
+            if !self.take_over_closed_record(id) {
+                // A retransmitted SCCRQ: the transport re-acknowledges it.
+                self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
+                return;
+            }
         }
         // Tie breaker (RFC 2661 §5.1 Tie Breaker AVP, RFC 3931 §5.4.3): our own SCCRQ to the
         // same peer is unanswered.
@@ -1172,6 +1208,22 @@ impl Endpoint {
         (self.tunnels.len(), self.session_total)
     }
 
+    /// Closed records held now, in O(1): tunnels already reported down (the peer's StopCCN
+    /// received, or ours acknowledged) whose record stays for [`EndpointConfig::closed_hold`]
+    /// only to acknowledge the peer's late messages — a retransmitted StopCCN, or the peer's
+    /// own StopCCN or CDN that crossed ours. Included in [`Endpoint::counts`].
+    ///
+    /// A runtime shutting down after closing every tunnel has its `TunnelDown`s as soon as
+    /// the StopCCNs are acknowledged; while this is non-zero it may keep reading its sockets
+    /// and sending what the endpoint queues for a short, bounded while (a couple of seconds,
+    /// not the full hold time) so that a peer whose StopCCN crossed ours gets its
+    /// acknowledgement instead of retransmitting into a closed port. A new tunnel asked for
+    /// with an explicit local ID held by a closed record takes that ID over (the record is
+    /// dropped).
+    pub fn lingering(&self) -> usize {
+        self.lingering
+    }
+
     /// Checks every index against a walk of the tables it indexes (tunnels awaiting SCCRP,
     /// accepted SCCRQs, the `poll_accepted` queue, timers, the session total, v3 session IDs,
     /// and each tunnel's peer session IDs and call set-up timers): `Err` names the first
@@ -1181,7 +1233,7 @@ impl Endpoint {
         let mut awaiting = AwaitingIndex::new();
         let mut incoming = HashMap::new();
         let mut timers = BTreeSet::new();
-        let (mut sessions, mut queued) = (0, 0);
+        let (mut sessions, mut queued, mut lingering) = (0, 0, 0);
         let mut v3 = HashSet::new();
         let queue: HashSet<(u32, u64)> = self.accepted.iter().copied().collect();
         for (id, t) in self.tunnels.scan() {
@@ -1206,6 +1258,9 @@ impl Endpoint {
                 timers.insert((at, id));
             }
             sessions += t.session_count();
+            if t.state == TunnelState::Closed {
+                lingering += 1;
+            }
             if t.marks.accept_queued {
                 queued += 1;
                 if !queue.contains(&(id, t.marks.serial)) {
@@ -1239,6 +1294,12 @@ impl Endpoint {
             return Err(format!(
                 "session total {}, tunnels hold {sessions}",
                 self.session_total
+            ));
+        }
+        if lingering != self.lingering {
+            return Err(format!(
+                "{} closed records counted, {lingering} held",
+                self.lingering
             ));
         }
         if queued != self.accepted_live || self.accepted.len() > 2 * queued + 64 {

@@ -49,7 +49,10 @@ pub enum TunnelState {
     Established,
     /// We sent StopCCN and wait for its acknowledgement.
     Closing,
-    /// The peer sent StopCCN: the record stays to re-acknowledge retransmissions of it.
+    /// Down and reported so (the peer's StopCCN received, or ours acknowledged): the record
+    /// stays for the StopCCN hold time (RFC 2661 §5.7, ~31 s) to acknowledge what the peer
+    /// still sends — retransmissions of its StopCCN, or its own StopCCN or CDN that crossed
+    /// ours — and nothing else.
     Closed,
 }
 
@@ -376,6 +379,8 @@ pub(crate) struct EndpointMarks {
     pub serial: u64,
     /// Queued for `Endpoint::poll_accepted` and not yet yielded.
     pub accept_queued: bool,
+    /// Counted in the endpoint's closed records (`Endpoint::lingering`).
+    pub lingering: bool,
 }
 
 /// One control connection and its sessions.
@@ -935,10 +940,11 @@ impl Tunnel {
             }
             Tag::StopCcn => {
                 if self.state == TunnelState::Closing {
+                    // Reported down now; the record lingers to acknowledge the peer's late
+                    // messages (its own StopCCN may have crossed ours).
                     let reason = self.close_reason.take().unwrap_or(DownReason::Timeout);
-                    self.transport.stop();
                     self.tunnel_down(ctx, reason);
-                    self.finished = true;
+                    self.linger(ctx.now);
                 }
             }
         }
@@ -1558,9 +1564,15 @@ impl Tunnel {
         self.all_sessions_down(ctx, DownReason::TunnelDown);
         self.tunnel_down(ctx, reason);
         // Keep the record to re-acknowledge retransmissions of the StopCCN (RFC 2661 §5.7).
+        self.linger(ctx.now);
+    }
+
+    /// Becomes a closed record (already reported down): sends nothing but acknowledgements
+    /// until the StopCCN hold time has passed, then is removed.
+    fn linger(&mut self, now: Instant) {
         self.transport.stop();
         self.state = TunnelState::Closed;
-        self.closed_until = Some(ctx.now + self.env.closed_hold);
+        self.closed_until = Some(now + self.env.closed_hold);
     }
 
     /// ICRQ (we answer an incoming call: ICRP) or OCRQ (we place the call and report it

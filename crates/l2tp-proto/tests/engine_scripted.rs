@@ -550,6 +550,10 @@ fn replay_xl2tpd_lns_against_our_lac() {
         ),
         "{ev:?}"
     );
+    // The record stays for the StopCCN hold time to acknowledge the LNS's late messages.
+    assert_eq!(d.ep.tunnel_info(t).unwrap().state, TunnelState::Closed);
+    assert_eq!(d.ep.lingering(), 1);
+    d.advance(Duration::from_secs(31));
     assert!(d.ep.tunnel_ids().is_empty());
     let st = d.ep.stats();
     assert_eq!((st.malformed, st.unknown_tunnel, st.duplicates), (0, 0, 0));
