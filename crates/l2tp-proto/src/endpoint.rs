@@ -374,6 +374,12 @@ pub struct EndpointStats {
     /// StopCCNs whose Assigned Tunnel ID (v3: Assigned Control Connection ID) is not the
     /// peer's: dropped before the transport sees them.
     pub wrong_tunnel_id: u64,
+    /// Half-open tunnels (accepted, never established) discarded, oldest first, to make room
+    /// for a new SCCRQ when [`EndpointConfig::max_half_open`] were held.
+    pub half_open_evicted: u64,
+    /// SCCRQs dropped because their source address already had
+    /// [`EndpointConfig::max_tunnels_per_peer`] tunnels.
+    pub refused_peer_limit: u64,
 }
 
 /// Settings of the endpoint as a whole, and of the tunnels it accepts from peers.
@@ -421,7 +427,33 @@ pub struct EndpointConfig {
     /// StopCCN, or its own StopCCN or CDN that crossed ours (RFC 2661 §5.7: a full
     /// retransmission cycle, ~31 s). See [`Endpoint::lingering`].
     pub closed_hold: Duration,
+    /// Most half-open tunnels held: accepted for a peer's SCCRQ and not yet established
+    /// (default [`DEFAULT_MAX_HALF_OPEN`]; at least 1). An SCCRQ's source is not validated
+    /// until the peer answers our SCCRP, so when this many are held a new SCCRQ evicts the
+    /// *oldest* half-open tunnel (silently: `TunnelDown` with
+    /// `Protocol(result 2, error 4 "insufficient resources")`, nothing sent;
+    /// [`EndpointStats::half_open_evicted`]) rather than being refused: a flood of spoofed
+    /// SCCRQs then cannot lock legitimate peers out, as a real peer completes its handshake in
+    /// one round trip, long before its tunnel becomes the oldest. A half-open tunnel also
+    /// expires on its own: its SCCRP unacknowledged after the retransmission budget (15 s by
+    /// default), or no SCCCN within the set-up time (one retransmission cycle plus one
+    /// timeout, 23 s by default).
+    pub max_half_open: usize,
+    /// Most tunnels one peer IP address may have opened (any state but closed records;
+    /// default [`DEFAULT_MAX_TUNNELS_PER_PEER`]). Further SCCRQs from it are dropped
+    /// silently ([`EndpointStats::refused_peer_limit`]): refusing with a StopCCN (result 2,
+    /// error 4) would mean holding state for its reliable delivery (RFC 2661 §5.7, §5.8) —
+    /// the state the limit is there to bound — for a source that may be spoofed. The peer's
+    /// retransmitted SCCRQ is taken once one of its tunnels has gone.
+    pub max_tunnels_per_peer: usize,
 }
+
+/// Default [`EndpointConfig::max_half_open`].
+pub const DEFAULT_MAX_HALF_OPEN: usize = 4096;
+
+/// Default [`EndpointConfig::max_tunnels_per_peer`]: generous, so that a LAC concentrating many
+/// tunnels (a load generator runs ~2,500 from one address) is not refused; raise it for more.
+pub const DEFAULT_MAX_TUNNELS_PER_PEER: usize = 4096;
 
 impl Default for EndpointConfig {
     fn default() -> Self {
@@ -443,6 +475,8 @@ impl Default for EndpointConfig {
             framing_caps: 3,
             bearer_caps: 0,
             closed_hold: Duration::from_secs(31),
+            max_half_open: DEFAULT_MAX_HALF_OPEN,
+            max_tunnels_per_peer: DEFAULT_MAX_TUNNELS_PER_PEER,
         }
     }
 }
@@ -491,6 +525,12 @@ pub struct Endpoint {
     session_total: usize,
     /// Closed records held (state `Closed`), kept up to date after every tunnel operation.
     lingering: usize,
+    /// Half-open tunnels (accepted, never established) by (serial, local ID): creation order,
+    /// so the oldest is evicted first in O(log n).
+    half_open: BTreeSet<(u64, u32)>,
+    /// Tunnels peers opened, by (canonical) peer IP, closed records not counted; an entry
+    /// leaves when its count reaches 0.
+    per_peer: HashMap<IpAddr, usize>,
     /// One timer per tunnel, ordered by deadline.
     timers: BTreeSet<(Instant, u32)>,
     out: VecDeque<OutMsg>,
@@ -531,6 +571,8 @@ impl Endpoint {
             next_serial: 0,
             session_total: 0,
             lingering: 0,
+            half_open: BTreeSet::new(),
+            per_peer: HashMap::new(),
             timers: BTreeSet::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -699,6 +741,30 @@ impl Endpoint {
             } else {
                 self.lingering -= 1;
             }
+        }
+        let half_open = t.half_open();
+        if t.marks.half_open != half_open {
+            t.marks.half_open = half_open;
+            if half_open {
+                self.half_open.insert((t.marks.serial, id));
+            } else {
+                self.half_open.remove(&(t.marks.serial, id));
+            }
+        }
+        let peer = t.counted_peer();
+        if t.marks.peer_counted != peer {
+            if let Some(ip) = t.marks.peer_counted {
+                if let Some(n) = self.per_peer.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.per_peer.remove(&ip);
+                    }
+                }
+            }
+            if let Some(ip) = peer {
+                *self.per_peer.entry(ip).or_default() += 1;
+            }
+            t.marks.peer_counted = peer;
         }
         let next = t.next_timeout();
         if t.finished {
@@ -983,6 +1049,14 @@ impl Endpoint {
             _ => None,
         });
         let crossing = self.crossing(version, remote.ip(), theirs);
+        let would_accept =
+            !crossing.won && crossing.equal.is_empty() && (accept || !crossing.lost.is_empty());
+        if would_accept && self.peer_tunnels(remote.ip()) >= self.config.max_tunnels_per_peer {
+            // Dropped before anything changes (our crossing tunnels included): the peer
+            // retransmits, and is taken once one of its tunnels has gone.
+            self.stats.refused_peer_limit += 1;
+            return;
+        }
         for &id in crossing.lost.iter().chain(&crossing.equal) {
             self.lose_tie(now, id);
         }
@@ -996,6 +1070,9 @@ impl Endpoint {
         if !accept && !peer_won {
             self.stats.unknown_tunnel += 1;
             return;
+        }
+        if self.half_open.len() >= self.config.max_half_open.max(1) {
+            self.evict_oldest_half_open(now);
         }
         let Ok(id) = self.alloc_tunnel_id(version) else {
             self.stats.unknown_tunnel += 1;
@@ -1029,6 +1106,26 @@ impl Endpoint {
         self.incoming.insert((remote, peer_tid), id);
         self.compact_accepted();
         self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
+    }
+
+    /// Tunnels the peer at `ip` opened and we hold (closed records not counted). O(1).
+    fn peer_tunnels(&self, ip: IpAddr) -> usize {
+        self.per_peer.get(&ip.to_canonical()).copied().unwrap_or(0)
+    }
+
+    /// Discards the oldest half-open tunnel (silently: unvalidated state) to make room for a
+    /// new SCCRQ. O(log n).
+    fn evict_oldest_half_open(&mut self, now: Instant) {
+        let Some(&(_, id)) = self.half_open.first() else {
+            return;
+        };
+        self.stats.half_open_evicted += 1;
+        let rc = ResultCode {
+            result: wire::result::STOPCCN_GENERAL_ERROR,
+            error: Some(wire::error_code::NO_RESOURCES),
+            message: Some(b"too many half-open tunnels: oldest evicted".to_vec()),
+        };
+        self.with_tunnel(now, id, |t, ctx| t.discard(ctx, rc));
     }
 
     /// Our tunnels an incoming SCCRQ from `ip` crosses, by the Tie Breaker rule (RFC 2661
@@ -1208,6 +1305,12 @@ impl Endpoint {
         (self.tunnels.len(), self.session_total)
     }
 
+    /// Half-open tunnels held now (accepted for a peer's SCCRQ, never established), in O(1);
+    /// at most [`EndpointConfig::max_half_open`].
+    pub fn half_open(&self) -> usize {
+        self.half_open.len()
+    }
+
     /// Closed records held now, in O(1): tunnels already reported down (the peer's StopCCN
     /// received, or ours acknowledged) whose record stays for [`EndpointConfig::closed_hold`]
     /// only to acknowledge the peer's late messages — a retransmitted StopCCN, or the peer's
@@ -1226,14 +1329,17 @@ impl Endpoint {
 
     /// Checks every index against a walk of the tables it indexes (tunnels awaiting SCCRP,
     /// accepted SCCRQs, the `poll_accepted` queue, timers, the session total, v3 session IDs,
-    /// and each tunnel's peer session IDs and call set-up timers): `Err` names the first
-    /// mismatch. O(tunnels + sessions); for tests.
+    /// closed records, half-open tunnels, tunnels per peer, and each tunnel's peer session IDs
+    /// and call set-up timers): `Err` names the first mismatch. O(tunnels + sessions); for
+    /// tests.
     #[doc(hidden)]
     pub fn check_indexes(&self) -> Result<(), String> {
         let mut awaiting = AwaitingIndex::new();
         let mut incoming = HashMap::new();
         let mut timers = BTreeSet::new();
         let (mut sessions, mut queued, mut lingering) = (0, 0, 0);
+        let mut half_open = BTreeSet::new();
+        let mut per_peer: HashMap<IpAddr, usize> = HashMap::new();
         let mut v3 = HashSet::new();
         let queue: HashSet<(u32, u64)> = self.accepted.iter().copied().collect();
         for (id, t) in self.tunnels.scan() {
@@ -1260,6 +1366,12 @@ impl Endpoint {
             sessions += t.session_count();
             if t.state == TunnelState::Closed {
                 lingering += 1;
+            }
+            if t.half_open() {
+                half_open.insert((t.marks.serial, id));
+            }
+            if let Some(ip) = t.counted_peer() {
+                *per_peer.entry(ip).or_default() += 1;
             }
             if t.marks.accept_queued {
                 queued += 1;
@@ -1294,6 +1406,19 @@ impl Endpoint {
             return Err(format!(
                 "session total {}, tunnels hold {sessions}",
                 self.session_total
+            ));
+        }
+        if half_open != self.half_open {
+            return Err(format!(
+                "{} half-open tunnels indexed, {} held",
+                self.half_open.len(),
+                half_open.len()
+            ));
+        }
+        if per_peer != self.per_peer {
+            return Err(format!(
+                "tunnels per peer {:?}, tunnels say {per_peer:?}",
+                self.per_peer
             ));
         }
         if lingering != self.lingering {

@@ -381,6 +381,11 @@ pub(crate) struct EndpointMarks {
     pub accept_queued: bool,
     /// Counted in the endpoint's closed records (`Endpoint::lingering`).
     pub lingering: bool,
+    /// In the endpoint's index of half-open tunnels (accepted, never established), under
+    /// (serial, ID).
+    pub half_open: bool,
+    /// Counted in the endpoint's tunnels per peer, under this (canonical) peer IP.
+    pub peer_counted: Option<IpAddr>,
 }
 
 /// One control connection and its sessions.
@@ -427,6 +432,8 @@ pub(crate) struct Tunnel {
     session_deadlines: BTreeSet<(Instant, u32)>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
+    /// TunnelUp was reported (the tunnel is, or was, established).
+    pub established_once: bool,
     /// The tunnel is gone: the endpoint removes it.
     pub finished: bool,
     /// The endpoint's bookkeeping.
@@ -472,6 +479,7 @@ impl Tunnel {
             setup_deadline: None,
             session_deadlines: BTreeSet::new(),
             down_reported: false,
+            established_once: false,
             finished: false,
             marks: EndpointMarks::default(),
             cfg,
@@ -867,6 +875,19 @@ impl Tunnel {
             && assigned_tunnel_id(msg).is_some_and(|t| t != self.peer_tunnel_id)
     }
 
+    /// Accepted for a peer's SCCRQ and never established (still unvalidated: the SCCRQ's
+    /// source may have been spoofed).
+    pub fn half_open(&self) -> bool {
+        !self.finished && self.role == Role::Responder && !self.established_once
+    }
+
+    /// The peer IP this tunnel counts against in the endpoint's tunnels-per-peer limit: a
+    /// tunnel the peer opened, until it is a closed record.
+    pub fn counted_peer(&self) -> Option<IpAddr> {
+        (!self.finished && self.role == Role::Responder && self.state != TunnelState::Closed)
+            .then(|| self.peer.ip().to_canonical())
+    }
+
     /// True while our SCCRQ is unanswered (a crossing SCCRQ is then a tie-break case).
     pub fn awaiting_sccrp(&self) -> bool {
         self.role == Role::Initiator && self.state == TunnelState::WaitCtlReply && !self.quiescent
@@ -964,6 +985,7 @@ impl Tunnel {
 
     fn established(&mut self, ctx: &mut Ctx) {
         self.state = TunnelState::Established;
+        self.established_once = true;
         self.transport.enable_hello(ctx.now);
         ctx.events.push_back(Event::TunnelUp {
             tunnel: TunnelId(self.id),

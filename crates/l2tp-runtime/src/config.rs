@@ -26,6 +26,11 @@
 //! digest = "md5"               # v3 Message Digest AVP: "md5" | "sha1" (needs secret)
 //! listen = true                # LNS: accept incoming tunnels on `local` (dynamic only)
 //! accept_peers = ["192.0.2.1"] # LNS: only accept SCCRQ from these addresses (default: any)
+//! max_half_open = 4096         # LNS: tunnels accepted and not yet established; when full the
+//!                              # oldest is dropped for a new SCCRQ (default 4096)
+//! max_tunnels_per_peer = 4096  # LNS: tunnels one peer address may open; further SCCRQs
+//!                              # from it are dropped (default 4096)
+//!                              # (both limits: endpoint settings, read at start)
 //!
 //! [tunnel.t1.session.s1]
 //! sid = 1                      # local session ID (ranges as tid/ptid)
@@ -253,6 +258,12 @@ pub struct TunnelSection {
     pub listen: bool,
     /// `accept_peers` (extension): addresses allowed to open tunnels (empty = any).
     pub accept_peers: Vec<IpAddr>,
+    /// `max_half_open` (extension, listen only): most tunnels accepted and not yet
+    /// established; `None` = the engine's default (see `EndpointConfig::max_half_open`).
+    pub max_half_open: Option<usize>,
+    /// `max_tunnels_per_peer` (extension, listen only): most tunnels one peer address may
+    /// open; `None` = the engine's default (see `EndpointConfig::max_tunnels_per_peer`).
+    pub max_tunnels_per_peer: Option<usize>,
     /// `[tunnel.NAME.session.NAME]` tables in file order.
     pub sessions: Vec<(String, SessionSection)>,
 }
@@ -333,6 +344,8 @@ impl TunnelSection {
             digest: None,
             listen: false,
             accept_peers: Vec::new(),
+            max_half_open: None,
+            max_tunnels_per_peer: None,
             sessions: Vec::new(),
         }
     }
@@ -402,6 +415,12 @@ impl TunnelSection {
             retry_timeout: t.retry_timeout,
             max_retries: t.max_retries,
             framing_caps: t.framing_caps,
+            max_half_open: self
+                .max_half_open
+                .unwrap_or(l2tp_proto::endpoint::DEFAULT_MAX_HALF_OPEN),
+            max_tunnels_per_peer: self
+                .max_tunnels_per_peer
+                .unwrap_or(l2tp_proto::endpoint::DEFAULT_MAX_TUNNELS_PER_PEER),
             ..EndpointConfig::default()
         }
     }
@@ -840,6 +859,13 @@ impl Cx<'_> {
                         s.accept_peers.push(ip);
                     }
                 }
+                "max_half_open" => {
+                    s.max_half_open = Some(self.int(&kat, item, 1, i64::from(u32::MAX))? as usize)
+                }
+                "max_tunnels_per_peer" => {
+                    s.max_tunnels_per_peer =
+                        Some(self.int(&kat, item, 1, i64::from(u32::MAX))? as usize)
+                }
                 "session" => sessions = Some((kat, item)),
                 _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
             }
@@ -903,8 +929,14 @@ impl Cx<'_> {
                 "missing parameter 'peer' (required for a dynamic tunnel unless listen = true)",
             ));
         }
-        if !s.accept_peers.is_empty() && !s.listen {
-            return Err(self.err(&pos("accept_peers"), "only meaningful with listen = true"));
+        for (k, set) in [
+            ("accept_peers", !s.accept_peers.is_empty()),
+            ("max_half_open", s.max_half_open.is_some()),
+            ("max_tunnels_per_peer", s.max_tunnels_per_peer.is_some()),
+        ] {
+            if set && !s.listen {
+                return Err(self.err(&pos(k), "only meaningful with listen = true"));
+            }
         }
         for (k, on) in [
             ("challenge", s.challenge),

@@ -97,6 +97,14 @@ pub struct EndpointCounters {
     /// StopCCNs naming another tunnel than the peer's, dropped untouched.
     #[serde(default)]
     pub wrong_tunnel_id: u64,
+    /// Half-open tunnels (accepted, never established) evicted, oldest first, to make room
+    /// for new SCCRQs (an SCCRQ flood, or peers that never complete their handshake).
+    #[serde(default)]
+    pub half_open_evicted: u64,
+    /// SCCRQs dropped because their source address already had `max_tunnels_per_peer`
+    /// tunnels.
+    #[serde(default)]
+    pub refused_peer_limit: u64,
 }
 
 impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
@@ -114,6 +122,8 @@ impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
             refused_peers: 0,
             wrong_source: s.wrong_source,
             wrong_tunnel_id: s.wrong_tunnel_id,
+            half_open_evicted: s.half_open_evicted,
+            refused_peer_limit: s.refused_peer_limit,
         }
     }
 }

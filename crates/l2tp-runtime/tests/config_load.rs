@@ -64,6 +64,8 @@ l2spec_type = "default"
 listen = true
 local = "0.0.0.0:1701"
 accept_peers = ["192.0.2.1", "2001:db8::1"]
+max_half_open = 100
+max_tunnels_per_peer = 10000
 "#;
 
 #[test]
@@ -116,6 +118,10 @@ fn every_go_l2tp_key_and_extension_is_read() {
     assert!(srv.listen);
     assert_eq!(srv.accept_peers.len(), 2);
     assert_eq!(srv.peer, None);
+    assert_eq!(
+        (srv.max_half_open, srv.max_tunnels_per_peer),
+        (Some(100), Some(10_000))
+    );
 }
 
 #[test]
@@ -231,6 +237,22 @@ hello_timeout = 10000
     let a = c.tunnel("a").unwrap();
     assert_eq!(a.kind, TunnelKind::Static);
     assert_eq!(a.to_engine().hello_interval, None);
+}
+
+/// The listener's limits on half-open tunnels and tunnels per peer reach the engine; without
+/// them the engine's defaults (4,096 each) apply.
+#[test]
+fn listener_limits_reach_the_endpoint_config() {
+    let c = Config::parse(EVERY_KEY, "every.toml").unwrap();
+    let e = c.tunnel("srv").unwrap().to_endpoint_config();
+    assert_eq!((e.max_half_open, e.max_tunnels_per_peer), (100, 10_000));
+    let c = Config::parse(
+        "[tunnel.l]\nlisten = true\nlocal = \"0.0.0.0:1701\"\n",
+        "l.toml",
+    )
+    .unwrap();
+    let e = c.tunnel("l").unwrap().to_endpoint_config();
+    assert_eq!((e.max_half_open, e.max_tunnels_per_peer), (4096, 4096));
 }
 
 #[test]
