@@ -62,6 +62,12 @@ pub struct TunnelConfig {
     /// Shared secret for tunnel authentication (v2 Challenge, v3 Message Digest) and hidden
     /// AVPs, if any.
     pub secret: Option<Vec<u8>>,
+    /// v2 tunnel authentication (RFC 2661 §4.2, §5.1.1): with `secret`, send a Challenge AVP
+    /// in our SCCRQ / SCCRP and close the tunnel (StopCCN result 4) unless the peer's Challenge
+    /// Response matches. Default true. False: no Challenge of ours — a peer's Challenge is
+    /// still answered and AVPs still hidden with `secret`. Ignored without a secret and by v3
+    /// (whose authentication is `digest`).
+    pub challenge: bool,
     /// v3: Router ID AVP (RFC 3931 §5.4.3; usually an IPv4 address of the host).
     pub router_id: u32,
     /// v3: pseudowire types we accept (Pseudowire Capabilities List AVP).
@@ -113,6 +119,7 @@ impl TunnelConfig {
             framing_caps: 3,
             bearer_caps: 0,
             secret: None,
+            challenge: true,
             router_id: 0,
             pseudowires: default_pseudowires(),
             digest: None,
@@ -409,6 +416,9 @@ pub struct EndpointConfig {
     pub host_name: Vec<u8>,
     /// Shared secret for accepted tunnels (tunnel authentication, hidden AVPs).
     pub secret: Option<Vec<u8>>,
+    /// v2: challenge the peers of accepted tunnels when `secret` is set (see
+    /// [`TunnelConfig::challenge`]; default true).
+    pub challenge: bool,
     /// Our Receive Window Size for accepted tunnels.
     pub window_size: u16,
     /// HELLO interval for accepted tunnels (default [`DEFAULT_HELLO_INTERVAL`]; `None` =
@@ -468,6 +478,7 @@ impl Default for EndpointConfig {
             session_defaults: SessionConfig::default(),
             host_name: b"l2tpd".to_vec(),
             secret: None,
+            challenge: true,
             window_size: 4,
             hello_interval: Some(DEFAULT_HELLO_INTERVAL),
             retry_timeout: Duration::from_secs(1),
@@ -1089,6 +1100,7 @@ impl Endpoint {
             framing_caps: c.framing_caps,
             bearer_caps: c.bearer_caps,
             secret: c.secret.clone(),
+            challenge: c.challenge,
             router_id: c.router_id,
             pseudowires: c.pseudowires.clone(),
             digest: c.digest,

@@ -496,7 +496,7 @@ impl Tunnel {
     fn init_auth(&mut self, ctx: &mut Ctx) {
         match self.cfg.version {
             Version::V2 => {
-                if self.cfg.secret.is_some() {
+                if self.cfg.secret.is_some() && self.cfg.challenge {
                     self.our_challenge = Some(Self::random_bytes(ctx, 16));
                 }
             }

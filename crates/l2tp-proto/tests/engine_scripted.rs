@@ -690,6 +690,97 @@ fn lac_without_secret_refuses_challenge() {
     assert_eq!(result_code(&out[0]).result, 4);
 }
 
+fn challenge_of(m: &ControlMessage) -> Option<Vec<u8>> {
+    m.find(|v| match v {
+        AvpValue::Challenge(c) => Some(c.clone()),
+        _ => None,
+    })
+}
+
+fn response_of(m: &ControlMessage) -> Option<[u8; 16]> {
+    m.find(|v| match v {
+        AvpValue::ChallengeResponse(r) => Some(*r),
+        _ => None,
+    })
+}
+
+/// `challenge = false` with a secret (LAC): no Challenge of ours, so none of the peer's
+/// responses is demanded; the peer's Challenge is still answered, and AVPs still hidden.
+#[test]
+fn lac_with_a_secret_and_challenge_off_sends_no_challenge_but_answers_the_peers() {
+    let mut d = Driver::lac();
+    let now = d.now;
+    let mut cfg = d.cfg();
+    cfg.secret = Some(SECRET.to_vec());
+    cfg.challenge = false;
+    cfg.hide_avps = l2tp_proto::endpoint::SENSITIVE_AVPS.to_vec();
+    let t = d.ep.connect(now, cfg).unwrap();
+    let sccrq = d.sent().remove(0);
+    assert_eq!(challenge_of(&sccrq), None);
+    // An SCCRP with no Challenge Response is accepted; its Challenge is answered.
+    d.feed(&sccrp(t.0, vec![Avp::m(AvpValue::Challenge(vec![9; 16]))]));
+    let out = d.sent();
+    assert_eq!(out[0].message_type(), Some(MessageType::Scccn));
+    assert_eq!(
+        response_of(&out[0]),
+        Some(challenge_response(3, SECRET, &[9; 16]))
+    );
+    // Calling Number still goes hidden.
+    let now = d.now;
+    let sc = SessionConfig {
+        calling_number: Some(b"0123".to_vec()),
+        ..SessionConfig::default()
+    };
+    d.ep.open_session(now, t, sc).unwrap();
+    let tx = d.ep.poll_transmit().unwrap();
+    let icrq = ControlMessage::parse(&tx.payload, Encap::Udp, Some(SECRET)).unwrap();
+    assert!(icrq
+        .avps
+        .iter()
+        .any(|a| a.hidden && matches!(&a.value, AvpValue::CallingNumber(n) if n == b"0123")));
+}
+
+/// `challenge = false` with a secret (LNS): the SCCRP answers the LAC's Challenge (as
+/// xl2tpd's LNS did) and carries none of its own; the SCCCN needs no response.
+#[test]
+fn lns_with_a_secret_and_challenge_off_answers_but_does_not_challenge() {
+    let cap = capture(CHALLENGE);
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(
+        EndpointConfig {
+            accept_v2_incoming: true,
+            host_name: b"lns.example".to_vec(),
+            secret: Some(SECRET.to_vec()),
+            challenge: false,
+            ..EndpointConfig::default()
+        },
+        3,
+    );
+    ep.handle(t0, lac_addr(), &cap[0].1);
+    let ours = parse(&ep.poll_transmit().unwrap().payload);
+    assert_eq!(ours.message_type(), Some(MessageType::Sccrp));
+    assert_eq!(response_of(&ours), response_of(&parse(&cap[1].1)));
+    assert_eq!(challenge_of(&ours), None);
+    // An SCCCN without a Challenge Response brings the tunnel up.
+    let t = ep.tunnel_ids()[0];
+    let sccrq = parse(&cap[0].1);
+    let peer_tid = sccrq
+        .find(|v| match v {
+            AvpValue::AssignedTunnelId(t) => Some(u32::from(*t)),
+            _ => None,
+        })
+        .unwrap();
+    let scccn = ControlMessage {
+        header: hdr(t.0, 0, 1, 1),
+        avps: vec![mt(MessageType::Scccn)],
+    };
+    ep.handle(t0, lac_addr(), &scccn.to_bytes(Encap::Udp, None).unwrap());
+    assert!(std::iter::from_fn(|| ep.poll_event()).any(|e| matches!(
+        e,
+        Event::TunnelUp { peer_tunnel_id, .. } if peer_tunnel_id == peer_tid
+    )));
+}
+
 #[test]
 fn closed_tunnel_ignores_late_messages_but_acks_them() {
     let mut d = Driver::lac();

@@ -21,7 +21,9 @@
 //! # extensions (all optional)
 //! kind = "dynamic"             # "dynamic" | "static" | "quiescent" (see below)
 //! secret = "s3cr3t"            # shared secret (challenge / hidden AVPs / v3 digest)
-//! challenge = true             # v2 tunnel authentication (needs secret)
+//! challenge = true             # v2: challenge the peer (needs secret; default: on when a
+//!                              # secret is set); false: no Challenge AVP of ours, the peer's
+//!                              # is still answered and hide_avps still applies
 //! hide_avps = true             # hide sensitive AVPs (needs secret)
 //! digest = "md5"               # v3 Message Digest AVP: "md5" | "sha1" (needs secret)
 //! listen = true                # LNS: accept incoming tunnels on `local` (dynamic only)
@@ -248,8 +250,10 @@ pub struct TunnelSection {
     pub framing_caps: u32,
     /// `secret` (extension).
     pub secret: Option<String>,
-    /// `challenge` (extension): authenticate the peer with a Challenge AVP.
-    pub challenge: bool,
+    /// `challenge` (extension) as written (`None` when absent): v2 tunnel authentication,
+    /// a Challenge AVP in our SCCRQ / SCCRP. What the engine gets is
+    /// [`TunnelSection::challenges`].
+    pub challenge: Option<bool>,
     /// `hide_avps` (extension): hide sensitive AVPs with the secret.
     pub hide_avps: bool,
     /// `digest` (extension, v3): Message Digest AVP algorithm.
@@ -339,7 +343,7 @@ impl TunnelSection {
             host_name: default_host_name(),
             framing_caps: 3,
             secret: None,
-            challenge: false,
+            challenge: None,
             hide_avps: false,
             digest: None,
             listen: false,
@@ -362,6 +366,14 @@ impl TunnelSection {
         }
     }
 
+    /// Whether we challenge the peer (v2, RFC 2661 §5.1.1): `challenge` when set, else
+    /// whenever a `secret` is (what a secret always meant here). With `challenge = false` a
+    /// secret still answers the peer's Challenge and hides AVPs (`hide_avps`). go-l2tp has
+    /// neither key; xl2tpd's `challenge = yes` is `challenge = true` with a `secret`.
+    pub fn challenges(&self) -> bool {
+        self.secret.is_some() && self.challenge.unwrap_or(true)
+    }
+
     /// The engine's view of this tunnel. A listening tunnel without `peer` gets the unspecified
     /// address `0.0.0.0:0` (the engine fills in each caller's address).
     pub fn to_engine(&self) -> TunnelConfig {
@@ -377,6 +389,7 @@ impl TunnelSection {
         c.max_retries = self.max_retries;
         c.framing_caps = self.framing_caps;
         c.secret = self.secret.as_ref().map(|s| s.as_bytes().to_vec());
+        c.challenge = self.challenges();
         c.digest = self.digest.map(|d| match d {
             Digest::Md5 => l2tp_proto::auth::DigestAlg::HmacMd5,
             Digest::Sha1 => l2tp_proto::auth::DigestAlg::HmacSha1,
@@ -410,6 +423,7 @@ impl TunnelSection {
                 .unwrap_or_default(),
             host_name: t.host_name,
             secret: t.secret,
+            challenge: t.challenge,
             window_size: t.window_size,
             hello_interval: t.hello_interval,
             retry_timeout: t.retry_timeout,
@@ -840,7 +854,7 @@ impl Cx<'_> {
                     )?)
                 }
                 "secret" => s.secret = Some(self.string(&kat, item)?),
-                "challenge" => s.challenge = self.bool(&kat, item)?,
+                "challenge" => s.challenge = Some(self.bool(&kat, item)?),
                 "hide_avps" => s.hide_avps = self.bool(&kat, item)?,
                 "digest" => {
                     s.digest = Some(self.choice(
@@ -939,7 +953,7 @@ impl Cx<'_> {
             }
         }
         for (k, on) in [
-            ("challenge", s.challenge),
+            ("challenge", s.challenge == Some(true)),
             ("hide_avps", s.hide_avps),
             ("digest", s.digest.is_some()),
         ] {

@@ -87,7 +87,7 @@ fn every_go_l2tp_key_and_extension_is_read() {
     assert_eq!(t1.host_name, "blackhole.local");
     assert_eq!(t1.framing_caps, 1);
     assert_eq!(t1.secret.as_deref(), Some("s3cr3t"));
-    assert!(t1.challenge && t1.hide_avps);
+    assert!(t1.challenge == Some(true) && t1.hide_avps);
     let names: Vec<_> = t1.sessions.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["s1", "ac"], "sessions keep file order");
     let s1 = &t1.sessions[0].1;
@@ -138,7 +138,8 @@ fn defaults_follow_go_l2tp() {
     assert_eq!(t.framing_caps, 3);
     assert_eq!(t.host_name, l2tp_runtime::config::default_host_name());
     assert!(!t.host_name.is_empty());
-    assert!(t.secret.is_none() && !t.challenge && !t.hide_avps && !t.listen);
+    assert!(t.secret.is_none() && t.challenge.is_none() && !t.hide_avps && !t.listen);
+    assert!(!t.challenges());
     assert!(t.sessions.is_empty());
     assert!(c.pppoe.is_none());
 }
@@ -253,6 +254,53 @@ fn listener_limits_reach_the_endpoint_config() {
     .unwrap();
     let e = c.tunnel("l").unwrap().to_endpoint_config();
     assert_eq!((e.max_half_open, e.max_tunnels_per_peer), (4096, 4096));
+}
+
+/// `challenge` reaches the engine: a secret challenges the peer unless `challenge = false`
+/// (then the secret still answers the peer's Challenge and hides AVPs); dialled and
+/// listening tunnels alike.
+#[test]
+fn challenge_key_reaches_the_engine() {
+    let text = r#"
+[tunnel.plain]
+peer = "10.0.0.1:1701"
+[tunnel.secret]
+peer = "10.0.0.1:1701"
+secret = "s"
+[tunnel.on]
+peer = "10.0.0.1:1701"
+secret = "s"
+challenge = true
+[tunnel.off]
+peer = "10.0.0.1:1701"
+secret = "s"
+challenge = false
+hide_avps = true
+[tunnel.nosecret_off]
+peer = "10.0.0.1:1701"
+challenge = false
+[tunnel.lns]
+listen = true
+local = "0.0.0.0:1701"
+secret = "s"
+challenge = false
+"#;
+    let c = Config::parse(text, "c.toml").unwrap();
+    let challenge = |n: &str| c.tunnel(n).unwrap().to_engine().challenge;
+    let secret = |n: &str| c.tunnel(n).unwrap().to_engine().secret.is_some();
+    assert!(!challenge("plain"));
+    assert!(challenge("secret") && challenge("on"));
+    assert!(!challenge("off") && secret("off"));
+    assert!(!c.tunnel("off").unwrap().to_engine().hide_avps.is_empty());
+    assert!(!challenge("nosecret_off"));
+    let lns = c.tunnel("lns").unwrap().to_endpoint_config();
+    assert!(!lns.challenge && lns.secret.is_some());
+    let lns = Config::parse(
+        "[tunnel.l]\nlisten = true\nlocal = \"0.0.0.0:1701\"\nsecret = \"s\"\n",
+        "l.toml",
+    )
+    .unwrap();
+    assert!(lns.tunnel("l").unwrap().to_endpoint_config().challenge);
 }
 
 #[test]
