@@ -157,6 +157,8 @@ impl Wire {
             accept_v2_incoming: version == Version::V2,
             accept_v3_incoming: version == Version::V3,
             host_name: b"lns".to_vec(),
+            // Every tunnel comes from the one LAC address: up to 10,000 of them.
+            max_tunnels_per_peer: usize::MAX,
             ..EndpointConfig::default()
         };
         Wire {

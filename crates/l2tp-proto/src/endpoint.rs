@@ -17,7 +17,7 @@ use rand::SeedableRng;
 
 pub use crate::auth::DigestAlg;
 use crate::table::{self, IdMap, Steps};
-use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo};
+use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo, TunnelState};
 use crate::wire::{
     self, AvpValue, CallErrors, ControlMessage, Encap, MessageType, Peek, ResultCode, Version,
 };
@@ -46,7 +46,10 @@ pub struct TunnelConfig {
     pub host_name: Vec<u8>,
     /// Our Receive Window Size AVP (default 4).
     pub window_size: u16,
-    /// Send HELLO after this long without receiving anything; `None` = never (go-l2tp default).
+    /// Send HELLO after this long without receiving anything (RFC 2661 §6.5); `None` = never.
+    /// Default [`DEFAULT_HELLO_INTERVAL`] (60 s, as xl2tpd): a dynamic tunnel whose peer
+    /// vanished is then declared down after the retransmission budget. Quiescent tunnels
+    /// ([`Endpoint::add_quiescent`]) send HELLO only when this is set.
     pub hello_interval: Option<Duration>,
     /// First retransmission timeout (default 1 s); doubles on each retry, capped at 8 s.
     pub retry_timeout: Duration,
@@ -59,6 +62,12 @@ pub struct TunnelConfig {
     /// Shared secret for tunnel authentication (v2 Challenge, v3 Message Digest) and hidden
     /// AVPs, if any.
     pub secret: Option<Vec<u8>>,
+    /// v2 tunnel authentication (RFC 2661 §4.2, §5.1.1): with `secret`, send a Challenge AVP
+    /// in our SCCRQ / SCCRP and close the tunnel (StopCCN result 4) unless the peer's Challenge
+    /// Response matches. Default true. False: no Challenge of ours — a peer's Challenge is
+    /// still answered and AVPs still hidden with `secret`. Ignored without a secret and by v3
+    /// (whose authentication is `digest`).
+    pub challenge: bool,
     /// v3: Router ID AVP (RFC 3931 §5.4.3; usually an IPv4 address of the host).
     pub router_id: u32,
     /// v3: pseudowire types we accept (Pseudowire Capabilities List AVP).
@@ -81,13 +90,21 @@ pub struct TunnelConfig {
     pub tie_breaker: Option<[u8; 8]>,
 }
 
+/// HELLO interval of dynamic tunnels unless configured otherwise ([`TunnelConfig::new`],
+/// [`EndpointConfig::default`]): 60 s of receive silence, as xl2tpd (RFC 2661 §6.5 leaves the
+/// value to the implementation). go-l2tp sent none by default; with it a peer that vanished
+/// without a StopCCN is noticed after 60 s plus the retransmission budget (1 + 2 + 4 + 8 s
+/// with the default 3 retries) instead of never.
+pub const DEFAULT_HELLO_INTERVAL: Duration = Duration::from_secs(60);
+
 /// The attribute types usually hidden when hiding is wanted: proxy authentication name,
 /// challenge and response, Calling and Called Number (RFC 2661 §4.3 suggests the sensitive
 /// ones). Use as `TunnelConfig::hide_avps`.
 pub const SENSITIVE_AVPS: &[u16] = &[21, 22, 30, 31, 32, 33];
 
 impl TunnelConfig {
-    /// A config with go-l2tp's defaults for the given version, encapsulation and peer.
+    /// A config with go-l2tp's defaults for the given version, encapsulation and peer, except
+    /// HELLO every [`DEFAULT_HELLO_INTERVAL`] (go-l2tp: none).
     pub fn new(version: Version, encap: Encap, peer: SocketAddr) -> Self {
         TunnelConfig {
             version,
@@ -96,12 +113,13 @@ impl TunnelConfig {
             local_tunnel_id: None,
             host_name: b"l2tpd".to_vec(),
             window_size: 4,
-            hello_interval: None,
+            hello_interval: Some(DEFAULT_HELLO_INTERVAL),
             retry_timeout: Duration::from_secs(1),
             max_retries: 3,
             framing_caps: 3,
             bearer_caps: 0,
             secret: None,
+            challenge: true,
             router_id: 0,
             pseudowires: default_pseudowires(),
             digest: None,
@@ -357,6 +375,18 @@ pub struct EndpointStats {
     pub auth_failures: u64,
     /// Incoming SCCRQs that lost the tie break against our own SCCRQ (RFC 2661 §5.1).
     pub tie_breaks_lost_by_peer: u64,
+    /// Datagrams for a known tunnel from an address or port other than its peer's (RFC 2661
+    /// §8.1; only our SCCRQ's answer may come from another port): dropped untouched.
+    pub wrong_source: u64,
+    /// StopCCNs whose Assigned Tunnel ID (v3: Assigned Control Connection ID) is not the
+    /// peer's: dropped before the transport sees them.
+    pub wrong_tunnel_id: u64,
+    /// Half-open tunnels (accepted, never established) discarded, oldest first, to make room
+    /// for a new SCCRQ when [`EndpointConfig::max_half_open`] were held.
+    pub half_open_evicted: u64,
+    /// SCCRQs dropped because their source address already had
+    /// [`EndpointConfig::max_tunnels_per_peer`] tunnels.
+    pub refused_peer_limit: u64,
 }
 
 /// Settings of the endpoint as a whole, and of the tunnels it accepts from peers.
@@ -386,9 +416,13 @@ pub struct EndpointConfig {
     pub host_name: Vec<u8>,
     /// Shared secret for accepted tunnels (tunnel authentication, hidden AVPs).
     pub secret: Option<Vec<u8>>,
+    /// v2: challenge the peers of accepted tunnels when `secret` is set (see
+    /// [`TunnelConfig::challenge`]; default true).
+    pub challenge: bool,
     /// Our Receive Window Size for accepted tunnels.
     pub window_size: u16,
-    /// HELLO interval for accepted tunnels.
+    /// HELLO interval for accepted tunnels (default [`DEFAULT_HELLO_INTERVAL`]; `None` =
+    /// never).
     pub hello_interval: Option<Duration>,
     /// First retransmission timeout for accepted tunnels.
     pub retry_timeout: Duration,
@@ -398,10 +432,38 @@ pub struct EndpointConfig {
     pub framing_caps: u32,
     /// Bearer Capabilities for accepted tunnels.
     pub bearer_caps: u32,
-    /// How long the record of a tunnel closed by the peer's StopCCN is kept, to re-acknowledge
-    /// retransmissions of that StopCCN (RFC 2661 §5.7: a full retransmission cycle, ~31 s).
+    /// How long the record of a closed tunnel is kept — closed by the peer's StopCCN, or by
+    /// ours once acknowledged — to acknowledge the peer's late messages: retransmissions of its
+    /// StopCCN, or its own StopCCN or CDN that crossed ours (RFC 2661 §5.7: a full
+    /// retransmission cycle, ~31 s). See [`Endpoint::lingering`].
     pub closed_hold: Duration,
+    /// Most half-open tunnels held: accepted for a peer's SCCRQ and not yet established
+    /// (default [`DEFAULT_MAX_HALF_OPEN`]; at least 1). An SCCRQ's source is not validated
+    /// until the peer answers our SCCRP, so when this many are held a new SCCRQ evicts the
+    /// *oldest* half-open tunnel (silently: `TunnelDown` with
+    /// `Protocol(result 2, error 4 "insufficient resources")`, nothing sent;
+    /// [`EndpointStats::half_open_evicted`]) rather than being refused: a flood of spoofed
+    /// SCCRQs then cannot lock legitimate peers out, as a real peer completes its handshake in
+    /// one round trip, long before its tunnel becomes the oldest. A half-open tunnel also
+    /// expires on its own: its SCCRP unacknowledged after the retransmission budget (15 s by
+    /// default), or no SCCCN within the set-up time (one retransmission cycle plus one
+    /// timeout, 23 s by default).
+    pub max_half_open: usize,
+    /// Most tunnels one peer IP address may have opened (any state but closed records;
+    /// default [`DEFAULT_MAX_TUNNELS_PER_PEER`]). Further SCCRQs from it are dropped
+    /// silently ([`EndpointStats::refused_peer_limit`]): refusing with a StopCCN (result 2,
+    /// error 4) would mean holding state for its reliable delivery (RFC 2661 §5.7, §5.8) —
+    /// the state the limit is there to bound — for a source that may be spoofed. The peer's
+    /// retransmitted SCCRQ is taken once one of its tunnels has gone.
+    pub max_tunnels_per_peer: usize,
 }
+
+/// Default [`EndpointConfig::max_half_open`].
+pub const DEFAULT_MAX_HALF_OPEN: usize = 4096;
+
+/// Default [`EndpointConfig::max_tunnels_per_peer`]: generous, so that a LAC concentrating many
+/// tunnels (a load generator runs ~2,500 from one address) is not refused; raise it for more.
+pub const DEFAULT_MAX_TUNNELS_PER_PEER: usize = 4096;
 
 impl Default for EndpointConfig {
     fn default() -> Self {
@@ -416,13 +478,16 @@ impl Default for EndpointConfig {
             session_defaults: SessionConfig::default(),
             host_name: b"l2tpd".to_vec(),
             secret: None,
+            challenge: true,
             window_size: 4,
-            hello_interval: None,
+            hello_interval: Some(DEFAULT_HELLO_INTERVAL),
             retry_timeout: Duration::from_secs(1),
             max_retries: 3,
             framing_caps: 3,
             bearer_caps: 0,
             closed_hold: Duration::from_secs(31),
+            max_half_open: DEFAULT_MAX_HALF_OPEN,
+            max_tunnels_per_peer: DEFAULT_MAX_TUNNELS_PER_PEER,
         }
     }
 }
@@ -469,6 +534,14 @@ pub struct Endpoint {
     next_serial: u64,
     /// Sessions over all tunnels, kept up to date after every tunnel operation.
     session_total: usize,
+    /// Closed records held (state `Closed`), kept up to date after every tunnel operation.
+    lingering: usize,
+    /// Half-open tunnels (accepted, never established) by (serial, local ID): creation order,
+    /// so the oldest is evicted first in O(log n).
+    half_open: BTreeSet<(u64, u32)>,
+    /// Tunnels peers opened, by (canonical) peer IP, closed records not counted; an entry
+    /// leaves when its count reaches 0.
+    per_peer: HashMap<IpAddr, usize>,
     /// One timer per tunnel, ordered by deadline.
     timers: BTreeSet<(Instant, u32)>,
     out: VecDeque<OutMsg>,
@@ -508,6 +581,9 @@ impl Endpoint {
             accepted_live: 0,
             next_serial: 0,
             session_total: 0,
+            lingering: 0,
+            half_open: BTreeSet::new(),
+            per_peer: HashMap::new(),
             timers: BTreeSet::new(),
             out: VecDeque::new(),
             events: VecDeque::new(),
@@ -549,9 +625,25 @@ impl Endpoint {
             Some(id) if cfg.version == Version::V2 && id > 0xffff => {
                 Err(ApiError::InvalidConfig("v2 tunnel ID must be 1..=65535"))
             }
+            Some(id) if self.take_over_closed_record(id) => Ok(id),
             Some(id) if self.tunnels.contains_key(&id) => Err(ApiError::IdInUse(id)),
             Some(id) => Ok(id),
             None => self.alloc_tunnel_id(cfg.version),
+        }
+    }
+
+    /// Drops the closed record holding local ID `id`, if that is what holds it: a tunnel
+    /// configured with a fixed ID can be re-created at once after it was closed (the record
+    /// was reported down already; the peer's late messages for it go unacknowledged). True if
+    /// one was dropped.
+    fn take_over_closed_record(&mut self, id: u32) -> bool {
+        match self.tunnels.get_mut(&id) {
+            Some(t) if t.state == TunnelState::Closed => {
+                t.finished = true;
+                self.refresh(id);
+                true
+            }
+            _ => false,
         }
     }
 
@@ -583,7 +675,8 @@ impl Endpoint {
 
     /// Adds a quiescent tunnel: no SCCRQ exchange, both ends configured with each other's IDs
     /// (`cfg.local_tunnel_id`, `cfg.peer_tunnel_id`). `TunnelUp` is reported at once; the
-    /// tunnel only acknowledges messages and sends HELLO (`cfg.hello_interval`), and reports
+    /// tunnel only acknowledges messages and sends HELLO (`cfg.hello_interval`; `None`: none,
+    /// go-l2tp's quiescent tunnel without `hello_timeout`), and reports
     /// `TunnelDown(Timeout)` when the peer stops acknowledging. No sessions.
     pub fn add_quiescent(&mut self, now: Instant, cfg: TunnelConfig) -> Result<TunnelId, ApiError> {
         let Some(peer_id) = cfg.peer_tunnel_id.filter(|&p| p != 0) else {
@@ -651,6 +744,39 @@ impl Endpoint {
         let n = t.session_count();
         self.session_total = self.session_total - t.marks.sessions + n;
         t.marks.sessions = n;
+        let lingering = !t.finished && t.state == TunnelState::Closed;
+        if t.marks.lingering != lingering {
+            t.marks.lingering = lingering;
+            if lingering {
+                self.lingering += 1;
+            } else {
+                self.lingering -= 1;
+            }
+        }
+        let half_open = t.half_open();
+        if t.marks.half_open != half_open {
+            t.marks.half_open = half_open;
+            if half_open {
+                self.half_open.insert((t.marks.serial, id));
+            } else {
+                self.half_open.remove(&(t.marks.serial, id));
+            }
+        }
+        let peer = t.counted_peer();
+        if t.marks.peer_counted != peer {
+            if let Some(ip) = t.marks.peer_counted {
+                if let Some(n) = self.per_peer.get_mut(&ip) {
+                    *n -= 1;
+                    if *n == 0 {
+                        self.per_peer.remove(&ip);
+                    }
+                }
+            }
+            if let Some(ip) = peer {
+                *self.per_peer.entry(ip).or_default() += 1;
+            }
+            t.marks.peer_counted = peer;
+        }
         let next = t.next_timeout();
         if t.finished {
             if let Some(at) = t.marks.scheduled.take() {
@@ -756,7 +882,9 @@ impl Endpoint {
 
     /// Closes a tunnel: sends StopCCN with `rc`, reports its sessions down at once and
     /// `TunnelDown(Local(rc))` when the StopCCN is acknowledged or retransmissions run out.
-    /// Closing a tunnel that is already closing is a no-op.
+    /// Once acknowledged, the tunnel's record stays for [`EndpointConfig::closed_hold`] to
+    /// acknowledge the peer's late messages ([`Endpoint::lingering`]). Closing a tunnel that
+    /// is already closing is a no-op.
     pub fn close_tunnel(
         &mut self,
         now: Instant,
@@ -775,9 +903,11 @@ impl Endpoint {
 
     /// Processes one received datagram: UDP payload, or for [`Encap::Ip`] the IP payload
     /// (protocol 115, starting with the 4-byte Session ID; `remote`'s port is ignored — pass
-    /// 0). Never fails: malformed datagrams, datagrams for unknown tunnels and v3 messages with
-    /// a missing or wrong Message Digest are counted in [`EndpointStats`] and dropped; data
-    /// messages are ignored (the kernel handles data).
+    /// 0). Never fails: malformed datagrams, datagrams for unknown tunnels, datagrams for a
+    /// tunnel from an address or port other than its peer's (RFC 2661 §8.1), StopCCNs naming
+    /// another tunnel than the peer's, and v3 messages with a missing or wrong Message Digest
+    /// are counted in [`EndpointStats`] and dropped; data messages are ignored (the kernel
+    /// handles data).
     pub fn handle_encap(
         &mut self,
         now: Instant,
@@ -798,6 +928,9 @@ impl Endpoint {
                 version, tunnel_id, ..
             }) => (version, tunnel_id),
         };
+        if !self.check_source(tunnel_id, remote) {
+            return;
+        }
         let secret = if tunnel_id == 0 {
             self.config.secret.as_deref()
         } else {
@@ -870,9 +1003,24 @@ impl Endpoint {
         self.dispatch(now, remote, Encap::Udp, msg)
     }
 
+    /// False (and counted in [`EndpointStats::wrong_source`]) for a datagram naming one of our
+    /// tunnels from an address other than that tunnel's peer ([`Tunnel::accepts_from`]).
+    fn check_source(&mut self, tid: u32, remote: SocketAddr) -> bool {
+        match self.tunnels.get(&tid) {
+            Some(t) if tid != 0 && !t.accepts_from(remote) => {
+                self.stats.wrong_source += 1;
+                false
+            }
+            _ => true,
+        }
+    }
+
     fn dispatch(&mut self, now: Instant, remote: SocketAddr, encap: Encap, msg: ControlMessage) {
         let version = msg.header.version;
         let tid = msg.header.tunnel_id;
+        if !self.check_source(tid, remote) {
+            return;
+        }
         if tid != 0 {
             if self
                 .with_tunnel(now, tid, |t, ctx| t.handle_message(ctx, remote, msg))
@@ -897,9 +1045,13 @@ impl Endpoint {
             return;
         };
         if let Some(&id) = self.incoming.get(&(remote, peer_tid)) {
-            // A retransmitted SCCRQ: the transport re-acknowledges it.
-            self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
-            return;
+            // A closed record's peer is done with that tunnel: an SCCRQ reusing its ID opens a
+            // new one (a peer re-dialling with a fixed tunnel ID), the record gives way.
+            if !self.take_over_closed_record(id) {
+                // A retransmitted SCCRQ: the transport re-acknowledges it.
+                self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
+                return;
+            }
         }
         // Tie breaker (RFC 2661 §5.1 Tie Breaker AVP, RFC 3931 §5.4.3): our own SCCRQ to the
         // same peer is unanswered.
@@ -908,6 +1060,14 @@ impl Endpoint {
             _ => None,
         });
         let crossing = self.crossing(version, remote.ip(), theirs);
+        let would_accept =
+            !crossing.won && crossing.equal.is_empty() && (accept || !crossing.lost.is_empty());
+        if would_accept && self.peer_tunnels(remote.ip()) >= self.config.max_tunnels_per_peer {
+            // Dropped before anything changes (our crossing tunnels included): the peer
+            // retransmits, and is taken once one of its tunnels has gone.
+            self.stats.refused_peer_limit += 1;
+            return;
+        }
         for &id in crossing.lost.iter().chain(&crossing.equal) {
             self.lose_tie(now, id);
         }
@@ -921,6 +1081,9 @@ impl Endpoint {
         if !accept && !peer_won {
             self.stats.unknown_tunnel += 1;
             return;
+        }
+        if self.half_open.len() >= self.config.max_half_open.max(1) {
+            self.evict_oldest_half_open(now);
         }
         let Ok(id) = self.alloc_tunnel_id(version) else {
             self.stats.unknown_tunnel += 1;
@@ -937,6 +1100,7 @@ impl Endpoint {
             framing_caps: c.framing_caps,
             bearer_caps: c.bearer_caps,
             secret: c.secret.clone(),
+            challenge: c.challenge,
             router_id: c.router_id,
             pseudowires: c.pseudowires.clone(),
             digest: c.digest,
@@ -954,6 +1118,26 @@ impl Endpoint {
         self.incoming.insert((remote, peer_tid), id);
         self.compact_accepted();
         self.with_tunnel(now, id, |t, ctx| t.handle_message(ctx, remote, msg));
+    }
+
+    /// Tunnels the peer at `ip` opened and we hold (closed records not counted). O(1).
+    fn peer_tunnels(&self, ip: IpAddr) -> usize {
+        self.per_peer.get(&ip.to_canonical()).copied().unwrap_or(0)
+    }
+
+    /// Discards the oldest half-open tunnel (silently: unvalidated state) to make room for a
+    /// new SCCRQ. O(log n).
+    fn evict_oldest_half_open(&mut self, now: Instant) {
+        let Some(&(_, id)) = self.half_open.first() else {
+            return;
+        };
+        self.stats.half_open_evicted += 1;
+        let rc = ResultCode {
+            result: wire::result::STOPCCN_GENERAL_ERROR,
+            error: Some(wire::error_code::NO_RESOURCES),
+            message: Some(b"too many half-open tunnels: oldest evicted".to_vec()),
+        };
+        self.with_tunnel(now, id, |t, ctx| t.discard(ctx, rc));
     }
 
     /// Our tunnels an incoming SCCRQ from `ip` crosses, by the Tie Breaker rule (RFC 2661
@@ -1133,16 +1317,41 @@ impl Endpoint {
         (self.tunnels.len(), self.session_total)
     }
 
+    /// Half-open tunnels held now (accepted for a peer's SCCRQ, never established), in O(1);
+    /// at most [`EndpointConfig::max_half_open`].
+    pub fn half_open(&self) -> usize {
+        self.half_open.len()
+    }
+
+    /// Closed records held now, in O(1): tunnels already reported down (the peer's StopCCN
+    /// received, or ours acknowledged) whose record stays for [`EndpointConfig::closed_hold`]
+    /// only to acknowledge the peer's late messages — a retransmitted StopCCN, or the peer's
+    /// own StopCCN or CDN that crossed ours. Included in [`Endpoint::counts`].
+    ///
+    /// A runtime shutting down after closing every tunnel has its `TunnelDown`s as soon as
+    /// the StopCCNs are acknowledged; while this is non-zero it may keep reading its sockets
+    /// and sending what the endpoint queues for a short, bounded while (a couple of seconds,
+    /// not the full hold time) so that a peer whose StopCCN crossed ours gets its
+    /// acknowledgement instead of retransmitting into a closed port. A new tunnel asked for
+    /// with an explicit local ID held by a closed record takes that ID over (the record is
+    /// dropped).
+    pub fn lingering(&self) -> usize {
+        self.lingering
+    }
+
     /// Checks every index against a walk of the tables it indexes (tunnels awaiting SCCRP,
     /// accepted SCCRQs, the `poll_accepted` queue, timers, the session total, v3 session IDs,
-    /// and each tunnel's peer session IDs and call set-up timers): `Err` names the first
-    /// mismatch. O(tunnels + sessions); for tests.
+    /// closed records, half-open tunnels, tunnels per peer, and each tunnel's peer session IDs
+    /// and call set-up timers): `Err` names the first mismatch. O(tunnels + sessions); for
+    /// tests.
     #[doc(hidden)]
     pub fn check_indexes(&self) -> Result<(), String> {
         let mut awaiting = AwaitingIndex::new();
         let mut incoming = HashMap::new();
         let mut timers = BTreeSet::new();
-        let (mut sessions, mut queued) = (0, 0);
+        let (mut sessions, mut queued, mut lingering) = (0, 0, 0);
+        let mut half_open = BTreeSet::new();
+        let mut per_peer: HashMap<IpAddr, usize> = HashMap::new();
         let mut v3 = HashSet::new();
         let queue: HashSet<(u32, u64)> = self.accepted.iter().copied().collect();
         for (id, t) in self.tunnels.scan() {
@@ -1167,6 +1376,15 @@ impl Endpoint {
                 timers.insert((at, id));
             }
             sessions += t.session_count();
+            if t.state == TunnelState::Closed {
+                lingering += 1;
+            }
+            if t.half_open() {
+                half_open.insert((t.marks.serial, id));
+            }
+            if let Some(ip) = t.counted_peer() {
+                *per_peer.entry(ip).or_default() += 1;
+            }
             if t.marks.accept_queued {
                 queued += 1;
                 if !queue.contains(&(id, t.marks.serial)) {
@@ -1200,6 +1418,25 @@ impl Endpoint {
             return Err(format!(
                 "session total {}, tunnels hold {sessions}",
                 self.session_total
+            ));
+        }
+        if half_open != self.half_open {
+            return Err(format!(
+                "{} half-open tunnels indexed, {} held",
+                self.half_open.len(),
+                half_open.len()
+            ));
+        }
+        if per_peer != self.per_peer {
+            return Err(format!(
+                "tunnels per peer {:?}, tunnels say {per_peer:?}",
+                self.per_peer
+            ));
+        }
+        if lingering != self.lingering {
+            return Err(format!(
+                "{} closed records counted, {lingering} held",
+                self.lingering
             ));
         }
         if queued != self.accepted_live || self.accepted.len() > 2 * queued + 64 {

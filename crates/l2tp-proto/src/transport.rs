@@ -11,6 +11,10 @@
 //!   by slow start and congestion avoidance (RFC 2661 Appendix A: CWND starts at 1, +1 per ack
 //!   up to SSTHRESH, then +1 per CWND acks; a retransmission timeout halves SSTHRESH and resets
 //!   CWND to 1). Messages beyond the window wait in a queue and get their Ns when they enter it.
+//! - After a retransmission timeout every message then in flight is taken as lost (go-back-N):
+//!   the oldest is resent at once and the others as the congestion window reopens with each
+//!   acknowledgement, before any new message — not one per timer, so a burst of k losses costs
+//!   one timeout plus a few round trips rather than k timeouts.
 //! - One retransmission timer for the window: it starts at `retry_timeout` and doubles on each
 //!   retransmission, capped at [`MAX_RETRY_TIMEOUT`]; after `max_retries` retransmissions
 //!   without progress the channel has [`failed`](Transport::failed). Retransmitted messages keep
@@ -20,7 +24,7 @@
 //!   was received and nothing was sent since that carries the ack.
 //! - Duplicates (Ns older than expected) are counted, re-acknowledged, not delivered;
 //!   out-of-order newer messages inside our receive window are held and delivered in order.
-//! - HELLO after `hello_interval` of receive silence, when enabled.
+//! - HELLO after `hello_interval` of receive silence, when enabled (a zero interval: never).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -136,6 +140,10 @@ pub struct Transport {
     next_ns: u16,
     expected: u16,
     in_flight: VecDeque<InFlight>,
+    /// The first `sent` messages of `in_flight` were transmitted since the last retransmission
+    /// timeout; the rest are taken as lost and resent as the window allows (go-back-N). Equal
+    /// to `in_flight.len()` outside recovery.
+    sent: usize,
     queue: VecDeque<(ControlMessage, Tag)>,
     held: BTreeMap<u16, ControlMessage>,
     ack_needed: bool,
@@ -168,6 +176,7 @@ impl Transport {
             next_ns: 0,
             expected: 0,
             in_flight: VecDeque::new(),
+            sent: 0,
             queue: VecDeque::new(),
             held: BTreeMap::new(),
             ack_needed: false,
@@ -244,8 +253,10 @@ impl Transport {
         self.cwnd = self.cwnd.min(self.peer_window);
     }
 
-    /// Starts (or restarts) the HELLO timer, if a hello interval is configured.
+    /// Starts (or restarts) the HELLO timer, if a hello interval is configured (a zero
+    /// interval counts as none: it would send a HELLO on every timer).
     pub fn enable_hello(&mut self, now: Instant) {
+        self.cfg.hello_interval = self.cfg.hello_interval.filter(|i| !i.is_zero());
         self.hello_enabled = self.cfg.hello_interval.is_some();
         self.hello_at = self.cfg.hello_interval.map(|i| now + i);
     }
@@ -260,7 +271,23 @@ impl Transport {
         self.fill_window(now);
     }
 
+    /// Fills the send window: first with messages in flight that a retransmission timeout left
+    /// to resend (go-back-N, oldest first, carrying the current Nr), then with new ones.
     fn fill_window(&mut self, now: Instant) {
+        let window = self.send_window();
+        while self.sent < self.in_flight.len().min(window) {
+            let Some(f) = self.in_flight.get_mut(self.sent) else {
+                break;
+            };
+            f.msg.header.nr = self.expected;
+            self.stats.retransmits += 1;
+            self.outbox.push_back(Outgoing {
+                msg: f.msg.clone(),
+                kind: SendKind::Retransmit,
+            });
+            self.sent += 1;
+            self.ack_needed = false;
+        }
         while self.in_flight.len() < self.send_window() {
             let Some((mut msg, tag)) = self.queue.pop_front() else {
                 break;
@@ -275,6 +302,7 @@ impl Transport {
                 kind: SendKind::First,
             });
             self.in_flight.push_back(InFlight { msg, tag });
+            self.sent = self.in_flight.len();
             if self.retransmit_at.is_none() {
                 self.retransmit_at = Some(now + self.rto);
             }
@@ -337,6 +365,7 @@ impl Transport {
             }
             self.on_ack_cwnd();
         }
+        self.sent = self.sent.saturating_sub(n);
         self.retries = 0;
         self.rto = self.cfg.retry_timeout;
         self.retransmit_at = if self.in_flight.is_empty() {
@@ -394,21 +423,14 @@ impl Transport {
                 self.retries += 1;
                 let cap = MAX_RETRY_TIMEOUT.max(self.cfg.retry_timeout);
                 self.rto = self.rto.saturating_mul(2).min(cap);
-                // Congestion: halve SSTHRESH, back to slow start. Only what fits in the new
-                // CWND (the oldest message) is retransmitted now; the rest follows the acks.
+                // Congestion (RFC 2661 Appendix A): halve SSTHRESH, back to slow start. Every
+                // message in flight is taken as lost; what fits in the new CWND (the oldest)
+                // is resent now, the rest as the acknowledgements reopen the window.
                 self.ssthresh = (self.cwnd / 2).max(1);
                 self.cwnd = 1;
                 self.ca_acks = 0;
-                let n = self.send_window();
-                for f in self.in_flight.iter_mut().take(n) {
-                    f.msg.header.nr = self.expected;
-                    self.stats.retransmits += 1;
-                    self.outbox.push_back(Outgoing {
-                        msg: f.msg.clone(),
-                        kind: SendKind::Retransmit,
-                    });
-                }
-                self.ack_needed = false;
+                self.sent = 0;
+                self.fill_window(now);
                 self.retransmit_at = Some(now + self.rto);
             }
         }
@@ -453,6 +475,7 @@ impl Transport {
         self.stopped = true;
         self.queue.clear();
         self.in_flight.clear();
+        self.sent = 0;
         self.retransmit_at = None;
         self.hello_enabled = false;
         self.hello_at = None;

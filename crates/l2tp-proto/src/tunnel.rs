@@ -49,7 +49,10 @@ pub enum TunnelState {
     Established,
     /// We sent StopCCN and wait for its acknowledgement.
     Closing,
-    /// The peer sent StopCCN: the record stays to re-acknowledge retransmissions of it.
+    /// Down and reported so (the peer's StopCCN received, or ours acknowledged): the record
+    /// stays for the StopCCN hold time (RFC 2661 §5.7, ~31 s) to acknowledge what the peer
+    /// still sends — retransmissions of its StopCCN, or its own StopCCN or CDN that crossed
+    /// ours — and nothing else.
     Closed,
 }
 
@@ -376,6 +379,13 @@ pub(crate) struct EndpointMarks {
     pub serial: u64,
     /// Queued for `Endpoint::poll_accepted` and not yet yielded.
     pub accept_queued: bool,
+    /// Counted in the endpoint's closed records (`Endpoint::lingering`).
+    pub lingering: bool,
+    /// In the endpoint's index of half-open tunnels (accepted, never established), under
+    /// (serial, ID).
+    pub half_open: bool,
+    /// Counted in the endpoint's tunnels per peer, under this (canonical) peer IP.
+    pub peer_counted: Option<IpAddr>,
 }
 
 /// One control connection and its sessions.
@@ -422,6 +432,8 @@ pub(crate) struct Tunnel {
     session_deadlines: BTreeSet<(Instant, u32)>,
     /// TunnelDown was reported (at most once).
     down_reported: bool,
+    /// TunnelUp was reported (the tunnel is, or was, established).
+    pub established_once: bool,
     /// The tunnel is gone: the endpoint removes it.
     pub finished: bool,
     /// The endpoint's bookkeeping.
@@ -467,6 +479,7 @@ impl Tunnel {
             setup_deadline: None,
             session_deadlines: BTreeSet::new(),
             down_reported: false,
+            established_once: false,
             finished: false,
             marks: EndpointMarks::default(),
             cfg,
@@ -483,7 +496,7 @@ impl Tunnel {
     fn init_auth(&mut self, ctx: &mut Ctx) {
         match self.cfg.version {
             Version::V2 => {
-                if self.cfg.secret.is_some() {
+                if self.cfg.secret.is_some() && self.cfg.challenge {
                     self.our_challenge = Some(Self::random_bytes(ctx, 16));
                 }
             }
@@ -839,14 +852,57 @@ impl Tunnel {
         self.finished = true;
     }
 
+    /// True if a datagram from `remote` may belong to this tunnel: it comes from the peer's
+    /// address and port as learned on set-up (RFC 2661 §8.1: they "MUST remain static for
+    /// the life of the tunnel"). The one exception is our SCCRQ's answer, which may come from
+    /// another port of the peer (the port is then learned from it); over IP encapsulation
+    /// there are no ports, only the address counts. Anything else is a stranger's datagram
+    /// (spoofed or misrouted) and must not touch the tunnel.
+    pub fn accepts_from(&self, remote: SocketAddr) -> bool {
+        if self.peer.ip().to_canonical() != remote.ip().to_canonical() {
+            return false;
+        }
+        self.cfg.encap == Encap::Ip || self.peer.port() == remote.port() || self.awaiting_sccrp()
+    }
+
+    /// A StopCCN naming, in its Assigned Tunnel ID (v3: Assigned Control Connection ID), a
+    /// tunnel other than the peer's: not the peer's to send (RFC 2661 §6.3 / RFC 3931 §6.3:
+    /// the sender's own ID). One without it, or sent before we know the peer's ID (a refusal
+    /// of our SCCRQ), is taken as it is.
+    fn foreign_stopccn(&self, msg: &ControlMessage) -> bool {
+        self.peer_tunnel_id != 0
+            && msg.message_type() == Some(MessageType::StopCcn)
+            && assigned_tunnel_id(msg).is_some_and(|t| t != self.peer_tunnel_id)
+    }
+
+    /// Accepted for a peer's SCCRQ and never established (still unvalidated: the SCCRQ's
+    /// source may have been spoofed).
+    pub fn half_open(&self) -> bool {
+        !self.finished && self.role == Role::Responder && !self.established_once
+    }
+
+    /// The peer IP this tunnel counts against in the endpoint's tunnels-per-peer limit: a
+    /// tunnel the peer opened, until it is a closed record.
+    pub fn counted_peer(&self) -> Option<IpAddr> {
+        (!self.finished && self.role == Role::Responder && self.state != TunnelState::Closed)
+            .then(|| self.peer.ip().to_canonical())
+    }
+
     /// True while our SCCRQ is unanswered (a crossing SCCRQ is then a tie-break case).
     pub fn awaiting_sccrp(&self) -> bool {
         self.role == Role::Initiator && self.state == TunnelState::WaitCtlReply && !self.quiescent
     }
 
-    /// A control message (or ZLB) whose header names this tunnel.
+    /// A control message (or ZLB) whose header names this tunnel, from an address
+    /// [`Tunnel::accepts_from`] accepts.
     pub fn handle_message(&mut self, ctx: &mut Ctx, remote: SocketAddr, msg: ControlMessage) {
         if self.finished {
+            return;
+        }
+        if self.foreign_stopccn(&msg) {
+            // Dropped before the transport sees it: no acknowledgement, no sequence number
+            // taken, so a forged one cannot even shift the peer's numbering.
+            ctx.stats.wrong_tunnel_id += 1;
             return;
         }
         let ack_only = msg.is_zlb()
@@ -905,10 +961,11 @@ impl Tunnel {
             }
             Tag::StopCcn => {
                 if self.state == TunnelState::Closing {
+                    // Reported down now; the record lingers to acknowledge the peer's late
+                    // messages (its own StopCCN may have crossed ours).
                     let reason = self.close_reason.take().unwrap_or(DownReason::Timeout);
-                    self.transport.stop();
                     self.tunnel_down(ctx, reason);
-                    self.finished = true;
+                    self.linger(ctx.now);
                 }
             }
         }
@@ -928,6 +985,7 @@ impl Tunnel {
 
     fn established(&mut self, ctx: &mut Ctx) {
         self.state = TunnelState::Established;
+        self.established_once = true;
         self.transport.enable_hello(ctx.now);
         ctx.events.push_back(Event::TunnelUp {
             tunnel: TunnelId(self.id),
@@ -1528,9 +1586,15 @@ impl Tunnel {
         self.all_sessions_down(ctx, DownReason::TunnelDown);
         self.tunnel_down(ctx, reason);
         // Keep the record to re-acknowledge retransmissions of the StopCCN (RFC 2661 §5.7).
+        self.linger(ctx.now);
+    }
+
+    /// Becomes a closed record (already reported down): sends nothing but acknowledgements
+    /// until the StopCCN hold time has passed, then is removed.
+    fn linger(&mut self, now: Instant) {
         self.transport.stop();
         self.state = TunnelState::Closed;
-        self.closed_until = Some(ctx.now + self.env.closed_hold);
+        self.closed_until = Some(now + self.env.closed_hold);
     }
 
     /// ICRQ (we answer an incoming call: ICRP) or OCRQ (we place the call and report it

@@ -509,13 +509,19 @@ fn replay_xl2tpd_lns_against_our_lac() {
         "CDN byte-identical to xl2tpd's"
     );
     d.feed_bytes(pkt(10));
-    // HELLO from the LNS at 60 s → our ZLB.
-    d.advance(Duration::from_secs(60));
+    // HELLO from the LNS just before 60 s of silence → our ZLB.
+    d.advance(Duration::from_millis(59_900));
     d.feed_bytes(pkt(11));
     let out = d.sent();
     assert_eq!(out.len(), 1);
     expect(&out[0], 12);
-    // StopCCN from our side; xl2tpd's LAC had also sent a HELLO (Ns 5) before, so ours is Ns 5.
+    // 60 s later our own HELLO (the default interval, like xl2tpd's), acked by the LNS.
+    d.advance(Duration::from_secs(60));
+    let out = d.sent();
+    assert_eq!(out.len(), 1);
+    expect(&out[0], 13);
+    d.feed_bytes(pkt(14));
+    // StopCCN from our side: same header and AVPs as xl2tpd's.
     let now = d.now;
     d.ep.close_tunnel(
         now,
@@ -528,15 +534,11 @@ fn replay_xl2tpd_lns_against_our_lac() {
     )
     .unwrap();
     let out = d.sent();
-    assert_eq!(out[0].message_type(), Some(MessageType::StopCcn));
-    assert_eq!(out[0].header, hdr(13548, 0, 5, 3));
+    expect(&out[0], 15);
     let e = parse(pkt(15));
     assert_eq!(out[0].avps, e.avps, "StopCCN AVPs identical to xl2tpd's");
-    // The LNS's ZLB for it (Nr 6 here, since we sent no HELLO).
-    d.feed(&ControlMessage {
-        header: hdr(44424, 0, 3, 6),
-        avps: vec![],
-    });
+    // The LNS's ZLB for it.
+    d.feed_bytes(pkt(16));
     let ev = d.events();
     assert!(
         matches!(
@@ -548,6 +550,10 @@ fn replay_xl2tpd_lns_against_our_lac() {
         ),
         "{ev:?}"
     );
+    // The record stays for the StopCCN hold time to acknowledge the LNS's late messages.
+    assert_eq!(d.ep.tunnel_info(t).unwrap().state, TunnelState::Closed);
+    assert_eq!(d.ep.lingering(), 1);
+    d.advance(Duration::from_secs(31));
     assert!(d.ep.tunnel_ids().is_empty());
     let st = d.ep.stats();
     assert_eq!((st.malformed, st.unknown_tunnel, st.duplicates), (0, 0, 0));
@@ -682,6 +688,97 @@ fn lac_without_secret_refuses_challenge() {
     let (_, out) = connect_with(&mut d, vec![Avp::m(AvpValue::Challenge(vec![1; 16]))]);
     assert_eq!(out[0].message_type(), Some(MessageType::StopCcn));
     assert_eq!(result_code(&out[0]).result, 4);
+}
+
+fn challenge_of(m: &ControlMessage) -> Option<Vec<u8>> {
+    m.find(|v| match v {
+        AvpValue::Challenge(c) => Some(c.clone()),
+        _ => None,
+    })
+}
+
+fn response_of(m: &ControlMessage) -> Option<[u8; 16]> {
+    m.find(|v| match v {
+        AvpValue::ChallengeResponse(r) => Some(*r),
+        _ => None,
+    })
+}
+
+/// `challenge = false` with a secret (LAC): no Challenge of ours, so none of the peer's
+/// responses is demanded; the peer's Challenge is still answered, and AVPs still hidden.
+#[test]
+fn lac_with_a_secret_and_challenge_off_sends_no_challenge_but_answers_the_peers() {
+    let mut d = Driver::lac();
+    let now = d.now;
+    let mut cfg = d.cfg();
+    cfg.secret = Some(SECRET.to_vec());
+    cfg.challenge = false;
+    cfg.hide_avps = l2tp_proto::endpoint::SENSITIVE_AVPS.to_vec();
+    let t = d.ep.connect(now, cfg).unwrap();
+    let sccrq = d.sent().remove(0);
+    assert_eq!(challenge_of(&sccrq), None);
+    // An SCCRP with no Challenge Response is accepted; its Challenge is answered.
+    d.feed(&sccrp(t.0, vec![Avp::m(AvpValue::Challenge(vec![9; 16]))]));
+    let out = d.sent();
+    assert_eq!(out[0].message_type(), Some(MessageType::Scccn));
+    assert_eq!(
+        response_of(&out[0]),
+        Some(challenge_response(3, SECRET, &[9; 16]))
+    );
+    // Calling Number still goes hidden.
+    let now = d.now;
+    let sc = SessionConfig {
+        calling_number: Some(b"0123".to_vec()),
+        ..SessionConfig::default()
+    };
+    d.ep.open_session(now, t, sc).unwrap();
+    let tx = d.ep.poll_transmit().unwrap();
+    let icrq = ControlMessage::parse(&tx.payload, Encap::Udp, Some(SECRET)).unwrap();
+    assert!(icrq
+        .avps
+        .iter()
+        .any(|a| a.hidden && matches!(&a.value, AvpValue::CallingNumber(n) if n == b"0123")));
+}
+
+/// `challenge = false` with a secret (LNS): the SCCRP answers the LAC's Challenge (as
+/// xl2tpd's LNS did) and carries none of its own; the SCCCN needs no response.
+#[test]
+fn lns_with_a_secret_and_challenge_off_answers_but_does_not_challenge() {
+    let cap = capture(CHALLENGE);
+    let t0 = Instant::now();
+    let mut ep = Endpoint::new(
+        EndpointConfig {
+            accept_v2_incoming: true,
+            host_name: b"lns.example".to_vec(),
+            secret: Some(SECRET.to_vec()),
+            challenge: false,
+            ..EndpointConfig::default()
+        },
+        3,
+    );
+    ep.handle(t0, lac_addr(), &cap[0].1);
+    let ours = parse(&ep.poll_transmit().unwrap().payload);
+    assert_eq!(ours.message_type(), Some(MessageType::Sccrp));
+    assert_eq!(response_of(&ours), response_of(&parse(&cap[1].1)));
+    assert_eq!(challenge_of(&ours), None);
+    // An SCCCN without a Challenge Response brings the tunnel up.
+    let t = ep.tunnel_ids()[0];
+    let sccrq = parse(&cap[0].1);
+    let peer_tid = sccrq
+        .find(|v| match v {
+            AvpValue::AssignedTunnelId(t) => Some(u32::from(*t)),
+            _ => None,
+        })
+        .unwrap();
+    let scccn = ControlMessage {
+        header: hdr(t.0, 0, 1, 1),
+        avps: vec![mt(MessageType::Scccn)],
+    };
+    ep.handle(t0, lac_addr(), &scccn.to_bytes(Encap::Udp, None).unwrap());
+    assert!(std::iter::from_fn(|| ep.poll_event()).any(|e| matches!(
+        e,
+        Event::TunnelUp { peer_tunnel_id, .. } if peer_tunnel_id == peer_tid
+    )));
 }
 
 #[test]

@@ -277,3 +277,63 @@ fn hello_after_silence() {
     assert_eq!(out.len(), 1);
     assert_eq!(out[0].msg.message_type(), Some(MessageType::Hello));
 }
+
+/// A zero HELLO interval (`hello_timeout = 0`) means no HELLO, not one on every timer.
+#[test]
+fn zero_hello_interval_sends_no_hello() {
+    let t0 = Instant::now();
+    let cfg = TransportConfig {
+        hello_interval: Some(Duration::ZERO),
+        ..Default::default()
+    };
+    let mut t = Transport::new(cfg, Version::V2);
+    t.enable_hello(t0);
+    assert_eq!(t.next_timeout(), None);
+    t.handle_timeout(t0 + Duration::from_secs(1));
+    assert!(drain(&mut t).is_empty());
+}
+
+/// Go-back-N after a timeout (RFC 2661 Appendix A): the oldest message is resent at once, and
+/// each acknowledgement that reopens the window resends the next ones still in flight before
+/// any new message, without waiting for another timer.
+#[test]
+fn after_a_timeout_acks_resend_the_rest_of_the_window() {
+    let t0 = Instant::now();
+    let mut t = new();
+    t.set_peer_window(t0, 4);
+    // Open CWND to 4: three messages acked one by one.
+    for ns in 0..3u16 {
+        t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
+        drain(&mut t);
+        t.on_receive(t0, zlb(0, ns + 1));
+    }
+    assert_eq!(t.cwnd(), 4);
+    for _ in 0..4 {
+        t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None);
+    }
+    t.send(t0, msg(MessageType::Hello, 0, 0), Tag::None); // queued: Ns 7
+    assert_eq!(drain(&mut t).len(), 4); // Ns 3..=6, all lost
+    let at = t0 + Duration::from_secs(1);
+    t.handle_timeout(at);
+    let ns = |out: &[Outgoing]| out.iter().map(|o| o.msg.header.ns).collect::<Vec<_>>();
+    let out = drain(&mut t);
+    assert_eq!(ns(&out), [3]);
+    assert_eq!((t.cwnd(), t.ssthresh()), (1, 2));
+    // Ns 3 acked: CWND 2, so Ns 4 and 5 go out now.
+    t.on_receive(at, zlb(0, 4));
+    let out = drain(&mut t);
+    assert_eq!(ns(&out), [4, 5]);
+    assert!(out.iter().all(|o| o.kind == SendKind::Retransmit));
+    // Ns 4 and 5 acked: CWND 3 (congestion avoidance from SSTHRESH 2 on): Ns 6 resent, then
+    // the queued Ns 7 sent for the first time.
+    t.on_receive(at, zlb(0, 6));
+    let out = drain(&mut t);
+    assert_eq!(ns(&out), [6, 7]);
+    assert_eq!(
+        out.iter().map(|o| o.kind).collect::<Vec<_>>(),
+        [SendKind::Retransmit, SendKind::First]
+    );
+    assert_eq!(t.stats().retransmits, 4);
+    // The retransmission timer restarted at the first timeout's value, not doubled.
+    assert_eq!(t.next_timeout(), Some(at + Duration::from_secs(1)));
+}

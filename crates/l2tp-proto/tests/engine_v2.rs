@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use l2tp_proto::endpoint::{DownReason, EndpointConfig, Event, SessionConfig, TunnelId};
 use l2tp_proto::tunnel::TunnelState;
-use l2tp_proto::wire::{MessageType, ResultCode};
+use l2tp_proto::wire::{
+    Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType, ResultCode, Version,
+};
 use sim::*;
 
 fn secs(s: f64) -> Duration {
@@ -344,15 +346,21 @@ fn peer_stopccn_reports_sessions_then_tunnel_down_and_keeps_record() {
             reason: DownReason::Local(code)
         }
     );
-    // The LNS removed its tunnel once acked; the LAC keeps a closed record for 31 s.
-    assert!(s.nodes[LNS].ep.tunnel_ids().is_empty());
-    assert_eq!(
-        s.nodes[LAC].ep.tunnel_info(t).unwrap().state,
-        TunnelState::Closed
-    );
+    // Both keep a closed record for 31 s: the LAC, to re-acknowledge the StopCCN; the LNS,
+    // whose StopCCN was acknowledged, to acknowledge anything the LAC still sends.
+    for (n, t) in [(LAC, t), (LNS, lns_t)] {
+        assert_eq!(
+            s.nodes[n].ep.tunnel_info(t).unwrap().state,
+            TunnelState::Closed
+        );
+        assert_eq!(s.nodes[n].ep.lingering(), 1);
+    }
     s.run_for(secs(31.0));
-    assert!(s.nodes[LAC].ep.tunnel_ids().is_empty());
-    assert_eq!(s.nodes[LAC].ep.poll_timeout(), None);
+    for n in [LAC, LNS] {
+        assert!(s.nodes[n].ep.tunnel_ids().is_empty());
+        assert_eq!(s.nodes[n].ep.lingering(), 0);
+        assert_eq!(s.nodes[n].ep.poll_timeout(), None);
+    }
 }
 
 #[test]
@@ -425,7 +433,126 @@ fn close_tunnel_sends_stopccn_and_reports_local_after_ack() {
         }));
     let stop = s.sent(LAC, MessageType::StopCcn);
     assert_eq!(stop.len(), 1);
+    // Reported down at once; the record goes after the StopCCN hold time.
+    assert_eq!(s.nodes[LAC].ep.lingering(), 1);
+    s.run_for(secs(31.0));
     assert!(s.nodes[LAC].ep.tunnel_ids().is_empty());
+}
+
+/// Both ends close at once and ours is acknowledged first (RFC 2661 §5.7): the record stays
+/// for the hold time and acknowledges the peer's CDN and StopCCN that crossed ours, and the
+/// StopCCN's retransmission, with ZLBs — one TunnelDown, reported when ours was acknowledged.
+#[test]
+fn after_our_stopccn_is_acked_the_peers_crossing_stopccn_is_still_acked() {
+    let mut s = Sim::pair(26);
+    let (t, lns_t) = setup(&mut s);
+    let lac_sid = s.nodes[LAC].ep.tunnel_info(t).unwrap().sessions[0].id;
+    let lns_sid = s.nodes[LNS].ep.tunnel_info(lns_t).unwrap().sessions[0].id;
+    let now = s.now;
+    s.nodes[LAC].ep.close_tunnel(now, t, rc(6, 0)).unwrap();
+    s.run_for(secs(0.5));
+    let down = |s: &Sim| s.events(LAC).into_iter().filter(is_tunnel_down).count();
+    assert_eq!(down(&s), 1, "reported when our StopCCN was acknowledged");
+    assert!(s.has_event(LAC, |e| *e
+        == Event::TunnelDown {
+            tunnel: t,
+            reason: DownReason::Local(rc(6, 0))
+        }));
+    assert_eq!(s.nodes[LAC].ep.lingering(), 1);
+    // What the LNS had sent before it saw our StopCCN, arriving late: a CDN, then its StopCCN
+    // (twice: the first ZLB is lost).
+    let info = s.nodes[LAC].ep.tunnel_info(t).unwrap();
+    assert_eq!(info.state, TunnelState::Closed);
+    let msg = |ns: u16, avps: Vec<Avp>, sid: u32| {
+        ControlMessage {
+            header: ControlHeader {
+                version: Version::V2,
+                tunnel_id: t.0,
+                session_id: sid as u16,
+                ns,
+                nr: info.next_ns.wrapping_sub(1),
+            },
+            avps,
+        }
+        .to_bytes(Encap::Udp, None)
+        .unwrap()
+    };
+    let cdn = msg(
+        info.next_nr,
+        vec![
+            Avp::m(AvpValue::MessageType(MessageType::Cdn)),
+            Avp::m(AvpValue::ResultCode(rc(3, 0))),
+            Avp::m(AvpValue::AssignedSessionId(lns_sid as u16)),
+        ],
+        lac_sid,
+    );
+    let stop = msg(
+        info.next_nr.wrapping_add(1),
+        vec![
+            Avp::m(AvpValue::MessageType(MessageType::StopCcn)),
+            Avp::m(AvpValue::AssignedTunnelId(lns_t.0 as u16)),
+            Avp::m(AvpValue::ResultCode(rc(1, 0))),
+        ],
+        0,
+    );
+    let from = s.nodes[LNS].src;
+    let mut zlb_nr = Vec::new();
+    for (i, bytes) in [cdn, stop.clone(), stop].iter().enumerate() {
+        let now = s.now + secs(i as f64);
+        let ep = &mut s.nodes[LAC].ep;
+        ep.handle(now, from, bytes);
+        assert_eq!(ep.poll_event(), None, "message {i}");
+        let out: Vec<_> = std::iter::from_fn(|| ep.poll_transmit()).collect();
+        assert_eq!(out.len(), 1, "message {i}: one ZLB");
+        assert_eq!(out[0].destination, from);
+        let m = ControlMessage::parse(&out[0].payload, Encap::Udp, None).unwrap();
+        assert!(m.is_zlb(), "message {i}: {m:?}");
+        assert_eq!(m.header.tunnel_id, lns_t.0);
+        zlb_nr.push(m.header.nr);
+    }
+    let next = info.next_nr;
+    assert_eq!(
+        zlb_nr,
+        [
+            next.wrapping_add(1),
+            next.wrapping_add(2),
+            next.wrapping_add(2)
+        ]
+    );
+    assert_eq!(s.nodes[LAC].ep.stats().duplicates, 1);
+    assert_eq!(down(&s), 1, "no second TunnelDown");
+    // Gone after the hold time.
+    s.run_for(secs(32.0));
+    assert!(s.nodes[LAC].ep.tunnel_ids().is_empty());
+    assert_eq!(s.nodes[LAC].ep.lingering(), 0);
+    s.nodes[LAC].ep.check_indexes().unwrap();
+}
+
+/// A tunnel configured with a fixed ID can be re-created at once after it was closed: the
+/// closed records holding the ID give way, ours and the peer's (which takes the new SCCRQ
+/// naming the same tunnel for a new tunnel, not a retransmission).
+#[test]
+fn closed_records_give_way_to_a_tunnel_re_dialled_with_the_same_id() {
+    let mut s = Sim::pair(27);
+    let mut cfg = s.tunnel_cfg();
+    cfg.local_tunnel_id = Some(4242);
+    let now = s.now;
+    let t = s.nodes[LAC].ep.connect(now, cfg.clone()).unwrap();
+    assert!(s.run_until(secs(5.0), |s| s.count(LAC, is_tunnel_up) == 1));
+    let now = s.now;
+    s.nodes[LAC].ep.close_tunnel(now, t, rc(1, 0)).unwrap();
+    s.run_for(secs(1.0));
+    assert_eq!(s.nodes[LAC].ep.lingering(), 1);
+    assert_eq!(s.nodes[LNS].ep.lingering(), 1);
+    let now = s.now;
+    assert_eq!(s.nodes[LAC].ep.connect(now, cfg), Ok(TunnelId(4242)));
+    assert_eq!(s.nodes[LAC].ep.lingering(), 0);
+    assert!(s.run_until(secs(5.0), |s| s.count(LAC, is_tunnel_up) == 2
+        && s.count(LNS, is_tunnel_up) == 2));
+    assert_eq!(s.nodes[LNS].ep.lingering(), 0);
+    for n in [LAC, LNS] {
+        s.nodes[n].ep.check_indexes().unwrap();
+    }
 }
 
 #[test]
@@ -447,7 +574,14 @@ fn close_tunnel_with_dead_peer_reports_local_after_retries() {
 
 #[test]
 fn hello_sent_after_hello_interval_of_silence() {
-    let mut s = Sim::pair(11);
+    // The LNS sends no HELLO of its own (the default would), so the LAC's timer runs out.
+    let mut s = Sim::new(
+        11,
+        EndpointConfig {
+            hello_interval: None,
+            ..EndpointConfig::default()
+        },
+    );
     let mut cfg = s.tunnel_cfg();
     cfg.hello_interval = Some(Duration::from_secs(60));
     let now = s.now;
@@ -485,6 +619,87 @@ fn hello_unanswered_brings_tunnel_down() {
             tunnel: t,
             reason: DownReason::Timeout
         }));
+}
+
+/// RFC 2661 §6.5: by default (`TunnelConfig::new`, `EndpointConfig::default`) a dynamic
+/// tunnel sends HELLO after 60 s of silence, so a peer that vanishes without a StopCCN is
+/// declared dead after 60 s plus the retransmission budget (1 + 2 + 4 + 8 s) — the tunnel we
+/// dialled as well as the one we accepted.
+#[test]
+fn vanished_peer_is_declared_dead_by_default_hellos_dialled_and_accepted() {
+    for vanished in [LNS, LAC] {
+        let survivor = 1 - vanished;
+        let mut s = Sim::pair(24);
+        let (lac_t, lns_t) = setup(&mut s);
+        let t = if survivor == LAC { lac_t } else { lns_t };
+        s.run_for(secs(1.0));
+        let last_rx = s.log.iter().rev().find(|p| p.from == vanished).unwrap().at + s.latency;
+        // Gone both ways: receives nothing, and nothing it sends arrives.
+        s.nodes[vanished].up = false;
+        s.drop_if = Some(Box::new(move |p| p.from == vanished));
+        s.run_for(secs(120.0));
+        let downs: Vec<_> = s.nodes[survivor]
+            .events
+            .iter()
+            .filter(|(_, e)| is_tunnel_down(e))
+            .collect();
+        assert_eq!(downs.len(), 1, "node {survivor}: {downs:?}");
+        let (at, ev) = downs[0];
+        assert_eq!(
+            *ev,
+            Event::TunnelDown {
+                tunnel: t,
+                reason: DownReason::Timeout
+            }
+        );
+        // HELLO at 60 s, retransmitted at +1, +3, +7 s, given up at +15 s.
+        let after = *at - last_rx;
+        assert!(
+            after >= secs(75.0) && after <= secs(75.1),
+            "node {survivor}: down {after:?} after the last datagram"
+        );
+        assert_eq!(s.sent(survivor, MessageType::Hello).len(), 4);
+        assert!(s.nodes[survivor].ep.tunnel_ids().is_empty());
+    }
+}
+
+/// RFC 2661 Appendix A after a retransmission timeout: the messages in flight are taken as
+/// lost and resent as the congestion window reopens with each acknowledgement (go-back-N),
+/// so four ICRQs lost in a row cost one retransmission timeout plus a few round trips — not
+/// one timeout each, as when only the oldest was resent and the others waited for the timer.
+#[test]
+fn burst_of_four_lost_messages_recovers_in_one_retransmission_timeout() {
+    let mut s = Sim::pair(25);
+    // One call first: the acknowledgements open the congestion window to the peer's 4.
+    let (t, _) = setup(&mut s);
+    s.run_for(secs(1.0));
+    assert_eq!(s.nodes[LAC].ep.tunnel_info(t).unwrap().send_window, 4);
+    // The first transmission of each of the next four ICRQs is lost.
+    let mut seen = std::collections::HashSet::new();
+    s.drop_if = Some(Box::new(move |p| {
+        p.from == LAC
+            && p.mt() == Some(MessageType::Icrq)
+            && seen.insert(p.msg.as_ref().unwrap().header.ns)
+    }));
+    let now = s.now;
+    let start = s.elapsed();
+    for _ in 0..4 {
+        s.nodes[LAC]
+            .ep
+            .open_session(now, t, SessionConfig::default())
+            .unwrap();
+    }
+    assert_eq!(s.nodes[LAC].ep.tunnel_info(t).unwrap().in_flight, 4);
+    assert!(s.run_until(secs(30.0), |s| s.count(LNS, is_session_up) == 5
+        && s.count(LAC, is_session_up) == 5));
+    let took = s.elapsed() - start;
+    assert!(
+        took < secs(1.1),
+        "four lost ICRQs took {took:?} to recover (retransmission timeout 1 s)"
+    );
+    // Each lost message was resent once.
+    assert_eq!(s.sent(LAC, MessageType::Icrq).len(), 1 + 4 + 4);
+    assert_eq!(s.nodes[LAC].ep.stats().retransmits, 4);
 }
 
 #[test]

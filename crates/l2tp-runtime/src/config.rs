@@ -11,7 +11,8 @@
 //! tid = 100                    # local tunnel ID: 1..=65535 (v2), 1..=4294967295 (v3)
 //! ptid = 200                   # peer tunnel ID, same range
 //! window_size = 4              # default 4
-//! hello_timeout = 60000        # ms; unset = no HELLO
+//! hello_timeout = 60000        # ms; 0 = no HELLO; unset: 60000 (dynamic), none (static,
+//!                              # quiescent) — see "Keepalive" below
 //! retry_timeout = 1000         # ms; default 1000
 //! max_retries = 3              # default 3
 //! host_name = "lac.example"    # default: /proc/sys/kernel/hostname, else "l2tpd"
@@ -20,11 +21,18 @@
 //! # extensions (all optional)
 //! kind = "dynamic"             # "dynamic" | "static" | "quiescent" (see below)
 //! secret = "s3cr3t"            # shared secret (challenge / hidden AVPs / v3 digest)
-//! challenge = true             # v2 tunnel authentication (needs secret)
+//! challenge = true             # v2: challenge the peer (needs secret; default: on when a
+//!                              # secret is set); false: no Challenge AVP of ours, the peer's
+//!                              # is still answered and hide_avps still applies
 //! hide_avps = true             # hide sensitive AVPs (needs secret)
 //! digest = "md5"               # v3 Message Digest AVP: "md5" | "sha1" (needs secret)
 //! listen = true                # LNS: accept incoming tunnels on `local` (dynamic only)
 //! accept_peers = ["192.0.2.1"] # LNS: only accept SCCRQ from these addresses (default: any)
+//! max_half_open = 4096         # LNS: tunnels accepted and not yet established; when full the
+//!                              # oldest is dropped for a new SCCRQ (default 4096)
+//! max_tunnels_per_peer = 4096  # LNS: tunnels one peer address may open; further SCCRQs
+//!                              # from it are dropped (default 4096)
+//!                              # (both limits: endpoint settings, read at start)
 //!
 //! [tunnel.t1.session.s1]
 //! sid = 1                      # local session ID (ranges as tid/ptid)
@@ -50,7 +58,18 @@
 //!
 //! An explicit `kind` wins. Without it the [`Profile`] decides: [`Profile::L2tpd`] and
 //! [`Profile::Kl2tpd`] make every tunnel **dynamic**; [`Profile::Ql2tpd`] follows ql2tpd:
-//! **static** without `hello_timeout`, **quiescent** with it.
+//! **static** without `hello_timeout` (or with 0), **quiescent** with a non-zero one.
+//!
+//! # Keepalive
+//!
+//! A dynamic tunnel — dialled, or accepted by a `listen` tunnel — sends HELLO after 60 s
+//! without receiving anything (RFC 2661 §6.5, xl2tpd's interval), so a peer that vanishes
+//! without a StopCCN is declared down once the HELLO's retransmissions run out (60 s + 1 + 2 +
+//! 4 + 8 s with the default `retry_timeout` and `max_retries`). go-l2tp sent none unless
+//! `hello_timeout` was set: an explicit `hello_timeout` (ms) is still honoured, and
+//! `hello_timeout = 0` turns HELLO off (go-l2tp's default). Static tunnels have no control
+//! channel, and quiescent ones send HELLO only with a non-zero `hello_timeout`, as before;
+//! the ql2tpd profile picks quiescent for a non-zero `hello_timeout`, static otherwise.
 //!
 //! # Errors
 //!
@@ -64,7 +83,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use l2tp_proto::endpoint::{EndpointConfig, SessionConfig, TunnelConfig};
+use l2tp_proto::endpoint::{EndpointConfig, SessionConfig, TunnelConfig, DEFAULT_HELLO_INTERVAL};
 use l2tp_proto::wire::{pw_type, Encap, Version};
 use toml_edit::{ImDocument, Item, Key, TableLike, Value};
 
@@ -110,7 +129,8 @@ pub enum Profile {
     L2tpd,
     /// `kl2tpd` (v2 LAC): tunnels without `kind` are dynamic.
     Kl2tpd,
-    /// `ql2tpd`: tunnels without `kind` are static, or quiescent when `hello_timeout` is set.
+    /// `ql2tpd`: tunnels without `kind` are static, or quiescent when `hello_timeout` is set
+    /// and non-zero.
     Ql2tpd,
 }
 
@@ -217,7 +237,8 @@ pub struct TunnelSection {
     pub ptid: Option<u32>,
     /// `window_size` (default 4).
     pub window_size: u16,
-    /// `hello_timeout` (unset = no HELLO).
+    /// `hello_timeout` as written (`None` when absent; zero turns HELLO off). What the engine
+    /// gets, with the kind's default, is [`TunnelSection::hello_interval`].
     pub hello_timeout: Option<Duration>,
     /// `retry_timeout` (default 1 s).
     pub retry_timeout: Duration,
@@ -229,8 +250,10 @@ pub struct TunnelSection {
     pub framing_caps: u32,
     /// `secret` (extension).
     pub secret: Option<String>,
-    /// `challenge` (extension): authenticate the peer with a Challenge AVP.
-    pub challenge: bool,
+    /// `challenge` (extension) as written (`None` when absent): v2 tunnel authentication,
+    /// a Challenge AVP in our SCCRQ / SCCRP. What the engine gets is
+    /// [`TunnelSection::challenges`].
+    pub challenge: Option<bool>,
     /// `hide_avps` (extension): hide sensitive AVPs with the secret.
     pub hide_avps: bool,
     /// `digest` (extension, v3): Message Digest AVP algorithm.
@@ -239,6 +262,12 @@ pub struct TunnelSection {
     pub listen: bool,
     /// `accept_peers` (extension): addresses allowed to open tunnels (empty = any).
     pub accept_peers: Vec<IpAddr>,
+    /// `max_half_open` (extension, listen only): most tunnels accepted and not yet
+    /// established; `None` = the engine's default (see `EndpointConfig::max_half_open`).
+    pub max_half_open: Option<usize>,
+    /// `max_tunnels_per_peer` (extension, listen only): most tunnels one peer address may
+    /// open; `None` = the engine's default (see `EndpointConfig::max_tunnels_per_peer`).
+    pub max_tunnels_per_peer: Option<usize>,
     /// `[tunnel.NAME.session.NAME]` tables in file order.
     pub sessions: Vec<(String, SessionSection)>,
 }
@@ -314,13 +343,35 @@ impl TunnelSection {
             host_name: default_host_name(),
             framing_caps: 3,
             secret: None,
-            challenge: false,
+            challenge: None,
             hide_avps: false,
             digest: None,
             listen: false,
             accept_peers: Vec::new(),
+            max_half_open: None,
+            max_tunnels_per_peer: None,
             sessions: Vec::new(),
         }
+    }
+
+    /// The HELLO interval the engine gets: `hello_timeout` when set and non-zero, none when
+    /// it is 0; without it [`DEFAULT_HELLO_INTERVAL`] (60 s) for a dynamic tunnel (dialled or
+    /// listening) and none for static and quiescent ones.
+    pub fn hello_interval(&self) -> Option<Duration> {
+        match self.hello_timeout {
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+            None if self.kind == TunnelKind::Dynamic => Some(DEFAULT_HELLO_INTERVAL),
+            None => None,
+        }
+    }
+
+    /// Whether we challenge the peer (v2, RFC 2661 §5.1.1): `challenge` when set, else
+    /// whenever a `secret` is (what a secret always meant here). With `challenge = false` a
+    /// secret still answers the peer's Challenge and hides AVPs (`hide_avps`). go-l2tp has
+    /// neither key; xl2tpd's `challenge = yes` is `challenge = true` with a `secret`.
+    pub fn challenges(&self) -> bool {
+        self.secret.is_some() && self.challenge.unwrap_or(true)
     }
 
     /// The engine's view of this tunnel. A listening tunnel without `peer` gets the unspecified
@@ -333,11 +384,12 @@ impl TunnelSection {
         c.local_tunnel_id = self.tid;
         c.host_name = self.host_name.as_bytes().to_vec();
         c.window_size = self.window_size;
-        c.hello_interval = self.hello_timeout;
+        c.hello_interval = self.hello_interval();
         c.retry_timeout = self.retry_timeout;
         c.max_retries = self.max_retries;
         c.framing_caps = self.framing_caps;
         c.secret = self.secret.as_ref().map(|s| s.as_bytes().to_vec());
+        c.challenge = self.challenges();
         c.digest = self.digest.map(|d| match d {
             Digest::Md5 => l2tp_proto::auth::DigestAlg::HmacMd5,
             Digest::Sha1 => l2tp_proto::auth::DigestAlg::HmacSha1,
@@ -371,11 +423,18 @@ impl TunnelSection {
                 .unwrap_or_default(),
             host_name: t.host_name,
             secret: t.secret,
+            challenge: t.challenge,
             window_size: t.window_size,
             hello_interval: t.hello_interval,
             retry_timeout: t.retry_timeout,
             max_retries: t.max_retries,
             framing_caps: t.framing_caps,
+            max_half_open: self
+                .max_half_open
+                .unwrap_or(l2tp_proto::endpoint::DEFAULT_MAX_HALF_OPEN),
+            max_tunnels_per_peer: self
+                .max_tunnels_per_peer
+                .unwrap_or(l2tp_proto::endpoint::DEFAULT_MAX_TUNNELS_PER_PEER),
             ..EndpointConfig::default()
         }
     }
@@ -795,7 +854,7 @@ impl Cx<'_> {
                     )?)
                 }
                 "secret" => s.secret = Some(self.string(&kat, item)?),
-                "challenge" => s.challenge = self.bool(&kat, item)?,
+                "challenge" => s.challenge = Some(self.bool(&kat, item)?),
                 "hide_avps" => s.hide_avps = self.bool(&kat, item)?,
                 "digest" => {
                     s.digest = Some(self.choice(
@@ -814,13 +873,22 @@ impl Cx<'_> {
                         s.accept_peers.push(ip);
                     }
                 }
+                "max_half_open" => {
+                    s.max_half_open = Some(self.int(&kat, item, 1, i64::from(u32::MAX))? as usize)
+                }
+                "max_tunnels_per_peer" => {
+                    s.max_tunnels_per_peer =
+                        Some(self.int(&kat, item, 1, i64::from(u32::MAX))? as usize)
+                }
                 "session" => sessions = Some((kat, item)),
                 _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
             }
         }
         s.kind = kind.unwrap_or(match profile {
             Profile::L2tpd | Profile::Kl2tpd => TunnelKind::Dynamic,
-            Profile::Ql2tpd if s.hello_timeout.is_some() => TunnelKind::Quiescent,
+            Profile::Ql2tpd if s.hello_timeout.is_some_and(|d| !d.is_zero()) => {
+                TunnelKind::Quiescent
+            }
             Profile::Ql2tpd => TunnelKind::Static,
         });
 
@@ -875,11 +943,17 @@ impl Cx<'_> {
                 "missing parameter 'peer' (required for a dynamic tunnel unless listen = true)",
             ));
         }
-        if !s.accept_peers.is_empty() && !s.listen {
-            return Err(self.err(&pos("accept_peers"), "only meaningful with listen = true"));
+        for (k, set) in [
+            ("accept_peers", !s.accept_peers.is_empty()),
+            ("max_half_open", s.max_half_open.is_some()),
+            ("max_tunnels_per_peer", s.max_tunnels_per_peer.is_some()),
+        ] {
+            if set && !s.listen {
+                return Err(self.err(&pos(k), "only meaningful with listen = true"));
+            }
         }
         for (k, on) in [
-            ("challenge", s.challenge),
+            ("challenge", s.challenge == Some(true)),
             ("hide_avps", s.hide_avps),
             ("digest", s.digest.is_some()),
         ] {

@@ -90,6 +90,21 @@ pub struct EndpointCounters {
     pub auth_failures: u64,
     /// Datagrams from addresses not in `accept_peers`, dropped before the engine saw them.
     pub refused_peers: u64,
+    /// Datagrams for a known tunnel from an address or port other than its peer's (spoofed
+    /// or misrouted), dropped untouched.
+    #[serde(default)]
+    pub wrong_source: u64,
+    /// StopCCNs naming another tunnel than the peer's, dropped untouched.
+    #[serde(default)]
+    pub wrong_tunnel_id: u64,
+    /// Half-open tunnels (accepted, never established) evicted, oldest first, to make room
+    /// for new SCCRQs (an SCCRQ flood, or peers that never complete their handshake).
+    #[serde(default)]
+    pub half_open_evicted: u64,
+    /// SCCRQs dropped because their source address already had `max_tunnels_per_peer`
+    /// tunnels.
+    #[serde(default)]
+    pub refused_peer_limit: u64,
 }
 
 impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
@@ -105,6 +120,10 @@ impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
             tunnels_accepted: s.tunnels_accepted,
             auth_failures: s.auth_failures,
             refused_peers: 0,
+            wrong_source: s.wrong_source,
+            wrong_tunnel_id: s.wrong_tunnel_id,
+            half_open_evicted: s.half_open_evicted,
+            refused_peer_limit: s.refused_peer_limit,
         }
     }
 }

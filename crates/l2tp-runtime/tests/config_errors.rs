@@ -267,3 +267,22 @@ fn bridge_needs_tunnel_slash_session_and_a_ppp_session() {
         Some(("other".to_string(), "s2".to_string()))
     );
 }
+
+#[test]
+fn listener_limits_need_listen_and_a_positive_value() {
+    assert_err(
+        &format!("{T}max_half_open = 10\n"),
+        "t.toml:3:1: tunnel.t1.max_half_open: ",
+        "only meaningful with listen = true",
+    );
+    assert_err(
+        &format!("{T}max_tunnels_per_peer = 10\n"),
+        "t.toml:3:1: tunnel.t1.max_tunnels_per_peer: ",
+        "only meaningful with listen = true",
+    );
+    assert_err(
+        "[tunnel.l]\nlisten = true\nlocal = \"0.0.0.0:1701\"\nmax_half_open = 0\n",
+        "t.toml:4:1: tunnel.l.max_half_open: ",
+        "out of range 1..=",
+    );
+}

@@ -64,6 +64,8 @@ l2spec_type = "default"
 listen = true
 local = "0.0.0.0:1701"
 accept_peers = ["192.0.2.1", "2001:db8::1"]
+max_half_open = 100
+max_tunnels_per_peer = 10000
 "#;
 
 #[test]
@@ -85,7 +87,7 @@ fn every_go_l2tp_key_and_extension_is_read() {
     assert_eq!(t1.host_name, "blackhole.local");
     assert_eq!(t1.framing_caps, 1);
     assert_eq!(t1.secret.as_deref(), Some("s3cr3t"));
-    assert!(t1.challenge && t1.hide_avps);
+    assert!(t1.challenge == Some(true) && t1.hide_avps);
     let names: Vec<_> = t1.sessions.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["s1", "ac"], "sessions keep file order");
     let s1 = &t1.sessions[0].1;
@@ -116,6 +118,10 @@ fn every_go_l2tp_key_and_extension_is_read() {
     assert!(srv.listen);
     assert_eq!(srv.accept_peers.len(), 2);
     assert_eq!(srv.peer, None);
+    assert_eq!(
+        (srv.max_half_open, srv.max_tunnels_per_peer),
+        (Some(100), Some(10_000))
+    );
 }
 
 #[test]
@@ -132,7 +138,8 @@ fn defaults_follow_go_l2tp() {
     assert_eq!(t.framing_caps, 3);
     assert_eq!(t.host_name, l2tp_runtime::config::default_host_name());
     assert!(!t.host_name.is_empty());
-    assert!(t.secret.is_none() && !t.challenge && !t.hide_avps && !t.listen);
+    assert!(t.secret.is_none() && t.challenge.is_none() && !t.hide_avps && !t.listen);
+    assert!(!t.challenges());
     assert!(t.sessions.is_empty());
     assert!(c.pppoe.is_none());
 }
@@ -172,6 +179,128 @@ hello_timeout = 1000
     let c = Config::parse_as(text, "q.toml", Profile::Ql2tpd).unwrap();
     assert_eq!(c.tunnel("a").unwrap().kind, TunnelKind::Static);
     assert_eq!(c.tunnel("b").unwrap().kind, TunnelKind::Quiescent);
+}
+
+/// Dynamic tunnels (dialled and listening) send HELLO every 60 s unless told otherwise; an
+/// explicit `hello_timeout` wins and 0 turns it off; static and quiescent tunnels keep
+/// go-l2tp's "none unless set", and ql2tpd takes `hello_timeout = 0` for static.
+#[test]
+fn hello_defaults_to_60_s_for_dynamic_tunnels_and_0_turns_it_off() {
+    let text = r#"
+[tunnel.dial]
+peer = "10.0.0.1:1701"
+[tunnel.dial_off]
+peer = "10.0.0.1:1701"
+hello_timeout = 0
+[tunnel.dial_5s]
+peer = "10.0.0.1:1701"
+hello_timeout = 5000
+[tunnel.lns]
+local = "0.0.0.0:1701"
+listen = true
+[tunnel.lns_off]
+local = "0.0.0.0:1702"
+listen = true
+hello_timeout = 0
+[tunnel.q]
+kind = "quiescent"
+version = "l2tpv3"
+local = "127.0.0.1:7000"
+peer = "127.0.0.1:7001"
+tid = 1
+ptid = 2
+[tunnel.q_10s]
+kind = "quiescent"
+version = "l2tpv3"
+local = "127.0.0.1:7002"
+peer = "127.0.0.1:7003"
+tid = 3
+ptid = 4
+hello_timeout = 10000
+"#;
+    let c = Config::parse(text, "h.toml").unwrap();
+    let hello = |n: &str| c.tunnel(n).unwrap().to_engine().hello_interval;
+    let minute = Some(Duration::from_secs(60));
+    assert_eq!(hello("dial"), minute);
+    assert_eq!(hello("dial_off"), None);
+    assert_eq!(hello("dial_5s"), Some(Duration::from_secs(5)));
+    assert_eq!(hello("q"), None, "quiescent: HELLO only when configured");
+    assert_eq!(hello("q_10s"), Some(Duration::from_secs(10)));
+    // Tunnels a listener accepts.
+    let accepted = |n: &str| c.tunnel(n).unwrap().to_endpoint_config().hello_interval;
+    assert_eq!(accepted("lns"), minute);
+    assert_eq!(accepted("lns_off"), None);
+    assert_eq!(TunnelSection::new().to_engine().hello_interval, minute);
+
+    let q = "[tunnel.a]\nversion = \"l2tpv3\"\nlocal = \"127.0.0.1:1\"\npeer = \"127.0.0.1:2\"\n\
+             tid = 1\nptid = 2\nhello_timeout = 0\n";
+    let c = Config::parse_as(q, "q.toml", Profile::Ql2tpd).unwrap();
+    let a = c.tunnel("a").unwrap();
+    assert_eq!(a.kind, TunnelKind::Static);
+    assert_eq!(a.to_engine().hello_interval, None);
+}
+
+/// The listener's limits on half-open tunnels and tunnels per peer reach the engine; without
+/// them the engine's defaults (4,096 each) apply.
+#[test]
+fn listener_limits_reach_the_endpoint_config() {
+    let c = Config::parse(EVERY_KEY, "every.toml").unwrap();
+    let e = c.tunnel("srv").unwrap().to_endpoint_config();
+    assert_eq!((e.max_half_open, e.max_tunnels_per_peer), (100, 10_000));
+    let c = Config::parse(
+        "[tunnel.l]\nlisten = true\nlocal = \"0.0.0.0:1701\"\n",
+        "l.toml",
+    )
+    .unwrap();
+    let e = c.tunnel("l").unwrap().to_endpoint_config();
+    assert_eq!((e.max_half_open, e.max_tunnels_per_peer), (4096, 4096));
+}
+
+/// `challenge` reaches the engine: a secret challenges the peer unless `challenge = false`
+/// (then the secret still answers the peer's Challenge and hides AVPs); dialled and
+/// listening tunnels alike.
+#[test]
+fn challenge_key_reaches_the_engine() {
+    let text = r#"
+[tunnel.plain]
+peer = "10.0.0.1:1701"
+[tunnel.secret]
+peer = "10.0.0.1:1701"
+secret = "s"
+[tunnel.on]
+peer = "10.0.0.1:1701"
+secret = "s"
+challenge = true
+[tunnel.off]
+peer = "10.0.0.1:1701"
+secret = "s"
+challenge = false
+hide_avps = true
+[tunnel.nosecret_off]
+peer = "10.0.0.1:1701"
+challenge = false
+[tunnel.lns]
+listen = true
+local = "0.0.0.0:1701"
+secret = "s"
+challenge = false
+"#;
+    let c = Config::parse(text, "c.toml").unwrap();
+    let challenge = |n: &str| c.tunnel(n).unwrap().to_engine().challenge;
+    let secret = |n: &str| c.tunnel(n).unwrap().to_engine().secret.is_some();
+    assert!(!challenge("plain"));
+    assert!(challenge("secret") && challenge("on"));
+    assert!(!challenge("off") && secret("off"));
+    assert!(!c.tunnel("off").unwrap().to_engine().hide_avps.is_empty());
+    assert!(!challenge("nosecret_off"));
+    let lns = c.tunnel("lns").unwrap().to_endpoint_config();
+    assert!(!lns.challenge && lns.secret.is_some());
+    let lns = Config::parse(
+        "[tunnel.l]\nlisten = true\nlocal = \"0.0.0.0:1701\"\nsecret = \"s\"\n",
+        "l.toml",
+    )
+    .unwrap();
+    assert!(lns.tunnel("l").unwrap().to_endpoint_config().challenge);
 }
 
 #[test]
