@@ -333,6 +333,10 @@ pub fn stats_text(st: &StatsReply) -> String {
         ("unknown tunnel", e.unknown_tunnel.to_string()),
         ("auth failures", e.auth_failures.to_string()),
         ("refused peers", e.refused_peers.to_string()),
+        ("wrong source", e.wrong_source.to_string()),
+        ("wrong tunnel ID", e.wrong_tunnel_id.to_string()),
+        ("half-open evicted", e.half_open_evicted.to_string()),
+        ("peer limit refused", e.refused_peer_limit.to_string()),
         ("send errors", r.send_errors.to_string()),
         ("data plane errors", r.dataplane_errors.to_string()),
     ];

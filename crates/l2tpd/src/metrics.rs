@@ -196,7 +196,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         "l2tp_control_messages_total{{direction=\"tx\"}} {}",
         e.control_tx
     );
-    let scalars: [(&str, &str, u64); 10] = [
+    let scalars: [(&str, &str, u64); 14] = [
         (
             "l2tp_retransmits_total",
             "Control message retransmissions.",
@@ -242,6 +242,26 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
             "l2tp_refused_peers_total",
             "Datagrams from addresses not in accept_peers, dropped.",
             e.refused_peers,
+        ),
+        (
+            "l2tp_wrong_source_total",
+            "Datagrams for a tunnel from another address or port than its peer's, dropped.",
+            e.wrong_source,
+        ),
+        (
+            "l2tp_wrong_tunnel_id_total",
+            "StopCCNs naming another tunnel than the peer's, dropped.",
+            e.wrong_tunnel_id,
+        ),
+        (
+            "l2tp_half_open_evicted_total",
+            "Half-open tunnels evicted to make room for new SCCRQs (max_half_open).",
+            e.half_open_evicted,
+        ),
+        (
+            "l2tp_refused_peer_limit_total",
+            "SCCRQs dropped because the peer has max_tunnels_per_peer tunnels.",
+            e.refused_peer_limit,
         ),
     ];
     for (name, help, v) in scalars {
