@@ -49,8 +49,8 @@ CONF
 }
 
 run_lac good "$SECRET"
-wait_for 10 "authenticated tunnel up" grep -q '"event":"tunnel_up"' "$OUT/lac-good.events"
-wait_for 10 "session up" grep -q '"event":"session_up"' "$OUT/lac-good.events"
+wait_for 30 "authenticated tunnel up" grep -q '"event":"tunnel_up"' "$OUT/lac-good.events"
+wait_for 30 "session up" grep -q '"event":"session_up"' "$OUT/lac-good.events"
 kill -TERM "$LAC"; rc=0; wait "$LAC" || rc=$?
 [ "$rc" = 0 ] || fail "LAC exit status $rc"
 sleep 0.5
