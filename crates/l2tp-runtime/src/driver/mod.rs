@@ -210,6 +210,11 @@ pub struct Driver {
     linger_queue: std::collections::VecDeque<(Instant, TunnelId)>,
 }
 
+/// At shutdown, once every tunnel is down: how long the line must be quiet before exit, and
+/// the most the daemon waits for peers' late control messages.
+const SHUTDOWN_QUIET: Duration = Duration::from_millis(300);
+const SHUTDOWN_LINGER: Duration = Duration::from_secs(2);
+
 /// How long a downed tunnel's socket stays open for the peer's late control messages: its
 /// first retransmissions (1 s, 2 s) are still acknowledged.
 const SOCKET_LINGER: Duration = Duration::from_secs(3);
@@ -677,6 +682,28 @@ impl Driver {
             }
         }
         let left = self.registry.counts().tunnels;
+        // Closed control connections still acknowledge the peers' late messages (a peer's own
+        // StopCCN crossing ours, RFC 2661 §5.7): stay while they arrive, until the line has
+        // been quiet for SHUTDOWN_QUIET, at most SHUTDOWN_LINGER.
+        if left == 0 && self.endpoint.lingering() > 0 {
+            let end = tokio::time::Instant::now() + SHUTDOWN_LINGER;
+            let mut quiet_until = tokio::time::Instant::now() + SHUTDOWN_QUIET;
+            let mut rx = self.endpoint.stats().control_rx;
+            while self.endpoint.lingering() > 0 {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(end.min(quiet_until)) => break,
+                    alive = self.step() => if !alive { break },
+                }
+                let now_rx = self.endpoint.stats().control_rx;
+                if now_rx != rx {
+                    rx = now_rx;
+                    quiet_until = tokio::time::Instant::now() + SHUTDOWN_QUIET;
+                }
+            }
+            for ev in self.take_events() {
+                on_event(&ev);
+            }
+        }
         // Peers that never acknowledged: remove our data plane objects regardless.
         for id in self.registry.tunnel_ids() {
             self.tunnel_down(
