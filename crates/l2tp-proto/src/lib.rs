@@ -8,6 +8,8 @@
 //! - [`transport`]: the reliable control channel (Ns/Nr, window, retransmission, ZLB, HELLO).
 //! - [`tunnel`], [`session`]: control connection and session state machines.
 //! - [`auth`]: L2TPv3 Message Digest (HMAC-MD5 / HMAC-SHA-1) over raw messages.
+//! - [`shared`], [`config`]: identifiers, events, errors, counters; tunnel, session and endpoint
+//!   settings — the types every layer uses, so the modules depend on each other one way.
 //! - [`endpoint`]: demultiplexes datagrams to tunnels, allocates IDs, accepts new peers.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -15,9 +17,11 @@
 pub mod wire;
 
 pub mod auth;
+pub mod config;
 pub mod endpoint;
 pub mod rules;
 pub mod session;
+pub mod shared;
 mod table;
 pub mod transport;
 pub mod tunnel;

@@ -7,7 +7,7 @@
 //! the control header has no Session ID: session messages name both ends by the Local Session
 //! ID (the sender's) and Remote Session ID (the receiver's) AVPs.
 
-use crate::endpoint::{SessionConfig, SessionParams};
+use crate::config::{SessionConfig, SessionParams};
 use crate::wire::{
     Avp, AvpValue, CallErrors, ControlHeader, ControlMessage, MessageType, ResultCode, Version,
 };
@@ -126,7 +126,7 @@ impl Session {
         }
     }
 
-    /// The data-plane parameters for [`crate::endpoint::Event::SessionUp`].
+    /// The data-plane parameters for [`crate::shared::Event::SessionUp`].
     pub fn params(&self) -> SessionParams {
         SessionParams {
             incoming: self.incoming,

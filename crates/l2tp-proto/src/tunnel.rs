@@ -16,11 +16,10 @@ use rand::rngs::SmallRng;
 use rand::RngCore;
 
 use crate::auth::{self, DigestAlg};
-use crate::endpoint::{
-    ApiError, DownReason, EndpointStats, Event, SessionConfig, SessionId, TunnelConfig, TunnelId,
-};
+use crate::config::{SessionConfig, TunnelConfig};
 use crate::rules;
 use crate::session::{self, PeerSession, Session, SessionInfo, SessionState};
+use crate::shared::{ApiError, DownReason, EndpointStats, Event, SessionId, TunnelId};
 use crate::table::{self, IdMap, Steps};
 use crate::transport::{SendKind, Tag, Transport, TransportConfig, TransportStats};
 use crate::wire::{
