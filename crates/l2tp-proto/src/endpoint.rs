@@ -19,7 +19,7 @@ pub use crate::auth::DigestAlg;
 use crate::table::{self, IdMap, Steps};
 use crate::tunnel::{Ctx, OutMsg, Tunnel, TunnelEnv, TunnelInfo, TunnelState};
 use crate::wire::{
-    self, AvpValue, CallErrors, ControlMessage, Encap, MessageType, Peek, ResultCode, Version,
+    self, CallErrors, ControlMessage, Encap, MessageType, Peek, ResultCode, Version,
 };
 
 pub use crate::config::*;
@@ -588,10 +588,7 @@ impl Endpoint {
         }
         // Tie breaker (RFC 2661 §5.1 Tie Breaker AVP, RFC 3931 §5.4.3): our own SCCRQ to the
         // same peer is unanswered.
-        let theirs = msg.find(|v| match v {
-            AvpValue::TieBreaker(t) => Some(*t),
-            _ => None,
-        });
+        let theirs = msg.tie_breaker();
         let crossing = self.crossing(version, remote.ip(), theirs);
         let would_accept =
             !crossing.won && crossing.equal.is_empty() && (accept || !crossing.lost.is_empty());

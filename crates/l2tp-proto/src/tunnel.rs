@@ -196,18 +196,13 @@ fn missing(what: &str) -> ResultCode {
 /// Size) may be missing.
 fn validate_sccrx(version: Version, msg: &ControlMessage) -> Result<PeerParams, ResultCode> {
     let host_name = |msg: &ControlMessage| {
-        msg.find(|v| match v {
-            AvpValue::HostName(h) => Some(h.clone()),
-            _ => None,
-        })
-        .ok_or_else(|| missing("Host Name"))
+        msg.host_name()
+            .map(<[u8]>::to_vec)
+            .ok_or_else(|| missing("Host Name"))
     };
     let (tunnel_id, host_name) = match version {
         Version::V2 => {
-            match msg.find(|v| match v {
-                AvpValue::ProtocolVersion { version, revision } => Some((*version, *revision)),
-                _ => None,
-            }) {
+            match msg.protocol_version() {
                 Some((1, _)) => {}
                 Some(_) => {
                     return Err(rc(
@@ -218,68 +213,35 @@ fn validate_sccrx(version: Version, msg: &ControlMessage) -> Result<PeerParams, 
                 }
                 None => return Err(missing("Protocol Version")),
             }
-            if msg
-                .find(|v| match v {
-                    AvpValue::FramingCapabilities(f) => Some(*f),
-                    _ => None,
-                })
-                .is_none()
-            {
+            if msg.framing_capabilities().is_none() {
                 return Err(missing("Framing Capabilities"));
             }
             let h = host_name(msg)?;
             let t = msg
-                .find(|v| match v {
-                    AvpValue::AssignedTunnelId(t) if *t != 0 => Some(u32::from(*t)),
-                    _ => None,
-                })
+                .assigned_tunnel_id_v2()
                 .ok_or_else(|| missing("Assigned Tunnel ID"))?;
             (t, h)
         }
         Version::V3 => {
             let h = host_name(msg)?;
-            msg.find(|v| match v {
-                AvpValue::RouterId(r) => Some(*r),
-                _ => None,
-            })
-            .ok_or_else(|| missing("Router ID"))?;
+            msg.router_id().ok_or_else(|| missing("Router ID"))?;
             let t = msg
-                .find(|v| match v {
-                    AvpValue::AssignedControlConnectionId(t) if *t != 0 => Some(*t),
-                    _ => None,
-                })
+                .assigned_control_connection_id()
                 .ok_or_else(|| missing("Assigned Control Connection ID"))?;
-            msg.find(|v| match v {
-                AvpValue::PseudowireCapabilities(l) => Some(l.len()),
-                _ => None,
-            })
-            .ok_or_else(|| missing("Pseudowire Capabilities List"))?;
+            msg.pseudowire_capabilities()
+                .ok_or_else(|| missing("Pseudowire Capabilities List"))?;
             (t, h)
         }
     };
-    let window = msg
-        .find(|v| match v {
-            AvpValue::ReceiveWindowSize(w) => Some(*w),
-            _ => None,
-        })
-        .unwrap_or(4);
+    let window = msg.receive_window_size().unwrap_or(4);
     Ok(PeerParams {
         tunnel_id,
         host_name,
         window,
-        challenge: msg.find(|v| match v {
-            AvpValue::Challenge(c) => Some(c.clone()),
-            _ => None,
-        }),
-        challenge_response: msg.find(|v| match v {
-            AvpValue::ChallengeResponse(r) => Some(*r),
-            _ => None,
-        }),
+        challenge: msg.challenge().map(<[u8]>::to_vec),
+        challenge_response: msg.challenge_response(),
         nonce: nonce_of(msg),
-        digest_len: msg.find(|v| match v {
-            AvpValue::MessageDigest { digest, .. } => Some(digest.len()),
-            _ => None,
-        }),
+        digest_len: msg.message_digest().map(<[u8]>::len),
     })
 }
 
@@ -311,38 +273,23 @@ fn check_peer_session(msg: &ControlMessage) -> Option<ResultCode> {
 
 /// The Control Message Authentication Nonce AVP of a message.
 pub(crate) fn nonce_of(msg: &ControlMessage) -> Option<Vec<u8>> {
-    msg.find(|v| match v {
-        AvpValue::ControlMessageAuthNonce(n) => Some(n.clone()),
-        _ => None,
-    })
+    msg.auth_nonce().map(<[u8]>::to_vec)
 }
 
 /// The peer's tunnel ID named in a message (v2 Assigned Tunnel ID, v3 Assigned Control
 /// Connection ID), if any.
 pub(crate) fn assigned_tunnel_id(msg: &ControlMessage) -> Option<u32> {
-    msg.find(|v| match v {
-        AvpValue::AssignedTunnelId(t) if *t != 0 => Some(u32::from(*t)),
-        AvpValue::AssignedControlConnectionId(t) if *t != 0 => Some(*t),
-        _ => None,
-    })
+    msg.assigned_tunnel_id()
 }
 
 /// The session ID the sender of a session message assigned itself (v2 Assigned Session ID,
 /// v3 Local Session ID).
 fn sender_session_id(msg: &ControlMessage) -> Option<u32> {
-    msg.find(|v| match v {
-        AvpValue::AssignedSessionId(s) if *s != 0 => Some(u32::from(*s)),
-        AvpValue::LocalSessionId(s) if *s != 0 => Some(*s),
-        _ => None,
-    })
+    msg.sender_session_id()
 }
 
 fn result_code_of(msg: &ControlMessage) -> ResultCode {
-    msg.find(|v| match v {
-        AvpValue::ResultCode(r) => Some(r.clone()),
-        _ => None,
-    })
-    .unwrap_or(ResultCode {
+    msg.result_code().cloned().unwrap_or(ResultCode {
         result: 0,
         error: None,
         message: None,
@@ -1260,12 +1207,7 @@ impl Tunnel {
     fn session_for(&self, msg: &ControlMessage) -> Option<u32> {
         let sid = match self.cfg.version {
             Version::V2 => u32::from(msg.header.session_id),
-            Version::V3 => msg
-                .find(|v| match v {
-                    AvpValue::RemoteSessionId(s) => Some(*s),
-                    _ => None,
-                })
-                .unwrap_or(0),
+            Version::V3 => msg.remote_session_id().unwrap_or(0),
         };
         if sid != 0 && self.sessions.contains_key(&sid) {
             return Some(sid);
@@ -1380,13 +1322,7 @@ impl Tunnel {
                 }
             }
             MessageType::Wen => {
-                if let (Some(sid), Some(errors)) = (
-                    self.session_for(&msg),
-                    msg.find(|v| match v {
-                        AvpValue::CallErrors(e) => Some(*e),
-                        _ => None,
-                    }),
-                ) {
+                if let (Some(sid), Some(errors)) = (self.session_for(&msg), msg.call_errors()) {
                     ctx.events.push_back(Event::WanError {
                         tunnel: TunnelId(self.id),
                         session: SessionId(sid),
@@ -1399,14 +1335,8 @@ impl Tunnel {
                     ctx.events.push_back(Event::LinkInfo {
                         tunnel: TunnelId(self.id),
                         session: SessionId(sid),
-                        accm: msg.find(|v| match v {
-                            AvpValue::Accm { send, recv } => Some((*send, *recv)),
-                            _ => None,
-                        }),
-                        circuit_status: msg.find(|v| match v {
-                            AvpValue::CircuitStatus(c) => Some(*c),
-                            _ => None,
-                        }),
+                        accm: msg.accm(),
+                        circuit_status: msg.circuit_status(),
                     });
                 }
             }
@@ -1556,10 +1486,7 @@ impl Tunnel {
         if self.role != Role::Responder || self.state != TunnelState::WaitCtlConn {
             return;
         }
-        let resp = msg.find(|v| match v {
-            AvpValue::ChallengeResponse(r) => Some(*r),
-            _ => None,
-        });
+        let resp = msg.challenge_response();
         if !self.check_response(3, resp) {
             return self.not_authorized(ctx, "bad challenge response");
         }
@@ -1610,12 +1537,7 @@ impl Tunnel {
         }
         let pseudowire = match self.cfg.version {
             Version::V2 => pw_type::PPP,
-            Version::V3 => msg
-                .find(|v| match v {
-                    AvpValue::PseudowireType(t) => Some(*t),
-                    _ => None,
-                })
-                .unwrap_or(0),
+            Version::V3 => msg.pseudowire_type().unwrap_or(0),
         };
         if self.cfg.version == Version::V3 && !self.cfg.pseudowires.contains(&pseudowire) {
             let r = rc(result::CDN_UNSUPPORTED_PW, error_code::NO_ERROR, "");
@@ -1631,32 +1553,13 @@ impl Tunnel {
             self.refuse_call(ctx, peer_sid, &r);
             return;
         };
-        let serial = msg
-            .find(|v| match v {
-                AvpValue::CallSerialNumber(n) => Some(*n),
-                _ => None,
-            })
-            .unwrap_or(0);
+        let serial = msg.call_serial_number().unwrap_or(0);
         let d = &self.env.session_defaults;
-        let find_u32 =
-            |f: fn(&AvpValue) -> Option<u32>, default: u32| msg.find(f).unwrap_or(default);
         let cfg = SessionConfig {
             pseudowire,
             local_session_id: Some(id),
-            bearer_type: find_u32(
-                |v| match v {
-                    AvpValue::BearerType(b) => Some(*b),
-                    _ => None,
-                },
-                d.bearer_type,
-            ),
-            framing_type: find_u32(
-                |v| match v {
-                    AvpValue::FramingType(b) => Some(*b),
-                    _ => None,
-                },
-                d.framing_type,
-            ),
+            bearer_type: msg.bearer_type().unwrap_or(d.bearer_type),
+            framing_type: msg.framing_type().unwrap_or(d.framing_type),
             calling_number: None,
             called_number: None,
             remote_end_id: Vec::new(),

@@ -5,6 +5,7 @@
 //! Parsing never panics and never allocates more than the input's size; every error names the
 //! byte offset and, for AVPs, the attribute type ([`Error`]).
 
+mod access;
 mod avp;
 mod error;
 mod header;
