@@ -19,7 +19,7 @@
 //! Pure functions over byte slices; they never panic on any input.
 
 use hmac::{Hmac, Mac};
-use md5::Md5;
+use md5::{Digest, Md5};
 use sha1::Sha1;
 
 use crate::wire::{AVP_HEADER_LEN, CONTROL_HEADER_LEN};
@@ -177,6 +177,48 @@ pub fn verify(msg: &[u8], key: &[u8], nonces: Nonces) -> bool {
 /// Constant-time comparison of equal-length byte strings.
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// v3 Message Digest keys of one control connection.
+#[derive(Debug)]
+pub(crate) struct DigestKeys {
+    pub alg: DigestAlg,
+    pub key: [u8; 16],
+    pub local_nonce: Vec<u8>,
+    pub peer_nonce: Vec<u8>,
+}
+
+/// What the endpoint needs to encode a tunnel's messages beyond the message itself.
+#[derive(Debug)]
+pub(crate) struct Auth {
+    /// Secret for hidden AVPs.
+    pub secret: Option<Vec<u8>>,
+    /// v3 Message Digest, when Control Message Authentication is on.
+    pub digest: Option<DigestKeys>,
+}
+
+impl Auth {
+    /// Fills the Message Digest of an encoded message (`raw` from the control header on).
+    pub fn sign(&self, raw: &mut [u8], is_sccrq: bool) -> bool {
+        let Some(d) = &self.digest else {
+            return true;
+        };
+        let nonces = if is_sccrq {
+            None
+        } else {
+            Some((d.local_nonce.as_slice(), d.peer_nonce.as_slice()))
+        };
+        sign(raw, d.alg, &d.key, nonces)
+    }
+}
+
+/// Challenge Response = MD5(message type byte ‖ secret ‖ challenge) (RFC 2661 §4.2).
+pub fn challenge_response(msg_type: u8, secret: &[u8], challenge: &[u8]) -> [u8; 16] {
+    let mut h = Md5::new();
+    h.update([msg_type]);
+    h.update(secret);
+    h.update(challenge);
+    h.finalize().into()
 }
 
 #[cfg(test)]
