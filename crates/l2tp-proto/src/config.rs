@@ -147,8 +147,8 @@ pub struct SessionConfig {
 /// What the runtime needs to program a session's data plane, carried by [`Event::SessionUp`](crate::shared::Event::SessionUp).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SessionParams {
-    /// True if the peer started the call (we answered its ICRQ / OCRQ).
-    pub incoming: bool,
+    /// True if the peer started the call (its ICRQ / OCRQ, which we answered); false if we did.
+    pub peer_initiated: bool,
     /// True for an outgoing call (OCRQ/OCRP/OCCN) rather than an incoming one (ICRQ/ICRP/ICCN).
     pub outgoing_call: bool,
     /// Call Serial Number.

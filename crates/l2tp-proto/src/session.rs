@@ -41,7 +41,7 @@ pub struct SessionInfo {
     /// Call Serial Number.
     pub call_serial: u32,
     /// True if the peer started the call.
-    pub incoming: bool,
+    pub peer_initiated: bool,
     /// True for an outgoing call (OCRQ) rather than an incoming one (ICRQ).
     pub outgoing_call: bool,
     /// Pseudowire type.
@@ -105,7 +105,7 @@ pub(crate) struct Session {
     pub cfg: SessionConfig,
     pub state: SessionState,
     pub call_serial: u32,
-    pub incoming: bool,
+    pub peer_initiated: bool,
     pub outgoing_call: bool,
     pub peer: PeerSession,
     /// Call set-up deadline, while one is armed (the tunnel's `session_deadlines` holds it
@@ -120,7 +120,7 @@ impl Session {
             peer_id: self.peer_id,
             state: self.state,
             call_serial: self.call_serial,
-            incoming: self.incoming,
+            peer_initiated: self.peer_initiated,
             outgoing_call: self.outgoing_call,
             pseudowire: self.cfg.pseudowire,
         }
@@ -129,7 +129,7 @@ impl Session {
     /// The data-plane parameters for [`crate::shared::Event::SessionUp`].
     pub fn params(&self) -> SessionParams {
         SessionParams {
-            incoming: self.incoming,
+            peer_initiated: self.peer_initiated,
             outgoing_call: self.outgoing_call,
             call_serial: self.call_serial,
             local_cookie: self.cfg.cookie.clone(),
@@ -139,7 +139,7 @@ impl Session {
             data_sequencing: self.cfg.data_sequencing,
             peer_data_sequencing: self.peer.data_sequencing,
             peer_circuit_status: self.peer.circuit_status,
-            remote_end_id: if self.incoming {
+            remote_end_id: if self.peer_initiated {
                 self.peer.remote_end_id.clone()
             } else {
                 self.cfg.remote_end_id.clone()

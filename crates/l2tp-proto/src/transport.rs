@@ -76,6 +76,8 @@ pub enum Tag {
     Scccn,
     /// The ICCN of this local session.
     Iccn(u32),
+    /// The OCCN of this local session (we answered the peer's outgoing call).
+    Occn(u32),
     /// The StopCCN (closing finished).
     StopCcn,
 }

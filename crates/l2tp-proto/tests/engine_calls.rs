@@ -93,7 +93,7 @@ fn outgoing_call_ocrq_ocrp_occn_in_both_versions() {
                 unreachable!()
             };
             assert!(params.outgoing_call, "{version:?}");
-            assert_eq!(params.incoming, incoming);
+            assert_eq!(params.peer_initiated, incoming);
             if version == Version::V2 {
                 assert_eq!(params.called_number.as_deref(), Some(&b"5551234"[..]));
             }

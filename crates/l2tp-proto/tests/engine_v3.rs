@@ -110,7 +110,7 @@ fn v3_session_comes_up(encap: Encap) {
     assert_eq!((lp.data_sequencing, np.peer_data_sequencing), (2, 2));
     assert_eq!(np.remote_end_id, b"circuit-7");
     assert_eq!(lp.interface_name.as_deref(), Some("l2tpeth7"));
-    assert!(!lp.incoming && np.incoming);
+    assert!(!lp.peer_initiated && np.peer_initiated);
     assert_eq!(np.peer_circuit_status, Some(3));
     // Explicit ACKs, no ZLBs, and every packet uses the tunnel's encapsulation.
     assert!(s.zlbs(LAC).is_empty() && s.zlbs(LNS).is_empty());

@@ -446,7 +446,7 @@ async fn lns_places_an_outgoing_call_and_both_ends_bring_the_session_up() {
     let Event::SessionUp { params, .. } = &lac_up.event else {
         unreachable!()
     };
-    assert!(params.outgoing_call && params.incoming, "{params:?}");
+    assert!(params.outgoing_call && params.peer_initiated, "{params:?}");
     assert!(lac_log
         .calls()
         .iter()

@@ -100,7 +100,7 @@ impl Tunnel {
             cfg,
             state: SessionState::WaitTunnel,
             call_serial: serial,
-            incoming: false,
+            peer_initiated: false,
             outgoing_call,
             peer: PeerSession::default(),
             deadline: None,
@@ -284,7 +284,7 @@ impl Tunnel {
             cfg,
             state: SessionState::WaitConnect,
             call_serial: serial,
-            incoming: true,
+            peer_initiated: true,
             outgoing_call: outgoing,
             peer,
             deadline: None,
@@ -295,7 +295,7 @@ impl Tunnel {
             self.transport
                 .send(ctx.now, session::ocrp(v, h, &s), Tag::None);
             self.transport
-                .send(ctx.now, session::occn(v, h, &s), Tag::Iccn(id));
+                .send(ctx.now, session::occn(v, h, &s), Tag::Occn(id));
             s.state = SessionState::WaitConnAck;
         } else {
             let m = session::icrp(self.cfg.version, h, &s);

@@ -759,7 +759,7 @@ impl Tunnel {
                     self.established(ctx);
                 }
             }
-            Tag::Iccn(sid) => {
+            Tag::Iccn(sid) | Tag::Occn(sid) => {
                 if let Some(s) = self.sessions.get_mut(&sid) {
                     if s.state == SessionState::WaitConnAck {
                         s.state = SessionState::Established;
