@@ -226,6 +226,16 @@ mod tests {
     use super::*;
     use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType, Version};
 
+    #[test]
+    fn challenge_response_matches_xl2tpd_formula() {
+        // MD5(2 ‖ "s" ‖ [1,2,3]) computed independently.
+        let r = challenge_response(2, b"s", &[1, 2, 3]);
+        let mut h = Md5::new();
+        h.update([2u8, b's', 1, 2, 3]);
+        let e: [u8; 16] = h.finalize().into();
+        assert_eq!(r, e);
+    }
+
     fn msg(alg: DigestAlg) -> Vec<u8> {
         ControlMessage {
             header: ControlHeader {

@@ -374,3 +374,110 @@ impl Tunnel {
         ctx.events.extend(ev);
     }
 }
+
+impl Tunnel {
+    /// Call set-up timer: a session not established within two retransmission cycles of its
+    /// creation is cleared with CDN Result Code 10 (RFC 2661 §4.4.2: "not established within
+    /// time allotted") and reported down with [`DownReason::Timeout`]. Bounds what a peer
+    /// that opens calls and never completes them can make us hold.
+    pub(super) fn expire_sessions(&mut self, ctx: &mut Ctx) {
+        while let Some(&(at, sid)) = self.session_deadlines.first() {
+            if at > ctx.now {
+                break;
+            }
+            self.session_deadlines.pop_first();
+            let Some(s) = self.sessions.get_mut(&sid) else {
+                continue;
+            };
+            if s.deadline != Some(at) {
+                continue;
+            }
+            s.deadline = None;
+            let pending = !matches!(
+                s.state,
+                SessionState::Established | SessionState::WaitConnAck
+            );
+            if pending {
+                let r = rc(
+                    result::CDN_TIMEOUT,
+                    error_code::NO_ERROR,
+                    "call set-up timeout",
+                );
+                self.close_session_internal(ctx, sid, r, DownReason::Timeout);
+            }
+        }
+    }
+
+    pub(super) fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
+        let at = now + Self::setup_time(&self.cfg).saturating_mul(2);
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            if let Some(old) = s.deadline.replace(at) {
+                self.session_deadlines.remove(&(old, sid));
+            }
+            self.session_deadlines.insert((at, sid));
+        }
+    }
+
+    /// Stops a session's call set-up timer (it is established, or gone).
+    pub(super) fn clear_session_deadline(&mut self, sid: u32) {
+        if let Some(at) = self.sessions.get_mut(&sid).and_then(|s| s.deadline.take()) {
+            self.session_deadlines.remove(&(at, sid));
+        }
+    }
+
+    pub(super) fn session_up_event(&self, sid: u32) -> Option<Event> {
+        let s = self.sessions.get(&sid)?;
+        Some(Event::SessionUp {
+            tunnel: TunnelId(self.id),
+            session: SessionId(sid),
+            peer_session_id: s.peer_id,
+            peer_tunnel_id: self.peer_tunnel_id,
+            pseudowire: s.cfg.pseudowire,
+            params: s.params(),
+        })
+    }
+
+    /// Adds a session; indexes its peer ID, if known.
+    pub(super) fn insert_session(&mut self, s: Session) {
+        if s.peer_id != 0 {
+            self.peer_sessions.insert(s.peer_id, s.id);
+        }
+        self.sessions.insert(s.id, s);
+    }
+
+    /// Records the peer's ID of a session (whose peer ID was 0).
+    pub(super) fn set_peer_id(&mut self, sid: u32, peer_sid: u32) {
+        if let Some(s) = self.sessions.get_mut(&sid) {
+            s.peer_id = peer_sid;
+            self.peer_sessions.insert(peer_sid, sid);
+        }
+    }
+
+    /// Removes a session, its index entries and timer, and frees its ID.
+    pub(super) fn remove_session(&mut self, ctx: &mut Ctx, sid: u32) -> Option<Session> {
+        self.clear_session_deadline(sid);
+        let s = self.sessions.remove(&sid)?;
+        if s.peer_id != 0 && self.peer_sessions.get(&s.peer_id) == Some(&sid) {
+            self.peer_sessions.remove(&s.peer_id);
+        }
+        if self.cfg.version == Version::V3 {
+            ctx.v3_sessions.remove(&sid);
+        }
+        Some(s)
+    }
+
+    pub(super) fn all_sessions_down(&mut self, ctx: &mut Ctx, reason: DownReason) {
+        self.peer_sessions.clear();
+        self.session_deadlines.clear();
+        for (sid, _) in self.sessions.take_all() {
+            if self.cfg.version == Version::V3 {
+                ctx.v3_sessions.remove(&sid);
+            }
+            ctx.events.push_back(Event::SessionDown {
+                tunnel: TunnelId(self.id),
+                session: SessionId(sid),
+                reason: reason.clone(),
+            });
+        }
+    }
+}

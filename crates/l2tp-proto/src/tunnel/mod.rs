@@ -16,6 +16,8 @@ use rand::RngCore;
 
 mod calls;
 mod handshake;
+mod message_auth;
+mod status;
 
 pub use crate::auth::challenge_response;
 use crate::auth::{self, DigestAlg};
@@ -296,52 +298,6 @@ impl Tunnel {
         }
     }
 
-    fn random_bytes(ctx: &mut Ctx, n: usize) -> Vec<u8> {
-        let mut c = vec![0u8; n];
-        ctx.rng.fill_bytes(&mut c);
-        c
-    }
-
-    /// Sets up challenge (v2) or nonce (v3) per configuration.
-    fn init_auth(&mut self, ctx: &mut Ctx) {
-        match self.cfg.version {
-            Version::V2 => {
-                if self.cfg.secret.is_some() && self.cfg.challenge {
-                    self.our_challenge = Some(Self::random_bytes(ctx, 16));
-                }
-            }
-            Version::V3 => {
-                if let (Some(alg), Some(_)) = (self.cfg.digest, &self.cfg.secret) {
-                    self.digest_alg = Some(alg);
-                    self.local_nonce = Some(Self::random_bytes(ctx, 16));
-                }
-            }
-        }
-        self.update_auth();
-    }
-
-    /// Rebuilds the encoding context after a change of keys or nonces.
-    fn update_auth(&mut self) {
-        let hide = !self.cfg.hide_avps.is_empty() && self.cfg.secret.is_some();
-        let digest = match (self.digest_alg, self.digest_key) {
-            (Some(alg), Some(key)) => Some(DigestKeys {
-                alg,
-                key,
-                local_nonce: self.local_nonce.clone().unwrap_or_default(),
-                peer_nonce: self.peer_nonce.clone().unwrap_or_default(),
-            }),
-            _ => None,
-        };
-        self.auth = if hide || digest.is_some() {
-            Some(Arc::new(Auth {
-                secret: if hide { self.cfg.secret.clone() } else { None },
-                digest,
-            }))
-        } else {
-            None
-        };
-    }
-
     /// How long establishment may take: one full retransmission cycle (RFC 3931 §4.2) plus
     /// one more retry timeout.
     fn setup_time(cfg: &TunnelConfig) -> Duration {
@@ -450,47 +406,6 @@ impl Tunnel {
         }
     }
 
-    /// Hides the configured AVPs of `msg` behind a fresh Random Vector and adds the (zero)
-    /// Message Digest AVP right after the Message Type AVP, as configured.
-    fn decorate(&self, ctx: &mut Ctx, msg: &mut ControlMessage) {
-        if msg.avps.is_empty() {
-            return;
-        }
-        if self.cfg.secret.is_some() && !self.cfg.hide_avps.is_empty() {
-            let hideable = |a: &Avp| {
-                a.value.vendor() == 0
-                    && self.cfg.hide_avps.contains(&a.value.attr_type())
-                    && !matches!(
-                        a.value,
-                        AvpValue::MessageType(_)
-                            | AvpValue::RandomVector(_)
-                            | AvpValue::MessageDigest { .. }
-                            | AvpValue::ControlMessageAuthNonce(_)
-                            | AvpValue::TieBreaker(_)
-                    )
-            };
-            if let Some(first) = msg.avps.iter().skip(1).position(hideable) {
-                for a in msg.avps.iter_mut().skip(1) {
-                    if hideable(a) {
-                        a.hidden = true;
-                    }
-                }
-                let rv = Self::random_bytes(ctx, 16);
-                msg.avps
-                    .insert(first + 1, Avp::m(AvpValue::RandomVector(rv)));
-            }
-        }
-        if let Some(alg) = self.digest_alg {
-            msg.avps.insert(
-                1,
-                Avp::m(AvpValue::MessageDigest {
-                    digest_type: alg.wire_type(),
-                    digest: vec![0; alg.digest_len()],
-                }),
-            );
-        }
-    }
-
     /// Moves the transport's output to the endpoint's queue.
     fn flush(&mut self, ctx: &mut Ctx) {
         while let Some(o) = self.transport.poll_outgoing() {
@@ -513,33 +428,6 @@ impl Tunnel {
         }
     }
 
-    /// Checks the Message Digest of a received message (`raw` from the control header on)
-    /// when Control Message Authentication is on (RFC 3931 §4.3): true to accept.
-    pub fn verify(&self, raw: &[u8], msg: &ControlMessage) -> bool {
-        let (Some(_), Some(key)) = (self.digest_alg, self.digest_key) else {
-            return true;
-        };
-        let mt = msg.message_type();
-        if mt == Some(MessageType::Sccrq) {
-            return auth::verify(raw, &key, None);
-        }
-        let from_msg;
-        let peer_nonce = match (&self.peer_nonce, mt) {
-            (Some(n), _) => n.as_slice(),
-            (None, Some(MessageType::Sccrp)) => match nonce_of(msg) {
-                Some(n) => {
-                    from_msg = n;
-                    from_msg.as_slice()
-                }
-                None => return false,
-            },
-            (None, _) if self.quiescent => &[],
-            (None, _) => return false,
-        };
-        let local = self.local_nonce.as_deref().unwrap_or_default();
-        auth::verify(raw, &key, Some((peer_nonce, local)))
-    }
-
     /// The earliest timer of this tunnel.
     pub fn next_timeout(&self) -> Option<Instant> {
         if self.finished {
@@ -559,55 +447,6 @@ impl Tunnel {
                 self.session_deadlines.first().map(|&(at, _)| at),
             ),
             _ => self.transport.next_timeout(),
-        }
-    }
-
-    /// Call set-up timer: a session not established within two retransmission cycles of its
-    /// creation is cleared with CDN Result Code 10 (RFC 2661 §4.4.2: "not established within
-    /// time allotted") and reported down with [`DownReason::Timeout`]. Bounds what a peer
-    /// that opens calls and never completes them can make us hold.
-    fn expire_sessions(&mut self, ctx: &mut Ctx) {
-        while let Some(&(at, sid)) = self.session_deadlines.first() {
-            if at > ctx.now {
-                break;
-            }
-            self.session_deadlines.pop_first();
-            let Some(s) = self.sessions.get_mut(&sid) else {
-                continue;
-            };
-            if s.deadline != Some(at) {
-                continue;
-            }
-            s.deadline = None;
-            let pending = !matches!(
-                s.state,
-                SessionState::Established | SessionState::WaitConnAck
-            );
-            if pending {
-                let r = rc(
-                    result::CDN_TIMEOUT,
-                    error_code::NO_ERROR,
-                    "call set-up timeout",
-                );
-                self.close_session_internal(ctx, sid, r, DownReason::Timeout);
-            }
-        }
-    }
-
-    fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
-        let at = now + Self::setup_time(&self.cfg).saturating_mul(2);
-        if let Some(s) = self.sessions.get_mut(&sid) {
-            if let Some(old) = s.deadline.replace(at) {
-                self.session_deadlines.remove(&(old, sid));
-            }
-            self.session_deadlines.insert((at, sid));
-        }
-    }
-
-    /// Stops a session's call set-up timer (it is established, or gone).
-    fn clear_session_deadline(&mut self, sid: u32) {
-        if let Some(at) = self.sessions.get_mut(&sid).and_then(|s| s.deadline.take()) {
-            self.session_deadlines.remove(&(at, sid));
         }
     }
 
@@ -781,18 +620,6 @@ impl Tunnel {
         }
     }
 
-    fn session_up_event(&self, sid: u32) -> Option<Event> {
-        let s = self.sessions.get(&sid)?;
-        Some(Event::SessionUp {
-            tunnel: TunnelId(self.id),
-            session: SessionId(sid),
-            peer_session_id: s.peer_id,
-            peer_tunnel_id: self.peer_tunnel_id,
-            pseudowire: s.cfg.pseudowire,
-            params: s.params(),
-        })
-    }
-
     fn established(&mut self, ctx: &mut Ctx) {
         self.state = TunnelState::Established;
         self.established_once = true;
@@ -816,50 +643,6 @@ impl Tunnel {
             tunnel: TunnelId(self.id),
             reason,
         });
-    }
-
-    /// Adds a session; indexes its peer ID, if known.
-    fn insert_session(&mut self, s: Session) {
-        if s.peer_id != 0 {
-            self.peer_sessions.insert(s.peer_id, s.id);
-        }
-        self.sessions.insert(s.id, s);
-    }
-
-    /// Records the peer's ID of a session (whose peer ID was 0).
-    fn set_peer_id(&mut self, sid: u32, peer_sid: u32) {
-        if let Some(s) = self.sessions.get_mut(&sid) {
-            s.peer_id = peer_sid;
-            self.peer_sessions.insert(peer_sid, sid);
-        }
-    }
-
-    /// Removes a session, its index entries and timer, and frees its ID.
-    fn remove_session(&mut self, ctx: &mut Ctx, sid: u32) -> Option<Session> {
-        self.clear_session_deadline(sid);
-        let s = self.sessions.remove(&sid)?;
-        if s.peer_id != 0 && self.peer_sessions.get(&s.peer_id) == Some(&sid) {
-            self.peer_sessions.remove(&s.peer_id);
-        }
-        if self.cfg.version == Version::V3 {
-            ctx.v3_sessions.remove(&sid);
-        }
-        Some(s)
-    }
-
-    fn all_sessions_down(&mut self, ctx: &mut Ctx, reason: DownReason) {
-        self.peer_sessions.clear();
-        self.session_deadlines.clear();
-        for (sid, _) in self.sessions.take_all() {
-            if self.cfg.version == Version::V3 {
-                ctx.v3_sessions.remove(&sid);
-            }
-            ctx.events.push_back(Event::SessionDown {
-                tunnel: TunnelId(self.id),
-                session: SessionId(sid),
-                reason: reason.clone(),
-            });
-        }
     }
 
     /// Sends StopCCN (sessions are reported down now, the tunnel when it is acknowledged).
@@ -1003,93 +786,5 @@ impl Tunnel {
             // HELLO needs only the ack.
             _ => {}
         }
-    }
-
-    /// Status snapshot.
-    pub fn info(&self) -> TunnelInfo {
-        let mut sessions: Vec<SessionInfo> = self.sessions.scan().map(|(_, s)| s.info()).collect();
-        sessions.sort_by_key(|s| s.id);
-        TunnelInfo {
-            id: TunnelId(self.id),
-            state: self.state,
-            role: self.role,
-            version: self.cfg.version,
-            encap: self.cfg.encap,
-            peer: self.peer,
-            peer_tunnel_id: self.peer_tunnel_id,
-            peer_host_name: self.peer_host_name.clone(),
-            send_window: self.transport.peer_window(),
-            in_flight: self.transport.in_flight(),
-            next_ns: self.transport.next_ns(),
-            next_nr: self.transport.expected_ns(),
-            transport: self.transport.stats(),
-            sessions,
-        }
-    }
-
-    /// Number of sessions (for leak checks).
-    pub fn session_count(&self) -> usize {
-        self.sessions.len()
-    }
-
-    /// Local IDs of this tunnel's sessions (for the endpoint's consistency check).
-    pub fn session_ids(&self) -> Vec<u32> {
-        self.sessions.scan().map(|(id, _)| id).collect()
-    }
-
-    /// Checks the tunnel's indexes against a walk of its sessions: the peer session index
-    /// holds exactly the sessions with a known peer ID (unique), the call set-up timers
-    /// exactly the sessions with a deadline. For tests.
-    pub fn check_indexes(&self) -> Result<(), String> {
-        let mut peers = HashMap::new();
-        let mut deadlines = BTreeSet::new();
-        for (id, s) in self.sessions.scan() {
-            if s.id != id {
-                return Err(format!(
-                    "tunnel {}: session {id} filed under {}",
-                    self.id, s.id
-                ));
-            }
-            if s.peer_id != 0 && peers.insert(s.peer_id, id).is_some() {
-                return Err(format!(
-                    "tunnel {}: peer session ID {} held twice",
-                    self.id, s.peer_id
-                ));
-            }
-            if let Some(at) = s.deadline {
-                deadlines.insert((at, id));
-            }
-        }
-        if peers != self.peer_sessions {
-            return Err(format!(
-                "tunnel {}: peer session index {:?}, sessions say {peers:?}",
-                self.id, self.peer_sessions
-            ));
-        }
-        if deadlines != self.session_deadlines {
-            return Err(format!(
-                "tunnel {}: {} call set-up timers, sessions say {}",
-                self.id,
-                self.session_deadlines.len(),
-                deadlines.len()
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use md5::{Digest, Md5};
-
-    #[test]
-    fn challenge_response_matches_xl2tpd_formula() {
-        // MD5(2 ‖ "s" ‖ [1,2,3]) computed independently.
-        let r = challenge_response(2, b"s", &[1, 2, 3]);
-        let mut h = Md5::new();
-        h.update([2u8, b's', 1, 2, 3]);
-        let e: [u8; 16] = h.finalize().into();
-        assert_eq!(r, e);
     }
 }
