@@ -275,6 +275,36 @@ pub const DEFAULT_MAX_HALF_OPEN: usize = 4096;
 /// tunnels (a load generator runs ~2,500 from one address) is not refused; raise it for more.
 pub const DEFAULT_MAX_TUNNELS_PER_PEER: usize = 4096;
 
+impl EndpointConfig {
+    /// The settings of a tunnel accepted from `peer` under local ID `local_tunnel_id`: this
+    /// config's per-tunnel fields over [`TunnelConfig::new`]'s defaults.
+    pub fn accepted_tunnel(
+        &self,
+        version: Version,
+        encap: Encap,
+        peer: SocketAddr,
+        local_tunnel_id: u32,
+    ) -> TunnelConfig {
+        TunnelConfig {
+            local_tunnel_id: Some(local_tunnel_id),
+            host_name: self.host_name.clone(),
+            window_size: self.window_size,
+            hello_interval: self.hello_interval,
+            retry_timeout: self.retry_timeout,
+            max_retries: self.max_retries,
+            framing_caps: self.framing_caps,
+            bearer_caps: self.bearer_caps,
+            secret: self.secret.clone(),
+            challenge: self.challenge,
+            router_id: self.router_id,
+            pseudowires: self.pseudowires.clone(),
+            digest: self.digest,
+            hide_avps: self.hide_avps.clone(),
+            ..TunnelConfig::new(version, encap, peer)
+        }
+    }
+}
+
 impl Default for EndpointConfig {
     fn default() -> Self {
         EndpointConfig {

@@ -137,24 +137,7 @@ impl Endpoint {
             self.stats.unknown_tunnel += 1;
             return;
         };
-        let c = &self.config;
-        let cfg = TunnelConfig {
-            local_tunnel_id: Some(id),
-            host_name: c.host_name.clone(),
-            window_size: c.window_size,
-            hello_interval: c.hello_interval,
-            retry_timeout: c.retry_timeout,
-            max_retries: c.max_retries,
-            framing_caps: c.framing_caps,
-            bearer_caps: c.bearer_caps,
-            secret: c.secret.clone(),
-            challenge: c.challenge,
-            router_id: c.router_id,
-            pseudowires: c.pseudowires.clone(),
-            digest: c.digest,
-            hide_avps: c.hide_avps.clone(),
-            ..TunnelConfig::new(version, encap, remote)
-        };
+        let cfg = self.config.accepted_tunnel(version, encap, remote, id);
         let env = self.env();
         let mut t = Tunnel::accept(id, cfg, env, &mut ctx!(self, now));
         self.stats.tunnels_accepted += 1;
