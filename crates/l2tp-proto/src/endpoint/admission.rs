@@ -16,7 +16,7 @@ pub(super) struct Crossing {
 }
 
 /// True if an `accepted` queue entry (tunnel, serial) is still to be yielded.
-pub(super) fn live_accept(t: Option<&Tunnel>, serial: u64) -> bool {
+fn live_accept(t: Option<&Tunnel>, serial: u64) -> bool {
     t.is_some_and(|t| t.marks.serial == serial && t.marks.accept_queued)
 }
 
@@ -152,13 +152,13 @@ impl Endpoint {
     }
 
     /// Tunnels the peer at `ip` opened and we hold (closed records not counted). O(1).
-    pub(super) fn peer_tunnels(&self, ip: IpAddr) -> usize {
+    fn peer_tunnels(&self, ip: IpAddr) -> usize {
         self.per_peer.get(&ip.to_canonical()).copied().unwrap_or(0)
     }
 
     /// Discards the oldest half-open tunnel (silently: unvalidated state) to make room for a
     /// new SCCRQ. O(log n).
-    pub(super) fn evict_oldest_half_open(&mut self, now: Instant) {
+    fn evict_oldest_half_open(&mut self, now: Instant) {
         let Some(&(_, id)) = self.half_open.first() else {
             return;
         };
@@ -175,12 +175,7 @@ impl Endpoint {
     /// §5.1, RFC 3931 §5.4.3: the lower value wins, a value beats none; neither sending one
     /// means two separate tunnels), each pair decided on its own. O(log n + tunnels
     /// returned).
-    pub(super) fn crossing(
-        &self,
-        version: Version,
-        ip: IpAddr,
-        theirs: Option<[u8; 8]>,
-    ) -> Crossing {
+    fn crossing(&self, version: Version, ip: IpAddr, theirs: Option<[u8; 8]>) -> Crossing {
         let mut c = Crossing::default();
         let Some(set) = self.awaiting_sccrp.get(&(version, ip)) else {
             return c;
@@ -245,7 +240,7 @@ impl Endpoint {
     }
 
     /// Our tunnel lost a tie break: discarded silently (RFC 2661 §5.1).
-    pub(super) fn lose_tie(&mut self, now: Instant, id: u32) {
+    fn lose_tie(&mut self, now: Instant, id: u32) {
         let rc = ResultCode {
             result: wire::result::STOPCCN_ALREADY_EXISTS,
             error: Some(wire::error_code::NO_ERROR),

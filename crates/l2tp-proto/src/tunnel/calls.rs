@@ -26,11 +26,7 @@ fn check_peer_session(msg: &ControlMessage) -> Option<ResultCode> {
 impl Tunnel {
     /// Allocates (or checks) a local session ID; v3 IDs are reserved endpoint-wide. A random
     /// ID is found in O(1) expected steps; see [`table::alloc_id`] for a nearly full space.
-    pub(super) fn new_session_id(
-        &mut self,
-        ctx: &mut Ctx,
-        requested: Option<u32>,
-    ) -> Result<u32, ApiError> {
+    fn new_session_id(&mut self, ctx: &mut Ctx, requested: Option<u32>) -> Result<u32, ApiError> {
         let v3 = self.cfg.version == Version::V3;
         let taken = |id: u32, sessions: &IdMap<Session>, set: &HashSet<u32>| {
             if v3 {
@@ -167,7 +163,7 @@ impl Tunnel {
         Ok(())
     }
 
-    pub(super) fn close_session_internal(
+    fn close_session_internal(
         &mut self,
         ctx: &mut Ctx,
         sid: u32,
@@ -196,7 +192,7 @@ impl Tunnel {
     }
 
     /// Refuses a call the peer asked for (no local session): CDN to its session ID.
-    pub(super) fn refuse_call(&mut self, ctx: &mut Ctx, peer_sid: u32, r: &ResultCode) {
+    fn refuse_call(&mut self, ctx: &mut Ctx, peer_sid: u32, r: &ResultCode) {
         let m = session::cdn(self.cfg.version, self.header(peer_sid), 0, peer_sid, r);
         self.transport.send(ctx.now, m, Tag::None);
     }
@@ -408,7 +404,7 @@ impl Tunnel {
         }
     }
 
-    pub(super) fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
+    fn arm_session_deadline(&mut self, now: Instant, sid: u32) {
         let at = now + Self::setup_time(&self.cfg).saturating_mul(2);
         if let Some(s) = self.sessions.get_mut(&sid) {
             if let Some(old) = s.deadline.replace(at) {
@@ -438,7 +434,7 @@ impl Tunnel {
     }
 
     /// Adds a session; indexes its peer ID, if known.
-    pub(super) fn insert_session(&mut self, s: Session) {
+    fn insert_session(&mut self, s: Session) {
         if s.peer_id != 0 {
             self.peer_sessions.insert(s.peer_id, s.id);
         }
@@ -446,7 +442,7 @@ impl Tunnel {
     }
 
     /// Records the peer's ID of a session (whose peer ID was 0).
-    pub(super) fn set_peer_id(&mut self, sid: u32, peer_sid: u32) {
+    fn set_peer_id(&mut self, sid: u32, peer_sid: u32) {
         if let Some(s) = self.sessions.get_mut(&sid) {
             s.peer_id = peer_sid;
             self.peer_sessions.insert(peer_sid, sid);

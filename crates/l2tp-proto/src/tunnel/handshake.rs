@@ -103,7 +103,7 @@ impl Tunnel {
         }
     }
 
-    pub(super) fn not_authorized(&mut self, ctx: &mut Ctx, why: &str) {
+    fn not_authorized(&mut self, ctx: &mut Ctx, why: &str) {
         let r = rc(result::STOPCCN_NOT_AUTHORIZED, error_code::NO_ERROR, why);
         self.start_close(ctx, r.clone(), DownReason::Protocol(r));
     }
