@@ -1,0 +1,299 @@
+#!/usr/bin/env bash
+# tests/vm/bench-daemon.sh — sessions/s created in the kernel THROUGH THE DAEMON, compared with
+# `ip l2tp` creating the same tunnels and sessions, all in one boot of the QEMU VM (run.sh).
+#
+#   tests/vm/bench-daemon.sh [--kernel 6.1|6.12] [--tunnels T] [--sessions S] [--hold SECS]
+#                            [--no-ppp] [--crate] [--timeout SECS]
+#
+# Default 100 tunnels x 10 sessions (1,000 sessions). Inside the VM, in this order:
+#  1. daemon, L2TPv3 Ethernet: release `l2tpd` (kernel data plane, not -null) listening on
+#     127.0.0.1:1701 (session template pseudowire = "eth"); `l2tp-bench --version 3
+#     --pseudowire eth` opens T x S sessions, holds them --hold seconds, tears down (StopCCN).
+#     While they are held the kernel must hold T tunnels, T x S sessions and T x S l2tpeth
+#     links; after the teardown none; the daemon then exits 0 on SIGTERM.
+#     Figures: the generator's sessions/s (control protocol only) and the "kernel" sessions/s:
+#     T x S / (time from the generator's start to the daemon's last `session_up` event, which
+#     the daemon emits only once the session's kernel objects exist) — end to end.
+#  2. `ip l2tp`: the same T tunnels (UDP on loopback) and T x S Ethernet sessions, created by
+#     one `ip` process per object (a loop), then by one `ip -batch`; each counted, then
+#     deleted.
+#  3. daemon, L2TPv2 PPP (unless --no-ppp): the same with `--version 2` (PPPoL2TP sockets,
+#     kernel sessions). pppd is replaced by a stand-in that only sleeps (`--pppd`): the kernel
+#     objects are what is measured, but the daemon still forks one process per session.
+#     (`ip l2tp` cannot create v2 / PPP sessions: no counterpart.)
+#  4. with --crate: the existing crate-vs-ip create+delete benchmark of crates/l2tp-kernel
+#     (tests/vm.rs, L2TP_BENCH_N = T x S) in the same boot.
+# Ends with `bench:` lines and a comparison line; exit status 0 only if every check passed.
+# The whole console log goes to ${CARGO_TARGET_DIR:-target}/vm-bench-daemon.log.
+# Not part of scripts/test.sh (it takes minutes under TCG).
+set -euo pipefail
+
+TUNNELS=100
+SESSIONS=10
+HOLD=20
+PPP=1
+CRATE=0
+GUEST=0
+BINDIR=
+CRATE_BIN=
+RUN_ARGS=()
+TIMEOUT=900
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+        --kernel) RUN_ARGS+=(--kernel "$2"); shift 2 ;;
+        --tunnels) TUNNELS=$2; shift 2 ;;
+        --sessions) SESSIONS=$2; shift 2 ;;
+        --hold) HOLD=$2; shift 2 ;;
+        --no-ppp) PPP=0; shift ;;
+        --crate) CRATE=1; shift ;;
+        --timeout) TIMEOUT=$2; shift 2 ;;
+        --guest) GUEST=1; shift ;;
+        --bin) BINDIR=$2; shift 2 ;;
+        --crate-bin) CRATE_BIN=$2; shift 2 ;;
+        -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
+        *) echo "bench-daemon: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+N=$((TUNNELS * SESSIONS))
+
+# ============================== host side ======================================================
+if [[ $GUEST == 0 ]]; then
+    cd "$(dirname "$0")/../.."
+    echo "bench-daemon: building l2tpd and l2tp-bench (release)" >&2
+    cargo build -q --release -p l2tpd -p l2tp-bench >&2
+    BINDIR=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/release
+    GUEST_ARGS=(--guest --bin "$BINDIR" --tunnels "$TUNNELS" --sessions "$SESSIONS" --hold "$HOLD")
+    [[ $PPP == 1 ]] || GUEST_ARGS+=(--no-ppp)
+    if [[ $CRATE == 1 ]]; then
+        echo "bench-daemon: building the l2tp-kernel vm test binary" >&2
+        CRATE_BIN=$(cargo test -p l2tp-kernel --features vm-tests --test vm --no-run --message-format=json 2>/dev/null \
+            | sed -n 's/.*"target":{[^}]*"name":"vm"[^}]*}.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
+        [[ -n $CRATE_BIN && -x $CRATE_BIN ]] || { echo "bench-daemon: could not build the vm test binary" >&2; exit 1; }
+        GUEST_ARGS+=(--crate-bin "$CRATE_BIN")
+    fi
+    LOG=${CARGO_TARGET_DIR:-target}/vm-bench-daemon.log
+    mkdir -p "$(dirname "$LOG")"
+    echo "bench-daemon: host load before: $(uptime)"
+    start=$(date +%s)
+    set +e
+    L2TP_BENCH_N=$N tests/vm/run.sh --mem 1024 --timeout "$TIMEOUT" "${RUN_ARGS[@]}" -- \
+        bash tests/vm/bench-daemon.sh "${GUEST_ARGS[@]}" 2>&1 | tee "$LOG"
+    rc=${PIPESTATUS[0]}
+    set -e
+    sed -i 's/\r$//' "$LOG"
+    echo
+    echo "bench-daemon: VM run $(($(date +%s) - start)) s, exit $rc; host load after: $(uptime)"
+    grep -E '^(FAIL|bench):' "$LOG" || true
+    echo "(full log: $LOG)"
+    exit "$rc"
+fi
+
+# ============================== guest side (inside the VM) =====================================
+# No -e here: every check is counted and the run goes on to the comparison line.
+set +e
+OUT=/tmp/bench
+mkdir -p "$OUT"
+FAILS=0
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+pass() { echo "ok: $*"; }
+now() { date +%s.%N; }
+# elapsed START [END]: seconds, 3 decimals.
+elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.3f", b - a }'; }
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.1f", n / s; else print "inf" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+count_sessions() { ip l2tp show session 2>/dev/null | grep -c '^Session' || true; }
+count_tunnels() { ip l2tp show tunnel 2>/dev/null | grep -c '^Tunnel' || true; }
+count_eth_links() { ip -o link show 2>/dev/null | grep -c ': l2tpeth' || true; }
+STANDIN_ARG=86399.5
+count_standins() { pgrep -c -f "^sleep $STANDIN_ARG\$" || true; }
+no_standins() { [ "$(count_standins)" = 0 ]; }
+# wait_until SECS CMD...: polls every 0.2 s; status 0 as soon as CMD succeeds.
+wait_until() {
+    local n=$(($1 * 5)); shift
+    for _ in $(seq "$n"); do "$@" && return 0; sleep 0.2; done
+    return 1
+}
+kernel_empty() { [ "$(count_tunnels)" = 0 ] && [ "$(count_sessions)" = 0 ]; }
+show_logs() {
+    for f in "$@"; do [ -f "$f" ] && { echo "--- $f (last 25 lines)"; tail -n 25 "$f"; }; done
+}
+
+echo "bench-daemon: guest kernel $(uname -r), $(nproc) vCPU, $TUNNELS tunnels x $SESSIONS sessions = $N, hold ${HOLD}s"
+[ -x "$BINDIR/l2tpd" ] && [ -x "$BINDIR/l2tp-bench" ] || { echo "FAIL: no l2tpd / l2tp-bench in $BINDIR"; exit 1; }
+kernel_empty || fail "the kernel holds L2TP objects before the bench"
+
+# daemon_case VERSION(2|3) PSEUDOWIRE(eth|ppp): prints `bench: daemon ...`; sets DAEMON_RATE.
+DAEMON_RATE=0
+daemon_case() {
+    local v=$1 pw=$2 dir=$OUT/daemon-v$1-$2
+    local tag="daemon v$v $pw"
+    mkdir -p "$dir"
+    local ver=l2tpv3; [ "$v" = 2 ] && ver=l2tpv2
+    cat > "$dir/l2tpd.toml" <<CONF
+[tunnel.lns]
+local = "127.0.0.1:1701"
+listen = true
+version = "$ver"
+[tunnel.lns.session.template]
+pseudowire = "$pw"
+CONF
+    # pppd stand-in: keeps running until the session goes down (SIGTERM), does nothing.
+    printf '#!/bin/sh\nexec sleep %s\n' "$STANDIN_ARG" > "$dir/pppd"
+    chmod +x "$dir/pppd"
+    echo "--- $tag: l2tpd (kernel data plane) + l2tp-bench --version $v --pseudowire $pw, $TUNNELS x $SESSIONS"
+    "$BINDIR/l2tpd" --config "$dir/l2tpd.toml" --events json --events-file "$dir/events" \
+        --state "$dir/state" --control "$dir/control.sock" --pppd "$dir/pppd" \
+        >"$dir/l2tpd.log" 2>&1 &
+    local dpid=$!
+    if ! wait_until 30 sh -c "ss -uln | grep -q '127.0.0.1:1701 '"; then
+        fail "$tag: l2tpd does not listen on 127.0.0.1:1701"; show_logs "$dir/l2tpd.log"
+        kill "$dpid" 2>/dev/null; wait "$dpid" 2>/dev/null; return
+    fi
+    local t0; t0=$(now)
+    "$BINDIR/l2tp-bench" --server 127.0.0.1:1701 --version "$v" --pseudowire "$pw" \
+        --tunnels "$TUNNELS" --sessions-per-tunnel "$SESSIONS" --hold "$HOLD" --teardown \
+        --timeout $((HOLD + 300)) --report-every $(( N / 4 > 0 ? N / 4 : 1 )) --server-pid "$dpid" \
+        >"$dir/bench.out" 2>&1 &
+    local bpid=$!
+    # Wait for every session_up (the daemon reports one once the kernel objects exist), or the
+    # generator's end (it only ends after --hold, so it is still holding while we count).
+    local up=0 t_up=""
+    while :; do
+        up=$(grep -c '"event":"session_up"' "$dir/events" 2>/dev/null || true)
+        [ "$up" -ge "$N" ] && break
+        kill -0 "$bpid" 2>/dev/null || break
+        sleep 0.2
+    done
+    local t_seen; t_seen=$(now)
+    local ks kt kl sb=""
+    ks=$(count_sessions); kt=$(count_tunnels); kl=$(count_eth_links)
+    [ "$pw" = ppp ] && sb=$(count_standins)
+    local held=0; kill -0 "$bpid" 2>/dev/null && held=1
+    # The last session_up's time stamp (seconds since the epoch, written by the daemon).
+    t_up=$(grep '"event":"session_up"' "$dir/events" | tail -n1 | grep -o '"ts":[0-9.]*' | cut -d: -f2 || true)
+    [ -n "$t_up" ] || t_up=$t_seen
+    echo "$tag: $up session_up events; kernel (counted $(elapsed "$t0") s after the start, generator still holding: $held): $kt tunnels, $ks sessions, $kl l2tpeth links${sb:+, $sb pppd stand-ins}"
+    local brc=0
+    wait "$bpid" || brc=$?
+    local t_bench_end; t_bench_end=$(now)
+    sed 's/^/  | /' "$dir/bench.out" | grep -v 'progress ' || true
+    [ "$brc" = 0 ] && pass "$tag: l2tp-bench reports every tunnel and session up and torn down (exit 0)" \
+        || fail "$tag: l2tp-bench exit $brc"
+    [ "$up" = "$N" ] && pass "$tag: $N session_up events" || fail "$tag: $up session_up events, expected $N"
+    [ "$held" = 1 ] || fail "$tag: the generator had already ended when the kernel was counted"
+    [ "$kt" = "$TUNNELS" ] && pass "$tag: the kernel held $kt tunnels" || fail "$tag: the kernel held $kt tunnels, expected $TUNNELS"
+    [ "$ks" = "$N" ] && pass "$tag: the kernel held $ks sessions" || fail "$tag: the kernel held $ks sessions, expected $N"
+    if [ "$pw" = eth ]; then
+        [ "$kl" = "$N" ] && pass "$tag: $kl l2tpeth links" || fail "$tag: $kl l2tpeth links, expected $N"
+    else
+        [ "$sb" = "$N" ] && pass "$tag: $sb pppd stand-ins running" || fail "$tag: $sb pppd stand-ins running, expected $N"
+    fi
+    # Teardown: the generator sent StopCCN everywhere and had it acknowledged; the kernel must
+    # be emptied by the daemon.
+    local empty_after="not within 120 s"
+    if wait_until 120 kernel_empty; then
+        empty_after="$(elapsed "$t_bench_end") s after the generator ended"
+        pass "$tag: kernel empty after the teardown ($empty_after)"
+    else
+        fail "$tag: kernel not empty 120 s after the teardown: $(count_tunnels) tunnels, $(count_sessions) sessions"
+        ip l2tp show tunnel | head -n 20
+    fi
+    [ "$(count_eth_links)" = 0 ] || fail "$tag: $(count_eth_links) l2tpeth links left"
+    if [ "$pw" = ppp ]; then
+        wait_until 20 no_standins || fail "$tag: $(count_standins) pppd stand-ins still running after the teardown"
+    fi
+    if kill -0 "$dpid" 2>/dev/null; then
+        kill -TERM "$dpid"
+        local drc=0
+        wait "$dpid" || drc=$?
+        [ "$drc" = 0 ] && pass "$tag: l2tpd exits 0 on SIGTERM" || fail "$tag: l2tpd exit status $drc on SIGTERM"
+    else
+        local drc=0; wait "$dpid" || drc=$?
+        fail "$tag: l2tpd died during the run (status $drc)"
+    fi
+    kernel_empty || fail "$tag: kernel objects left after l2tpd exited"
+    # Log lines are "TIMESTAMP  LEVEL target: message".
+    local lvl='^[^ ]+ +(WARN|ERROR) '
+    local warns; warns=$(grep -cE "$lvl" "$dir/l2tpd.log" || true)
+    if [ "$warns" != 0 ]; then
+        echo "$tag: l2tpd logged $warns WARN/ERROR lines, first ones:"
+        grep -E "$lvl" "$dir/l2tpd.log" | head -n 15 | sed 's/^/  | /'
+    fi
+    grep -E "$lvl" "$dir/l2tpd.log" | grep -q 'data plane' && fail "$tag: data plane errors in the l2tpd log"
+    [ "$FAILS" = 0 ] || show_logs "$dir/l2tpd.log"
+    local gen_rate setup kern_s retr td
+    gen_rate=$(sed -n 's/^set-up .*tunnels\/s, \([0-9.]*\) sessions\/s.*/\1/p' "$dir/bench.out")
+    setup=$(sed -n 's/^set-up *\([0-9.]*\) s:.*/\1/p' "$dir/bench.out")
+    retr=$(sed -n 's/^retransmissions *\([0-9]*\) .*/\1/p' "$dir/bench.out")
+    td=$(sed -n 's/^teardown *\([0-9.]*\) s:.*/\1/p' "$dir/bench.out")
+    kern_s=$(elapsed "$t0" "$t_up")
+    DAEMON_RATE=$(rate "$up" "$kern_s")
+    echo "bench: $tag: $N sessions in $TUNNELS tunnels: generator set-up ${setup:-?} s (${gen_rate:-?} sessions/s, control protocol); all $up in the kernel after $kern_s s ($DAEMON_RATE sessions/s end to end); kernel emptied $empty_after; generator: ${retr:-?} retransmissions, StopCCN teardown ${td:-?} s"
+}
+
+# ip_case loop|batch: T tunnels + T x S Ethernet sessions with `ip l2tp`; sets IP_RATE.
+IP_RATE=0
+ip_case() {
+    local how=$1 dir=$OUT/ip-$1
+    mkdir -p "$dir"
+    : > "$dir/add"; : > "$dir/del"
+    local t s sid
+    for t in $(seq "$TUNNELS"); do
+        echo "l2tp add tunnel tunnel_id $t peer_tunnel_id $t encap udp local 127.0.0.1 remote 127.0.0.1 udp_sport $((20000 + t)) udp_dport $((40000 + t))" >> "$dir/add"
+        for s in $(seq "$SESSIONS"); do
+            sid=$(( (t - 1) * SESSIONS + s ))
+            echo "l2tp add session tunnel_id $t session_id $sid peer_session_id $sid" >> "$dir/add"
+        done
+        echo "l2tp del tunnel tunnel_id $t" >> "$dir/del"
+    done
+    echo "--- ip l2tp $how: $TUNNELS tunnels + $N sessions"
+    local t0 t1 rc=0
+    t0=$(now)
+    if [ "$how" = loop ]; then
+        # One ip process per object, as a shell script driving iproute2 would.
+        while read -r line; do ip $line || { rc=1; break; }; done < "$dir/add"
+    else
+        ip -batch "$dir/add" || rc=1
+    fi
+    t1=$(now)
+    [ "$rc" = 0 ] || fail "ip l2tp $how: a create failed"
+    local ks kt kl
+    ks=$(count_sessions); kt=$(count_tunnels); kl=$(count_eth_links)
+    [ "$ks" = "$N" ] && [ "$kt" = "$TUNNELS" ] && [ "$kl" = "$N" ] \
+        && pass "ip l2tp $how: the kernel holds $kt tunnels, $ks sessions, $kl l2tpeth links" \
+        || fail "ip l2tp $how: the kernel holds $kt tunnels, $ks sessions, $kl l2tpeth links (expected $TUNNELS, $N, $N)"
+    local d0 d1
+    d0=$(now)
+    if [ "$how" = loop ]; then
+        while read -r line; do ip $line || true; done < "$dir/del"
+    else
+        ip -batch "$dir/del" || true
+    fi
+    wait_until 120 kernel_empty || fail "ip l2tp $how: kernel not empty after deleting the tunnels"
+    d1=$(now)
+    local c; c=$(elapsed "$t0" "$t1")
+    IP_RATE=$(rate "$N" "$c")
+    echo "bench: ip l2tp $how: $TUNNELS tunnels + $N sessions created in $c s ($IP_RATE sessions/s); deleted (tunnel by tunnel) in $(elapsed "$d0" "$d1") s"
+}
+
+uptime
+daemon_case 3 eth
+R_V3=$DAEMON_RATE
+ip_case loop
+R_LOOP=$IP_RATE
+ip_case batch
+R_BATCH=$IP_RATE
+R_V2=""
+if [ "$PPP" = 1 ]; then
+    daemon_case 2 ppp
+    R_V2=$DAEMON_RATE
+fi
+if [ -n "$CRATE_BIN" ]; then
+    echo "--- crate vs ip l2tp (crates/l2tp-kernel tests/vm.rs, L2TP_BENCH_N=$N)"
+    L2TP_BENCH_N=$N "$CRATE_BIN" --ignored --exact bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp \
+        --nocapture --test-threads=1 --color never || fail "crate benchmark"
+fi
+uptime
+echo "bench: comparison, $N Ethernet sessions in $TUNNELS tunnels (sessions/s, creation incl. tunnels): daemon end to end (L2TPv3 control protocol + kernel) $R_V3; ip l2tp loop $R_LOOP (daemon $(ratio "$R_V3" "$R_LOOP")x); ip -batch $R_BATCH (daemon $(ratio "$R_V3" "$R_BATCH")x)${R_V2:+; daemon L2TPv2 PPP (stand-in pppd) $R_V2}"
+echo "bench-daemon: $FAILS failed checks"
+[ "$FAILS" = 0 ]
