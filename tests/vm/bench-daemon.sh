@@ -18,8 +18,8 @@
 #     one `ip` process per object (a loop), then by one `ip -batch`; each counted, then
 #     deleted.
 #  3. daemon, L2TPv2 PPP (unless --no-ppp): the same with `--version 2` (PPPoL2TP sockets,
-#     kernel sessions). pppd is replaced by a stand-in that only sleeps (`--pppd`): the kernel
-#     objects are what is measured, but the daemon still forks one process per session.
+#     kernel sessions). pppd is replaced by a stand-in that only waits (`--pppd`): the kernel
+#     objects are what is measured, but the daemon still starts one process per session.
 #     (`ip l2tp` cannot create v2 / PPP sessions: no counterpart.)
 #  4. with --crate: the existing crate-vs-ip create+delete benchmark of crates/l2tp-kernel
 #     (tests/vm.rs, L2TP_BENCH_N = T x S) in the same boot.
@@ -104,8 +104,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 count_sessions() { ip l2tp show session 2>/dev/null | grep -c '^Session' || true; }
 count_tunnels() { ip l2tp show tunnel 2>/dev/null | grep -c '^Tunnel' || true; }
 count_eth_links() { ip -o link show 2>/dev/null | grep -c ': l2tpeth' || true; }
-STANDIN_ARG=86399.5
-count_standins() { pgrep -c -f "^sleep $STANDIN_ARG\$" || true; }
+# The pppd stand-in (see daemon_case): busybox sh running the script "plugin" in the daemon's
+# working directory, as `$STANDIN/sh plugin pppol2tp.so pppol2tp FD ...`.
+STANDIN=$OUT/standin
+count_standins() { pgrep -c -f "^$STANDIN/sh plugin " || true; }
 no_standins() { [ "$(count_standins)" = 0 ]; }
 # wait_until SECS CMD...: polls every 0.2 s; status 0 as soon as CMD succeeds.
 wait_until() {
@@ -113,7 +115,7 @@ wait_until() {
     for _ in $(seq "$n"); do "$@" && return 0; sleep 0.2; done
     return 1
 }
-kernel_empty() { [ "$(count_tunnels)" = 0 ] && [ "$(count_sessions)" = 0 ]; }
+kernel_empty() { [ "$(count_tunnels)" = 0 ] && [ "$(count_sessions)" = 0 ] && [ "$(count_eth_links)" = 0 ]; }
 show_logs() {
     for f in "$@"; do [ -f "$f" ] && { echo "--- $f (last 25 lines)"; tail -n 25 "$f"; }; done
 }
@@ -137,13 +139,19 @@ version = "$ver"
 [tunnel.lns.session.template]
 pseudowire = "$pw"
 CONF
-    # pppd stand-in: keeps running until the session goes down (SIGTERM), does nothing.
-    printf '#!/bin/sh\nexec sleep %s\n' "$STANDIN_ARG" > "$dir/pppd"
-    chmod +x "$dir/pppd"
+    # pppd stand-in: l2tpd runs `PPPD plugin pppol2tp.so pppol2tp FD ...` per PPP session. With
+    # PPPD = a link named sh to the static busybox, that is busybox's shell running the script
+    # "plugin" from l2tpd's working directory: one exec of a static binary, then a read that
+    # never returns (a FIFO nobody writes) until SIGTERM when the session goes down. As cheap
+    # a process as can be; real pppd costs far more per session.
+    mkdir -p "$STANDIN"
+    ln -sf /bin/busybox "$STANDIN/sh"
+    [ -p "$STANDIN/fifo" ] || mkfifo "$STANDIN/fifo"
+    printf 'read -r _ <> %s\n' "$STANDIN/fifo" > "$STANDIN/plugin"
     echo "--- $tag: l2tpd (kernel data plane) + l2tp-bench --version $v --pseudowire $pw, $TUNNELS x $SESSIONS"
-    "$BINDIR/l2tpd" --config "$dir/l2tpd.toml" --events json --events-file "$dir/events" \
-        --state "$dir/state" --control "$dir/control.sock" --pppd "$dir/pppd" \
-        >"$dir/l2tpd.log" 2>&1 &
+    (cd "$STANDIN" && exec "$BINDIR/l2tpd" --config "$dir/l2tpd.toml" --events json \
+        --events-file "$dir/events" --state "$dir/state" --control "$dir/control.sock" \
+        --pppd "$STANDIN/sh" --metrics 127.0.0.1:9701 >"$dir/l2tpd.log" 2>&1) &
     local dpid=$!
     if ! wait_until 30 sh -c "ss -uln | grep -q '127.0.0.1:1701 '"; then
         fail "$tag: l2tpd does not listen on 127.0.0.1:1701"; show_logs "$dir/l2tpd.log"
@@ -198,9 +206,12 @@ CONF
         fail "$tag: kernel not empty 120 s after the teardown: $(count_tunnels) tunnels, $(count_sessions) sessions"
         ip l2tp show tunnel | head -n 20
     fi
-    [ "$(count_eth_links)" = 0 ] || fail "$tag: $(count_eth_links) l2tpeth links left"
     if [ "$pw" = ppp ]; then
         wait_until 20 no_standins || fail "$tag: $(count_standins) pppd stand-ins still running after the teardown"
+    fi
+    local senderr=""
+    if command -v curl >/dev/null; then
+        senderr=$(curl -s http://127.0.0.1:9701/metrics | sed -n 's/^l2tp_send_errors_total \([0-9]*\).*/\1/p')
     fi
     if kill -0 "$dpid" 2>/dev/null; then
         kill -TERM "$dpid"
@@ -228,7 +239,7 @@ CONF
     td=$(sed -n 's/^teardown *\([0-9.]*\) s:.*/\1/p' "$dir/bench.out")
     kern_s=$(elapsed "$t0" "$t_up")
     DAEMON_RATE=$(rate "$up" "$kern_s")
-    echo "bench: $tag: $N sessions in $TUNNELS tunnels: generator set-up ${setup:-?} s (${gen_rate:-?} sessions/s, control protocol); all $up in the kernel after $kern_s s ($DAEMON_RATE sessions/s end to end); kernel emptied $empty_after; generator: ${retr:-?} retransmissions, StopCCN teardown ${td:-?} s"
+    echo "bench: $tag: $N sessions in $TUNNELS tunnels: generator set-up ${setup:-?} s (${gen_rate:-?} sessions/s, control protocol); all $up in the kernel after $kern_s s ($DAEMON_RATE sessions/s end to end); kernel emptied $empty_after; generator: ${retr:-?} retransmissions, StopCCN teardown ${td:-?} s; l2tpd send errors ${senderr:-?}"
 }
 
 # ip_case loop|batch: T tunnels + T x S Ethernet sessions with `ip l2tp`; sets IP_RATE.
@@ -273,7 +284,7 @@ ip_case() {
     d1=$(now)
     local c; c=$(elapsed "$t0" "$t1")
     IP_RATE=$(rate "$N" "$c")
-    echo "bench: ip l2tp $how: $TUNNELS tunnels + $N sessions created in $c s ($IP_RATE sessions/s); deleted (tunnel by tunnel) in $(elapsed "$d0" "$d1") s"
+    echo "bench: ip l2tp $how: $TUNNELS tunnels + $N sessions created in $c s ($IP_RATE sessions/s); deleted tunnel by tunnel, kernel empty (no tunnel, session or l2tpeth link) after $(elapsed "$d0" "$d1") s"
 }
 
 uptime
