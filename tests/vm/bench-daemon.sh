@@ -5,7 +5,7 @@
 #   tests/vm/bench-daemon.sh [--kernel 6.1|6.12] [--tunnels T] [--sessions S] [--hold SECS]
 #                            [--no-ppp] [--crate] [--timeout SECS]
 #
-# Default 100 tunnels x 10 sessions (1,000 sessions). Inside the VM, in this order:
+# Default 100 tunnels x 10 sessions (1,000 sessions). Inside the VM (order: ip -batch, 1, ip -batch, ip loop, 3, 4):
 #  1. daemon, L2TPv3 Ethernet: release `l2tpd` (kernel data plane, not -null) listening on
 #     127.0.0.1:1701 (session template pseudowire = "eth"); `l2tp-bench --version 3
 #     --pseudowire eth` opens T x S sessions, holds them --hold seconds, tears down (StopCCN).
@@ -15,8 +15,9 @@
 #     T x S / (time from the generator's start to the daemon's last `session_up` event, which
 #     the daemon emits only once the session's kernel objects exist) — end to end.
 #  2. `ip l2tp`: the same T tunnels (UDP on loopback) and T x S Ethernet sessions, created by
-#     one `ip` process per object (a loop), then by one `ip -batch`; each counted, then
-#     deleted.
+#     one `ip -batch` (run right before AND right after step 1: under TCG the guest's speed
+#     follows the host's load), then by one `ip` process per object (a loop); each counted,
+#     then deleted.
 #  3. daemon, L2TPv2 PPP (unless --no-ppp): the same with `--version 2` (PPPoL2TP sockets,
 #     kernel sessions). pppd is replaced by a stand-in that only waits (`--pppd`): the kernel
 #     objects are what is measured, but the daemon still starts one process per session.
@@ -25,7 +26,7 @@
 #     (tests/vm.rs, L2TP_BENCH_N = T x S) in the same boot.
 # Ends with `bench:` lines and a comparison line; exit status 0 only if every check passed.
 # Time: at 1,000 sessions the `ip l2tp` loop alone takes 4-7 minutes under TCG (≈ 0.25-0.35 s per
-# `ip` process), the whole boot 9-11 minutes; --crate adds 2 x T x S more `ip` processes.
+# `ip` process), the whole boot 6-11 minutes; --crate adds 2 x T x S more `ip` processes.
 # The whole console log goes to ${CARGO_TARGET_DIR:-target}/vm-bench-daemon.log.
 # Not part of scripts/test.sh (it takes minutes under TCG).
 set -euo pipefail
@@ -253,7 +254,7 @@ CONF
 IP_RATE=0
 IP_DEL=0
 ip_case() {
-    local how=$1 dir=$OUT/ip-$1
+    local how=$1 dir=$OUT/ip-$1 label=${2:-}
     mkdir -p "$dir"
     : > "$dir/add"; : > "$dir/del"
     local t s sid
@@ -265,7 +266,7 @@ ip_case() {
         done
         echo "l2tp del tunnel tunnel_id $t" >> "$dir/del"
     done
-    echo "--- ip l2tp $how: $TUNNELS tunnels + $N sessions"
+    echo "--- ip l2tp $how$label: $TUNNELS tunnels + $N sessions"
     local t0 t1 rc=0
     t0=$(now)
     if [ "$how" = loop ]; then
@@ -293,20 +294,25 @@ ip_case() {
     IP_DEL=$(elapsed "$d0" "$d1")
     local c; c=$(elapsed "$t0" "$t1")
     IP_RATE=$(rate "$N" "$c")
-    echo "bench: ip l2tp $how: $TUNNELS tunnels + $N sessions created in $c s ($IP_RATE sessions/s); deleted tunnel by tunnel, kernel empty (no tunnel, session or l2tpeth link) after $(elapsed "$d0" "$d1") s"
+    echo "bench: ip l2tp $how$label: $TUNNELS tunnels + $N sessions created in $c s ($IP_RATE sessions/s); deleted tunnel by tunnel, kernel empty (no tunnel, session or l2tpeth link) after $(elapsed "$d0" "$d1") s"
 }
 
 uptime
+# Under TCG the guest's speed follows the host's load: `ip -batch` (a few seconds) runs right
+# before and right after the daemon case so that the two are compared at the same moment.
+ip_case batch " (before the daemon)"
+R_BATCH=$IP_RATE
+DEL_BATCH=$IP_DEL
 DAEMON_DEL=""
 daemon_case 3 eth
 R_V3=$DAEMON_RATE
 DEL_V3=$DAEMON_DEL
+ip_case batch " (after the daemon)"
+R_BATCH2=$IP_RATE
+DEL_BATCH2=$IP_DEL
 ip_case loop
 R_LOOP=$IP_RATE
 DEL_LOOP=$IP_DEL
-ip_case batch
-R_BATCH=$IP_RATE
-DEL_BATCH=$IP_DEL
 R_V2=""
 if [ "$PPP" = 1 ]; then
     daemon_case 2 ppp
@@ -318,6 +324,6 @@ if [ -n "$CRATE_BIN" ]; then
         --nocapture --test-threads=1 --color never || fail "crate benchmark"
 fi
 uptime
-echo "bench: comparison, $N Ethernet sessions in $TUNNELS tunnels (sessions/s, creation incl. tunnels): daemon end to end (L2TPv3 control protocol + kernel) $R_V3; ip l2tp loop $R_LOOP (daemon $(ratio "$R_V3" "$R_LOOP")x); ip -batch $R_BATCH (daemon $(ratio "$R_V3" "$R_BATCH")x)${R_V2:+; daemon L2TPv2 PPP (stand-in pppd) $R_V2}. Until the kernel is empty again: daemon $DEL_V3 s from the first StopCCN; ip l2tp del tunnel loop $DEL_LOOP s; ip -batch $DEL_BATCH s"
+echo "bench: comparison, $N Ethernet sessions in $TUNNELS tunnels (sessions/s, creation incl. tunnels): daemon end to end (L2TPv3 control protocol + kernel) $R_V3; ip l2tp loop $R_LOOP (daemon $(ratio "$R_V3" "$R_LOOP")x); ip -batch $R_BATCH before / $R_BATCH2 after (daemon $(ratio "$R_V3" "$R_BATCH")x / $(ratio "$R_V3" "$R_BATCH2")x)${R_V2:+; daemon L2TPv2 PPP (stand-in pppd) $R_V2}. Until the kernel is empty again: daemon $DEL_V3 s from the first StopCCN; ip l2tp del tunnel loop $DEL_LOOP s; ip -batch $DEL_BATCH / $DEL_BATCH2 s"
 echo "bench-daemon: $FAILS failed checks"
 [ "$FAILS" = 0 ]
