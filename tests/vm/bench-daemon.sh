@@ -111,6 +111,13 @@ count_eth_links() { ip -o link show 2>/dev/null | grep -c ': l2tpeth' || true; }
 # working directory, as `$STANDIN/sh plugin pppol2tp.so pppol2tp FD ...`.
 STANDIN=$OUT/standin
 count_standins() { pgrep -c -f "^$STANDIN/sh plugin " || true; }
+# thread_cpu PID: "name user+sys" for each thread (seconds).
+thread_cpu() {
+    local t tck; tck=$(getconf CLK_TCK)
+    for t in /proc/"$1"/task/*; do
+        sed 's/^[0-9]* (\(.*\)) /\1 /' "$t/stat" 2>/dev/null | awk -v h="$tck" '{ printf "%s %.2f, ", $1, ($13 + $14) / h }'
+    done
+}
 no_standins() { [ "$(count_standins)" = 0 ]; }
 # wait_until SECS CMD...: polls every 0.2 s; status 0 as soon as CMD succeeds.
 wait_until() {
@@ -180,6 +187,7 @@ CONF
     ks=$(count_sessions); kt=$(count_tunnels); kl=$(count_eth_links)
     [ "$pw" = ppp ] && sb=$(count_standins)
     local held=0; kill -0 "$bpid" 2>/dev/null && held=1
+    echo "$tag: l2tpd CPU seconds per thread so far: $(thread_cpu "$dpid")"
     # The last session_up's time stamp (seconds since the epoch, written by the daemon).
     t_up=$(grep '"event":"session_up"' "$dir/events" | tail -n1 | grep -o '"ts":[0-9.]*' | cut -d: -f2 || true)
     [ -n "$t_up" ] || t_up=$t_seen
