@@ -7,7 +7,6 @@
 #   tests/vm/kernel-tests.sh [--kernel 6.1|6.12] [--bench] [TEST-FILTER...]
 #
 # --bench also runs the create/delete benchmark (crate vs `ip l2tp`) after the tests.
-# The daemon end to end (l2tpd + l2tp-bench vs `ip l2tp`) has its own: tests/vm/bench-daemon.sh.
 # Environment: CARGO_TARGET_DIR is honoured (and passed into the VM).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
