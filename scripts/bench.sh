@@ -260,12 +260,18 @@ CASES=(
 echo "== b. l2tpd -null vs xl2tpd (ours: median of $REPS runs, each bounded to ${OURS_BOUND} s; xl2tpd: one run bounded to ${XL_BOUND} s)"
 TABLE_B="$OUT/table-b.md"
 {
-    echo "| case | server | tunnels/s | sessions/s | p99 tunnel / session ms | up (tunnels, sessions) | failed | lost | retransmissions (SCCRQ) | bound hit | ours / xl2tpd | load |"
-    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---|"
+    echo "| case | server | tunnels/s | sessions/s | p99 tunnel / session ms | up (tunnels, sessions) | failed | lost | retransmissions (SCCRQ) | bound hit | server CPU µs per set-up | ours / xl2tpd | load |"
+    echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---|"
 } > "$TABLE_B"
+# Server CPU during set-up per session (per tunnel when there are no sessions), µs.
+cpu_per_setup() {
+    jq -r 'if .server_setup_cpu_seconds == null then "n/a" else
+        (if .sessions_up > 0 then .sessions_up else .tunnels_up end) as $n
+        | if $n > 0 then (.server_setup_cpu_seconds * 1e6 / $n | floor) else "n/a" end end' "$1" 2>/dev/null || echo n/a
+}
 row_b() { # $1 case label, $2 server, $3 json, $4 ratio, $5 load
     local f=$3
-    echo "| $1 | $2 | $(num "$(j "$f" .tunnels_per_second)") | $(num "$(j "$f" .sessions_per_second)") | $(num "$(j "$f" .tunnel_latency.p99_ms)" %.1f) / $(num "$(j "$f" .session_latency.p99_ms)" %.1f) | $(j "$f" .tunnels_up)/$(j "$f" .tunnels_requested), $(j "$f" .sessions_up)/$(j "$f" .sessions_requested) | $(j "$f" .tunnels_failed) t, $(j "$f" .sessions_failed) s | $(j "$f" .tunnels_lost) t, $(j "$f" .sessions_lost) s | $(j "$f" .retransmits) ($(j "$f" .sccrq_retransmits)) | $(j "$f" .timed_out) | $4 | $5 |" >> "$TABLE_B"
+    echo "| $1 | $2 | $(num "$(j "$f" .tunnels_per_second)") | $(num "$(j "$f" .sessions_per_second)") | $(num "$(j "$f" .tunnel_latency.p99_ms)" %.1f) / $(num "$(j "$f" .session_latency.p99_ms)" %.1f) | $(j "$f" .tunnels_up)/$(j "$f" .tunnels_requested), $(j "$f" .sessions_up)/$(j "$f" .sessions_requested) | $(j "$f" .tunnels_failed) t, $(j "$f" .sessions_failed) s | $(j "$f" .tunnels_lost) t, $(j "$f" .sessions_lost) s | $(j "$f" .retransmits) ($(j "$f" .sccrq_retransmits)) | $(j "$f" .timed_out) | $(cpu_per_setup "$f") | $4 | $5 |" >> "$TABLE_B"
 }
 for c in "${CASES[@]}"; do
     IFS='|' read -r key label args _ <<< "$c"
