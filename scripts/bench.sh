@@ -496,7 +496,7 @@ END_LOAD=$(load)
     echo "# scripts/bench.sh summary"
     echo
     echo "- command: \`$CMDLINE\` ($([ "$QUICK" = 1 ] && echo quick || echo full) mode), $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - START)) s after the build"
-    echo "- commit: $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO" && git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)'); $(rustc --version 2>/dev/null)"
+    echo "- commit: $(cd "$REPO" && git rev-parse --short HEAD 2>/dev/null || echo unknown)$(cd "$REPO" && git diff --quiet HEAD -- . ':!docs/bench' 2>/dev/null || echo ' (with local changes)'); $(rustc --version 2>/dev/null)"
     echo "- machine: $MACHINE"
     echo "- load average (1, 5, 15 min): $LOAD_START at start, $END_LOAD at the end"
     echo "- results: $OUT"
