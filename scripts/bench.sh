@@ -18,7 +18,7 @@
 #
 # Usage: scripts/bench.sh [--quick] [--out DIR] [--no-xl2tpd] [--no-plot]
 #   --quick      shorter bounds: xl2tpd cases 20 s each, idle 20 s, churn 1 min (~5 min in all;
-#                the full run takes ~20 min)
+#                the full run takes ~18 min)
 #   --out DIR    where logs, JSON reports and summary.md go (default target/bench/DATE)
 #   --no-xl2tpd  skip xl2tpd (also skipped, with a note, when it is not installed)
 #   --no-plot    do not write docs/bench/setup.svg
