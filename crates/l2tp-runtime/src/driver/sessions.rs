@@ -222,7 +222,20 @@ impl Driver {
                 crate::pppd::terminate(pid);
             }
             if s.dp.requested() {
-                self.plane.submit(Job::DeleteSession(tunnel.0, session.0));
+                if matches!(reason, DownReason::TunnelDown) {
+                    // The tunnel is closing: one delete of the tunnel removes all of its
+                    // sessions in the kernel at once (deleting them one by one first made a
+                    // 1,000-session teardown take ~20 s of serialised netlink work). The
+                    // control socket stays ours for the StopCCN exchange.
+                    if let Some(t) = self.registry.get_mut(tunnel) {
+                        if t.dp.requested() {
+                            t.dp = Dp::None;
+                            self.plane.submit(Job::DeleteTunnel(tunnel.0));
+                        }
+                    }
+                } else {
+                    self.plane.submit(Job::DeleteSession(tunnel.0, session.0));
+                }
             }
         }
         self.report(

@@ -27,7 +27,7 @@ impl Driver {
             .listener
             .as_ref()
             .map(|l| (l.name.as_str(), l.section.clone()))
-            .unwrap_or(("listener", Default::default()));
+            .unwrap_or_else(|| ("listener", Default::default()));
         let name = format!("{lname}.{}", tunnel.0);
         let listen = self.sockets.get(arrived_on);
         let encap = listen.map_or(Encap::Udp, |s| s.encap);
