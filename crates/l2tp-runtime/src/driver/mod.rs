@@ -16,6 +16,7 @@
 //! | where a session gets its data plane objects (kernel session, PPPoL2TP socket), pppd | `sessions` |
 //! | tunnel switching: bridging two sessions' PPP channels | `bridge` |
 //! | status snapshots and counters | `report` |
+//! | what the operator and the `Context` ask: listen, add / close tunnels and sessions | `commands` |
 //! | the control message trace (`-verbose`) | `trace` |
 //! | the data plane run inline or on its own thread (netlink never stalls the loop) | `plane` |
 //!
@@ -40,6 +41,7 @@
 //! configured IDs at once and reports `TunnelUp` / `SessionUp` itself (`configured`).
 
 mod bridge;
+mod commands;
 mod configured;
 mod plane;
 mod registry;
@@ -60,13 +62,13 @@ use l2tp_proto::endpoint::{
 use l2tp_proto::wire::{error_code, result, Encap, ResultCode};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{SessionSection, TunnelKind, TunnelSection};
+use crate::config::{SessionSection, TunnelSection};
 use crate::dataplane::DataPlane;
 use crate::pppd::PppdOptions;
 use crate::status::{RuntimeStats, TunnelStatus};
 
 use plane::{Done, Plane};
-use registry::{Registry, SessionEntry, TunnelEntry};
+use registry::{Registry, SessionEntry};
 use sockets::{Inbound, Sockets};
 
 /// Receive buffer asked for listening sockets by default (bytes): room for a burst of about
@@ -268,291 +270,6 @@ impl Driver {
         self.sockets.set_recv_buffer_size(bytes);
     }
 
-    /// Listens for new peers (LNS / responding LCCE) on `section.local`; tunnels they open
-    /// take their settings from `section` (its sessions are templates for the peer's calls).
-    /// The endpoint must have been created with `accept_v2_incoming`.
-    ///
-    /// Errors: [`DriverError::Socket`] when the address cannot be bound.
-    pub fn listen(&mut self, section: &TunnelSection) -> Result<SocketAddr, DriverError> {
-        self.listen_as("listener", section)
-    }
-
-    fn listen_as(
-        &mut self,
-        name: &str,
-        section: &TunnelSection,
-    ) -> Result<SocketAddr, DriverError> {
-        let local = section.local.unwrap_or(SocketAddr::from((
-            Ipv4Addr::UNSPECIFIED,
-            crate::config::DEFAULT_PORT,
-        )));
-        let key = (local, section.encap == Encap::Ip);
-        let i = match (self.listen_sockets.get(&key), section.encap) {
-            // Listening there already (a reload): new settings, same socket.
-            (Some(&i), _) => i,
-            (None, Encap::Udp) => {
-                self.sockets.check_exclusive(local)?;
-                self.sockets.socket_for(local)?
-            }
-            (None, Encap::Ip) => self.sockets.open(local, None, Encap::Ip, 0)?,
-        };
-        self.listen_sockets.insert(key, i);
-        let addr = self.sockets.set_listening(i);
-        let mut by_pw = std::collections::HashMap::new();
-        for (n, s) in &section.sessions {
-            by_pw
-                .entry(s.pseudowire.pw_type())
-                .or_insert_with(|| (n.clone(), Arc::new(s.clone())));
-        }
-        let first = section
-            .sessions
-            .first()
-            .map(|(n, s)| (n.clone(), Arc::new(s.clone())))
-            .unwrap_or_else(|| ("call".to_string(), Arc::default()));
-        self.listener = Some(Listener {
-            name: name.to_string(),
-            section: Arc::new(section.clone()),
-            by_pw,
-            first,
-            local: addr.unwrap_or(local),
-        });
-        tracing::info!(local = %addr.unwrap_or(local), "listening for new tunnels");
-        Ok(addr.unwrap_or(local))
-    }
-
-    /// Starts a tunnel from its configuration: dynamic (LAC / initiating LCCE: sends SCCRQ;
-    /// sessions are opened right after) or static (programs the data plane now).
-    ///
-    /// Errors: name in use, socket set-up failures, engine refusals (tunnel ID in use),
-    /// data plane refusals (static tunnels).
-    pub async fn add_tunnel(
-        &mut self,
-        name: &str,
-        section: &TunnelSection,
-    ) -> Result<TunnelId, DriverError> {
-        let r = self.add_tunnel_now(name, section);
-        self.flush().await;
-        r
-    }
-
-    fn add_tunnel_now(
-        &mut self,
-        name: &str,
-        section: &TunnelSection,
-    ) -> Result<TunnelId, DriverError> {
-        if self.registry.name_taken(name) {
-            return Err(DriverError::Exists(format!("tunnel {name}")));
-        }
-        self.registry.note_bridges(name, section);
-        match section.kind {
-            TunnelKind::Static => return self.add_static(name, section),
-            TunnelKind::Quiescent => return self.add_quiescent(name, section),
-            TunnelKind::Dynamic => {}
-        }
-        if section.listen {
-            self.listen_as(name, section)?;
-            return Ok(TunnelId(0));
-        }
-        let config = section.to_engine();
-        let local = section.local.unwrap_or(wildcard(config.peer));
-        let peer = config.peer;
-        let socket = match config.encap {
-            Encap::Udp => Some(self.sockets.socket_for(local)?),
-            Encap::Ip => None,
-        };
-        let now = Instant::now();
-        let id = match self.endpoint.connect(now, config) {
-            Ok(id) => id,
-            Err(source) => {
-                if let Some(i) = socket {
-                    self.sockets.add_user(i);
-                    self.sockets.release(i);
-                }
-                return Err(DriverError::Engine {
-                    name: name.to_string(),
-                    source,
-                });
-            }
-        };
-        // L2TP/IP: the socket is bound to the Control Connection ID the engine just chose.
-        let socket = match socket {
-            Some(i) => i,
-            None => match self.sockets.open(local, Some(peer), Encap::Ip, id.0) {
-                Ok(i) => i,
-                Err(e) => {
-                    let _ = self.endpoint.close_tunnel(
-                        now,
-                        id,
-                        ResultCode {
-                            result: result::STOPCCN_GENERAL_ERROR,
-                            error: Some(error_code::NO_RESOURCES),
-                            message: None,
-                        },
-                    );
-                    return Err(e);
-                }
-            },
-        };
-        self.sockets.add_user(socket);
-        tracing::info!(tunnel = name, id = id.0, "tunnel starting");
-        let mut entry = TunnelEntry::new(name.to_string(), Arc::new(section.clone()));
-        entry.socket = Some(socket);
-        entry.pending_sessions = section.sessions.clone();
-        self.registry.insert_tunnel(id, entry);
-        // The engine sends ICRQ right after SCCCN; open the configured sessions now.
-        self.open_pending(id, now);
-        Ok(id)
-    }
-
-    /// Closes a tunnel by name: StopCCN for dynamic tunnels (events follow), immediate data
-    /// plane removal for static ones.
-    ///
-    /// Errors: [`DriverError::NotFound`].
-    pub async fn close_tunnel(&mut self, name: &str, rc: ResultCode) -> Result<(), DriverError> {
-        let id = self
-            .registry
-            .by_name(name)
-            .ok_or_else(|| DriverError::NotFound(format!("tunnel {name}")))?;
-        self.close_tunnel_id(id, rc);
-        self.flush().await;
-        Ok(())
-    }
-
-    fn close_tunnel_id(&mut self, id: TunnelId, rc: ResultCode) {
-        match self.registry.get(id).map(|e| e.section.kind) {
-            Some(TunnelKind::Static | TunnelKind::Quiescent) => self.close_configured(id, rc),
-            _ => {
-                if let Err(e) = self.endpoint.close_tunnel(Instant::now(), id, rc) {
-                    tracing::debug!(tunnel = id.0, error = %e, "close_tunnel");
-                }
-                // The closing control connection finishes its StopCCN under no name: a new
-                // tunnel may take the name at once (reloads converge whatever the timing).
-                self.registry.release_name(id);
-            }
-        }
-    }
-
-    /// Sends StopCCN on every tunnel with `result` (sessions are reported down with it).
-    pub async fn close_all(&mut self, result: ResultCode) {
-        let ids = self.registry.tunnel_ids();
-        tracing::debug!(tunnels = ids.len(), "closing every tunnel");
-        for id in ids {
-            self.close_tunnel_id(id, result.clone());
-        }
-        self.flush().await;
-    }
-
-    /// Opens a session in a dynamic tunnel by name (ICRQ). Errors: unknown tunnel, session
-    /// name in use, engine refusal.
-    pub async fn add_session(
-        &mut self,
-        tunnel: &str,
-        name: &str,
-        section: &SessionSection,
-    ) -> Result<SessionId, DriverError> {
-        let r = self.add_session_now(tunnel, name, section, false);
-        self.flush().await;
-        r
-    }
-
-    /// Places an outgoing call (OCRQ; RFC 2661 §5.2.1, usually from the LNS) in a dynamic
-    /// tunnel by name. Errors as [`Driver::add_session`].
-    pub async fn add_outgoing_call(
-        &mut self,
-        tunnel: &str,
-        name: &str,
-        section: &SessionSection,
-    ) -> Result<SessionId, DriverError> {
-        let r = self.add_session_now(tunnel, name, section, true);
-        self.flush().await;
-        r
-    }
-
-    fn add_session_now(
-        &mut self,
-        tunnel: &str,
-        name: &str,
-        section: &SessionSection,
-        outgoing: bool,
-    ) -> Result<SessionId, DriverError> {
-        let not_found = || DriverError::NotFound(format!("tunnel {tunnel}"));
-        let id = self.registry.by_name(tunnel).ok_or_else(not_found)?;
-        let entry = self.registry.get(id).ok_or_else(not_found)?;
-        if entry.session_by_name(name).is_some() {
-            return Err(DriverError::Exists(format!("session {tunnel}/{name}")));
-        }
-        if entry.section.kind != TunnelKind::Dynamic {
-            return Err(DriverError::Unsupported(format!(
-                "adding sessions to the {:?} tunnel {tunnel}",
-                entry.section.kind
-            )));
-        }
-        let now = Instant::now();
-        let opened = if outgoing {
-            self.endpoint
-                .open_outgoing_call(now, id, section.to_engine())
-        } else {
-            self.endpoint.open_session(now, id, section.to_engine())
-        };
-        let sid = opened.map_err(|source| DriverError::Engine {
-            name: tunnel.to_string(),
-            source,
-        })?;
-        self.registry.insert_session(
-            id,
-            sid,
-            SessionEntry::new(name.to_string(), Arc::new(section.clone())),
-        );
-        Ok(sid)
-    }
-
-    /// Closes a session by tunnel and session name (CDN with result 3, administrative).
-    pub async fn close_session(&mut self, tunnel: &str, session: &str) -> Result<(), DriverError> {
-        let id = self
-            .registry
-            .by_name(tunnel)
-            .ok_or_else(|| DriverError::NotFound(format!("tunnel {tunnel}")))?;
-        let sid = self
-            .registry
-            .get(id)
-            .and_then(|t| t.session_by_name(session))
-            .ok_or_else(|| DriverError::NotFound(format!("session {tunnel}/{session}")))?;
-        let rc = ResultCode {
-            result: result::CDN_ADMIN,
-            error: Some(error_code::NO_ERROR),
-            message: Some(b"closed by operator".to_vec()),
-        };
-        self.end_session(id, sid, rc)
-            .map_err(|source| DriverError::Engine {
-                name: tunnel.to_string(),
-                source,
-            })?;
-        self.flush().await;
-        Ok(())
-    }
-
-    /// Ends one session with `rc`: a CDN for a dynamic tunnel's session (the engine reports
-    /// it down), the data plane alone for a static or quiescent tunnel's configured session
-    /// (no control protocol for sessions there).
-    fn end_session(
-        &mut self,
-        tunnel: TunnelId,
-        session: SessionId,
-        rc: ResultCode,
-    ) -> Result<(), l2tp_proto::endpoint::ApiError> {
-        let dynamic = self
-            .registry
-            .get(tunnel)
-            .is_some_and(|t| t.section.kind == TunnelKind::Dynamic);
-        if dynamic {
-            self.endpoint
-                .close_session(Instant::now(), tunnel, session, rc)
-        } else {
-            self.session_down(tunnel, session, DownReason::Local(rc));
-            Ok(())
-        }
-    }
-
     /// The endpoint's counters.
     pub fn stats(&self) -> EndpointStats {
         self.endpoint.stats()
@@ -598,61 +315,6 @@ impl Driver {
                     None => commands_open = false,
                 },
                 alive = self.step() => if !alive { return false },
-            }
-        }
-    }
-
-    async fn command(&mut self, cmd: Command) {
-        match cmd {
-            Command::AddTunnel {
-                name,
-                section,
-                reply,
-            } => {
-                let r = self.add_tunnel(&name, &section).await;
-                let _ = reply.send(r);
-            }
-            Command::CloseTunnel { name, reply } => {
-                let rc = ResultCode {
-                    result: result::STOPCCN_GENERAL,
-                    error: Some(error_code::NO_ERROR),
-                    message: Some(b"closed by operator".to_vec()),
-                };
-                let r = self.close_tunnel(&name, rc).await;
-                let _ = reply.send(r);
-            }
-            Command::AddSession {
-                tunnel,
-                name,
-                section,
-                outgoing,
-                reply,
-            } => {
-                let r = if outgoing {
-                    self.add_outgoing_call(&tunnel, &name, &section).await
-                } else {
-                    self.add_session(&tunnel, &name, &section).await
-                };
-                let _ = reply.send(r);
-            }
-            Command::CloseSession {
-                tunnel,
-                session,
-                reply,
-            } => {
-                let r = self.close_session(&tunnel, &session).await;
-                let _ = reply.send(r);
-            }
-            Command::Status { reply } => {
-                // The counters come from the data plane (one dump on its thread); the loop
-                // goes on meanwhile.
-                let pending = self.status_request();
-                tokio::spawn(async move {
-                    let _ = reply.send(pending.finish().await);
-                });
-            }
-            Command::Stats { reply } => {
-                let _ = reply.send(self.runtime_stats());
             }
         }
     }
