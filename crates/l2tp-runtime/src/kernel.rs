@@ -30,8 +30,6 @@ struct KTunnel {
     control: Option<std::os::fd::OwnedFd>,
     /// Its sessions (deleting the tunnel drops them without a scan of every session).
     sessions: HashMap<u32, KSession>,
-    /// Unmanaged (static): recorded in the state file, since it outlives a killed process.
-    unmanaged: bool,
 }
 
 struct KSession {
@@ -47,6 +45,9 @@ pub struct KernelDataPlane {
     /// Where the IDs of the kernel tunnels we hold are recorded, so that the next start can
     /// remove what a killed process left behind.
     state: Option<PathBuf>,
+    /// The unmanaged (static) tunnels: the state file lists these alone, since only they
+    /// outlive a killed process (config-bound, so writing it costs nothing per dynamic tunnel).
+    unmanaged: std::collections::BTreeSet<u32>,
 }
 
 fn map_err(e: k::Error) -> DataPlaneError {
@@ -72,6 +73,7 @@ impl KernelDataPlane {
             nl: k::L2tpNetlink::open().map_err(map_err)?,
             tunnels: HashMap::new(),
             state: None,
+            unmanaged: Default::default(),
         })
     }
 
@@ -99,7 +101,7 @@ impl KernelDataPlane {
     fn save_state(&self) {
         let Some(path) = &self.state else { return };
         let mut text = String::new();
-        for (id, _) in self.tunnels.iter().filter(|(_, t)| t.unmanaged) {
+        for id in &self.unmanaged {
             text.push_str(&format!("{id}\n"));
         }
         if let Err(e) = std::fs::write(path, text) {
@@ -195,12 +197,12 @@ impl DataPlane for KernelDataPlane {
                 peer: spec.peer,
                 control,
                 sessions: HashMap::new(),
-                unmanaged,
             },
         );
         // Only unmanaged tunnels outlive the process: the state file lists just those (the
         // configured static tunnels), so writing it costs nothing per dynamic tunnel.
         if unmanaged {
+            self.unmanaged.insert(spec.tunnel_id);
             self.save_state();
         }
         Ok(())
@@ -208,7 +210,7 @@ impl DataPlane for KernelDataPlane {
 
     fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
         let held = self.tunnels.remove(&tunnel_id);
-        if held.as_ref().is_some_and(|t| t.unmanaged) {
+        if self.unmanaged.remove(&tunnel_id) {
             self.save_state();
         }
         match self.nl.delete_tunnel(tunnel_id) {
@@ -402,6 +404,7 @@ impl Drop for KernelDataPlane {
             let _ = self.nl.delete_tunnel(id);
         }
         self.tunnels.clear();
+        self.unmanaged.clear();
         self.save_state();
     }
 }

@@ -167,7 +167,10 @@ impl Sockets {
     /// `/proc` tells.
     pub(crate) fn check_exclusive(&self, local: SocketAddr) -> Result<(), DriverError> {
         let ours = self.shared.contains_key(&local)
-            || self.table.values().any(|s| s.listening && s.local == local);
+            || self
+                .listeners
+                .iter()
+                .any(|i| self.table.get(i).is_some_and(|s| s.local == local));
         if local.port() == 0 || ours {
             return Ok(());
         }
