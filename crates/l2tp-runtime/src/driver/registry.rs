@@ -14,6 +14,7 @@
 //! step (a test checks them against a recount after random operations).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -21,6 +22,70 @@ use l2tp_proto::endpoint::{SessionId, TunnelId};
 
 use crate::config::{SessionSection, TunnelSection};
 use crate::dataplane::SessionHandle;
+
+/// A hash map that offers keyed operations, and walks that count themselves (in tests), so
+/// that a test can show a lookup never walks: a scan put back into a lookup would have to go
+/// through [`Table::iter`] and be counted.
+#[derive(Debug)]
+pub(crate) struct Table<K, V>(HashMap<K, V>);
+
+#[cfg(test)]
+thread_local! {
+    /// Entries visited by walks over any [`Table`] on this thread.
+    static WALKS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+impl<K: Hash + Eq, V> Default for Table<K, V> {
+    fn default() -> Self {
+        Table(HashMap::new())
+    }
+}
+
+impl<K: Hash + Eq, V> Table<K, V> {
+    fn get<Q: Hash + Eq + ?Sized>(&self, k: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        self.0.get(k)
+    }
+    fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.0.get_mut(k)
+    }
+    fn contains_key<Q: Hash + Eq + ?Sized>(&self, k: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        self.0.contains_key(k)
+    }
+    fn insert(&mut self, k: K, v: V) -> Option<V> {
+        self.0.insert(k, v)
+    }
+    fn remove<Q: Hash + Eq + ?Sized>(&mut self, k: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
+        self.0.remove(k)
+    }
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// Every entry (a walk: for reports, shutdown and tests, never a lookup).
+    fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.0.iter().inspect(|_| {
+            #[cfg(test)]
+            WALKS.with(|w| w.set(w.get() + 1));
+        })
+    }
+}
+
+/// Entries visited by table walks on this thread so far (tests).
+#[cfg(test)]
+pub(crate) fn walks() -> u64 {
+    WALKS.with(|w| w.get())
+}
 
 /// Where an object stands in the data plane.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -91,8 +156,8 @@ pub(crate) struct TunnelEntry {
     pub socket: Option<usize>,
     /// Sessions to open once the tunnel is up, in configuration order.
     pub pending_sessions: Vec<(String, SessionSection)>,
-    sessions: HashMap<SessionId, SessionEntry>,
-    session_names: HashMap<String, SessionId>,
+    sessions: Table<SessionId, SessionEntry>,
+    session_names: Table<String, SessionId>,
     /// Configuration (shared with the listener for accepted tunnels).
     pub section: Arc<TunnelSection>,
     /// The peer's address (configured, or where an accepted tunnel's SCCRQ came from).
@@ -114,8 +179,8 @@ impl TunnelEntry {
             name,
             socket: None,
             pending_sessions: Vec::new(),
-            sessions: HashMap::new(),
-            session_names: HashMap::new(),
+            sessions: Table::default(),
+            session_names: Table::default(),
             peer: section.peer,
             version: section.version,
             section,
@@ -141,24 +206,21 @@ impl TunnelEntry {
     }
 
     pub(crate) fn session_ids(&self) -> Vec<SessionId> {
-        self.sessions.keys().copied().collect()
+        self.sessions.iter().map(|(k, _)| *k).collect()
     }
 }
 
 /// The runtime's tunnels and sessions with their indexes and counters.
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
-    tunnels: HashMap<TunnelId, TunnelEntry>,
-    by_name: HashMap<String, TunnelId>,
+    tunnels: Table<TunnelId, TunnelEntry>,
+    by_name: Table<String, TunnelId>,
     /// (tunnel name, session name) of a bridge target → the session configured to bridge to
     /// it, so that either half coming up finds the other at once.
-    bridge_wanted_by: HashMap<(String, String), (String, String)>,
+    bridge_wanted_by: Table<(String, String), (String, String)>,
     tunnels_up: usize,
     sessions: usize,
     sessions_up: usize,
-    /// Index operations performed (each O(1)); tests bound it per operation.
-    #[cfg(test)]
-    pub(crate) probes: u64,
 }
 
 /// Counters kept by the registry.
@@ -171,13 +233,6 @@ pub(crate) struct Counts {
 }
 
 impl Registry {
-    fn probe(&mut self) {
-        #[cfg(test)]
-        {
-            self.probes += 1;
-        }
-    }
-
     pub(crate) fn counts(&self) -> Counts {
         Counts {
             tunnels: self.tunnels.len(),
@@ -208,12 +263,11 @@ impl Registry {
     }
 
     pub(crate) fn tunnel_ids(&self) -> Vec<TunnelId> {
-        self.tunnels.keys().copied().collect()
+        self.tunnels.iter().map(|(k, _)| *k).collect()
     }
 
     /// A tunnel by name: O(1).
     pub(crate) fn by_name(&mut self, name: &str) -> Option<TunnelId> {
-        self.probe();
         self.by_name.get(name).copied()
     }
 
@@ -247,7 +301,6 @@ impl Registry {
         t: TunnelId,
         s: SessionId,
     ) -> Option<(TunnelId, SessionId)> {
-        self.probe();
         let te = self.tunnels.get(&t)?;
         let se = te.sessions.get(&s)?;
         let (pt, ps) = match &se.section.bridge {
@@ -289,7 +342,6 @@ impl Registry {
 
     /// Adds a tunnel. The caller checked that the ID and name are free.
     pub(crate) fn insert_tunnel(&mut self, id: TunnelId, entry: TunnelEntry) {
-        self.probe();
         if entry.up {
             self.tunnels_up += 1;
         }
@@ -320,7 +372,6 @@ impl Registry {
 
     /// Removes a tunnel with its sessions.
     pub(crate) fn remove_tunnel(&mut self, id: TunnelId) -> Option<TunnelEntry> {
-        self.probe();
         let t = self.tunnels.remove(&id)?;
         if self.by_name.get(&t.name) == Some(&id) {
             self.by_name.remove(&t.name);
@@ -332,7 +383,6 @@ impl Registry {
     /// Adds a session to a tunnel; `false` if the tunnel is unknown or the ID or name is in
     /// use (nothing changed then).
     pub(crate) fn insert_session(&mut self, t: TunnelId, s: SessionId, e: SessionEntry) -> bool {
-        self.probe();
         let Some(te) = self.tunnels.get_mut(&t) else {
             return false;
         };
@@ -367,7 +417,6 @@ impl Registry {
 
     /// Removes a session.
     pub(crate) fn remove_session(&mut self, t: TunnelId, s: SessionId) -> Option<SessionEntry> {
-        self.probe();
         let te = self.tunnels.get_mut(&t)?;
         let se = te.sessions.remove(&s)?;
         if te.session_names.get(&se.name) == Some(&s) {
@@ -390,16 +439,16 @@ impl Registry {
             sessions: 0,
             sessions_up: 0,
         };
-        for t in self.tunnels.values() {
+        for (_, t) in self.tunnels.iter() {
             c.tunnels_up += usize::from(t.up);
             c.sessions += t.sessions.len();
-            c.sessions_up += t.sessions.values().filter(|s| s.up).count();
+            c.sessions_up += t.sessions.iter().filter(|(_, s)| s.up).count();
             assert_eq!(t.sessions.len(), t.session_names.len(), "name index");
-            for (id, s) in &t.sessions {
+            for (id, s) in t.sessions.iter() {
                 assert_eq!(t.session_names.get(&s.name), Some(id), "name index");
             }
         }
-        for (name, id) in &self.by_name {
+        for (name, id) in self.by_name.iter() {
             assert_eq!(
                 self.tunnels.get(id).map(|t| &t.name),
                 Some(name),
@@ -457,47 +506,50 @@ mod tests {
         assert_eq!(r.counts(), r.recount());
     }
 
-    /// Lookups by name and bridge partner cost a bounded number of index probes whatever the
-    /// number of tunnels and sessions (a scan would grow with them).
+    /// Lookups by name and bridge partner, and session inserts, state changes and removals,
+    /// walk no table whatever its size: a scan put back into any of them would be counted.
     #[test]
-    fn lookups_do_not_grow_with_the_table() {
-        let probes_per_lookup = |tunnels: u32, sessions: u32| {
-            let mut r = Registry::default();
-            let mut sec = TunnelSection::default();
-            let s1 = SessionSection {
-                bridge: Some(("t1".into(), "s1".into())),
-                ..SessionSection::default()
-            };
-            sec.sessions.push(("b".into(), s1.clone()));
-            for t in 1..=tunnels {
-                r.insert_tunnel(TunnelId(t), tunnel(&format!("t{t}")));
-                for s in 1..=sessions {
-                    r.insert_session(TunnelId(t), SessionId(s), session(format!("s{s}")));
-                }
-            }
-            r.note_bridges("t2", &sec);
-            let mut b = session("b".into());
-            b.section = Arc::new(s1);
-            r.insert_session(TunnelId(2), SessionId(sessions + 1), b);
-            let before = r.probes;
-            for t in 1..=tunnels.min(100) {
-                assert_eq!(r.by_name(&format!("t{t}")), Some(TunnelId(t)));
-                let id = r.get(TunnelId(t)).and_then(|e| e.session_by_name("s1"));
-                assert_eq!(id, Some(SessionId(1)));
-            }
-            assert_eq!(
-                r.bridge_partner(TunnelId(1), SessionId(1)),
-                Some((TunnelId(2), SessionId(sessions + 1)))
-            );
-            assert_eq!(
-                r.bridge_partner(TunnelId(2), SessionId(sessions + 1)),
-                Some((TunnelId(1), SessionId(1)))
-            );
-            r.probes - before
+    fn lookups_and_updates_walk_no_table() {
+        let mut r = Registry::default();
+        let s1 = SessionSection {
+            bridge: Some(("t1".into(), "s1".into())),
+            ..SessionSection::default()
         };
-        let small = probes_per_lookup(100, 2);
-        let large = probes_per_lookup(2_000, 50);
-        assert_eq!(small, large, "lookups probe the same whatever the size");
-        assert!(small <= 102, "{small} probes for 102 lookups");
+        let mut sec = TunnelSection::default();
+        sec.sessions.push(("b".into(), s1.clone()));
+        let (tunnels, sessions) = (2_000u32, 50u32);
+        for t in 1..=tunnels {
+            r.insert_tunnel(TunnelId(t), tunnel(&format!("t{t}")));
+            for s in 1..=sessions {
+                r.insert_session(TunnelId(t), SessionId(s), session(format!("s{s}")));
+            }
+        }
+        r.note_bridges("t2", &sec);
+        let mut b = session("b".into());
+        b.section = Arc::new(s1);
+        let before = walks();
+        r.insert_session(TunnelId(2), SessionId(sessions + 1), b);
+        for t in 1..=100 {
+            assert_eq!(r.by_name(&format!("t{t}")), Some(TunnelId(t)));
+            let id = r.get(TunnelId(t)).and_then(|e| e.session_by_name("s1"));
+            assert_eq!(id, Some(SessionId(1)));
+            r.set_session_up(TunnelId(t), SessionId(2), 7);
+            r.remove_session(TunnelId(t), SessionId(3));
+        }
+        assert_eq!(
+            r.bridge_partner(TunnelId(1), SessionId(1)),
+            Some((TunnelId(2), SessionId(sessions + 1)))
+        );
+        assert_eq!(
+            r.bridge_partner(TunnelId(2), SessionId(sessions + 1)),
+            Some((TunnelId(1), SessionId(1)))
+        );
+        assert!(r.is_bridged_by_config(TunnelId(1), SessionId(1)));
+        r.release_name(TunnelId(5));
+        r.remove_tunnel(TunnelId(6));
+        assert_eq!(walks(), before, "a lookup or an update walked a table");
+        // The counter does count walks.
+        assert_eq!(r.tunnel_ids().len(), tunnels as usize - 1);
+        assert!(walks() >= before + u64::from(tunnels) - 1);
     }
 }
