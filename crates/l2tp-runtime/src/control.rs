@@ -621,16 +621,7 @@ mod tests {
             state: state.into(),
             version: "l2tpv2".into(),
             encap: "udp".into(),
-            local: None,
-            peer: None,
-            peer_tunnel_id: 0,
-            peer_host_name: None,
-            control_rx: 0,
-            control_tx: 0,
-            retransmits: 0,
-            sessions: vec![],
-            last_error: None,
-            down_for: None,
+            ..TunnelStatus::default()
         }
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::dataplane::SessionStats;
 
 /// One tunnel as `l2tpctl show tunnels` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TunnelStatus {
     /// Configured name (`LISTENER.ID` for tunnels a peer opened, e.g. `lns.28324`).
     pub name: String,
@@ -46,7 +46,7 @@ pub struct TunnelStatus {
 }
 
 /// One session as `l2tpctl show sessions` prints it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionStatus {
     /// Configured name (`TEMPLATE.ID` for calls a peer placed, e.g. `ppp.6460`).
     pub name: String,

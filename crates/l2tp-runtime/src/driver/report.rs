@@ -243,15 +243,7 @@ impl Driver {
                 version: version_name(l.section.version).to_string(),
                 encap: encap_name(l.section.encap).to_string(),
                 local: Some(l.local.to_string()),
-                peer: None,
-                peer_tunnel_id: 0,
-                peer_host_name: None,
-                control_rx: 0,
-                control_tx: 0,
-                retransmits: 0,
-                sessions: Vec::new(),
-                last_error: None,
-                down_for: None,
+                ..TunnelStatus::default()
             });
         }
         let stats = (!keys.is_empty()).then(|| {
@@ -292,13 +284,7 @@ pub(super) fn brief_tunnel(id: TunnelId, t: &super::registry::TunnelEntry) -> Tu
         local: t.section.local.map(|a| a.to_string()),
         peer: t.peer.map(|p| p.to_string()),
         peer_tunnel_id: t.peer_tunnel_id,
-        peer_host_name: None,
-        control_rx: 0,
-        control_tx: 0,
-        retransmits: 0,
-        sessions: Vec::new(),
-        last_error: None,
-        down_for: None,
+        ..TunnelStatus::default()
     }
 }
 
