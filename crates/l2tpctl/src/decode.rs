@@ -591,10 +591,16 @@ impl Verifier {
                 "a {len}-byte digest is neither HMAC-MD5 (16) nor HMAC-SHA-1 (20)"
             ));
         };
-        let got = &msg[off..off + len];
+        // `digest_fields` keeps every field inside the message; checked access all the same
+        // (capture input is hostile).
+        let Some(got) = msg.get(off..off.saturating_add(len)) else {
+            return Check::unverified("the digest lies outside the message".to_string());
+        };
         let mut zeroed = msg.to_vec();
         for &(o, l) in fields.iter().take(2) {
-            zeroed[o..o + l].fill(0);
+            if let Some(z) = zeroed.get_mut(o..o.saturating_add(l)) {
+                z.fill(0);
+            }
         }
         let key = auth::shared_key(&self.secret);
         if msg_type == MessageType::Sccrq {
