@@ -11,6 +11,8 @@
 //! - [`shared`], [`config`]: identifiers, events, errors, counters; tunnel, session and endpoint
 //!   settings — the types every layer uses, so the modules depend on each other one way.
 //! - [`endpoint`]: demultiplexes datagrams to tunnels, allocates IDs, accepts new peers.
+//! - [`data`]: the per-session data message path (encapsulate / decapsulate, sequence numbers,
+//!   counters) with the Linux kernel's semantics, for a user-space data plane.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -18,6 +20,7 @@ pub mod wire;
 
 pub mod auth;
 pub mod config;
+pub mod data;
 pub mod endpoint;
 pub mod rules;
 pub mod session;

@@ -1,0 +1,937 @@
+//! The per-session L2TP data message path, sans-IO: build the header of what we send, check and
+//! strip the header of what we receive, with the Linux kernel's semantics (net/l2tp/l2tp_core.c
+//! `l2tp_build_l2tpv2_header` / `l2tp_build_l2tpv3_header` / `l2tp_recv_common` /
+//! `l2tp_recv_data_seq`, with `reorder_timeout` 0) so a user-space data plane (TAP / TUN) is wire
+//! compatible with a kernel peer and counts what the kernel counts (`L2TP_ATTR_STATS`).
+//!
+//! Layouts written by [`DataSession::encapsulate`] (what the kernel writes):
+//! ```text
+//! v2 (RFC 2661 §3.1), over UDP:   flags | Tunnel ID | Session ID [| Ns | Nr=0]
+//!   flags = Ver 2, plus S (0x0800) when sending sequence numbers; never L, O or P.
+//! v3 over UDP (RFC 3931 §4.1.2.1): 0x0003 | 0x0000 | Session ID | Cookie (0/4/8) [| L2SS]
+//!   (T = 0, Ver = 3, 16 reserved bits zero)
+//! v3 over IP (RFC 3931 §4.1.1.2):  Session ID | Cookie (0/4/8) [| L2SS]
+//! L2SS = default L2-Specific Sublayer (RFC 3931 §4.6), after the cookie:
+//!   |x|S|x|x|x|x|x|x| 24-bit Sequence Number |, all zero when not sending sequence numbers.
+//! ```
+//! Every field is in network byte order.
+//!
+//! Receive ([`DataSession::decapsulate`]) accepts what RFC 2661 / RFC 3931 allow (v2 L, S, O and
+//! P bits in any combination; trailing bytes after a v2 Length are dropped), checks the IDs, the
+//! cookie and the sequence number, and hands back the payload (a PPP frame, an Ethernet frame…)
+//! as a slice of the datagram. There is no reorder queue (the kernel's default, `reorder_timeout`
+//! 0): a packet in sequence is delivered, one out of sequence is discarded, and after more than
+//! four consecutive out-of-sequence packets numbered one after another the receiver resyncs to
+//! the peer (the kernel's `nr_oos_count_max`), so a peer that restarted its numbering is not
+//! locked out.
+//!
+//! Sequencing and the peer (the kernel's `lns_mode`, [`DataSession::with_lns_mode`]):
+//! - `lns_mode` true — the default here: `send_seq` and `recv_seq` stay as configured, and the
+//!   header length never changes. As in the kernel's LNS mode, when we send sequence numbers a
+//!   received packet without them is discarded (the peer is broken: RFC 2661 §5.4 lets the LNS
+//!   decide sequencing and the LAC must follow).
+//! - `lns_mode` false — the kernel's LAC mode (and its default for sessions created without
+//!   `L2TP_ATTR_LNS_MODE`, e.g. by `ip l2tp`): the peer drives our sending: a received packet
+//!   with sequence numbers turns `send_seq` on, one without turns it off (RFC 2661 §5.4). For v2
+//!   this changes the header length (6 ↔ 10 bytes); read [`DataSession::header_len`] before each
+//!   packet, or use [`DataSession::encapsulate_at`].
+//!
+//! Counters ([`DataStats`]) follow the kernel: bytes are L2TP bytes (header + payload, the UDP
+//! payload or the IP payload), `rx_errors` counts every discard of a packet for this session
+//! and `rx_cookie_discards` / `rx_seq_discards` say why for some of them; `rx_invalid` counts
+//! packets whose L2TP header cannot belong to this session (kernel: the tunnel's `rx_invalid`,
+//! or packets it passes up to user space uncounted).
+//!
+//! Nothing here allocates per packet, panics on any input, or logs.
+
+use crate::wire::{Encap, Version, FLAG_L, FLAG_O, FLAG_S, FLAG_T, VERSION_MASK};
+
+/// L2-Specific Sublayer of an L2TPv3 session (RFC 3931 §4.6; L2-Specific Sublayer AVP 69).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum L2Spec {
+    /// No sublayer (AVP value 0). The only choice for L2TPv2.
+    #[default]
+    None,
+    /// The default L2-Specific Sublayer (AVP value 1): 4 bytes after the cookie carrying the S
+    /// bit and a 24-bit sequence number.
+    Default,
+}
+
+/// Configuration of one session's data path (what the kernel is told by
+/// `L2TP_CMD_SESSION_CREATE` / PPPoL2TP). IDs in host order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataConfig {
+    /// [`Version::V2`] (RFC 2661) or [`Version::V3`] (RFC 3931).
+    pub version: Version,
+    /// [`Encap::Udp`] or [`Encap::Ip`] (IP protocol 115; v3 only).
+    pub encap: Encap,
+    /// Our tunnel ID. v2: the Tunnel ID the peer writes in data it sends us (checked on
+    /// receive; 1..=65535). v3: not on the wire (data carries no tunnel ID); must be non-zero.
+    pub tunnel_id: u32,
+    /// The peer's tunnel ID. v2: written in every header we send (1..=65535). v3: unused on
+    /// the wire; must be non-zero.
+    pub peer_tunnel_id: u32,
+    /// Our session ID: what the peer puts in data it sends us (v2: 1..=65535, v3: non-zero).
+    pub session_id: u32,
+    /// The peer's session ID, written in every header we send.
+    pub peer_session_id: u32,
+    /// v3: the cookie we send (0, 4 or 8 bytes; the kernel's `cookie`, `L2TP_ATTR_COOKIE`).
+    /// Must be empty for v2.
+    pub cookie: Vec<u8>,
+    /// v3: the cookie we expect on receive (0, 4 or 8 bytes; the kernel's `peer_cookie`,
+    /// `L2TP_ATTR_PEER_COOKIE`). Must be empty for v2.
+    pub peer_cookie: Vec<u8>,
+    /// v3: L2-Specific Sublayer, used in both directions. Must be [`L2Spec::None`] for v2.
+    pub l2spec: L2Spec,
+    /// Put sequence numbers in what we send (v2: S bit with Ns, Nr = 0; v3: L2SS S bit). v3
+    /// needs [`L2Spec::Default`].
+    pub send_seq: bool,
+    /// Require sequence numbers from the peer: a packet without them is discarded
+    /// (`rx_seq_discards`). v3 needs [`L2Spec::Default`].
+    pub recv_seq: bool,
+}
+
+/// Why a [`DataConfig`] was refused by [`DataSession::new`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DataConfigError {
+    /// An ID is 0 (reserved for control messages, RFC 2661 §3.1 / RFC 3931 §4.1).
+    #[error("{field} is 0, which is reserved")]
+    ZeroId {
+        /// Name of the [`DataConfig`] field.
+        field: &'static str,
+    },
+    /// A v2 ID does not fit in the 16-bit header field.
+    #[error("{field} = {value} does not fit the 16-bit L2TPv2 field")]
+    IdTooLarge {
+        /// Name of the [`DataConfig`] field.
+        field: &'static str,
+        /// The configured value.
+        value: u32,
+    },
+    /// L2TPv2 over IP: L2TPv2 runs over UDP only.
+    #[error("L2TPv2 runs over UDP only; IP encapsulation is L2TPv3 (RFC 3931 §4.1.1)")]
+    V2OverIp,
+    /// A cookie that is not 0, 4 or 8 bytes long (RFC 3931 §4.1).
+    #[error("{field} is {len} bytes; a cookie is 0, 4 or 8 bytes (RFC 3931 §4.1)")]
+    CookieLength {
+        /// `"cookie"` or `"peer_cookie"`.
+        field: &'static str,
+        /// Its length, bytes.
+        len: usize,
+    },
+    /// A cookie or an L2-Specific Sublayer on an L2TPv2 session.
+    #[error("L2TPv2 has no {0} (it is an L2TPv3 field)")]
+    NotInV2(&'static str),
+    /// v3 sequencing without the default L2-Specific Sublayer, which is where the sequence
+    /// number travels (RFC 3931 §4.6).
+    #[error("L2TPv3 send_seq / recv_seq need the default L2-Specific Sublayer (RFC 3931 §4.6)")]
+    SequencingWithoutL2Spec,
+}
+
+/// Why [`DataSession::encapsulate`] could not build a datagram (counted in `tx_errors`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum DataError {
+    /// The room left before the payload is smaller than the header.
+    #[error("{room} bytes before the payload, the header needs {header_len}")]
+    NoHeadroom {
+        /// Bytes available for the header.
+        room: usize,
+        /// This session's header length, bytes.
+        header_len: usize,
+    },
+    /// The payload start lies beyond the end of the buffer.
+    #[error("payload offset {offset} is beyond the {len}-byte buffer")]
+    BadOffset {
+        /// The payload offset given.
+        offset: usize,
+        /// Buffer length, bytes.
+        len: usize,
+    },
+    /// The datagram (header + payload) is larger than its carrier can hold.
+    #[error("datagram of {len} bytes exceeds the {max}-byte limit of its encapsulation")]
+    TooLong {
+        /// Header + payload, bytes.
+        len: usize,
+        /// [`DataSession::max_datagram_len`].
+        max: usize,
+    },
+}
+
+/// Why [`DataSession::decapsulate`] discarded a datagram. Each reason says which counter
+/// was bumped ([`Discard::counter`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Discard {
+    /// The datagram ends inside the header (`rx_invalid`).
+    #[error("short data header: need {needed} bytes, have {have}")]
+    Short {
+        /// Bytes the header needs.
+        needed: usize,
+        /// Bytes in the datagram.
+        have: usize,
+    },
+    /// A control message (UDP: T bit set; IP: Session ID 0) (`rx_invalid`).
+    #[error("control message on the data path")]
+    Control,
+    /// The Ver field is not this session's version (`rx_invalid`).
+    #[error("version {got} in the header, session is L2TPv{want}")]
+    Version {
+        /// Ver field of the datagram.
+        got: u8,
+        /// This session's version number.
+        want: u8,
+    },
+    /// v2: the Length field exceeds the datagram or is shorter than the header
+    /// (`rx_invalid`).
+    #[error("v2 Length field {field} does not fit a {actual}-byte datagram")]
+    BadLength {
+        /// Length field value.
+        field: usize,
+        /// Bytes in the datagram.
+        actual: usize,
+    },
+    /// v2: the Tunnel ID is not ours (`rx_invalid`).
+    #[error("tunnel ID {got} is not this session's")]
+    WrongTunnel {
+        /// Tunnel ID in the header.
+        got: u32,
+    },
+    /// The Session ID is not ours (`rx_invalid`).
+    #[error("session ID {got} is not this session's")]
+    WrongSession {
+        /// Session ID in the header.
+        got: u32,
+    },
+    /// v3: the cookie differs from the one we expect (`rx_cookie_discards` and `rx_errors`).
+    #[error("cookie mismatch")]
+    Cookie,
+    /// No sequence number where one is required: `recv_seq` is set, or (LNS mode) we send
+    /// sequence numbers (`rx_seq_discards` and `rx_errors`).
+    #[error("no sequence number, and sequencing is required")]
+    MissingSequence,
+    /// v2: the Offset Size runs past the end of the message (`rx_errors`).
+    #[error("v2 Offset Size {offset} at byte {at} runs past the {end}-byte message")]
+    OffsetPastEnd {
+        /// Offset Size field value, bytes.
+        offset: u16,
+        /// Where the offset pad starts.
+        at: usize,
+        /// End of the message.
+        end: usize,
+    },
+    /// The sequence number is outside the receive window: more than half the sequence space
+    /// ahead of the expected one, or behind it (`rx_errors`).
+    #[error("sequence number {ns} outside the receive window (expected {expected})")]
+    OutsideWindow {
+        /// Sequence number received.
+        ns: u32,
+        /// Sequence number expected.
+        expected: u32,
+    },
+    /// The sequence number is in the window but not the expected one: lost, reordered or
+    /// duplicated packets (`rx_seq_discards` and `rx_errors`).
+    #[error("sequence number {ns} out of sequence (expected {expected})")]
+    OutOfSequence {
+        /// Sequence number received.
+        ns: u32,
+        /// Sequence number expected.
+        expected: u32,
+    },
+}
+
+/// Which [`DataStats`] counter a [`Discard`] goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DiscardCounter {
+    /// `rx_invalid` only.
+    Invalid,
+    /// `rx_errors` only.
+    Error,
+    /// `rx_cookie_discards` and `rx_errors`.
+    Cookie,
+    /// `rx_seq_discards` and `rx_errors`.
+    Sequence,
+}
+
+impl Discard {
+    /// The counter this discard is counted in (the kernel's meaning).
+    pub fn counter(&self) -> DiscardCounter {
+        match self {
+            Discard::Short { .. }
+            | Discard::Control
+            | Discard::Version { .. }
+            | Discard::BadLength { .. }
+            | Discard::WrongTunnel { .. }
+            | Discard::WrongSession { .. } => DiscardCounter::Invalid,
+            Discard::Cookie => DiscardCounter::Cookie,
+            Discard::MissingSequence | Discard::OutOfSequence { .. } => DiscardCounter::Sequence,
+            Discard::OffsetPastEnd { .. } | Discard::OutsideWindow { .. } => DiscardCounter::Error,
+        }
+    }
+}
+
+/// Per-session counters, with the meaning of the kernel's `L2TP_ATTR_STATS` (l2tp_core.c).
+/// Bytes are L2TP bytes: header + payload (a UDP payload, or an IP payload for IP encap).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct DataStats {
+    /// Datagrams built by [`DataSession::encapsulate`].
+    pub tx_packets: u64,
+    /// Their bytes (L2TP header + payload).
+    pub tx_bytes: u64,
+    /// Datagrams that could not be built, or whose send failed
+    /// ([`DataSession::count_tx_error`]).
+    pub tx_errors: u64,
+    /// Datagrams delivered by [`DataSession::decapsulate`].
+    pub rx_packets: u64,
+    /// Their bytes (L2TP header + payload, as received).
+    pub rx_bytes: u64,
+    /// Datagrams for this session discarded: every [`Discard`] except the `rx_invalid` ones.
+    pub rx_errors: u64,
+    /// Of `rx_errors`: out of sequence, or missing a required sequence number.
+    pub rx_seq_discards: u64,
+    /// Packets queued out of order for reordering. Always 0: there is no reorder queue (the
+    /// kernel counts this only with a non-zero `reorder_timeout`). Kept so the counter set
+    /// matches `L2TP_ATTR_RX_OOS_PACKETS`.
+    pub rx_oos_packets: u64,
+    /// Of `rx_errors`: cookie mismatches.
+    pub rx_cookie_discards: u64,
+    /// Datagrams whose header cannot belong to this session: short, control, other version,
+    /// other tunnel or session ID, v2 Length inconsistent.
+    pub rx_invalid: u64,
+}
+
+/// Demultiplexing key of a received data datagram ([`data_key`], [`DataSession::key`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DataKey {
+    /// L2TPv2: (Tunnel ID, Session ID), host order.
+    V2 {
+        /// Tunnel ID from the header.
+        tunnel_id: u16,
+        /// Session ID from the header.
+        session_id: u16,
+    },
+    /// L2TPv3: the Session ID alone identifies the session (RFC 3931 §4.1).
+    V3 {
+        /// Session ID from the header.
+        session_id: u32,
+    },
+}
+
+/// The demultiplexing key of a received datagram, without session state: reads the flags
+/// and the IDs (at most 8 bytes). `datagram` starts at the L2TP header (UDP payload) for
+/// [`Encap::Udp`], at the Session ID (IP payload) for [`Encap::Ip`].
+///
+/// `None` for control messages (T bit set; over IP Session ID 0), unknown versions, a zero
+/// tunnel or session ID, or a datagram too short to hold the IDs.
+pub fn data_key(datagram: &[u8], encap: Encap) -> Option<DataKey> {
+    match encap {
+        Encap::Ip => {
+            let session_id = be32(datagram, 0)?;
+            (session_id != 0).then_some(DataKey::V3 { session_id })
+        }
+        Encap::Udp => {
+            let flags = be16(datagram, 0)?;
+            if flags & FLAG_T != 0 {
+                return None;
+            }
+            match flags & VERSION_MASK {
+                2 => {
+                    let off = if flags & FLAG_L != 0 { 4 } else { 2 };
+                    let tunnel_id = be16(datagram, off)?;
+                    let session_id = be16(datagram, off + 2)?;
+                    (tunnel_id != 0 && session_id != 0).then_some(DataKey::V2 {
+                        tunnel_id,
+                        session_id,
+                    })
+                }
+                3 => {
+                    let session_id = be32(datagram, 4)?;
+                    (session_id != 0).then_some(DataKey::V3 { session_id })
+                }
+                _ => None,
+            }
+        }
+    }
+}
+
+/// v2 sequence numbers are 16-bit (RFC 2661 §3.1).
+const V2_SEQ_MASK: u32 = 0xffff;
+/// v3 default L2-Specific Sublayer sequence numbers are 24-bit (RFC 3931 §4.6).
+const V3_SEQ_MASK: u32 = 0x00ff_ffff;
+/// L2SS S bit.
+const L2SS_S: u32 = 0x4000_0000;
+/// Consecutive out-of-sequence packets tolerated before resync (kernel `nr_oos_count_max`).
+const NR_OOS_COUNT_MAX: u32 = 4;
+
+/// One session's data path: header building, header checking, sequence numbers, counters.
+///
+/// Fixed size (no heap after [`DataSession::new`]); nothing per packet allocates.
+#[derive(Debug, Clone)]
+pub struct DataSession {
+    version: Version,
+    encap: Encap,
+    tunnel_id: u32,
+    peer_tunnel_id: u32,
+    session_id: u32,
+    peer_session_id: u32,
+    cookie: [u8; 8],
+    cookie_len: usize,
+    peer_cookie: [u8; 8],
+    peer_cookie_len: usize,
+    l2spec: L2Spec,
+    send_seq: bool,
+    recv_seq: bool,
+    lns_mode: bool,
+    header_len: usize,
+    /// Next sequence number we send.
+    ns: u32,
+    /// Next sequence number we expect.
+    nr: u32,
+    /// 0xffff (v2) or 0xffffff (v3).
+    seq_mask: u32,
+    /// Last out-of-sequence number seen, and how many came one after another.
+    nr_oos: u32,
+    nr_oos_count: u32,
+    /// Take the next sequence number as expected (start, and resync).
+    reorder_skip: bool,
+    stats: DataStats,
+}
+
+fn be16(b: &[u8], off: usize) -> Option<u16> {
+    let s = b.get(off..off.checked_add(2)?)?;
+    Some(u16::from_be_bytes([s[0], s[1]]))
+}
+
+fn be32(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn cookie_array(field: &'static str, c: &[u8]) -> Result<([u8; 8], usize), DataConfigError> {
+    if !matches!(c.len(), 0 | 4 | 8) {
+        return Err(DataConfigError::CookieLength {
+            field,
+            len: c.len(),
+        });
+    }
+    let mut a = [0u8; 8];
+    a[..c.len()].copy_from_slice(c);
+    Ok((a, c.len()))
+}
+
+impl DataSession {
+    /// Maximum header length any configuration produces, bytes: v3 over UDP with an 8-byte
+    /// cookie and the L2SS (4 + 4 + 8 + 4). Reserve this much before the payload.
+    pub const MAX_HEADER_LEN: usize = 20;
+
+    /// A session's data path from its configuration. Starts with Ns 0, and takes the first
+    /// sequence number received as the expected one (kernel: `reorder_skip` 1 at creation).
+    /// In LNS mode (see [`DataSession::with_lns_mode`]).
+    ///
+    /// # Errors
+    /// [`DataConfigError`]: a zero ID, a v2 ID above 65535, v2 over IP, a cookie not 0/4/8
+    /// bytes, a cookie or L2SS on v2, v3 sequencing without the default L2SS.
+    pub fn new(cfg: DataConfig) -> Result<DataSession, DataConfigError> {
+        for (field, v) in [
+            ("tunnel_id", cfg.tunnel_id),
+            ("peer_tunnel_id", cfg.peer_tunnel_id),
+            ("session_id", cfg.session_id),
+            ("peer_session_id", cfg.peer_session_id),
+        ] {
+            if v == 0 {
+                return Err(DataConfigError::ZeroId { field });
+            }
+            if cfg.version == Version::V2 && v > 0xffff {
+                return Err(DataConfigError::IdTooLarge { field, value: v });
+            }
+        }
+        let (cookie, cookie_len) = cookie_array("cookie", &cfg.cookie)?;
+        let (peer_cookie, peer_cookie_len) = cookie_array("peer_cookie", &cfg.peer_cookie)?;
+        match cfg.version {
+            Version::V2 => {
+                if cfg.encap == Encap::Ip {
+                    return Err(DataConfigError::V2OverIp);
+                }
+                if cookie_len != 0 {
+                    return Err(DataConfigError::NotInV2("cookie"));
+                }
+                if peer_cookie_len != 0 {
+                    return Err(DataConfigError::NotInV2("peer_cookie"));
+                }
+                if cfg.l2spec != L2Spec::None {
+                    return Err(DataConfigError::NotInV2("L2-Specific Sublayer"));
+                }
+            }
+            Version::V3 => {
+                if (cfg.send_seq || cfg.recv_seq) && cfg.l2spec != L2Spec::Default {
+                    return Err(DataConfigError::SequencingWithoutL2Spec);
+                }
+            }
+        }
+        let mut s = DataSession {
+            version: cfg.version,
+            encap: cfg.encap,
+            tunnel_id: cfg.tunnel_id,
+            peer_tunnel_id: cfg.peer_tunnel_id,
+            session_id: cfg.session_id,
+            peer_session_id: cfg.peer_session_id,
+            cookie,
+            cookie_len,
+            peer_cookie,
+            peer_cookie_len,
+            l2spec: cfg.l2spec,
+            send_seq: cfg.send_seq,
+            recv_seq: cfg.recv_seq,
+            lns_mode: true,
+            header_len: 0,
+            ns: 0,
+            nr: 0,
+            seq_mask: match cfg.version {
+                Version::V2 => V2_SEQ_MASK,
+                Version::V3 => V3_SEQ_MASK,
+            },
+            nr_oos: 0,
+            nr_oos_count: 0,
+            reorder_skip: true,
+            stats: DataStats::default(),
+        };
+        s.set_header_len();
+        Ok(s)
+    }
+
+    /// Set the kernel's `lns_mode` (see the module documentation). `true` (the default of
+    /// [`DataSession::new`]): sequencing stays as configured and the header length is fixed;
+    /// `false`: the peer's packets switch our `send_seq` on and off, as a kernel LAC does.
+    pub fn with_lns_mode(mut self, lns_mode: bool) -> DataSession {
+        self.lns_mode = lns_mode;
+        self
+    }
+
+    /// The kernel's `l2tp_session_set_header_len`.
+    fn set_header_len(&mut self) {
+        self.header_len = match self.version {
+            Version::V2 => 6 + if self.send_seq { 4 } else { 0 },
+            Version::V3 => {
+                (if self.encap == Encap::Udp { 4 } else { 0 })
+                    + 4
+                    + self.cookie_len
+                    + if self.l2spec == L2Spec::Default { 4 } else { 0 }
+            }
+        };
+    }
+
+    /// Header length of this session, bytes (6 or 10 for v2; 4–20 for v3). Fixed for the
+    /// session's life in LNS mode; in LAC mode (`with_lns_mode(false)`) a v2 session's changes
+    /// when the peer switches sequencing (after a [`DataSession::decapsulate`]).
+    pub fn header_len(&self) -> usize {
+        self.header_len
+    }
+
+    /// Largest datagram (header + payload, bytes) [`DataSession::encapsulate`] builds: 65527
+    /// over UDP (the UDP Length field less the 8-byte UDP header), 65515 over IP (the IPv4
+    /// Total Length less a 20-byte IPv4 header).
+    pub fn max_datagram_len(&self) -> usize {
+        match self.encap {
+            Encap::Udp => 65535 - 8,
+            Encap::Ip => 65535 - 20,
+        }
+    }
+
+    /// Whether we currently put sequence numbers in what we send (configured `send_seq`,
+    /// possibly switched by the peer in LAC mode).
+    pub fn send_seq(&self) -> bool {
+        self.send_seq
+    }
+
+    /// Whether we require sequence numbers from the peer (configured `recv_seq`).
+    pub fn recv_seq(&self) -> bool {
+        self.recv_seq
+    }
+
+    /// Whether the session is in LNS mode (see [`DataSession::with_lns_mode`]).
+    pub fn lns_mode(&self) -> bool {
+        self.lns_mode
+    }
+
+    /// The sequence number the next sequenced packet we send will carry (v2 Ns, 16-bit; v3
+    /// L2SS, 24-bit).
+    pub fn next_ns(&self) -> u32 {
+        self.ns
+    }
+
+    /// The sequence number we expect next from the peer (meaningless until the first
+    /// sequenced packet arrived: that one is taken as expected).
+    pub fn expected_nr(&self) -> u32 {
+        self.nr
+    }
+
+    /// The key under which the peer's datagrams for this session arrive ([`data_key`] of them).
+    pub fn key(&self) -> DataKey {
+        match self.version {
+            // IDs were checked to fit 16 bits in `new`.
+            Version::V2 => DataKey::V2 {
+                tunnel_id: self.tunnel_id as u16,
+                session_id: self.session_id as u16,
+            },
+            Version::V3 => DataKey::V3 {
+                session_id: self.session_id,
+            },
+        }
+    }
+
+    /// Build the header in place: `buf[..header_len()]` is free space and is overwritten,
+    /// `buf[header_len()..]` is the payload (PPP frame for v2 / PPP pseudowires, including
+    /// the `ff 03` address and control bytes the kernel's pppol2tp sends; Ethernet frame for
+    /// Ethernet pseudowires). On success `buf` is the whole datagram to send (UDP payload or
+    /// IP payload); the send sequence number advances and `tx_packets` / `tx_bytes` count it.
+    ///
+    /// # Errors
+    /// [`DataError::NoHeadroom`] (`buf` shorter than the header) or [`DataError::TooLong`];
+    /// counted in `tx_errors`, nothing written, the sequence number not used.
+    pub fn encapsulate(&mut self, buf: &mut [u8]) -> Result<(), DataError> {
+        let at = self.header_len;
+        self.encapsulate_at(buf, at).map(|_| ())
+    }
+
+    /// As [`DataSession::encapsulate`], for a payload at `buf[payload_start..]` with any room
+    /// before it (reserve [`DataSession::MAX_HEADER_LEN`]): writes the header just before the
+    /// payload and returns where the datagram starts (`payload_start - header_len()`); send
+    /// `buf[start..]`. Safe when the header length changes (LAC mode).
+    ///
+    /// # Errors
+    /// [`DataError::BadOffset`], [`DataError::NoHeadroom`], [`DataError::TooLong`]; counted in
+    /// `tx_errors`.
+    pub fn encapsulate_at(
+        &mut self,
+        buf: &mut [u8],
+        payload_start: usize,
+    ) -> Result<usize, DataError> {
+        match self.write_header(buf, payload_start) {
+            Ok(start) => {
+                self.stats.tx_packets += 1;
+                self.stats.tx_bytes += (buf.len() - start) as u64;
+                Ok(start)
+            }
+            Err(e) => {
+                self.stats.tx_errors += 1;
+                Err(e)
+            }
+        }
+    }
+
+    fn write_header(&mut self, buf: &mut [u8], payload_start: usize) -> Result<usize, DataError> {
+        let hl = self.header_len;
+        if payload_start > buf.len() {
+            return Err(DataError::BadOffset {
+                offset: payload_start,
+                len: buf.len(),
+            });
+        }
+        let start = payload_start.checked_sub(hl).ok_or(DataError::NoHeadroom {
+            room: payload_start,
+            header_len: hl,
+        })?;
+        let len = buf.len() - start;
+        if len > self.max_datagram_len() {
+            return Err(DataError::TooLong {
+                len,
+                max: self.max_datagram_len(),
+            });
+        }
+        let h = buf
+            .get_mut(start..payload_start)
+            .ok_or(DataError::NoHeadroom {
+                room: payload_start,
+                header_len: hl,
+            })?;
+        let seq = if self.send_seq {
+            let ns = self.ns;
+            self.ns = (self.ns + 1) & self.seq_mask;
+            Some(ns)
+        } else {
+            None
+        };
+        let mut w = Writer { buf: h, at: 0 };
+        match self.version {
+            Version::V2 => {
+                // Ver 2, S when sequencing; no L, O or P (as l2tp_build_l2tpv2_header).
+                let flags = 2 | if seq.is_some() { FLAG_S } else { 0 };
+                w.put(&flags.to_be_bytes());
+                w.put(&(self.peer_tunnel_id as u16).to_be_bytes());
+                w.put(&(self.peer_session_id as u16).to_be_bytes());
+                if let Some(ns) = seq {
+                    w.put(&(ns as u16).to_be_bytes());
+                    w.put(&[0, 0]); // Nr: unused in data messages (RFC 2661 §5.8), 0 as the kernel
+                }
+            }
+            Version::V3 => {
+                if self.encap == Encap::Udp {
+                    w.put(&[0, 3, 0, 0]); // T = 0, Ver = 3, reserved
+                }
+                w.put(&self.peer_session_id.to_be_bytes());
+                w.put(&self.cookie[..self.cookie_len]);
+                if self.l2spec == L2Spec::Default {
+                    let l2h = seq.map_or(0, |ns| L2SS_S | ns);
+                    w.put(&l2h.to_be_bytes());
+                }
+            }
+        }
+        debug_assert_eq!(w.at, hl);
+        Ok(start)
+    }
+
+    /// Check and strip the header of one received datagram that was demultiplexed to this
+    /// session (e.g. by [`data_key`]). `datagram` starts at the L2TP header (UDP payload) for
+    /// UDP encap, at the Session ID (IP payload, after the IP header) for IP encap.
+    ///
+    /// Checks, in the kernel's order: header shape and IDs, cookie, presence of sequence
+    /// numbers (and, in LAC mode, follows the peer's sequencing), v2 Offset, sequence number.
+    /// Returns the payload: v2 after the Offset pad and up to the Length field if present;
+    /// v3 after the cookie and L2SS. A packet delivered counts `rx_packets` / `rx_bytes`.
+    ///
+    /// # Errors
+    /// A [`Discard`] giving the reason; each discard is counted once, in the counter
+    /// [`Discard::counter`] names.
+    pub fn decapsulate<'a>(&mut self, datagram: &'a [u8]) -> Result<&'a [u8], Discard> {
+        let r = match self.version {
+            Version::V2 => self.recv_v2(datagram),
+            Version::V3 => self.recv_v3(datagram),
+        };
+        match r {
+            Ok((payload, has_seq)) => {
+                self.stats.rx_packets += 1;
+                self.stats.rx_bytes += datagram.len() as u64;
+                if has_seq {
+                    self.nr = (self.nr + 1) & self.seq_mask;
+                }
+                Ok(payload)
+            }
+            Err(why) => {
+                match why.counter() {
+                    DiscardCounter::Invalid => self.stats.rx_invalid += 1,
+                    DiscardCounter::Error => self.stats.rx_errors += 1,
+                    DiscardCounter::Cookie => {
+                        self.stats.rx_cookie_discards += 1;
+                        self.stats.rx_errors += 1;
+                    }
+                    DiscardCounter::Sequence => {
+                        self.stats.rx_seq_discards += 1;
+                        self.stats.rx_errors += 1;
+                    }
+                }
+                Err(why)
+            }
+        }
+    }
+
+    /// v2: returns the payload and whether it carried a sequence number.
+    fn recv_v2<'a>(&mut self, d: &'a [u8]) -> Result<(&'a [u8], bool), Discard> {
+        let short = |needed| Discard::Short {
+            needed,
+            have: d.len(),
+        };
+        let flags = be16(d, 0).ok_or(short(2))?;
+        if flags & FLAG_T != 0 {
+            return Err(Discard::Control);
+        }
+        let ver = (flags & VERSION_MASK) as u8;
+        if ver != 2 {
+            return Err(Discard::Version { got: ver, want: 2 });
+        }
+        let has_len = flags & FLAG_L != 0;
+        let has_seq = flags & FLAG_S != 0;
+        let has_off = flags & FLAG_O != 0;
+        // Fixed part: flags [Length] Tunnel Session [Ns Nr] [Offset Size].
+        let fixed =
+            6 + 2 * usize::from(has_len) + 4 * usize::from(has_seq) + 2 * usize::from(has_off);
+        if d.len() < fixed {
+            return Err(short(fixed));
+        }
+        let mut off = 2;
+        let mut end = d.len();
+        if has_len {
+            let length = usize::from(be16(d, 2).ok_or(short(4))?);
+            if length > d.len() || length < fixed {
+                return Err(Discard::BadLength {
+                    field: length,
+                    actual: d.len(),
+                });
+            }
+            end = length;
+            off = 4;
+        }
+        let tunnel_id = u32::from(be16(d, off).ok_or(short(off + 2))?);
+        let session_id = u32::from(be16(d, off + 2).ok_or(short(off + 4))?);
+        off += 4;
+        if tunnel_id != self.tunnel_id {
+            return Err(Discard::WrongTunnel { got: tunnel_id });
+        }
+        if session_id != self.session_id {
+            return Err(Discard::WrongSession { got: session_id });
+        }
+        // From here on: l2tp_recv_common.
+        let ns = if has_seq {
+            let ns = be16(d, off).ok_or(short(off + 2))?;
+            off += 4; // Ns, and Nr (ignored in data messages)
+            Some(u32::from(ns))
+        } else {
+            None
+        };
+        self.seq_presence(ns.is_some())?;
+        if has_off {
+            let size = be16(d, off).ok_or(short(off + 2))?;
+            let at = off + 2;
+            off = at + usize::from(size);
+            if off > end {
+                return Err(Discard::OffsetPastEnd {
+                    offset: size,
+                    at,
+                    end,
+                });
+            }
+        }
+        if let Some(ns) = ns {
+            self.seq_check(ns)?;
+        }
+        let payload = d.get(off..end).ok_or(short(off))?;
+        Ok((payload, has_seq))
+    }
+
+    /// v3: returns the payload and whether it carried a sequence number.
+    fn recv_v3<'a>(&mut self, d: &'a [u8]) -> Result<(&'a [u8], bool), Discard> {
+        let short = |needed| Discard::Short {
+            needed,
+            have: d.len(),
+        };
+        let base = match self.encap {
+            Encap::Udp => {
+                let flags = be16(d, 0).ok_or(short(2))?;
+                if flags & FLAG_T != 0 {
+                    return Err(Discard::Control);
+                }
+                let ver = (flags & VERSION_MASK) as u8;
+                if ver != 3 {
+                    return Err(Discard::Version { got: ver, want: 3 });
+                }
+                8
+            }
+            Encap::Ip => 4,
+        };
+        let session_id = be32(d, base - 4).ok_or(short(base))?;
+        if session_id == 0 {
+            return Err(Discard::Control);
+        }
+        if session_id != self.session_id {
+            return Err(Discard::WrongSession { got: session_id });
+        }
+        let l2ss = if self.l2spec == L2Spec::Default { 4 } else { 0 };
+        let need = base + self.peer_cookie_len + l2ss;
+        if d.len() < need {
+            return Err(short(need));
+        }
+        let mut off = base;
+        if self.peer_cookie_len > 0 {
+            let got = d
+                .get(off..off + self.peer_cookie_len)
+                .ok_or(short(off + self.peer_cookie_len))?;
+            if got != &self.peer_cookie[..self.peer_cookie_len] {
+                return Err(Discard::Cookie);
+            }
+            off += self.peer_cookie_len;
+        }
+        let ns = if l2ss != 0 {
+            let w = be32(d, off).ok_or(short(off + 4))?;
+            off += 4;
+            (w & L2SS_S != 0).then_some(w & V3_SEQ_MASK)
+        } else {
+            None
+        };
+        self.seq_presence(ns.is_some())?;
+        if let Some(ns) = ns {
+            self.seq_check(ns)?;
+        }
+        let payload = d.get(off..).ok_or(short(off))?;
+        Ok((payload, ns.is_some()))
+    }
+
+    /// Presence of sequence numbers (l2tp_recv_common): in LAC mode follow the peer; discard
+    /// when they are required and absent.
+    fn seq_presence(&mut self, has_seq: bool) -> Result<(), Discard> {
+        if has_seq {
+            if !self.lns_mode && !self.send_seq {
+                self.send_seq = true;
+                self.set_header_len();
+            }
+            return Ok(());
+        }
+        if self.recv_seq {
+            return Err(Discard::MissingSequence);
+        }
+        if !self.lns_mode && self.send_seq {
+            self.send_seq = false;
+            self.set_header_len();
+        } else if self.send_seq {
+            return Err(Discard::MissingSequence);
+        }
+        Ok(())
+    }
+
+    /// The receive sequence check without a reorder queue (l2tp_recv_data_seq with
+    /// `reorder_timeout` 0). On `Ok` the packet is delivered and the caller advances `nr`.
+    fn seq_check(&mut self, ns: u32) -> Result<(), Discard> {
+        let window = self.seq_mask / 2;
+        // Distance ahead of the expected number, modulo the sequence space.
+        if ns.wrapping_sub(self.nr) & self.seq_mask >= window {
+            return Err(Discard::OutsideWindow {
+                ns,
+                expected: self.nr,
+            });
+        }
+        if ns != self.nr {
+            if ns == (self.nr_oos + 1) & self.seq_mask {
+                self.nr_oos_count = self.nr_oos_count.saturating_add(1);
+            } else {
+                self.nr_oos_count = 0;
+            }
+            self.nr_oos = ns;
+            if self.nr_oos_count > NR_OOS_COUNT_MAX {
+                self.reorder_skip = true;
+            }
+            if !self.reorder_skip {
+                return Err(Discard::OutOfSequence {
+                    ns,
+                    expected: self.nr,
+                });
+            }
+        }
+        // Delivered: at start or after a resync take the peer's number as the expected one.
+        self.reorder_skip = false;
+        self.nr = ns;
+        Ok(())
+    }
+
+    /// Counters so far.
+    pub fn stats(&self) -> &DataStats {
+        &self.stats
+    }
+
+    /// Count a datagram whose send failed (`tx_errors`). It stays counted in `tx_packets` /
+    /// `tx_bytes`, which count what [`DataSession::encapsulate`] built (the kernel counts only
+    /// what the IP layer accepted).
+    pub fn count_tx_error(&mut self) {
+        self.stats.tx_errors += 1;
+    }
+}
+
+/// Sequential writer into a header slice whose length was checked by the caller.
+struct Writer<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Writer<'_> {
+    fn put(&mut self, b: &[u8]) {
+        if let Some(dst) = self.buf.get_mut(self.at..self.at + b.len()) {
+            dst.copy_from_slice(b);
+        }
+        self.at += b.len();
+    }
+}
