@@ -587,7 +587,8 @@ impl DataSession {
     /// [`DataError::NoHeadroom`] (`buf` shorter than the header) or [`DataError::TooLong`];
     /// counted in `tx_errors`, nothing written, the sequence number not used.
     pub fn encapsulate(&mut self, buf: &mut [u8]) -> Result<(), DataError> {
-        let at = self.header_len;
+        // A buffer shorter than the header reports NoHeadroom (room = its length).
+        let at = self.header_len.min(buf.len());
         self.encapsulate_at(buf, at).map(|_| ())
     }
 
