@@ -414,6 +414,35 @@ fn out_of_sequence_discarded_then_resync_after_five_in_a_run() {
     }
 }
 
+/// The receive window is the kernel's `nr_window_size` = `nr_max / 2`: a number up to
+/// 0x7ffe (v2) / 0x7ffffe (v3) ahead is in it (out of sequence), one further is outside.
+#[test]
+fn receive_window_is_half_the_sequence_space() {
+    for (version, half) in [(Version::V2, 0x7fffu32), (Version::V3, 0x7f_ffff)] {
+        let (tx, mut rx) = seq_pair(version);
+        assert!(rx.decapsulate(&with_ns(&tx, version, 0, b"")).is_ok());
+        assert_eq!(
+            rx.decapsulate(&with_ns(&tx, version, half, b"")),
+            Err(Discard::OutOfSequence {
+                ns: half,
+                expected: 1
+            })
+        );
+        assert_eq!(
+            rx.decapsulate(&with_ns(&tx, version, half + 1, b"")),
+            Err(Discard::OutsideWindow {
+                ns: half + 1,
+                expected: 1
+            })
+        );
+        assert_eq!(
+            rx.decapsulate(&with_ns(&tx, version, 0, b"")),
+            Err(Discard::OutsideWindow { ns: 0, expected: 1 }),
+            "a duplicate of the last packet is behind the window"
+        );
+    }
+}
+
 /// A run of out-of-sequence packets that are not numbered one after another never resyncs
 /// (the run counter restarts), and one in-sequence packet is still taken.
 #[test]
