@@ -1,0 +1,1 @@
+//! pppd secrets files (chap-secrets, pap-secrets): parser and lookup. Work in progress.
