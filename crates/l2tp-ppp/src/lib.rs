@@ -2,3 +2,5 @@
 //! frames, timers and events out. No sockets, no clock, no unsafe code.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+pub mod mschap;
+pub mod secrets;
