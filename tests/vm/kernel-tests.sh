@@ -40,7 +40,7 @@ fi
 E2E=()
 if [[ ${#FILTER[@]} == 0 && ${L2TP_VM_E2E:-1} == 1 ]]; then
     echo "kernel-tests: building l2tpd for the end-to-end tests" >&2
-    cargo build -q -p l2tpd >&2 || { echo "kernel-tests: could not build l2tpd"; echo "vm: 0 passed, 1 failed"; exit 1; }
+    cargo build -q -p l2tpd -p l2tpctl >&2 || { echo "kernel-tests: could not build l2tpd"; echo "vm: 0 passed, 1 failed"; exit 1; }
     L2TPD_BIN=$(cd "${CARGO_TARGET_DIR:-target}" && pwd)/debug/l2tpd
     for f in tests/vm/e2e/*.sh; do
         if [[ -n ${L2TP_VM_E2E_ONLY:-} && " $L2TP_VM_E2E_ONLY " != *" $(basename "$f" .sh) "* ]]; then

@@ -6,7 +6,7 @@
 #
 # Inside the VM, CMD runs as root in a chroot of the host root, in the current directory (which must
 # be visible at the same path, e.g. the repository checkout; one under /tmp is bound back), with fresh /tmp, /run, /proc, /sys,
-# /dev, and the modules l2tp_eth l2tp_ip l2tp_ip6 l2tp_ppp l2tp_netlink pppoe veth loaded.
+# /dev, and the modules l2tp_eth l2tp_ip l2tp_ip6 l2tp_ppp l2tp_netlink pppoe veth tun loaded.
 # A writable scratch share is mounted at /mnt inside the VM; its host path is exported to CMD as
 # $VM_WORK (and on the host it stays in the cache dir until the next run).
 # Exit status: CMD's status; 124 if the VM timed out; 125 on harness failure.
@@ -77,7 +77,7 @@ KVER=${VMLINUZ##*/vmlinuz-}
 [[ -f $KROOT/lib/modules/$KVER/modules.dep ]] || depmod -b "$KROOT" "$KVER"
 
 # --- 2. initramfs (cached; rebuilt when this script changes) ---------------------------------
-MODULES="l2tp_eth l2tp_ip l2tp_ip6 l2tp_ppp l2tp_netlink pppoe veth 9p 9pnet_virtio virtio_pci"
+MODULES="l2tp_eth l2tp_ip l2tp_ip6 l2tp_ppp l2tp_netlink pppoe veth tun 9p 9pnet_virtio virtio_pci"
 INITRD=$KCACHE/initramfs.cpio.gz
 STAMP=$(sha256sum "$0" | cut -c1-16)
 if [[ ! -f $INITRD || "$(cat "$KCACHE/initramfs.stamp" 2>/dev/null)" != "$STAMP" ]]; then

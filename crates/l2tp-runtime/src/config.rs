@@ -51,6 +51,9 @@
 //!                              # (tunnel switching; neither side runs pppd)
 //! ```
 //!
+//! Top-level `dataplane = "kernel" | "userspace" | "null" | "auto"` (extension) chooses who
+//! carries data messages ([`DataPlaneKind`]).
+//!
 //! kpppoed's top-level keys (`ac_name`, `interface_name`, `services`, `lns_ipaddr`) are read into
 //! [`PppoeSection`].
 //!
@@ -203,6 +206,38 @@ pub struct Config {
     pub tunnels: Vec<(String, TunnelSection)>,
     /// kpppoed's top-level keys, when any is present.
     pub pppoe: Option<PppoeSection>,
+    /// `dataplane` (extension, top level): who carries data messages. `None` when the file
+    /// does not say (the daemon's command line decides, default kernel).
+    pub dataplane: Option<DataPlaneKind>,
+}
+
+/// `dataplane = "kernel" | "userspace" | "null" | "auto"`: who carries the data messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataPlaneKind {
+    /// The Linux kernel's L2TP (genl `l2tp`, l2tp_eth, PPPoL2TP): the default.
+    #[default]
+    Kernel,
+    /// This process, on TAP interfaces ([`crate::userspace::UserspaceDataPlane`]).
+    Userspace,
+    /// Nobody: control plane only (go-l2tp's `-null`).
+    Null,
+    /// The kernel when its L2TP modules are there, user space otherwise (logged).
+    Auto,
+}
+
+impl std::str::FromStr for DataPlaneKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "kernel" => Ok(DataPlaneKind::Kernel),
+            "userspace" => Ok(DataPlaneKind::Userspace),
+            "null" => Ok(DataPlaneKind::Null),
+            "auto" => Ok(DataPlaneKind::Auto),
+            _ => Err(format!(
+                "data plane '{s}' (expect \"kernel\", \"userspace\", \"null\" or \"auto\")"
+            )),
+        }
+    }
 }
 
 /// kpppoed's top-level keys.
@@ -729,8 +764,13 @@ impl Cx<'_> {
         };
         let mut tunnels = None;
         let mut pppoe: Option<PppoeSection> = None;
+        let mut dataplane = None;
         for (k, at, item) in self.entries(&top, root) {
             match k.as_str() {
+                "dataplane" => {
+                    let v = self.string(&at, item)?;
+                    dataplane = Some(v.parse().map_err(|e: String| self.err(&at, e))?);
+                }
                 "tunnel" => tunnels = Some(self.tunnels(&at, item, profile)?),
                 "ac_name" => {
                     pppoe.get_or_insert_with(PppoeSection::default).ac_name =
@@ -762,7 +802,11 @@ impl Cx<'_> {
             None if pppoe.is_some() => Vec::new(),
             None => return Err(self.err(&top, "no tunnel table present")),
         };
-        Ok(Config { tunnels, pppoe })
+        Ok(Config {
+            tunnels,
+            pppoe,
+            dataplane,
+        })
     }
 
     fn tunnels(&self, at: &At, item: &Item, profile: Profile) -> R<Vec<(String, TunnelSection)>> {

@@ -315,12 +315,35 @@ pub trait DataPlane: Send {
             .collect()
     }
 
+    /// Where the runtime's socket readers hand received data messages, for a data plane that
+    /// carries them in user space ([`crate::userspace::UserspaceDataPlane`]); `None` (the
+    /// default) when the kernel takes them off the tunnel sockets itself, or nobody carries
+    /// them (null data plane: the control plane counts and drops them).
+    ///
+    /// With a sink the driver also opens L2TP/IP tunnels on raw IP sockets (protocol 115)
+    /// instead of the kernel's L2TP/IP sockets, shared per local address, and hands every
+    /// tunnel's socket to [`DataPlane::create_tunnel_owning`] for sending.
+    fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
+        None
+    }
+
     /// Whether calls block on the operating system (netlink round trips, ioctls). The runtime
     /// then makes them on a thread of their own, so that they never stall the control
     /// channel of other tunnels; otherwise it calls them inline.
     fn blocking(&self) -> bool {
         false
     }
+}
+
+/// Receives data messages straight from the runtime's socket readers (one call per datagram,
+/// on the reader's task, before the control plane sees the batch). Implementations must be
+/// cheap and must not block: one lookup, one decapsulation, one non-blocking write.
+pub trait DataSink: Send + Sync {
+    /// Offers one received datagram. `datagram` starts at the L2TP header (UDP) or at the
+    /// 4-byte Session ID (L2TP/IP, IP header already removed); `from` is the sender (port 0
+    /// for L2TP/IP). Returns `true` when the datagram was a data message and was taken
+    /// (carried, or dropped and counted), `false` to hand it to the control plane.
+    fn input(&self, encap: Encap, from: SocketAddr, datagram: &[u8]) -> bool;
 }
 
 /// A call made on a data plane wrapped in a [`Recorder`], as recorded.
@@ -416,6 +439,9 @@ impl<D: DataPlane> DataPlane for Recorder<D> {
     }
     fn blocking(&self) -> bool {
         self.inner.blocking()
+    }
+    fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
+        self.inner.data_sink()
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! - [`config`]: go-l2tp's TOML schema (plus our extensions), with located errors.
 //! - [`dataplane`]: the [`dataplane::DataPlane`] trait and the null implementation;
-//!   [`kernel`]: the Linux kernel implementation.
+//!   [`kernel`]: the Linux kernel implementation; [`userspace`]: data messages carried by this
+//!   process (TAP interfaces), for hosts without kernel L2TP.
 //! - [`driver`]: the tokio task that owns the sans-IO endpoint, its sockets and the data plane
 //!   (how sockets map to tunnels is documented there).
 //! - [`context`]: [`Context`], a cloneable handle to that task: create / close tunnels and
@@ -22,6 +23,7 @@ pub mod kernel;
 pub mod pppd;
 pub mod ratelimit;
 pub mod status;
+pub mod userspace;
 
 pub use context::{raise_nofile_limit, Context, ContextOptions};
 pub use driver::{RuntimeEvent, SocketMode};

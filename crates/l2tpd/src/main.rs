@@ -26,7 +26,9 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use l2tp_runtime::config::{Config, Profile};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
+use l2tp_runtime::config::DataPlaneKind;
 use l2tp_runtime::kernel::KernelDataPlane;
+use l2tp_runtime::userspace::UserspaceDataPlane;
 use l2tp_runtime::pppd::PppdOptions;
 use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
@@ -43,9 +45,16 @@ struct Args {
     /// precedence (see below).
     #[arg(long)]
     verbose: bool,
-    /// Null data plane: set up tunnels and sessions, program nothing in the kernel.
+    /// Null data plane: set up tunnels and sessions, program nothing in the kernel (same as
+    /// `--dataplane null`).
     #[arg(long)]
     null: bool,
+    /// Who carries data messages: `kernel` (L2TP modules), `userspace` (this process, TAP
+    /// interfaces; for hosts without kernel L2TP), `null`, or `auto` (kernel when its modules
+    /// load, user space otherwise). Overrides the config file's top-level `dataplane`;
+    /// default kernel.
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    dataplane: Option<DataPlaneKind>,
     /// Write a machine-readable event stream (one JSON object per line).
     #[arg(long, value_enum)]
     events: Option<EventsFormat>,
@@ -95,11 +104,24 @@ enum EventsFormat {
 /// go-l2tp's daemons take Go-style single-dash long flags; map them to clap's `--` form.
 fn normalize_args(args: impl Iterator<Item = String>) -> Vec<String> {
     args.map(|a| match a.as_str() {
-        "-config" | "-verbose" | "-null" => format!("-{a}"),
-        _ if a.starts_with("-config=") => format!("-{a}"),
+        "-config" | "-verbose" | "-null" | "-dataplane" => format!("-{a}"),
+        _ if a.starts_with("-config=") || a.starts_with("-dataplane=") => format!("-{a}"),
         _ => a,
     })
     .collect()
+}
+
+fn parse_kind(s: &str) -> Result<DataPlaneKind, String> {
+    s.parse()
+}
+
+/// The data plane asked for: `-null`, then `--dataplane`, then the config file, then kernel.
+fn chosen_kind(args: &Args, config: &Config) -> DataPlaneKind {
+    if args.null {
+        DataPlaneKind::Null
+    } else {
+        args.dataplane.or(config.dataplane).unwrap_or_default()
+    }
 }
 
 /// The daemon profile and default config path that the program name (argv[0]) selects.
@@ -158,47 +180,97 @@ fn daemon(args: Args, profile: Profile, default_config: &str) -> Result<(), Fail
         };
     }
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::Error(anyhow::anyhow!("cannot start runtime: {e}")))?;
     let config_path = args
         .config
         .clone()
         .unwrap_or_else(|| PathBuf::from(default_config));
-    let result = rt.block_on(run(args, config_path, profile));
+    let config = Config::load_as(&config_path, profile)
+        .map_err(|e| Failure::Error(anyhow::anyhow!("{e}")))?;
+    // A user-space data plane carries packets on the runtime's tasks (socket readers, one
+    // task per TAP device): give them worker threads beside the control loop's.
+    let rt = match chosen_kind(&args, &config) {
+        DataPlaneKind::Userspace | DataPlaneKind::Auto => {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+                .enable_all()
+                .build()
+        }
+        DataPlaneKind::Kernel | DataPlaneKind::Null => {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        }
+    }
+    .map_err(|e| Failure::Error(anyhow::anyhow!("cannot start runtime: {e}")))?;
+    let result = rt.block_on(run(args, config, config_path, profile));
     // The runtime's tasks (and what they log on the way out) end before the log is flushed.
     drop(rt);
     result.map_err(Failure::Error)
 }
 
-async fn run(args: Args, config_path: PathBuf, profile: Profile) -> anyhow::Result<()> {
-    let config = Config::load_as(&config_path, profile).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (dataplane, socket_mode, pppd): (Box<dyn DataPlane>, _, _) = if args.null {
-        (Box::new(NullDataPlane::default()), SocketMode::Shared, None)
-    } else {
+/// The data plane, how tunnels map to sockets for it, and the pppd options (kernel only).
+type Plane = (Box<dyn DataPlane>, SocketMode, Option<PppdOptions>);
+
+/// Opens the data plane `kind` names (`auto`: the kernel's when it opens, else user space).
+fn open_dataplane(args: &Args, config_path: &Path, kind: DataPlaneKind) -> anyhow::Result<Plane> {
+    let userspace = || -> Plane {
+        (
+            Box::new(UserspaceDataPlane::new()),
+            SocketMode::Shared,
+            None,
+        )
+    };
+    let kernel = || -> Result<Plane, String> {
         let state = args
             .state
             .clone()
-            .unwrap_or_else(|| default_state_path(&config_path));
-        let (dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| {
-            anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with -null)")
-        })?;
+            .unwrap_or_else(|| default_state_path(config_path));
+        let (dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| e.to_string())?;
         if removed > 0 {
             tracing::warn!(
                 tunnels = removed,
                 "removed kernel tunnels left by a previous run"
             );
         }
-        (
+        Ok((
             Box::new(dp),
             SocketMode::PerTunnel,
             Some(PppdOptions {
                 path: args.pppd.clone(),
                 ..PppdOptions::default()
             }),
-        )
+        ))
     };
+    Ok(match kind {
+        DataPlaneKind::Null => (Box::new(NullDataPlane::default()), SocketMode::Shared, None),
+        DataPlaneKind::Userspace => {
+            tracing::info!("user-space data plane (TAP interfaces)");
+            userspace()
+        }
+        DataPlaneKind::Kernel => kernel().map_err(|e| {
+            anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with --dataplane userspace, auto or null)")
+        })?,
+        DataPlaneKind::Auto => match kernel() {
+            Ok(p) => {
+                tracing::info!("data plane auto: kernel L2TP is available, using it");
+                p
+            }
+            Err(e) => {
+                tracing::info!(reason = %e, "data plane auto: no kernel L2TP, using the user-space data plane (TAP interfaces)");
+                userspace()
+            }
+        },
+    })
+}
+
+async fn run(
+    args: Args,
+    config: Config,
+    config_path: PathBuf,
+    profile: Profile,
+) -> anyhow::Result<()> {
+    let kind = chosen_kind(&args, &config);
+    let (dataplane, socket_mode, pppd) = open_dataplane(&args, &config_path, kind)?;
     let stop = shutdown_signal();
     let nofile = l2tp_runtime::raise_nofile_limit();
     tracing::debug!(nofile, "open files limit");

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use l2tp_proto::endpoint::{DownReason, Event, SessionId, SessionParams, TunnelId};
-use l2tp_proto::wire::ResultCode;
+use l2tp_proto::wire::{Encap, ResultCode};
 
 use super::plane::{Done, Job};
 use super::registry::{Dp, SessionEntry, TunnelEntry};
@@ -36,6 +36,20 @@ impl Driver {
         if self.registry.contains(id) || self.endpoint.tunnel_info(id).is_some() {
             return Err(DriverError::Exists(format!("tunnel ID {tid}")));
         }
+        // The kernel opens a static tunnel's socket itself; a user-space data plane gets one
+        // of the driver's, whose reader hands it the data messages.
+        let mut socket = None;
+        let mut control = None;
+        if self.sockets.has_data_sink() {
+            let local = section.local.unwrap_or(wildcard(peer));
+            let i = match section.encap {
+                Encap::Udp => self.sockets.socket_for(local)?,
+                Encap::Ip => self.sockets.open(local, None, Encap::Ip, tid)?,
+            };
+            self.sockets.add_user(i);
+            socket = Some(i);
+            control = self.sockets.dup(i);
+        }
         let spec = TunnelSpec {
             version: section.version,
             encap: section.encap,
@@ -43,12 +57,18 @@ impl Driver {
             peer_tunnel_id: ptid,
             local: section.local,
             peer,
-            control_fd: None,
+            control_fd: control.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
             udp_checksum: true,
         };
-        self.create_tunnel_now(spec, None)?;
+        if let Err(e) = self.create_tunnel_now(spec, control) {
+            if let Some(i) = socket {
+                self.sockets.release(i);
+            }
+            return Err(DriverError::DataPlane(e));
+        }
         let events_before = self.events.len();
         let mut entry = TunnelEntry::new(name.to_string(), Arc::new(section.clone()));
+        entry.socket = socket;
         entry.up = true;
         entry.peer_tunnel_id = ptid;
         entry.dp = Dp::Ready(());
@@ -70,6 +90,9 @@ impl Driver {
             // Nothing half-created: the tunnel's delete removes its sessions too.
             self.registry.remove_tunnel(id);
             let _ = self.plane.call(Job::DeleteTunnel(tid));
+            if let Some(i) = socket {
+                self.sockets.release(i);
+            }
             self.events.truncate(events_before);
             return Err(DriverError::DataPlane(e));
         }

@@ -231,7 +231,10 @@ impl Driver {
         dataplane: Box<dyn DataPlane>,
         mode: SocketMode,
     ) -> Self {
-        let (sockets, inbox) = Sockets::new(mode, DEFAULT_RECV_BUFFER);
+        let (mut sockets, inbox) = Sockets::new(mode, DEFAULT_RECV_BUFFER);
+        if let Some(sink) = dataplane.data_sink() {
+            sockets.set_data_sink(sink);
+        }
         let (pppd_exit_tx, pppd_exit_rx) = mpsc::channel(64);
         Driver {
             endpoint: Endpoint::new(config, seed),

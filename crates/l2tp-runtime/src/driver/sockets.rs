@@ -21,6 +21,10 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 
 use super::{DriverError, SocketMode};
+use crate::dataplane::DataSink;
+
+/// IP protocol number of L2TPv3 over IP (RFC 3931 §4.1.1.1).
+const IPPROTO_L2TP: i32 = 115;
 
 /// Largest datagram read (bytes). L2TP over UDP cannot exceed 65,507 bytes.
 const MAX_DATAGRAM: usize = 65_536;
@@ -68,6 +72,10 @@ pub(crate) struct Sock {
     /// Tunnels using it; a per-tunnel socket is closed with its last tunnel.
     pub users: usize,
     pub listening: bool,
+    /// A raw IP socket (protocol 115) carrying L2TP/IP for a user-space data plane: it sees
+    /// every L2TP/IP datagram to its address, control and data, with the 4-byte Session ID
+    /// (IPv4 reads also carry the IP header, removed by the reader).
+    pub raw: bool,
 }
 
 /// The socket table.
@@ -82,6 +90,10 @@ pub(crate) struct Sockets {
     inbox_tx: mpsc::Sender<Inbound>,
     /// Receive buffer asked for listening sockets (bytes; 0 = the system default).
     recv_buffer: usize,
+    /// Where readers hand data messages (user-space data plane); with it, L2TP/IP runs on
+    /// raw sockets shared per local address (`raw_ip`).
+    sink: Option<Arc<dyn DataSink>>,
+    raw_ip: HashMap<SocketAddr, usize>,
 }
 
 impl Sockets {
@@ -96,6 +108,8 @@ impl Sockets {
                 mode,
                 inbox_tx,
                 recv_buffer,
+                sink: None,
+                raw_ip: HashMap::new(),
             },
             rx,
         )
@@ -116,6 +130,18 @@ impl Sockets {
             .first()
             .copied()
             .or_else(|| self.table.keys().next().copied())
+    }
+
+    /// Hands data messages read from now on to `sink` (a user-space data plane), and opens
+    /// L2TP/IP on shared raw sockets.
+    pub(crate) fn set_data_sink(&mut self, sink: Arc<dyn DataSink>) {
+        self.sink = Some(sink);
+    }
+
+    /// Whether a user-space data plane takes data messages (then every tunnel's socket is
+    /// handed to it for sending).
+    pub(crate) fn has_data_sink(&self) -> bool {
+        self.sink.is_some()
     }
 
     /// The receive buffer asked for listening sockets opened from now on (bytes).
@@ -200,6 +226,9 @@ impl Sockets {
                 if self.shared.get(&s.local) == Some(&i) {
                     self.shared.remove(&s.local);
                 }
+                if self.raw_ip.get(&s.local) == Some(&i) {
+                    self.raw_ip.remove(&s.local);
+                }
                 tracing::debug!(local = %s.local, "socket closed");
             }
         }
@@ -228,7 +257,29 @@ impl Sockets {
             addr: local,
             message: e.to_string(),
         };
+        let raw = encap == Encap::Ip && self.sink.is_some();
+        let raw_key = SocketAddr::new(local.ip(), 0);
+        if raw {
+            // One raw socket per local address sees every L2TP/IP datagram to it: a second
+            // one would deliver each datagram twice.
+            if let Some(&i) = self.raw_ip.get(&raw_key) {
+                return Ok(i);
+            }
+        }
         let s: std::net::UdpSocket = match encap {
+            Encap::Ip if raw => {
+                let domain = socket2::Domain::for_address(local);
+                let s = socket2::Socket::new(
+                    domain,
+                    socket2::Type::RAW,
+                    Some(socket2::Protocol::from(IPPROTO_L2TP)),
+                )
+                .map_err(err)?;
+                s.bind(&raw_key.into()).map_err(err)?;
+                // A raw socket is a datagram socket for reading and writing whole IP
+                // payloads: the standard library's UDP type carries it (port 0 everywhere).
+                std::net::UdpSocket::from(OwnedFd::from(s))
+            }
             Encap::Udp => {
                 let domain = socket2::Domain::for_address(local);
                 let s = socket2::Socket::new(
@@ -268,14 +319,20 @@ impl Sockets {
         self.next += 1;
         // The kernel strips the 4-byte zero Session ID of L2TP/IP control messages before
         // user space reads them (and adds it on send); the codec wants it: put it back.
+        // A raw socket reads the Session ID as it is on the wire (after the IPv4 header).
         let prefix: &'static [u8] = match encap {
-            Encap::Ip => &[0, 0, 0, 0],
-            Encap::Udp => &[],
+            Encap::Ip if !raw => &[0, 0, 0, 0],
+            _ => &[],
         };
         let reader = tokio::spawn(read_loop(
             sock.clone(),
-            index,
-            prefix,
+            Reader {
+                index,
+                prefix,
+                encap,
+                strip_ipv4: raw && local.is_ipv4(),
+                sink: self.sink.clone(),
+            },
             self.inbox_tx.clone(),
         ));
         tracing::debug!(local = %bound, peer = ?connect, "socket open");
@@ -289,8 +346,12 @@ impl Sockets {
                 reader,
                 users: 0,
                 listening: false,
+                raw,
             },
         );
+        if raw {
+            self.raw_ip.insert(raw_key, index);
+        }
         Ok(index)
     }
 
@@ -301,11 +362,12 @@ impl Sockets {
             return items.len() as u64;
         };
         // The kernel adds the zero Session ID of L2TP/IP control messages itself.
+        // (A raw socket sends the Session ID as the codec wrote it.)
         let skip = match s.encap {
-            Encap::Ip => 4,
-            Encap::Udp => 0,
+            Encap::Ip if !s.raw => 4,
+            _ => 0,
         };
-        let connected = s.connected.is_some() && s.encap == Encap::Ip;
+        let connected = s.connected.is_some() && s.encap == Encap::Ip && !s.raw;
         let mut failed = 0;
         let mut rest = items;
         while !rest.is_empty() {
@@ -400,9 +462,33 @@ fn to_std(a: &SockaddrStorage) -> Option<SocketAddr> {
         .map(|v6| SocketAddr::V6(SocketAddrV6::from(*v6)))
 }
 
-/// One `recvmmsg` of up to [`BATCH`] datagrams into a [`Batch`] (each prefixed by `prefix`).
-/// `WouldBlock` when nothing is queued.
-fn recv_batch(sock: &UdpSocket, prefix: &[u8]) -> std::io::Result<Batch> {
+/// What a reader task needs to know of its socket.
+struct Reader {
+    index: usize,
+    /// Bytes put before each datagram (the zero Session ID the kernel's L2TP/IP sockets
+    /// strip from control messages).
+    prefix: &'static [u8],
+    encap: Encap,
+    /// Raw IPv4 socket: each read starts with the IP header, removed here.
+    strip_ipv4: bool,
+    /// Data messages go here, straight from the read buffers (no copy into the batch).
+    sink: Option<Arc<dyn DataSink>>,
+}
+
+/// The L2TP part of a raw IPv4 read: what follows the IP header (IHL × 4 bytes); `None` for
+/// anything shorter than its own header claims.
+fn after_ipv4_header(d: &[u8]) -> Option<&[u8]> {
+    let ihl = usize::from(d.first()? & 0x0f) * 4;
+    if ihl < 20 {
+        return None;
+    }
+    d.get(ihl..)
+}
+
+/// One `recvmmsg` of up to [`BATCH`] datagrams into a [`Batch`] (each prefixed by `prefix`),
+/// data messages handed to the reader's sink on the way. `WouldBlock` when nothing is queued.
+fn recv_batch(sock: &UdpSocket, r: &Reader) -> std::io::Result<Batch> {
+    let prefix = r.prefix;
     SCRATCH.with(|scratch| {
         let mut bufs = scratch.borrow_mut();
         if bufs.len() < BATCH {
@@ -434,19 +520,35 @@ fn recv_batch(sock: &UdpSocket, prefix: &[u8]) -> std::io::Result<Batch> {
             }
             n
         };
-        let total: usize = got[..n].iter().map(|(len, _)| prefix.len() + len).sum();
-        let mut batch = Batch {
-            data: Vec::with_capacity(total),
-            items: Vec::with_capacity(n),
-        };
+        // With a sink most datagrams are data and never reach the batch: no allocation up
+        // front (an all-data batch allocates nothing).
+        let mut batch = Batch::default();
+        if r.sink.is_none() {
+            let total: usize = got[..n].iter().map(|(len, _)| prefix.len() + len).sum();
+            batch.data.reserve_exact(total);
+            batch.items.reserve_exact(n);
+        }
         for (buf, &(len, from)) in bufs.iter().zip(&got[..n]) {
             let (Some(from), Some(data)) = (from, buf.get(..len)) else {
                 continue;
             };
+            let data = if r.strip_ipv4 {
+                match after_ipv4_header(data) {
+                    Some(d) => d,
+                    None => continue,
+                }
+            } else {
+                data
+            };
+            if let Some(sink) = &r.sink {
+                if sink.input(r.encap, from, data) {
+                    continue;
+                }
+            }
             let start = batch.data.len();
             batch.data.extend_from_slice(prefix);
             batch.data.extend_from_slice(data);
-            batch.items.push((from, start, prefix.len() + len));
+            batch.items.push((from, start, prefix.len() + data.len()));
         }
         Ok(batch)
     })
@@ -482,18 +584,14 @@ fn send_batch(
 }
 
 /// Reads socket `index` until the driver goes away, forwarding batches.
-async fn read_loop(
-    sock: Arc<UdpSocket>,
-    index: usize,
-    prefix: &'static [u8],
-    tx: mpsc::Sender<Inbound>,
-) {
+async fn read_loop(sock: Arc<UdpSocket>, r: Reader, tx: mpsc::Sender<Inbound>) {
+    let index = r.index;
     loop {
         if sock.readable().await.is_err() {
             return;
         }
         loop {
-            match sock.try_io(Interest::READABLE, || recv_batch(&sock, prefix)) {
+            match sock.try_io(Interest::READABLE, || recv_batch(&sock, &r)) {
                 Ok(batch) => {
                     if batch.items.is_empty() {
                         continue;

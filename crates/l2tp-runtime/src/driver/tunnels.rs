@@ -133,6 +133,11 @@ impl Driver {
                     control = self.sockets.dup(i);
                 }
             }
+            // A user-space data plane sends data messages on the tunnel's own socket, shared
+            // or not (the peer knows that address and port).
+            if control.is_none() && self.sockets.has_data_sink() {
+                control = self.sockets.dup(i);
+            }
         }
         let spec = crate::dataplane::TunnelSpec {
             version: *version,
