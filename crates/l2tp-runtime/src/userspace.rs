@@ -1,0 +1,636 @@
+//! The user-space data plane: L2TP data messages carried by this process, for hosts whose
+//! kernel has no L2TP (containers, minimal kernels): an L2TPv3 Ethernet pseudowire becomes a
+//! TAP interface per session.
+//!
+//! # Data flow
+//! - **Network → TAP.** The driver's socket readers (`recvmmsg` batches) offer every datagram
+//!   to [`DataSink::input`] before the control plane sees it. A data message is looked up by
+//!   its key (v2: tunnel and session ID; v3: session ID, unique per host as in the kernel) in
+//!   one hash map, checked and stripped by the session's sans-IO
+//!   [`l2tp_proto::data::DataSession`] (cookie, L2-Specific Sublayer, sequence numbers,
+//!   counters with the kernel's meaning), and its payload written to the TAP device with one
+//!   non-blocking write. No allocation and no copy besides the write.
+//! - **TAP → network.** One task per session reads frames from its TAP device into a buffer
+//!   with room for the header in front, has the session write the header in place, and sends
+//!   the datagram on the tunnel's socket (the control connection's own socket, so the peer
+//!   sees data from the address and port it knows; for L2TP/IP a raw IP socket).
+//!
+//! A full TAP queue or socket buffer drops the packet and counts it (`rx_errors` /
+//! `tx_errors`), as the kernel does; nothing ever blocks the control plane.
+//!
+//! # What is not carried
+//! PPP pseudowires (L2TPv2, and v3 PPP) need a PPP engine in this process: until it is wired
+//! here, creating one fails with [`DataPlaneError::Unsupported`] and the control plane clears
+//! the call with a CDN.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::net::{IpAddr, SocketAddr};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use l2tp_proto::data::{data_key, DataConfig, DataKey, DataSession, L2Spec};
+use l2tp_proto::wire::Encap;
+
+use crate::dataplane::{
+    DataPlane, DataPlaneError, DataSink, L2SpecType, Pseudowire, SessionHandle, SessionSpec,
+    SessionStats, TunnelSpec,
+};
+
+/// Largest frame read from a TAP device (bytes): an Ethernet frame of the largest IP packet.
+const MAX_FRAME: usize = 65_535 + 18;
+
+/// Default name of a session's TAP interface; the kernel picks the number (as for
+/// `l2tpeth%d`).
+const DEFAULT_NAME: &str = "l2tpeth%d";
+
+/// Path MTU assumed for the underlying network when a session has no MTU of its own (bytes).
+const UNDERLAY_MTU: usize = 1500;
+
+/// One session's data path, shared by the receive side (socket readers) and its TAP task.
+struct Path {
+    session: Mutex<DataSession>,
+    tap: tun_rs::AsyncDevice,
+    /// The TAP device's descriptor again, for writes from the socket readers.
+    tap_writer: std::fs::File,
+    /// The tunnel's peer: data from any other address is dropped (`rx_invalid`).
+    peer: IpAddr,
+    /// Frames decapsulated but refused by the TAP device (queue full): `rx_errors`.
+    tap_drops: AtomicU64,
+    /// Data messages with this session's ID from another address than the tunnel's peer:
+    /// `rx_invalid`.
+    wrong_peer: AtomicU64,
+}
+
+/// The lookup table the socket readers use (the [`DataSink`]).
+#[derive(Default)]
+struct Paths {
+    by_key: RwLock<HashMap<DataKey, Arc<Path>>>,
+    /// Data messages for no known session (dropped).
+    unknown: AtomicU64,
+}
+
+impl DataSink for Paths {
+    fn input(&self, encap: Encap, from: SocketAddr, datagram: &[u8]) -> bool {
+        // Control messages, and garbage the control plane counts as malformed, go on.
+        let Some(key) = data_key(datagram, encap) else {
+            return false;
+        };
+        let Ok(table) = self.by_key.read() else {
+            return true;
+        };
+        let Some(path) = table.get(&key) else {
+            self.unknown.fetch_add(1, Ordering::Relaxed);
+            return true;
+        };
+        if from.ip() != path.peer {
+            path.wrong_peer.fetch_add(1, Ordering::Relaxed);
+            return true;
+        }
+        let Ok(mut session) = path.session.lock() else {
+            return true;
+        };
+        let Ok(payload) = session.decapsulate(datagram) else {
+            return true; // counted by the session
+        };
+        drop(session);
+        // A plain non-blocking write: tokio's readiness would refuse a write it has not yet
+        // seen an event for.
+        if (&path.tap_writer).write(payload).is_err() {
+            path.tap_drops.fetch_add(1, Ordering::Relaxed);
+        }
+        true
+    }
+}
+
+/// A tunnel as this data plane holds it.
+struct Tunnel {
+    spec: TunnelSpec,
+    /// The tunnel's socket (a duplicate of the driver's), for sending.
+    socket: Option<Arc<std::net::UdpSocket>>,
+    sessions: HashSet<u32>,
+}
+
+/// A session as this data plane holds it.
+struct Session {
+    key: DataKey,
+    path: Arc<Path>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// The user-space data plane (see the module documentation). Its calls do not block (TAP
+/// creation is a few ioctls), so the driver runs them inline; it must be created and used
+/// inside a tokio runtime (each session's TAP task is spawned on it).
+#[derive(Default)]
+pub struct UserspaceDataPlane {
+    paths: Arc<Paths>,
+    tunnels: HashMap<u32, Tunnel>,
+    sessions: HashMap<(u32, u32), Session>,
+}
+
+impl UserspaceDataPlane {
+    /// An empty data plane.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Data messages dropped because no session has their ID.
+    pub fn unknown_session_drops(&self) -> u64 {
+        self.paths.unknown.load(Ordering::Relaxed)
+    }
+}
+
+/// The MTU the kernel's l2tp_eth would give the session's interface over a 1500-byte path:
+/// path MTU minus the outer IP header, the UDP header (UDP encapsulation), the L2TP header and
+/// the inner Ethernet header.
+fn default_mtu(peer: &SocketAddr, encap: Encap, header_len: usize) -> u16 {
+    let ip = if peer.is_ipv4() { 20 } else { 40 };
+    let udp = if encap == Encap::Udp { 8 } else { 0 };
+    let mtu = UNDERLAY_MTU.saturating_sub(ip + udp + header_len + 14);
+    u16::try_from(mtu.max(576)).unwrap_or(1280)
+}
+
+impl DataPlane for UserspaceDataPlane {
+    fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
+        self.create_tunnel_owning(spec, None)
+    }
+
+    fn create_tunnel_owning(
+        &mut self,
+        spec: &TunnelSpec,
+        control: Option<OwnedFd>,
+    ) -> Result<(), DataPlaneError> {
+        spec.validate()?;
+        if self.tunnels.contains_key(&spec.tunnel_id) {
+            return Err(DataPlaneError::Exists(format!("tunnel {}", spec.tunnel_id)));
+        }
+        // The socket is non-blocking already (the flag belongs to the shared open file).
+        let socket = control.map(|fd| Arc::new(std::net::UdpSocket::from(fd)));
+        self.tunnels.insert(
+            spec.tunnel_id,
+            Tunnel {
+                spec: spec.clone(),
+                socket,
+                sessions: HashSet::new(),
+            },
+        );
+        tracing::debug!(tunnel = spec.tunnel_id, peer = %spec.peer, "user-space tunnel created");
+        Ok(())
+    }
+
+    fn delete_tunnel(&mut self, tunnel_id: u32) -> Result<(), DataPlaneError> {
+        let Some(t) = self.tunnels.remove(&tunnel_id) else {
+            return Err(DataPlaneError::NotFound(format!("tunnel {tunnel_id}")));
+        };
+        for sid in t.sessions {
+            self.remove_session(tunnel_id, sid);
+        }
+        Ok(())
+    }
+
+    fn create_session(&mut self, spec: &SessionSpec) -> Result<SessionHandle, DataPlaneError> {
+        spec.validate()?;
+        let Some(tunnel) = self.tunnels.get(&spec.tunnel_id) else {
+            return Err(DataPlaneError::NotFound(format!(
+                "tunnel {}",
+                spec.tunnel_id
+            )));
+        };
+        if spec.pseudowire != Pseudowire::Eth {
+            return Err(DataPlaneError::Unsupported(format!(
+                "pseudowire {:?} on the user-space data plane (it carries Ethernet only until \
+                 the in-process PPP engine is wired in)",
+                spec.pseudowire
+            )));
+        }
+        let Some(socket) = tunnel.socket.clone() else {
+            return Err(DataPlaneError::Invalid(format!(
+                "tunnel {} has no socket to send on",
+                spec.tunnel_id
+            )));
+        };
+        let encap = tunnel.spec.encap;
+        let peer = tunnel.spec.peer;
+        let session = DataSession::new(DataConfig {
+            version: spec.version,
+            encap,
+            tunnel_id: spec.tunnel_id,
+            peer_tunnel_id: spec.peer_tunnel_id,
+            session_id: spec.session_id,
+            peer_session_id: spec.peer_session_id,
+            cookie: spec.cookie.clone(),
+            peer_cookie: spec.peer_cookie.clone(),
+            l2spec: match spec.l2spec {
+                L2SpecType::None => L2Spec::None,
+                L2SpecType::Default => L2Spec::Default,
+            },
+            send_seq: spec.send_seq,
+            recv_seq: spec.recv_seq,
+        })
+        .map_err(|e| DataPlaneError::Invalid(e.to_string()))?
+        .with_lns_mode(spec.lns_mode);
+        let key = session.key();
+        let taken = self
+            .paths
+            .by_key
+            .read()
+            .map_or(true, |t| t.contains_key(&key));
+        if taken {
+            return Err(DataPlaneError::Exists(format!(
+                "session {}",
+                spec.session_id
+            )));
+        }
+        let header_len = session.header_len();
+        let mtu = spec
+            .mtu
+            .unwrap_or_else(|| default_mtu(&peer, encap, header_len));
+        let name = spec.interface_name.as_deref().unwrap_or(DEFAULT_NAME);
+        let op = |e: std::io::Error| DataPlaneError::Os {
+            op: format!("TAP device {name} for session {}", spec.session_id),
+            message: e.to_string(),
+        };
+        let tap = tun_rs::DeviceBuilder::new()
+            .name(name)
+            .layer(tun_rs::Layer::L2)
+            .mtu(mtu)
+            .enable(true)
+            .build_async()
+            .map_err(op)?;
+        let ifname = tap.name().map_err(op)?;
+        let tap_writer = std::fs::File::from(AsFd::as_fd(&*tap).try_clone_to_owned().map_err(op)?);
+        let path = Arc::new(Path {
+            session: Mutex::new(session),
+            tap,
+            tap_writer,
+            peer: peer.ip(),
+            tap_drops: AtomicU64::new(0),
+            wrong_peer: AtomicU64::new(0),
+        });
+        let task = tokio::spawn(tap_to_tunnel(path.clone(), socket, peer));
+        if let Ok(mut t) = self.paths.by_key.write() {
+            t.insert(key, path.clone());
+        }
+        if let Some(t) = self.tunnels.get_mut(&spec.tunnel_id) {
+            t.sessions.insert(spec.session_id);
+        }
+        self.sessions.insert(
+            (spec.tunnel_id, spec.session_id),
+            Session { key, path, task },
+        );
+        tracing::debug!(
+            tunnel = spec.tunnel_id,
+            session = spec.session_id,
+            interface = %ifname,
+            mtu,
+            "user-space session created"
+        );
+        Ok(SessionHandle {
+            interface_name: Some(ifname),
+            ppp_channel: None,
+        })
+    }
+
+    fn delete_session(&mut self, tunnel_id: u32, session_id: u32) -> Result<(), DataPlaneError> {
+        if !self.remove_session(tunnel_id, session_id) {
+            return Err(DataPlaneError::NotFound(format!(
+                "session {session_id} in tunnel {tunnel_id}"
+            )));
+        }
+        if let Some(t) = self.tunnels.get_mut(&tunnel_id) {
+            t.sessions.remove(&session_id);
+        }
+        Ok(())
+    }
+
+    fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
+        let s = self.sessions.get(&(tunnel_id, session_id))?;
+        let d = *s.path.session.lock().ok()?.stats();
+        Some(SessionStats {
+            tx_packets: d.tx_packets,
+            tx_bytes: d.tx_bytes,
+            tx_errors: d.tx_errors,
+            rx_packets: d.rx_packets,
+            rx_bytes: d.rx_bytes,
+            rx_errors: d.rx_errors + s.path.tap_drops.load(Ordering::Relaxed),
+            rx_seq_discards: d.rx_seq_discards,
+            rx_oos_packets: d.rx_oos_packets,
+            rx_cookie_discards: d.rx_cookie_discards,
+            rx_invalid: d.rx_invalid + s.path.wrong_peer.load(Ordering::Relaxed),
+        })
+    }
+
+    fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
+        Some(self.paths.clone())
+    }
+}
+
+impl UserspaceDataPlane {
+    /// Removes a session's lookup entry, stops its TAP task and closes its TAP device (the
+    /// interface goes with the last descriptor). Whether it existed.
+    fn remove_session(&mut self, tunnel_id: u32, session_id: u32) -> bool {
+        let Some(s) = self.sessions.remove(&(tunnel_id, session_id)) else {
+            return false;
+        };
+        if let Ok(mut t) = self.paths.by_key.write() {
+            t.remove(&s.key);
+        }
+        s.task.abort();
+        true
+    }
+}
+
+impl Drop for UserspaceDataPlane {
+    fn drop(&mut self) {
+        for s in self.sessions.values() {
+            s.task.abort();
+        }
+    }
+}
+
+/// Frames read from a TAP device and sent with one `sendmmsg`, at most.
+const TX_BATCH: usize = 32;
+
+thread_local! {
+    /// The TAP → network batch buffers, per worker thread (not per session: 100,000 idle
+    /// sessions hold no buffer): [`TX_BATCH`] buffers of a header's room plus a frame.
+    static TX_SCRATCH: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A session's TAP → network direction: wait until the TAP device has frames, then (without
+/// yielding) read up to [`TX_BATCH`] of them, each after the header room, let the session write
+/// each header in place, and send them all with one `sendmmsg`. Runs until the session is
+/// deleted (aborted) or its TAP device fails.
+async fn tap_to_tunnel(path: Arc<Path>, socket: Arc<std::net::UdpSocket>, peer: SocketAddr) {
+    loop {
+        if let Err(e) = path.tap.readable().await {
+            tracing::debug!(error = %e, "TAP device failed; session stops sending");
+            return;
+        }
+        TX_SCRATCH.with(|scratch| {
+            let mut bufs = scratch.borrow_mut();
+            forward_batch(&path, &socket, peer, &mut bufs);
+        });
+    }
+}
+
+/// Reads what the TAP device has queued (up to [`TX_BATCH`] frames), encapsulates and sends it.
+fn forward_batch(
+    path: &Path,
+    socket: &std::net::UdpSocket,
+    peer: SocketAddr,
+    bufs: &mut Vec<Vec<u8>>,
+) {
+    // (Fixed for Ethernet; a v2 LAC session's follows the peer's sequencing.)
+    let Some(h) = path.session.lock().ok().map(|s| s.header_len()) else {
+        return;
+    };
+    if bufs.len() < TX_BATCH {
+        bufs.resize_with(TX_BATCH, || {
+            vec![0u8; DataSession::MAX_HEADER_LEN + MAX_FRAME]
+        });
+    }
+    let mut lens = [0usize; TX_BATCH];
+    let mut n = 0;
+    for (buf, len) in bufs.iter_mut().zip(lens.iter_mut()) {
+        let Some(room) = buf.get_mut(h..) else {
+            break;
+        };
+        match path.tap.try_recv(room) {
+            Ok(got) => {
+                *len = h + got;
+                n += 1;
+            }
+            Err(_) => break, // WouldBlock (readiness cleared) or a failed device
+        }
+    }
+    if n == 0 {
+        return;
+    }
+    let Ok(mut session) = path.session.lock() else {
+        return;
+    };
+    if session.header_len() != h {
+        // The peer switched sequencing meanwhile (v2 LAC): the room is wrong; drop these.
+        return;
+    }
+    let mut ready: [&[u8]; TX_BATCH] = [&[]; TX_BATCH];
+    let mut k = 0;
+    for (buf, &len) in bufs.iter_mut().zip(&lens[..n]) {
+        let Some(datagram) = buf.get_mut(..len) else {
+            continue;
+        };
+        if session.encapsulate(datagram).is_ok() {
+            ready[k] = datagram;
+            k += 1;
+        }
+    }
+    drop(session);
+    let sent = send_all(socket, &ready[..k], peer);
+    if sent < k {
+        if let Ok(mut s) = path.session.lock() {
+            for _ in sent..k {
+                s.count_tx_error();
+            }
+        }
+    }
+}
+
+/// Sends `datagrams` to `peer` with `sendmmsg` (non-blocking); returns how many the kernel
+/// took. What a full socket buffer refuses is dropped, as the kernel drops it.
+fn send_all(socket: &std::net::UdpSocket, datagrams: &[&[u8]], peer: SocketAddr) -> usize {
+    use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
+    use std::io::IoSlice;
+    use std::os::fd::AsRawFd;
+    let to = SockaddrStorage::from(peer);
+    let (mut done, mut sent) = (0, 0);
+    while let Some(rest) = datagrams.get(done..).filter(|r| !r.is_empty()) {
+        let iovs: Vec<[IoSlice; 1]> = rest.iter().map(|d| [IoSlice::new(d)]).collect();
+        let addrs = vec![Some(to); rest.len()];
+        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(rest.len(), None);
+        let r = sendmmsg(
+            socket.as_raw_fd(),
+            &mut headers,
+            &iovs,
+            &addrs,
+            [],
+            MsgFlags::MSG_DONTWAIT,
+        );
+        match r.map(|r| r.count()) {
+            Ok(c) if c > 0 => {
+                done += c;
+                sent += c;
+            }
+            // Nothing taken, or the first datagram failed (buffer full, unreachable): that
+            // one is dropped; the rest are tried.
+            _ => done += 1,
+        }
+    }
+    sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use l2tp_proto::wire::Version;
+    use std::net::UdpSocket;
+
+    /// Runs `f` on a thread of its own in a new network namespace (the TAP devices it makes
+    /// exist only there), on a current-thread runtime. `None` when this process may not make
+    /// namespaces or TAP devices (not root, no /dev/net/tun): the caller then fails, unless
+    /// `L2TP_SKIP_NETNS` says to skip.
+    fn in_netns<F, Fut>(f: F) -> bool
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()>,
+    {
+        std::thread::spawn(move || {
+            if nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_err() {
+                return false;
+            }
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(f());
+            true
+        })
+        .join()
+        .expect("test thread")
+    }
+
+    fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
+        TunnelSpec {
+            version: Version::V3,
+            encap: Encap::Udp,
+            tunnel_id: 7,
+            peer_tunnel_id: 8,
+            local: Some(socket.local_addr().unwrap()),
+            peer,
+            control_fd: None,
+            udp_checksum: true,
+        }
+    }
+
+    fn eth(session_id: u32, name: &str) -> SessionSpec {
+        SessionSpec {
+            version: Version::V3,
+            pseudowire: Pseudowire::Eth,
+            peer_cookie: vec![1, 2, 3, 4],
+            interface_name: Some(name.into()),
+            ..SessionSpec::ppp(7, 8, session_id, 99)
+        }
+    }
+
+    /// A v3 UDP data message for session `sid` with cookie `cookie` and an Ethernet frame.
+    fn data(sid: u32, cookie: &[u8]) -> Vec<u8> {
+        let mut d = vec![0, 3, 0, 0];
+        d.extend_from_slice(&sid.to_be_bytes());
+        d.extend_from_slice(cookie);
+        d.extend_from_slice(&[0xff; 6]); // broadcast destination
+        d.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+        d.extend_from_slice(&[0x88, 0xb5]); // local experimental EtherType
+        d.extend_from_slice(&[0u8; 46]);
+        d
+    }
+
+    /// What the sink takes and how each drop is counted; the TAP interface exists while the
+    /// session does and goes with it; a PPP session is refused, not half-made.
+    #[test]
+    fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
+        if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+            return;
+        }
+        let ran = in_netns(|| async {
+            let lo = std::process::Command::new("ip")
+                .args(["link", "set", "lo", "up"])
+                .status();
+            assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
+            let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
+            let mut dp = UserspaceDataPlane::new();
+            let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
+            dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
+                .unwrap();
+            let h = dp.create_session(&eth(42, "ustest%d")).unwrap();
+            let ifname = h.interface_name.unwrap();
+            assert!(ifname.starts_with("ustest"), "{ifname}");
+            // (Asked of this thread's namespace; /sys shows the process's.)
+            let exists = |n: &str| nix::net::if_::if_nametoindex(n).is_ok();
+            assert!(exists(&ifname), "{ifname} while the session lives");
+            let sink = dp.data_sink().unwrap();
+
+            // A control message (T bit) is the control plane's.
+            assert!(!sink.input(
+                Encap::Udp,
+                peer,
+                &[0xc8, 0x03, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]
+            ));
+            // A good data message reaches the TAP device.
+            assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
+            // Wrong cookie, unknown session, wrong sender: taken and counted.
+            assert!(sink.input(Encap::Udp, peer, &data(42, &[9, 9, 9, 9])));
+            assert!(sink.input(Encap::Udp, peer, &data(43, &[1, 2, 3, 4])));
+            let stranger: SocketAddr = "127.0.0.3:1701".parse().unwrap();
+            assert!(sink.input(Encap::Udp, stranger, &data(42, &[1, 2, 3, 4])));
+            // Garbage too short for a header is left to the control plane (counted there).
+            assert!(!sink.input(Encap::Udp, peer, &[0, 3]));
+
+            let st = dp.session_stats(7, 42).unwrap();
+            assert_eq!(st.rx_packets, 1, "{st:?}");
+            // As the kernel counts: the whole L2TP message (12 header bytes + the frame); a
+            // cookie discard is an error too; the TAP device took the good frame.
+            assert_eq!(st.rx_bytes, 72, "{st:?}");
+            assert_eq!(st.rx_cookie_discards, 1, "{st:?}");
+            assert_eq!(st.rx_invalid, 1, "{st:?}");
+            assert_eq!(st.rx_errors, 1, "{st:?}");
+            assert_eq!(dp.unknown_session_drops(), 1);
+
+            // The same session ID again: refused.
+            assert!(matches!(
+                dp.create_session(&eth(42, "ustestb%d")),
+                Err(DataPlaneError::Exists(_))
+            ));
+            // PPP is not carried here yet: refused, and nothing is left behind.
+            let ppp = SessionSpec {
+                version: Version::V3,
+                ..SessionSpec::ppp(7, 8, 50, 51)
+            };
+            assert!(matches!(
+                dp.create_session(&ppp),
+                Err(DataPlaneError::Unsupported(_))
+            ));
+            assert!(dp.session_stats(7, 50).is_none());
+
+            dp.delete_session(7, 42).unwrap();
+            assert!(dp.session_stats(7, 42).is_none());
+            assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
+            assert_eq!(
+                dp.unknown_session_drops(),
+                2,
+                "a deleted session takes nothing"
+            );
+            // The interface goes with the last descriptor (the aborted TAP task's, once the
+            // runtime has dropped it).
+            let mut gone = false;
+            for _ in 0..100 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                if !exists(&ifname) {
+                    gone = true;
+                    break;
+                }
+            }
+            assert!(gone, "{ifname} still exists after the session was deleted");
+            assert!(matches!(
+                dp.delete_session(7, 42),
+                Err(DataPlaneError::NotFound(_))
+            ));
+            dp.delete_tunnel(7).unwrap();
+        });
+        assert!(
+            ran,
+            "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
+        );
+    }
+}
