@@ -24,12 +24,12 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use l2tp_runtime::config::DataPlaneKind;
 use l2tp_runtime::config::{Config, Profile};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
-use l2tp_runtime::config::DataPlaneKind;
 use l2tp_runtime::kernel::KernelDataPlane;
-use l2tp_runtime::userspace::UserspaceDataPlane;
 use l2tp_runtime::pppd::PppdOptions;
+use l2tp_runtime::userspace::UserspaceDataPlane;
 use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
 /// L2TP daemon: LAC/LNS (L2TPv2) and LCCE (L2TPv3) control plane.
