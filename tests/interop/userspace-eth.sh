@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# L2TPv3 Ethernet pseudowire on the user-space data plane (TAP interfaces), two of our daemons
+# in two network namespaces, no kernel L2TP anywhere: a dynamic control connection comes up,
+# each end gets a TAP interface `pw0`, and IPv4 pings cross the pseudowire both ways. Then the
+# session counters in `l2tpctl show` must have moved, the cookie and sequence checks must have
+# dropped nothing, and SIGTERM removes the TAP interfaces.
+#
+# Env: ENCAP=udp|ip (default udp), FAMILY=4|6 (underlay; default 4), COOKIES=0|1 (default 1:
+#      a 4-byte cookie one way, 8 bytes the other), SEQ=0|1 (default 1: the default L2-Specific
+#      Sublayer with sequence numbers), QUIET=1 (no `l2tpctl show` print), IPERF=1 (iperf3
+#      TCP and 64-byte UDP, bare veth vs the pseudowire, with the daemons' CPU; IPERF_SECS).
+source "$(dirname "$0")/../netns-lib.sh"
+ENCAP=${ENCAP:-udp} FAMILY=${FAMILY:-4} COOKIES=${COOKIES:-1} SEQ=${SEQ:-1}
+L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
+[ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
+two_hosts a b
+if [ "$FAMILY" = 6 ]; then A_IP="[fd70::1]" B_IP="[fd70::2]"; else A_IP=10.70.0.1 B_IP=10.70.0.2; fi
+PORT=":1701"; [ "$ENCAP" = ip ] && PORT=":0"
+session_opts() {
+    echo 'pseudowire = "eth"'
+    echo 'interface_name = "pw0"'
+    if [ "$COOKIES" = 1 ]; then echo "cookie = $1"; echo "peer_cookie = $2"; fi
+    if [ "$SEQ" = 1 ]; then echo 'l2spec_type = "default"'; echo 'seqnum = true'; fi
+}
+cat > "$OUT/b.toml" <<CONF
+dataplane = "userspace"
+[tunnel.lcce]
+local = "$B_IP$PORT"
+listen = true
+version = "l2tpv3"
+encap = "$ENCAP"
+host_name = "lcce-b"
+[tunnel.lcce.session.eth]
+$(session_opts "[1, 2, 3, 4, 5, 6, 7, 8]" "[9, 10, 11, 12]")
+CONF
+cat > "$OUT/a.toml" <<CONF
+dataplane = "userspace"
+[tunnel.t]
+local = "$A_IP$PORT"
+peer = "$B_IP$PORT"
+version = "l2tpv3"
+encap = "$ENCAP"
+host_name = "lcce-a"
+[tunnel.t.session.eth]
+$(session_opts "[9, 10, 11, 12]" "[1, 2, 3, 4, 5, 6, 7, 8]")
+CONF
+ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
+PIDS+=($!)
+if [ "$ENCAP" = udp ]; then
+    wait_for 10 "listener up" sh -c "ip netns exec b ss -uln | grep -q ':1701'"
+else
+    wait_for 10 "listener up" grep -q "listening" "$OUT/b.log"
+fi
+ip netns exec a "$L2TPD" --control "$OUT/a.sock" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
+A=$!; PIDS+=($A)
+wait_for 15 "Ethernet pseudowire up ($ENCAP, IPv$FAMILY, cookies $COOKIES, sequencing $SEQ)" grep -q '"event":"session_up"' "$OUT/a.events"
+wait_for 10 "listener's session up" grep -q '"event":"session_up"' "$OUT/b.events"
+grep '"event":"session_up"' "$OUT/a.events" | grep -q '"interface":"pw0"' || fail "no pw0 interface in a's session_up"
+for n in a b; do
+    ip -n $n link show pw0 >/dev/null || fail "no TAP interface pw0 in $n"
+done
+ip -n a addr add 192.168.77.1/24 dev pw0
+ip -n b addr add 192.168.77.2/24 dev pw0
+ip -n a link set pw0 up; ip -n b link set pw0 up
+ip netns exec a ping -c 3 -i 0.2 -W 2 192.168.77.2 >"$OUT/ping-ab.log" 2>&1 || fail "ping a -> b across the pseudowire: $(tail -2 "$OUT/ping-ab.log")"
+pass "ping a -> b across the pseudowire"
+ip netns exec b ping -c 3 -i 0.2 -W 2 192.168.77.1 >"$OUT/ping-ba.log" 2>&1 || fail "ping b -> a across the pseudowire: $(tail -2 "$OUT/ping-ba.log")"
+pass "ping b -> a across the pseudowire"
+# A 1400-byte ping: the TAP MTU leaves room for the headers (no fragment of the L2TP datagram).
+ip netns exec a ping -c 2 -i 0.2 -W 2 -s 1300 192.168.77.2 >"$OUT/ping-big.log" 2>&1 || fail "1300-byte ping: $(tail -2 "$OUT/ping-big.log")"
+pass "1300-byte ping across"
+"$L2TPCTL" --control "$OUT/a.sock" show session --json > "$OUT/a-show.json" || fail "l2tpctl show session (a)"
+python3 - "$OUT/a-show.json" <<'PY' || fail "a's session counters"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+def sessions(d):
+    if isinstance(d, dict):
+        if d.get("stats") and "peer_id" in d: yield d
+        for v in d.values(): yield from sessions(v)
+    elif isinstance(d, list):
+        for v in d: yield from sessions(v)
+ss = list(sessions(doc))
+assert ss, "no session in show output"
+st = ss[0]["stats"]
+assert st["tx_packets"] >= 8 and st["rx_packets"] >= 8, st
+for k in ("rx_cookie_discards", "rx_seq_discards", "rx_invalid", "rx_errors", "tx_errors"):
+    assert st[k] == 0, (k, st)
+print("ok: counters", {k: st[k] for k in ("tx_packets", "rx_packets", "tx_bytes", "rx_bytes")})
+PY
+if [ "${IPERF:-0}" = 1 ]; then
+    # Throughput: iperf3 TCP and 64-byte UDP over the bare veth, then through the pseudowire;
+    # the two daemons' CPU time (utime + stime, /proc) during each pseudowire run.
+    command -v iperf3 >/dev/null || fail "iperf3 is not installed (apt-get install iperf3)"
+    SECS=${IPERF_SECS:-5}
+    ip netns exec b iperf3 -s -D -I "$OUT/iperf3.pid" >/dev/null 2>&1
+    sleep 0.5
+    PIDS+=("$(cat "$OUT/iperf3.pid")")
+    BPID=${PIDS[0]}
+    cpu() { awk '{s += $14 + $15} END {print s}' "/proc/$A/stat" "/proc/$BPID/stat"; }
+    run_iperf() { # NAME DEST ARGS...
+        local name=$1 dest=$2; shift 2
+        local c0 c1 t0 t1
+        c0=$(cpu); t0=$(date +%s.%N)
+        ip netns exec a iperf3 -c "$dest" -t "$SECS" -J "$@" > "$OUT/iperf-$name.json" || fail "iperf3 $name"
+        c1=$(cpu); t1=$(date +%s.%N)
+        python3 - "$OUT/iperf-$name.json" "$name" "$c0" "$c1" "$t0" "$t1" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1])); name = sys.argv[2]
+c0, c1, t0, t1 = map(float, sys.argv[3:7])
+hz = os.sysconf("SC_CLK_TCK")
+cpu = (c1 - c0) / hz / (t1 - t0)          # cores busy in the two daemons
+end = d["end"]
+if d["start"]["test_start"]["protocol"] == "TCP":
+    bps = end["sum_received"]["bits_per_second"]
+    extra = ""
+else:                                      # UDP: what arrived
+    s = end["sum"]; bps = s["bits_per_second"] * (1 - s["lost_percent"] / 100)
+    pps = (s["packets"] - s["lost_packets"]) / s["seconds"]
+    extra = f", {pps:,.0f} pkt/s received, {s['lost_percent']:.1f}% lost"
+gbps = bps / 1e9
+per = f"; daemons {cpu:.2f} cores, {cpu / gbps:.2f} cores per Gbit/s" if "pw" in name and gbps > 0 else ""
+print(f"bench: {name}: {gbps * 1000:,.0f} Mbit/s{extra}{per}")
+PY
+    }
+    run_iperf veth-tcp 10.70.0.2
+    run_iperf pw-tcp 192.168.77.2
+    run_iperf veth-udp64 10.70.0.2 -u -b 0 -l 64
+    run_iperf pw-udp64 192.168.77.2 -u -b 0 -l 64
+fi
+if [ "${QUIET:-0}" != 1 ]; then
+    echo "--- l2tpctl show (a)"; "$L2TPCTL" --control "$OUT/a.sock" show
+    echo "--- l2tpctl show (b)"; "$L2TPCTL" --control "$OUT/b.sock" show
+fi
+kill -TERM "$A"; rc=0; wait "$A" || rc=$?; [ "$rc" = 0 ] || fail "a's exit status $rc"
+ip -n a link show pw0 >/dev/null 2>&1 && fail "pw0 still in a after exit"
+wait_for 10 "b's session cleared (CDN/StopCCN) and its TAP removed" sh -c "! ip -n b link show pw0"
+echo "interop userspace-eth ($ENCAP, IPv$FAMILY): passed"
