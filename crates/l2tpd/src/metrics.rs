@@ -270,13 +270,35 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
     }
 
     type Get = fn(&l2tp_runtime::dataplane::SessionStats) -> u64;
-    let per_session: [(&str, &str, Get); 6] = [
+    let per_session: [(&str, &str, Get); 10] = [
         ("rx_packets", "Data packets received.", |s| s.rx_packets),
         ("tx_packets", "Data packets sent.", |s| s.tx_packets),
         ("rx_bytes", "Data bytes received.", |s| s.rx_bytes),
         ("tx_bytes", "Data bytes sent.", |s| s.tx_bytes),
-        ("rx_errors", "Data receive errors.", |s| s.rx_errors),
+        ("rx_errors", "Data receive errors (every discard).", |s| {
+            s.rx_errors
+        }),
         ("tx_errors", "Data send errors.", |s| s.tx_errors),
+        (
+            "rx_cookie_discards",
+            "Data packets discarded for a wrong cookie.",
+            |s| s.rx_cookie_discards,
+        ),
+        (
+            "rx_seq_discards",
+            "Data packets discarded for their sequence number.",
+            |s| s.rx_seq_discards,
+        ),
+        (
+            "rx_oos_packets",
+            "Data packets received out of sequence.",
+            |s| s.rx_oos_packets,
+        ),
+        (
+            "rx_invalid",
+            "Data packets that could not belong to the session (bad header, wrong sender).",
+            |s| s.rx_invalid,
+        ),
     ];
     let with_stats: Vec<(&TunnelStatus, &l2tp_runtime::status::SessionStatus)> = status
         .iter()
