@@ -24,8 +24,8 @@
 //! is discarded, until a run of out-of-sequence packets numbered one after another grows past
 //! four (the kernel's `nr_oos_count_max`): the next one is delivered and taken as the new
 //! expected number. So one lost packet costs the five after it, as with a kernel peer; this is
-//! stricter than RFC 3931 Appendix C's recommendation, which only drops packets older than the
-//! last one received. The receive window is half the sequence space less one (`nr_max / 2`):
+//! stricter than RFC 3931 Appendix C's recommendation, which accepts any packet at or ahead of
+//! the expected number (within the window) and drops only older ones. The receive window is half the sequence space less one (`nr_max / 2`):
 //! anything further ahead is discarded without affecting the resync run.
 //!
 //! Sequencing and the peer (the kernel's `lns_mode`, [`DataSession::with_lns_mode`]):
