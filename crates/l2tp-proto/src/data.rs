@@ -20,10 +20,13 @@
 //! P bits in any combination; trailing bytes after a v2 Length are dropped), checks the IDs, the
 //! cookie and the sequence number, and hands back the payload (a PPP frame, an Ethernet frame…)
 //! as a slice of the datagram. There is no reorder queue (the kernel's default, `reorder_timeout`
-//! 0): a packet in sequence is delivered, one out of sequence is discarded, and after more than
-//! four consecutive out-of-sequence packets numbered one after another the receiver resyncs to
-//! the peer (the kernel's `nr_oos_count_max`), so a peer that restarted its numbering is not
-//! locked out.
+//! 0): a packet in sequence is delivered; one out of sequence — behind, or ahead after a loss —
+//! is discarded, until a run of out-of-sequence packets numbered one after another grows past
+//! four (the kernel's `nr_oos_count_max`): the next one is delivered and taken as the new
+//! expected number. So one lost packet costs the five after it, as with a kernel peer; this is
+//! stricter than RFC 3931 Appendix C's recommendation, which accepts any packet at or ahead of
+//! the expected number (within the window) and drops only older ones. The receive window is half the sequence space less one (`nr_max / 2`):
+//! anything further ahead is discarded without affecting the resync run.
 //!
 //! Sequencing and the peer (the kernel's `lns_mode`, [`DataSession::with_lns_mode`]):
 //! - `lns_mode` true — the default here: `send_seq` and `recv_seq` stay as configured, and the
