@@ -7,17 +7,18 @@
 #
 # Env: ENCAP=udp|ip (default udp), FAMILY=4|6 (underlay; default 4), COOKIES=0|1 (default 1:
 #      a 4-byte cookie one way, 8 bytes the other), SEQ=0|1 (default 1: the default L2-Specific
-#      Sublayer with sequence numbers), QUIET=1 (no `l2tpctl show` print), IPERF=1 (iperf3
+#      Sublayer with sequence numbers), PW=eth|eth_vlan (default eth; eth_vlan also pings over
+#      an 802.1Q VLAN inside the pseudowire), QUIET=1 (no `l2tpctl show` print), IPERF=1 (iperf3
 #      TCP and 64-byte UDP, bare veth vs the pseudowire, with the daemons' CPU; IPERF_SECS).
 source "$(dirname "$0")/../netns-lib.sh"
-ENCAP=${ENCAP:-udp} FAMILY=${FAMILY:-4} COOKIES=${COOKIES:-1} SEQ=${SEQ:-1}
+ENCAP=${ENCAP:-udp} FAMILY=${FAMILY:-4} COOKIES=${COOKIES:-1} SEQ=${SEQ:-1} PW=${PW:-eth}
 L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
 [ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
 two_hosts a b
 if [ "$FAMILY" = 6 ]; then A_IP="[fd70::1]" B_IP="[fd70::2]"; else A_IP=10.70.0.1 B_IP=10.70.0.2; fi
 PORT=":1701"; [ "$ENCAP" = ip ] && PORT=":0"
 session_opts() {
-    echo 'pseudowire = "eth"'
+    echo "pseudowire = \"$PW\""
     echo 'interface_name = "pw0"'
     if [ "$COOKIES" = 1 ]; then echo "cookie = $1"; echo "peer_cookie = $2"; fi
     if [ "$SEQ" = 1 ]; then echo 'l2spec_type = "default"'; echo 'seqnum = true'; fi
@@ -69,6 +70,41 @@ pass "ping b -> a across the pseudowire"
 # A 1400-byte ping: the TAP MTU leaves room for the headers (no fragment of the L2TP datagram).
 ip netns exec a ping -c 2 -i 0.2 -W 2 -s 1300 192.168.77.2 >"$OUT/ping-big.log" 2>&1 || fail "1300-byte ping: $(tail -2 "$OUT/ping-big.log")"
 pass "1300-byte ping across"
+if [ "$PW" = eth_vlan ]; then
+    # 802.1Q-tagged frames cross the Ethernet VLAN pseudowire as they are: a frame tagged with
+    # VLAN 5 sent on a's pw0 (raw packet socket; no 8021q module needed) arrives whole on b's.
+    ip netns exec b python3 - "$OUT/vlan-rx" <<'PY' &
+import socket, struct, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+s.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA: the tag the kernel took off on receive
+s.bind(("pw0", 0)); s.settimeout(10)
+open(sys.argv[1] + ".ready", "w").close()
+while True:
+    f, anc, _, _ = s.recvmsg(2048, 1024)
+    if b"l2tp-vlan-5" not in f:
+        continue
+    tci = f[14:16] if f[12:14] == b"\x81\x00" else None
+    for level, kind, data in anc:
+        if level == 263 and kind == 8 and len(data) >= 20:
+            status, = struct.unpack_from("I", data, 0)
+            if status & (1 << 4):  # TP_STATUS_VLAN_VALID
+                tci = struct.pack("!H", struct.unpack_from("H", data, 16)[0])
+    if tci is not None and int.from_bytes(tci, "big") & 0xfff == 5:
+        open(sys.argv[1], "w").write(f.hex()); break
+PY
+    RX=$!
+    wait_for 5 "VLAN receiver ready" test -e "$OUT/vlan-rx.ready"
+    ip netns exec a python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("pw0", 0))
+frame = b"\xff" * 6 + b"\x02\x00\x00\x00\x00\x01" + b"\x81\x00\x00\x05" + b"\x88\xb5" + b"l2tp-vlan-5".ljust(46, b"\x00")
+for _ in range(3): s.send(frame)
+PY
+    wait "$RX" || true
+    [ -s "$OUT/vlan-rx" ] || fail "no VLAN 5 frame arrived on b's pw0"
+    pass "a VLAN 5 tagged frame crossed the Ethernet VLAN pseudowire intact"
+fi
 "$L2TPCTL" --control "$OUT/a.sock" show session --json > "$OUT/a-show.json" || fail "l2tpctl show session (a)"
 python3 - "$OUT/a-show.json" <<'PY' || fail "a's session counters"
 import json, sys

@@ -37,7 +37,7 @@
 //! [tunnel.t1.session.s1]
 //! sid = 1                      # local session ID (ranges as tid/ptid)
 //! psid = 2                     # peer session ID
-//! pseudowire = "ppp"           # "ppp" | "eth" | "pppac" (default "ppp")
+//! pseudowire = "ppp"           # "ppp" | "eth" | "eth_vlan" | "pppac" (default "ppp")
 //! seqnum = false
 //! reorder_timeout = 0          # ms
 //! cookie = [1, 2, 3, 4]        # 0, 4 or 8 bytes (v3 only)
@@ -155,6 +155,10 @@ pub enum Pseudowire {
     Ppp,
     /// Ethernet (v3).
     Eth,
+    /// Ethernet VLAN (v3, RFC 4719 §4.2): 802.1Q-tagged frames, carried like Ethernet. The
+    /// kernel has no driver for it (l2tp_eth registers Ethernet only); the user-space data
+    /// plane carries it.
+    EthVlan,
     /// PPP access concentrator: PPPoE session bridged to an L2TPv2 session (kpppoed).
     Pppac,
 }
@@ -165,6 +169,7 @@ impl fmt::Display for Pseudowire {
         f.write_str(match self {
             Pseudowire::Ppp => "ppp",
             Pseudowire::Eth => "eth",
+            Pseudowire::EthVlan => "eth_vlan",
             Pseudowire::Pppac => "pppac",
         })
     }
@@ -176,6 +181,7 @@ impl Pseudowire {
         match self {
             Pseudowire::Ppp | Pseudowire::Pppac => pw_type::PPP,
             Pseudowire::Eth => pw_type::ETHERNET,
+            Pseudowire::EthVlan => pw_type::ETHERNET_VLAN,
         }
     }
 }
@@ -1044,10 +1050,11 @@ impl Cx<'_> {
                     s.pseudowire = self.choice(
                         &kat,
                         item,
-                        "'ppp', 'eth' or 'pppac'",
+                        "'ppp', 'eth', 'eth_vlan' or 'pppac'",
                         &[
                             ("ppp", Pseudowire::Ppp),
                             ("eth", Pseudowire::Eth),
+                            ("eth_vlan", Pseudowire::EthVlan),
                             ("pppac", Pseudowire::Pppac),
                         ],
                     )?
@@ -1116,10 +1123,10 @@ impl Cx<'_> {
             }
         }
         match (v2, s.pseudowire) {
-            (true, Pseudowire::Eth) => {
+            (true, pw @ (Pseudowire::Eth | Pseudowire::EthVlan)) => {
                 return Err(self.err(
                     &pos("pseudowire"),
-                    "expect 'ppp' or 'pppac' for an L2TPv2 tunnel, got \"eth\"",
+                    format!("expect 'ppp' or 'pppac' for an L2TPv2 tunnel, got \"{pw}\""),
                 ))
             }
             (false, Pseudowire::Pppac) => {

@@ -148,7 +148,7 @@ impl SessionSpec {
             }
         }
         if self.version == Version::V2 {
-            if self.pseudowire == Pseudowire::Eth {
+            if matches!(self.pseudowire, Pseudowire::Eth | Pseudowire::EthVlan) {
                 return Err(DataPlaneError::Unsupported(
                     "L2TPv2 carries PPP only".into(),
                 ));

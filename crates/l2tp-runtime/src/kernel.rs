@@ -241,6 +241,13 @@ impl DataPlane for KernelDataPlane {
                     "pseudowire pppac (PPPoE bridging) in the kernel data plane".into(),
                 ))
             }
+            Pseudowire::EthVlan => {
+                return Err(DataPlaneError::Unsupported(
+                    "pseudowire eth_vlan in the kernel (l2tp_eth carries Ethernet only; use \
+                     dataplane = \"userspace\")"
+                        .into(),
+                ))
+            }
         };
         if spec.version == Version::V3 {
             ks.l2spec = Some(match spec.l2spec {

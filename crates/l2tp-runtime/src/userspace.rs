@@ -1,6 +1,7 @@
 //! The user-space data plane: L2TP data messages carried by this process, for hosts whose
 //! kernel has no L2TP (containers, minimal kernels): an L2TPv3 Ethernet pseudowire becomes a
-//! TAP interface per session.
+//! TAP interface per session (Ethernet and Ethernet VLAN pseudowires: tagged frames pass
+//! through the TAP device as they are).
 //!
 //! # Data flow
 //! - **Network → TAP.** The driver's socket readers (`recvmmsg` batches) offer every datagram
@@ -197,7 +198,7 @@ impl DataPlane for UserspaceDataPlane {
                 spec.tunnel_id
             )));
         };
-        if spec.pseudowire != Pseudowire::Eth {
+        if !matches!(spec.pseudowire, Pseudowire::Eth | Pseudowire::EthVlan) {
             return Err(DataPlaneError::Unsupported(format!(
                 "pseudowire {:?} on the user-space data plane (it carries Ethernet only until \
                  the in-process PPP engine is wired in)",

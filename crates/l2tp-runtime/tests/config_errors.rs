@@ -41,7 +41,7 @@ fn bad_pseudowire() {
     assert_err(
         &format!("{T}[tunnel.t1.session.s1]\npseudowire = \"atm\"\n"),
         "t.toml:4:1: tunnel.t1.session.s1.pseudowire: ",
-        "expect 'ppp', 'eth' or 'pppac'",
+        "expect 'ppp', 'eth', 'eth_vlan' or 'pppac'",
     );
 }
 

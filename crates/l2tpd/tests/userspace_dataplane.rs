@@ -25,6 +25,10 @@ fn l2tpctl() -> PathBuf {
 }
 
 fn run(encap: &str, family: &str, cookies: bool, seq: bool) -> String {
+    run_pw("eth", encap, family, cookies, seq)
+}
+
+fn run_pw(pw: &str, encap: &str, family: &str, cookies: bool, seq: bool) -> String {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(repo.join("tests/interop/userspace-eth.sh"))
         .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
@@ -34,6 +38,7 @@ fn run(encap: &str, family: &str, cookies: bool, seq: bool) -> String {
         .env("COOKIES", if cookies { "1" } else { "0" })
         .env("SEQ", if seq { "1" } else { "0" })
         .env("QUIET", "1")
+        .env("PW", pw)
         .output()
         .expect("run tests/interop/userspace-eth.sh");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -88,5 +93,16 @@ fn ethernet_pseudowire_over_l2tp_ip_ipv4_with_cookies_and_sequencing_carries_pin
 fn ethernet_pseudowire_over_l2tp_ip_ipv6_with_cookies_carries_pings() {
     if !skip() {
         run("ip", "6", true, false);
+    }
+}
+
+#[test]
+fn ethernet_vlan_pseudowire_carries_tagged_frames() {
+    if !skip() {
+        let out = run_pw("eth_vlan", "udp", "4", false, true);
+        assert!(
+            out.contains("ok: a VLAN 5 tagged frame crossed the Ethernet VLAN pseudowire intact"),
+            "{out}"
+        );
     }
 }

@@ -74,6 +74,7 @@ impl Driver {
                     spec.pseudowire = Pseudowire::Ppp
                 }
                 l2tp_proto::wire::pw_type::ETHERNET => spec.pseudowire = Pseudowire::Eth,
+                l2tp_proto::wire::pw_type::ETHERNET_VLAN => spec.pseudowire = Pseudowire::EthVlan,
                 _ => {}
             }
         }
