@@ -188,18 +188,25 @@ fn daemon(args: Args, profile: Profile, default_config: &str) -> Result<(), Fail
         .map_err(|e| Failure::Error(anyhow::anyhow!("{e}")))?;
     // A user-space data plane carries packets on the runtime's tasks (socket readers, one
     // task per TAP device): give them worker threads beside the control loop's.
-    let rt = match chosen_kind(&args, &config) {
-        DataPlaneKind::Userspace | DataPlaneKind::Auto => {
+    // The user-space data plane carries packets on the runtime's tasks (socket readers, one
+    // task per TAP device). `L2TPD_WORKERS=N` (N > 0) spreads them over N worker threads; by
+    // default one thread runs everything, as for the kernel data plane: on the 2-core test
+    // machine 0, 1 and 2 workers gave the same iperf3 figures within the run-to-run noise
+    // (BENCHMARKS.md), so the simpler runtime stays.
+    let workers = std::env::var("L2TPD_WORKERS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0);
+    let rt = match (chosen_kind(&args, &config), workers) {
+        (DataPlaneKind::Userspace | DataPlaneKind::Auto, Some(n)) => {
             tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(std::thread::available_parallelism().map_or(2, |n| n.get().min(4)))
+                .worker_threads(n)
                 .enable_all()
                 .build()
         }
-        DataPlaneKind::Kernel | DataPlaneKind::Null => {
-            tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-        }
+        _ => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
     }
     .map_err(|e| Failure::Error(anyhow::anyhow!("cannot start runtime: {e}")))?;
     let result = rt.block_on(run(args, config, config_path, profile));
