@@ -22,10 +22,7 @@ use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
 
-use crate::wire::{AVP_HEADER_LEN, CONTROL_HEADER_LEN};
-
-/// Message Digest attribute type (RFC 3931 §5.4.1).
-pub const ATTR_MESSAGE_DIGEST: u16 = 59;
+use crate::wire::{attr, AvpIter, AVP_HEADER_LEN, CONTROL_HEADER_LEN};
 
 /// HMAC algorithm of the Message Digest AVP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -91,31 +88,20 @@ pub fn hmac(alg: DigestAlg, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
 }
 
 /// Positions of the digest bytes (after the Digest Type octet) of every Message Digest AVP in a
-/// control message `msg` (starting at the control header): `(offset, length)`. Stops at the
-/// first malformed AVP.
+/// control message `msg` (starting at the control header): `(offset, length)`. Walks the AVPs
+/// with [`AvpIter`] up to the header's Length and stops at the first malformed AVP.
 pub fn digest_fields(msg: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
     let end = match msg.get(2..4) {
-        Some(l) => usize::from(u16::from_be_bytes([l[0], l[1]])).min(msg.len()),
-        None => return out,
+        Some(&[a, b]) => usize::from(u16::from_be_bytes([a, b])),
+        _ => return Vec::new(),
     };
-    let mut off = CONTROL_HEADER_LEN;
-    while off + AVP_HEADER_LEN <= end {
-        let Some(h) = msg.get(off..off + AVP_HEADER_LEN) else {
-            break;
-        };
-        let len = (usize::from(h[0] & 0x03) << 8) | usize::from(h[1]);
-        if len < AVP_HEADER_LEN || off + len > end {
-            break;
-        }
-        let vendor = u16::from_be_bytes([h[2], h[3]]);
-        let attr = u16::from_be_bytes([h[4], h[5]]);
-        if vendor == 0 && attr == ATTR_MESSAGE_DIGEST && len > AVP_HEADER_LEN + 1 {
-            out.push((off + AVP_HEADER_LEN + 1, len - AVP_HEADER_LEN - 1));
-        }
-        off += len;
-    }
-    out
+    AvpIter::new(msg, CONTROL_HEADER_LEN, end)
+        .map_while(|a| a.ok())
+        .filter(|a| {
+            a.header.vendor == 0 && a.header.attr_type == attr::MESSAGE_DIGEST && a.value.len() > 1
+        })
+        .map(|a| (a.offset + AVP_HEADER_LEN + 1, a.value.len() - 1))
+        .collect()
 }
 
 /// The nonces of a digest computation: `(sender's, receiver's)`; `None` for the SCCRQ formula.

@@ -9,15 +9,12 @@ use std::collections::HashMap;
 use l2tp_proto::auth::{self, DigestAlg};
 use l2tp_proto::tunnel::challenge_response;
 use l2tp_proto::wire::{
-    self, avp_name, error_code, hidden, peek, result, AvpValue, ControlHeader, DataHeader, Encap,
-    MessageType, Peek, Version, CONTROL_HEADER_LEN, FLAG_L, FLAG_O, FLAG_P, FLAG_S, FLAG_T,
-    IP_SESSION_ID_LEN,
+    self, attr, avp_name, error_code, peek, result, reveal_at, AvpIter, AvpValue, ControlHeader,
+    DataHeader, Encap, MessageType, Peek, ValueKind, Version, CONTROL_HEADER_LEN, FLAG_L, FLAG_O,
+    FLAG_P, FLAG_S, FLAG_T, IP_SESSION_ID_LEN,
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-
-const AVP_HEADER_LEN: usize = 6;
-const ATTR_RANDOM_VECTOR: u16 = 36;
 
 /// One decoded L2TP packet.
 #[derive(Debug, Clone, Serialize)]
@@ -258,89 +255,53 @@ fn control(buf: &[u8], encap: Encap, secret: Option<&[u8]>) -> Result<Decoded, D
     })
 }
 
+/// The AVPs of `buf[start..end]` through the codec's checked view ([`AvpIter`]), with their
+/// offsets; a hidden AVP is revealed when `secret` is given and shown as hex otherwise.
 fn walk_avps(
     buf: &[u8],
     start: usize,
     end: usize,
     secret: Option<&[u8]>,
 ) -> wire::Result<Vec<AvpOut>> {
-    let end = end.min(buf.len());
     let mut out = Vec::new();
     let mut rv: Option<&[u8]> = None;
-    let mut off = start;
-    while off < end {
-        let rest = &buf[off..end];
-        if rest.len() < AVP_HEADER_LEN {
-            return Err(wire::Error::AvpLength {
-                offset: off,
-                attr_type: be16(rest, 4).unwrap_or(0),
-                length: rest.len(),
-            });
-        }
-        let flags = rest[0];
-        let length = (usize::from(rest[0] & 0x03) << 8) | usize::from(rest[1]);
-        let vendor = u16::from_be_bytes([rest[2], rest[3]]);
-        let attr_type = u16::from_be_bytes([rest[4], rest[5]]);
-        if length < AVP_HEADER_LEN || length > rest.len() {
-            return Err(wire::Error::AvpLength {
-                offset: off,
-                attr_type,
-                length,
-            });
-        }
-        let raw = &rest[AVP_HEADER_LEN..length];
-        let is_hidden = flags & 0x40 != 0;
+    for raw in AvpIter::new(buf, start, end) {
+        let raw = raw?;
+        let h = raw.header;
         let mut a = AvpOut {
-            offset: off,
-            vendor,
-            attr_type,
-            name: avp_name(vendor, attr_type),
-            mandatory: flags & 0x80 != 0,
-            hidden: is_hidden,
+            offset: raw.offset,
+            vendor: h.vendor,
+            attr_type: h.attr_type,
+            name: avp_name(h.vendor, h.attr_type),
+            mandatory: h.mandatory,
+            hidden: h.hidden,
             value: None,
             hex: None,
             check: None,
             text: None,
             parsed: None,
         };
-        let plain = if is_hidden {
-            match (secret, rv) {
-                (Some(secret), Some(rv)) => Some(
-                    hidden::reveal(attr_type, secret, rv, raw).map_err(|e| match e {
-                        wire::Error::AvpValue { reason, .. } => wire::Error::AvpValue {
-                            offset: off,
-                            attr_type,
-                            reason,
-                        },
-                        e => e,
-                    })?,
-                ),
-                (Some(_), None) => {
-                    return Err(wire::Error::HiddenNoRandomVector {
-                        offset: off,
-                        attr_type,
-                    })
+        let plain = match (h.hidden, secret) {
+            (true, None) => None,
+            (true, Some(_)) => Some(reveal_at(raw.offset, &h, secret, rv, raw.value)?),
+            (false, _) => {
+                if h.vendor == 0 && h.attr_type == attr::RANDOM_VECTOR {
+                    rv = Some(raw.value);
                 }
-                (None, _) => None,
+                Some(raw.value.to_vec())
             }
-        } else {
-            if vendor == 0 && attr_type == ATTR_RANDOM_VECTOR {
-                rv = Some(raw);
-            }
-            Some(raw.to_vec())
         };
         match plain {
             Some(v) => {
-                let value = AvpValue::parse_value(vendor, attr_type, &v, off)?;
+                let value = AvpValue::parse_value(h.vendor, h.attr_type, &v, raw.offset)?;
                 if matches!(value, AvpValue::Unknown { .. }) {
                     a.hex = Some(hex::encode(&v));
                 }
                 a.parsed = Some(value);
             }
-            None => a.hex = Some(hex::encode(raw)),
+            None => a.hex = Some(hex::encode(raw.value)),
         }
         out.push(a);
-        off += length;
     }
     Ok(out)
 }
@@ -385,7 +346,8 @@ fn bytes(b: &[u8]) -> Value {
     Value::String(hex::encode(b))
 }
 
-/// The value for programs (`--json`): typed.
+/// The value for programs (`--json`): typed. Values of the simple kinds follow the AVP table
+/// ([`ValueKind`]): integers as numbers, text as a string, bytes as hex digits.
 fn json_value(v: &AvpValue, msg: Option<MessageType>) -> Value {
     use AvpValue::*;
     match v {
@@ -408,45 +370,8 @@ fn json_value(v: &AvpValue, msg: Option<MessageType>) -> Value {
         ProtocolVersion { version, revision } => {
             json!({"version": version, "revision": revision})
         }
-        FramingCapabilities(v)
-        | BearerCapabilities(v)
-        | BearerType(v)
-        | FramingType(v)
-        | CallSerialNumber(v)
-        | MinimumBps(v)
-        | MaximumBps(v)
-        | TxConnectSpeed(v)
-        | PhysicalChannelId(v)
-        | RxConnectSpeed(v)
-        | ExtendedVendorId(v)
-        | RouterId(v)
-        | AssignedControlConnectionId(v)
-        | LocalSessionId(v)
-        | RemoteSessionId(v) => json!(v),
-        FirmwareRevision(v)
-        | AssignedTunnelId(v)
-        | ReceiveWindowSize(v)
-        | AssignedSessionId(v)
-        | ProxyAuthenType(v)
-        | PseudowireType(v)
-        | L2SpecificSublayer(v)
-        | DataSequencing(v)
-        | CircuitStatus(v) => json!(v),
-        TxConnectSpeedV3(v) | RxConnectSpeedV3(v) => json!(v),
         ProxyAuthenId(v) => json!(v),
-        HostName(b) | VendorName(b) | CalledNumber(b) | CallingNumber(b) | SubAddress(b)
-        | ProxyAuthenName(b) | PrivateGroupId(b) | RemoteEndId(b) | PreferredLanguage(b) => text(b),
-        TieBreaker(b) => bytes(b),
-        ChallengeResponse(b) => bytes(b),
-        Challenge(b)
-        | InitialReceivedLcpConfreq(b)
-        | LastSentLcpConfreq(b)
-        | LastReceivedLcpConfreq(b)
-        | ProxyAuthenChallenge(b)
-        | ProxyAuthenResponse(b)
-        | RandomVector(b)
-        | AssignedCookie(b)
-        | ControlMessageAuthNonce(b) => bytes(b),
+        AssignedCookie(b) => bytes(b),
         Q931CauseCode {
             cause_code,
             cause_msg,
@@ -457,15 +382,23 @@ fn json_value(v: &AvpValue, msg: Option<MessageType>) -> Value {
             "hardware_overruns": c.hardware_overruns, "buffer_overruns": c.buffer_overruns,
             "timeouts": c.timeouts, "alignment": c.alignment}),
         Accm { send, recv } => json!({"send": send, "recv": recv}),
-        SequencingRequired => Value::Bool(true),
         MessageDigest {
             digest_type,
             digest,
         } => json!({"digest_type": digest_type, "digest": hex::encode(digest)}),
         PseudowireCapabilities(list) => json!(list),
         Unknown { value, .. } => bytes(value),
-        #[allow(unreachable_patterns)]
-        other => Value::String(other.describe()),
+        simple => match (
+            simple.spec().map(|s| s.kind),
+            simple.as_uint(),
+            simple.as_bytes(),
+        ) {
+            (_, Some(n), _) => json!(n),
+            (Some(ValueKind::Text), _, Some(b)) => text(b),
+            (_, _, Some(b)) => bytes(b),
+            (Some(ValueKind::Empty), _, _) => Value::Bool(true),
+            _ => Value::String(simple.describe()),
+        },
     }
 }
 

@@ -11,8 +11,12 @@ mod error;
 mod header;
 pub mod hidden;
 mod message;
+mod table;
+mod view;
 
 pub use avp::*;
 pub use error::*;
 pub use header::*;
 pub use message::*;
+pub use table::*;
+pub use view::*;
