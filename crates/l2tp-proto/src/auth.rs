@@ -18,9 +18,11 @@
 //!
 //! Pure functions over byte slices; they never panic on any input.
 
+use hmac::digest::{CtOutput, KeyInit};
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
+use subtle::ConstantTimeEq;
 
 use crate::wire::{attr, AvpIter, AVP_HEADER_LEN, CONTROL_HEADER_LEN};
 
@@ -70,21 +72,44 @@ pub fn shared_key(secret: &[u8]) -> [u8; 16] {
 /// HMAC over `parts` (concatenated).
 pub fn hmac(alg: DigestAlg, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     match alg {
-        DigestAlg::HmacMd5 => {
-            let mut m = <Hmac<Md5> as Mac>::new_from_slice(key).expect("any key length");
-            for p in parts {
-                m.update(p);
-            }
-            m.finalize().into_bytes().to_vec()
-        }
-        DigestAlg::HmacSha1 => {
-            let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key).expect("any key length");
-            for p in parts {
-                m.update(p);
-            }
-            m.finalize().into_bytes().to_vec()
-        }
+        DigestAlg::HmacMd5 => keyed::<Hmac<Md5>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        DigestAlg::HmacSha1 => keyed::<Hmac<Sha1>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
     }
+}
+
+/// True when `expected` is the HMAC over `parts`, compared in constant time (the hmac crate's
+/// `verify_slice`); false for a length other than the algorithm's.
+pub fn hmac_verify(alg: DigestAlg, key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    match alg {
+        DigestAlg::HmacMd5 => keyed::<Hmac<Md5>>(key, parts)
+            .verify_slice(expected)
+            .is_ok(),
+        DigestAlg::HmacSha1 => keyed::<Hmac<Sha1>>(key, parts)
+            .verify_slice(expected)
+            .is_ok(),
+    }
+}
+
+/// A MAC keyed with `key` (HMAC takes any key length) that has absorbed `parts`.
+fn keyed<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
+    let mut m = <M as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        m.update(p);
+    }
+    m
+}
+
+/// Constant-time equality of two digests (RustCrypto `subtle`); false when the lengths differ.
+/// For authenticators computed elsewhere (the CLI's capture checks), where no MAC object is at
+/// hand for `verify_slice`.
+pub fn digest_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// Positions of the digest bytes (after the Digest Type octet) of every Message Digest AVP in a
@@ -107,10 +132,12 @@ pub fn digest_fields(msg: &[u8]) -> Vec<(usize, usize)> {
 /// The nonces of a digest computation: `(sender's, receiver's)`; `None` for the SCCRQ formula.
 pub type Nonces<'a> = Option<(&'a [u8], &'a [u8])>;
 
-fn compute(alg: DigestAlg, key: &[u8], nonces: Nonces, zeroed: &[u8]) -> Vec<u8> {
+/// The HMAC input of a digest computation: the nonces (none for the SCCRQ formula), then the
+/// message with its digests zeroed.
+fn parts<'a>(nonces: Nonces<'a>, zeroed: &'a [u8]) -> Vec<&'a [u8]> {
     match nonces {
-        None => hmac(alg, key, &[zeroed]),
-        Some((a, b)) => hmac(alg, key, &[a, b, zeroed]),
+        None => vec![zeroed],
+        Some((a, b)) => vec![a, b, zeroed],
     }
 }
 
@@ -129,7 +156,7 @@ pub fn sign(msg: &mut [u8], alg: DigestAlg, key: &[u8], nonces: Nonces) -> bool 
             b.fill(0);
         }
     }
-    let d = compute(alg, key, nonces, msg);
+    let d = hmac(alg, key, &parts(nonces, msg));
     match msg.get_mut(off..off + len) {
         Some(b) => {
             b.copy_from_slice(&d);
@@ -154,15 +181,10 @@ pub fn verify(msg: &[u8], key: &[u8], nonces: Nonces) -> bool {
             b.fill(0);
         }
     }
-    received.iter().any(|r| {
-        DigestAlg::from_len(r.len())
-            .is_some_and(|alg| ct_eq(&compute(alg, key, nonces, &zeroed), r))
-    })
-}
-
-/// Constant-time comparison of equal-length byte strings.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let input = parts(nonces, &zeroed);
+    received
+        .iter()
+        .any(|r| DigestAlg::from_len(r.len()).is_some_and(|alg| hmac_verify(alg, key, &input, r)))
 }
 
 /// v3 Message Digest keys of one control connection.
@@ -205,6 +227,18 @@ pub fn challenge_response(msg_type: u8, secret: &[u8], challenge: &[u8]) -> [u8;
     h.update(secret);
     h.update(challenge);
     h.finalize().into()
+}
+
+/// True when `response` is the Challenge Response to `challenge` for a message of type
+/// `msg_type` (RFC 2661 §4.2), compared in constant time (RustCrypto `CtOutput`).
+pub fn verify_challenge_response(
+    msg_type: u8,
+    secret: &[u8],
+    challenge: &[u8],
+    response: &[u8; 16],
+) -> bool {
+    let expected = challenge_response(msg_type, secret, challenge);
+    CtOutput::<Md5>::new(expected.into()) == CtOutput::new((*response).into())
 }
 
 #[cfg(test)]
