@@ -246,14 +246,33 @@ mod tests {
     use super::*;
     use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType, Version};
 
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
     #[test]
-    fn challenge_response_matches_xl2tpd_formula() {
-        // MD5(2 ‖ "s" ‖ [1,2,3]) computed independently.
-        let r = challenge_response(2, b"s", &[1, 2, 3]);
-        let mut h = Md5::new();
-        h.update([2u8, b's', 1, 2, 3]);
-        let e: [u8; 16] = h.finalize().into();
-        assert_eq!(r, e);
+    fn challenge_response_is_md5_of_type_secret_challenge_per_published_vectors() {
+        // RFC 1321 §A.5 test suite: MD5("abc") and MD5("message digest"), split into
+        // type byte ‖ secret ‖ challenge.
+        let abc = challenge_response(b'a', b"b", b"c");
+        assert_eq!(abc.to_vec(), unhex("900150983cd24fb0d6963f7d28e17f72"));
+        let md = challenge_response(b'm', b"essage ", b"digest");
+        assert_eq!(md.to_vec(), unhex("f96b697d7cb7938d525a2f31aaf161d0"));
+        // RFC 2661 §4.2 with an SCCRP (type 2), secret "s3cr3t" and the challenge 00..0f,
+        // computed independently with python3:
+        // hashlib.md5(bytes([2]) + b"s3cr3t" + bytes(range(16))).hexdigest()
+        let challenge: Vec<u8> = (0..16).collect();
+        let r = challenge_response(2, b"s3cr3t", &challenge);
+        assert_eq!(r.to_vec(), unhex("eed2c93005303fe88a4392b557ffdbb5"));
+        assert!(verify_challenge_response(2, b"s3cr3t", &challenge, &r));
+        // The same challenge answered in an SCCCN (type 3) gives another digest.
+        assert!(!verify_challenge_response(3, b"s3cr3t", &challenge, &r));
+        let mut wrong = r;
+        wrong[15] ^= 1;
+        assert!(!verify_challenge_response(2, b"s3cr3t", &challenge, &wrong));
     }
 
     fn msg(alg: DigestAlg) -> Vec<u8> {
@@ -279,11 +298,32 @@ mod tests {
 
     #[test]
     fn shared_key_is_hmac_md5_of_octet_2() {
-        // RFC 2104 HMAC-MD5 with key "secret" over [2], computed with the hmac crate directly.
-        let mut m = <Hmac<Md5> as Mac>::new_from_slice(b"secret").unwrap();
-        m.update(&[2u8]);
-        let e: [u8; 16] = m.finalize().into_bytes().into();
-        assert_eq!(shared_key(b"secret"), e);
+        // RFC 2202 §2 test case 2 checks the HMAC-MD5 we build on.
+        let key = b"Jefe";
+        let tc2 = hmac(
+            DigestAlg::HmacMd5,
+            key,
+            &[b"what do ya want ", b"for nothing?"],
+        );
+        assert_eq!(tc2, unhex("750c783e6ab0b503eaa86e310a5db738"));
+        // RFC 3931 §5.4.1 shared_key with the secret "secret", computed independently with
+        // python3: hmac.new(b"secret", b"\x02", "md5").hexdigest()
+        assert_eq!(
+            shared_key(b"secret").to_vec(),
+            unhex("21dc457145ad58f4b1497ae27d2a87b4")
+        );
+        assert!(hmac_verify(
+            DigestAlg::HmacMd5,
+            key,
+            &[b"what do ya want for nothing?"],
+            &tc2
+        ));
+        assert!(!hmac_verify(
+            DigestAlg::HmacMd5,
+            key,
+            &[b"what do ya want for nothing!"],
+            &tc2
+        ));
     }
 
     #[test]
