@@ -19,23 +19,11 @@ use l2tp_proto::wire::{
 };
 use sim::*;
 
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s)
-}
-
-/// A tunnel with one session up; returns (LAC tunnel, LNS tunnel).
+/// A tunnel with one session up, a second later; returns (LAC tunnel, LNS tunnel).
 fn setup(s: &mut Sim) -> (TunnelId, TunnelId) {
-    let now = s.now;
-    let cfg = s.tunnel_cfg();
-    let t = s.nodes[LAC].ep.connect(now, cfg).unwrap();
-    s.nodes[LAC]
-        .ep
-        .open_session(now, t, SessionConfig::default())
-        .unwrap();
-    assert!(s.run_until(secs(10.0), |s| s.has_event(LAC, is_session_up)
-        && s.has_event(LNS, is_session_up)));
+    let r = s.tunnel_with_session();
     s.run_for(secs(1.0));
-    (t, s.nodes[LNS].ep.tunnel_ids()[0])
+    r
 }
 
 /// The StopCCN the LNS would send next to the LAC's tunnel `t`: the right Ns and Nr, naming

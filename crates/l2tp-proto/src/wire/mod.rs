@@ -7,6 +7,7 @@
 
 mod access;
 mod avp;
+mod codes;
 mod error;
 mod header;
 pub mod hidden;
@@ -15,6 +16,7 @@ mod table;
 mod view;
 
 pub use avp::*;
+pub use codes::*;
 pub use error::*;
 pub use header::*;
 pub use message::*;

@@ -1,4 +1,5 @@
-//! Decoding one L2TP packet into a printable / serialisable description.
+//! Decoding one L2TP packet into a printable / serialisable description; [`render`] prints
+//! it, [`verify`] checks its authenticators with the secret.
 //!
 //! Uses the codec's header parser and per-AVP value parser, but walks the AVPs here so that a
 //! hidden AVP without a secret is shown as hidden hex instead of failing the whole message,
@@ -15,6 +16,13 @@ use l2tp_proto::wire::{
 };
 use serde::Serialize;
 use serde_json::{json, Map, Value};
+
+mod render;
+mod verify;
+
+pub use render::tree;
+use render::{describe, json_value};
+pub use verify::{Check, Verifier};
 
 /// One decoded L2TP packet.
 #[derive(Debug, Clone, Serialize)]
@@ -100,54 +108,6 @@ pub struct AvpOut {
     pub parsed: Option<AvpValue>,
 }
 
-/// The outcome of checking an authenticator with the secret.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Check {
-    /// `correct`, `incorrect` or `unverified`.
-    pub result: &'static str,
-    /// What it should be (hex), when incorrect.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub expected: Option<String>,
-    /// Why it could not be checked.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl Check {
-    fn compare(got: &[u8], expected: &[u8]) -> Check {
-        if auth::digest_eq(got, expected) {
-            Check {
-                result: "correct",
-                expected: None,
-                reason: None,
-            }
-        } else {
-            Check {
-                result: "incorrect",
-                expected: Some(hex::encode(expected)),
-                reason: None,
-            }
-        }
-    }
-
-    fn unverified(reason: impl Into<String>) -> Check {
-        Check {
-            result: "unverified",
-            expected: None,
-            reason: Some(reason.into()),
-        }
-    }
-
-    /// As tshark puts it: `[correct]`, `[incorrect, should be …]`, `[not verified: …]`.
-    pub fn text(&self) -> String {
-        match (self.result, &self.expected, &self.reason) {
-            ("incorrect", Some(e), _) => format!("[incorrect, should be 0x{e}]"),
-            ("unverified", _, Some(r)) => format!("[not verified: {r}]"),
-            (r, _, _) => format!("[{r}]"),
-        }
-    }
-}
-
 /// A decode failure: the codec's error plus where it happened, as one line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DecodeError(pub String);
@@ -188,7 +148,7 @@ fn flag_names(flags: u16) -> Vec<&'static str> {
     .collect()
 }
 
-fn be16(b: &[u8], at: usize) -> Option<u16> {
+pub(super) fn be16(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
 }
 
@@ -306,102 +266,6 @@ fn walk_avps(
     Ok(out)
 }
 
-/// The name of a Result Code's result: StopCCN's and CDN's tables differ.
-fn result_name(msg: Option<MessageType>, code: u16) -> Option<&'static str> {
-    match msg {
-        Some(MessageType::StopCcn) => Some(result::stopccn_name(code)),
-        Some(MessageType::Cdn) => Some(result::cdn_name(code)),
-        _ => None,
-    }
-}
-
-/// The value for people: the codec's rendering, Result Codes with their names.
-fn describe(v: &AvpValue, msg: Option<MessageType>) -> String {
-    match v {
-        AvpValue::Unknown { value, .. } => format!("{} bytes", value.len()),
-        AvpValue::ResultCode(rc) => {
-            let mut s = format!("result {}", rc.result);
-            if let Some(n) = result_name(msg, rc.result) {
-                s.push_str(&format!(" ({n})"));
-            }
-            if let Some(e) = rc.error {
-                s.push_str(&format!(", error {e} ({})", error_code::name(e)));
-            }
-            if let Some(m) = &rc.message {
-                s.push_str(&format!(", message {:?}", String::from_utf8_lossy(m)));
-            }
-            s
-        }
-        v => v.describe(),
-    }
-}
-
-/// Text as a string (UTF-8, lossy).
-fn text(b: &[u8]) -> Value {
-    Value::String(String::from_utf8_lossy(b).into_owned())
-}
-
-/// Bytes as hex digits.
-fn bytes(b: &[u8]) -> Value {
-    Value::String(hex::encode(b))
-}
-
-/// The value for programs (`--json`): typed. Values of the simple kinds follow the AVP table
-/// ([`ValueKind`]): integers as numbers, text as a string, bytes as hex digits.
-fn json_value(v: &AvpValue, msg: Option<MessageType>) -> Value {
-    use AvpValue::*;
-    match v {
-        MessageType(t) => json!({"type": t.to_u16(), "name": t.to_string()}),
-        ResultCode(rc) => {
-            let mut m = Map::new();
-            m.insert("result".into(), json!(rc.result));
-            if let Some(n) = result_name(msg, rc.result) {
-                m.insert("result_name".into(), json!(n));
-            }
-            if let Some(e) = rc.error {
-                m.insert("error".into(), json!(e));
-                m.insert("error_name".into(), json!(error_code::name(e)));
-            }
-            if let Some(msg) = &rc.message {
-                m.insert("message".into(), text(msg));
-            }
-            Value::Object(m)
-        }
-        ProtocolVersion { version, revision } => {
-            json!({"version": version, "revision": revision})
-        }
-        ProxyAuthenId(v) => json!(v),
-        AssignedCookie(b) => bytes(b),
-        Q931CauseCode {
-            cause_code,
-            cause_msg,
-            advisory,
-        } => json!({"cause_code": cause_code, "cause_msg": cause_msg,
-            "advisory": String::from_utf8_lossy(advisory)}),
-        CallErrors(c) => json!({"crc": c.crc, "framing": c.framing,
-            "hardware_overruns": c.hardware_overruns, "buffer_overruns": c.buffer_overruns,
-            "timeouts": c.timeouts, "alignment": c.alignment}),
-        Accm { send, recv } => json!({"send": send, "recv": recv}),
-        MessageDigest {
-            digest_type,
-            digest,
-        } => json!({"digest_type": digest_type, "digest": hex::encode(digest)}),
-        PseudowireCapabilities(list) => json!(list),
-        Unknown { value, .. } => bytes(value),
-        simple => match (
-            simple.spec().map(|s| s.kind),
-            simple.as_uint(),
-            simple.as_bytes(),
-        ) {
-            (_, Some(n), _) => json!(n),
-            (Some(ValueKind::Text), _, Some(b)) => text(b),
-            (_, _, Some(b)) => bytes(b),
-            (Some(ValueKind::Empty), _, _) => Value::Bool(true),
-            _ => Value::String(simple.describe()),
-        },
-    }
-}
-
 fn encap_name(e: Encap) -> &'static str {
     match e {
         Encap::Udp => "udp",
@@ -409,158 +273,7 @@ fn encap_name(e: Encap) -> &'static str {
     }
 }
 
-/// Checks the authenticators of a sequence of control messages with the shared secret, as
-/// they come (a capture, or hex lines in order):
-///
-/// - L2TPv2 Challenge Response (RFC 2661 §4.3): MD5(Message Type byte ‖ secret ‖ challenge),
-///   the challenge being the one the receiver sent earlier (the message's Tunnel ID is the
-///   receiver's Assigned Tunnel ID, which came with its Challenge).
-/// - L2TPv3 Message Digest (RFC 3931 §5.4.1): HMAC-MD5 or HMAC-SHA-1 keyed with
-///   HMAC-MD5(secret, 2), over the message with its digests zeroed, preceded (except in
-///   SCCRQ) by the sender's and the receiver's nonces from the SCCRQ / SCCRP exchange.
-///
-/// What the messages tell about each connection end is learnt by its Assigned Tunnel /
-/// Control Connection ID.
-pub struct Verifier {
-    secret: Vec<u8>,
-    /// Challenge sent by the end with this ID.
-    challenges: HashMap<u32, Vec<u8>>,
-    /// Nonce sent by the end with this ID.
-    nonces: HashMap<u32, Vec<u8>>,
-    /// The other end of the end with this ID.
-    peers: HashMap<u32, u32>,
-}
-
-impl Verifier {
-    /// A verifier for `secret`.
-    pub fn new(secret: &[u8]) -> Verifier {
-        Verifier {
-            secret: secret.to_vec(),
-            challenges: HashMap::new(),
-            nonces: HashMap::new(),
-            peers: HashMap::new(),
-        }
-    }
-
-    /// Learns from and checks one decoded packet (`buf` as given to [`decode`]), setting the
-    /// `check` of its Challenge Response and Message Digest AVPs.
-    pub fn check(&mut self, d: &mut Decoded, buf: &[u8]) {
-        if d.kind != "control" {
-            return;
-        }
-        let to = d.tunnel_id.unwrap_or(0);
-        let mut msg_type = None;
-        let mut assigned = None;
-        let mut challenge = None;
-        let mut nonce = None;
-        for a in &d.avps {
-            match &a.parsed {
-                Some(AvpValue::MessageType(t)) if msg_type.is_none() => msg_type = Some(*t),
-                Some(AvpValue::AssignedTunnelId(id)) => assigned = Some(u32::from(*id)),
-                Some(AvpValue::AssignedControlConnectionId(id)) => assigned = Some(*id),
-                Some(AvpValue::Challenge(c)) => challenge = Some(c.clone()),
-                Some(AvpValue::ControlMessageAuthNonce(n)) => nonce = Some(n.clone()),
-                _ => {}
-            }
-        }
-        let Some(msg_type) = msg_type else {
-            return; // ZLB
-        };
-        if let Some(from) = assigned {
-            if let Some(c) = challenge {
-                self.challenges.insert(from, c);
-            }
-            if let Some(n) = nonce {
-                self.nonces.insert(from, n);
-            }
-            if to != 0 {
-                self.peers.insert(to, from);
-                self.peers.insert(from, to);
-            }
-        }
-        let base = if d.encap == "ip" {
-            IP_SESSION_ID_LEN
-        } else {
-            0
-        };
-        let msg = buf.get(base..).unwrap_or_default();
-        let digests = auth::digest_fields(msg);
-        for a in &mut d.avps {
-            match &a.parsed {
-                Some(AvpValue::ChallengeResponse(got)) => {
-                    a.check = Some(match self.challenges.get(&to) {
-                        Some(c) => Check::compare(
-                            got,
-                            &challenge_response(msg_type.to_u16() as u8, &self.secret, c),
-                        ),
-                        None => Check::unverified(format!(
-                            "no Challenge from tunnel {to} earlier in the input"
-                        )),
-                    });
-                }
-                Some(AvpValue::MessageDigest { .. }) => {
-                    let at = a.offset + wire::AVP_HEADER_LEN + 1 - base;
-                    if let Some(&(off, len)) = digests.iter().take(2).find(|(o, _)| *o == at) {
-                        a.check = Some(self.digest(msg, &digests, off, len, msg_type, to));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Checks the digest at `msg[off..off + len]`.
-    fn digest(
-        &self,
-        msg: &[u8],
-        fields: &[(usize, usize)],
-        off: usize,
-        len: usize,
-        msg_type: MessageType,
-        to: u32,
-    ) -> Check {
-        let Some(alg) = DigestAlg::from_len(len) else {
-            return Check::unverified(format!(
-                "a {len}-byte digest is neither HMAC-MD5 (16) nor HMAC-SHA-1 (20)"
-            ));
-        };
-        // `digest_fields` keeps every field inside the message; checked access all the same
-        // (capture input is hostile).
-        let Some(got) = msg.get(off..off.saturating_add(len)) else {
-            return Check::unverified("the digest lies outside the message".to_string());
-        };
-        let mut zeroed = msg.to_vec();
-        for &(o, l) in fields.iter().take(2) {
-            if let Some(z) = zeroed.get_mut(o..o.saturating_add(l)) {
-                z.fill(0);
-            }
-        }
-        let key = auth::shared_key(&self.secret);
-        if msg_type == MessageType::Sccrq {
-            return Check::compare(got, &auth::hmac(alg, &key, &[&zeroed]));
-        }
-        let from = self.peers.get(&to);
-        match (from.and_then(|f| self.nonces.get(f)), self.nonces.get(&to)) {
-            (Some(sender), Some(receiver)) => {
-                Check::compare(got, &auth::hmac(alg, &key, &[sender, receiver, &zeroed]))
-            }
-            _ => {
-                // No nonce exchange seen: a quiescent tunnel digests without nonces.
-                let bare = auth::hmac(alg, &key, &[&[], &[], &zeroed]);
-                if auth::digest_eq(got, &bare) {
-                    Check::compare(got, &bare)
-                } else {
-                    Check::unverified(format!(
-                        "the nonces of control connection {to} are unknown (its SCCRQ and \
-                         SCCRP are not in the input)"
-                    ))
-                }
-            }
-        }
-    }
-}
-
-const HEAD_BYTES: usize = 16;
+pub(super) const HEAD_BYTES: usize = 16;
 
 fn data(
     buf: &[u8],
@@ -634,80 +347,6 @@ fn data(
     d.payload_len = Some(payload.len());
     d.payload_head = Some(hex::encode(&payload[..payload.len().min(HEAD_BYTES)]));
     Ok(d)
-}
-
-/// Renders a decoded packet as an indented tree (no trailing newline).
-pub fn tree(d: &Decoded) -> String {
-    let mut s = String::new();
-    let title = match &d.message {
-        Some(m) => format!("L2TPv{} control {m}", d.version),
-        None => format!("L2TPv{} data", d.version),
-    };
-    s.push_str(&title);
-    if d.encap == "ip" {
-        s.push_str(" (over IP)");
-    }
-    s.push('\n');
-    let mut hdr = Vec::new();
-    if let Some(f) = d.flags_raw {
-        hdr.push(format!("flags 0x{f:04x} [{}]", d.flags.join(" ")));
-    }
-    hdr.push(format!("ver {}", d.version));
-    if let Some(l) = d.length {
-        hdr.push(format!("length {l}"));
-    }
-    if let Some(t) = d.tunnel_id {
-        hdr.push(format!("tunnel id {t}"));
-    }
-    if let Some(x) = d.session_id {
-        hdr.push(format!("session id {x}"));
-    }
-    if let Some(x) = d.ns {
-        hdr.push(format!("Ns {x}"));
-    }
-    if let Some(x) = d.nr {
-        hdr.push(format!("Nr {x}"));
-    }
-    if let Some(x) = d.offset_size {
-        hdr.push(format!("offset size {x}"));
-    }
-    s.push_str(&format!("  header: {}\n", hdr.join(", ")));
-    for a in &d.avps {
-        let mut flags = String::new();
-        flags.push(if a.mandatory { 'M' } else { '-' });
-        flags.push(if a.hidden { 'H' } else { '-' });
-        let name = if a.name == "Unknown" {
-            format!("vendor {} type {}", a.vendor, a.attr_type)
-        } else {
-            format!("{} ({})", a.name, a.attr_type)
-        };
-        let mut value = match (&a.text, &a.hex) {
-            (Some(v), Some(h)) => format!("{v}: {h}"),
-            (Some(v), None) => v.clone(),
-            (None, Some(h)) => format!("hidden, {} bytes: {h}", h.len() / 2),
-            (None, None) => String::new(),
-        };
-        if let Some(c) = &a.check {
-            value.push(' ');
-            value.push_str(&c.text());
-        }
-        s.push_str(&format!("  [{flags}] {name}: {value}\n"));
-    }
-    if let Some(n) = d.payload_len {
-        s.push_str(&format!("  payload: {n} bytes"));
-        if let Some(h) = &d.payload_head {
-            if !h.is_empty() {
-                let more = if n > HEAD_BYTES { " …" } else { "" };
-                s.push_str(&format!(": {h}{more}"));
-            }
-        }
-        s.push('\n');
-        if let Some(note) = d.note {
-            s.push_str(&format!("  ({note})\n"));
-        }
-    }
-    s.pop();
-    s
 }
 
 #[cfg(test)]
