@@ -244,7 +244,7 @@ pub fn verify_challenge_response(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType, Version};
+    use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType};
 
     fn unhex(s: &str) -> Vec<u8> {
         (0..s.len())
@@ -277,13 +277,7 @@ mod tests {
 
     fn msg(alg: DigestAlg) -> Vec<u8> {
         ControlMessage {
-            header: ControlHeader {
-                version: Version::V3,
-                tunnel_id: 7,
-                session_id: 0,
-                ns: 1,
-                nr: 2,
-            },
+            header: ControlHeader::v3(7, 1, 2),
             avps: vec![
                 Avp::m(AvpValue::MessageType(MessageType::Hello)),
                 Avp::m(AvpValue::MessageDigest {

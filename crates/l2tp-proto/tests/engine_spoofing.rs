@@ -31,13 +31,7 @@ fn setup(s: &mut Sim) -> (TunnelId, TunnelId) {
 fn stopccn(s: &Sim, t: TunnelId, assigned: u16) -> Vec<u8> {
     let info = s.nodes[LAC].ep.tunnel_info(t).unwrap();
     ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: t.0,
-            session_id: 0,
-            ns: info.next_nr,
-            nr: info.next_ns,
-        },
+        header: ControlHeader::v2(u16::try_from(t.0).unwrap(), 0, info.next_nr, info.next_ns),
         avps: vec![
             Avp::m(AvpValue::MessageType(MessageType::StopCcn)),
             Avp::m(AvpValue::AssignedTunnelId(assigned)),
@@ -176,13 +170,7 @@ fn sccrp_from_another_address_is_not_taken() {
 /// An SCCRQ as a LAC at `from` would send it, assigning itself tunnel `tid`.
 fn sccrq(tid: u16) -> Vec<u8> {
     ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: 0,
-            session_id: 0,
-            ns: 0,
-            nr: 0,
-        },
+        header: ControlHeader::v2(0, 0, 0, 0),
         avps: vec![
             Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
             Avp::m(AvpValue::ProtocolVersion {

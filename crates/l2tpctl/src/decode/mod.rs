@@ -411,13 +411,7 @@ mod tests {
     fn hidden_avps_are_revealed_with_the_secret_else_shown_as_hex() {
         use l2tp_proto::wire::{Avp, ControlMessage, MessageType};
         let msg = ControlMessage {
-            header: ControlHeader {
-                version: Version::V2,
-                tunnel_id: 1,
-                session_id: 0,
-                ns: 0,
-                nr: 0,
-            },
+            header: ControlHeader::v2(1, 0, 0, 0),
             avps: vec![
                 Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
                 Avp::m(AvpValue::RandomVector(vec![7; 16])),
@@ -444,13 +438,7 @@ mod tests {
     fn v3_over_ip_control_and_data() {
         use l2tp_proto::wire::{Avp, ControlMessage, MessageType};
         let msg = ControlMessage {
-            header: ControlHeader {
-                version: Version::V3,
-                tunnel_id: 0x01020304,
-                session_id: 0,
-                ns: 3,
-                nr: 4,
-            },
+            header: ControlHeader::v3(0x01020304, 3, 4),
             avps: vec![
                 Avp::m(AvpValue::MessageType(MessageType::Hello)),
                 Avp::o(AvpValue::Unknown {
@@ -481,13 +469,7 @@ mod tests {
         use l2tp_proto::wire::{Avp, ControlMessage};
         let alg = DigestAlg::HmacSha1;
         let mut b = ControlMessage {
-            header: ControlHeader {
-                version: Version::V3,
-                tunnel_id: 0,
-                session_id: 0,
-                ns: 0,
-                nr: 0,
-            },
+            header: ControlHeader::v3(0, 0, 0),
             avps: vec![
                 Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
                 Avp::m(AvpValue::AssignedControlConnectionId(9)),

@@ -278,25 +278,16 @@ mod tests {
     use super::*;
     use l2tp_runtime::dataplane::SessionStats;
 
+    /// A tunnel as l2tpd's `show` reply carries it.
     fn tunnel(name: &str, id: u32, state: &str) -> TunnelStatus {
-        TunnelStatus {
-            name: name.into(),
-            id,
-            kind: "dynamic".into(),
-            state: state.into(),
-            version: "l2tpv2".into(),
-            encap: "udp".into(),
-            local: Some("127.0.0.1:40000".into()),
-            peer: Some("127.0.0.1:1701".into()),
-            peer_tunnel_id: 4242,
-            peer_host_name: Some("lns".into()),
-            control_rx: 3,
-            control_tx: 4,
-            retransmits: 0,
-            sessions: vec![],
-            last_error: None,
-            down_for: None,
-        }
+        serde_json::from_value(serde_json::json!({
+            "name": name, "id": id, "kind": "dynamic", "state": state,
+            "version": "l2tpv2", "encap": "udp",
+            "local": "127.0.0.1:40000", "peer": "127.0.0.1:1701",
+            "peer_tunnel_id": 4242, "peer_host_name": "lns",
+            "control_rx": 3, "control_tx": 4, "retransmits": 0, "sessions": [],
+        }))
+        .expect("a TunnelStatus")
     }
 
     fn session(name: &str, id: u32, state: &str) -> SessionStatus {
