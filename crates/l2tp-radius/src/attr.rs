@@ -178,6 +178,52 @@ impl Attr {
     }
 }
 
+/// MS-CHAP2-Response value (RFC 2548 §2.3.2): 50 bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MsChap2Response {
+    /// PPP CHAP Identifier of the MS-CHAPv2 Response.
+    pub ident: u8,
+    /// Flags octet (0).
+    pub flags: u8,
+    /// Peer-Challenge, 16 bytes.
+    pub peer_challenge: [u8; 16],
+    /// NT-Response, 24 bytes (RFC 2759 §8.1).
+    pub nt_response: [u8; 24],
+}
+
+impl MsChap2Response {
+    /// Parse the 50-byte value: Ident, Flags, Peer-Challenge (16), Reserved (8), Response (24).
+    /// `None` for any other length.
+    pub fn parse(v: &[u8]) -> Option<MsChap2Response> {
+        let [ident, flags, rest @ ..]: [u8; 50] = v.try_into().ok()?;
+        let (peer_challenge, rest) = rest.split_first_chunk::<16>()?;
+        let (_reserved, nt_response) = rest.split_first_chunk::<8>()?;
+        Some(MsChap2Response {
+            ident,
+            flags,
+            peer_challenge: *peer_challenge,
+            nt_response: nt_response.try_into().ok()?,
+        })
+    }
+
+    /// The 50-byte value, Reserved octets zero.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(50);
+        v.extend_from_slice(&[self.ident, self.flags]);
+        v.extend_from_slice(&self.peer_challenge);
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&self.nt_response);
+        v
+    }
+}
+
+/// Split an MS-CHAP2-Success or MS-CHAP-Error value (RFC 2548 §2.3.3, §2.1.5) into the PPP
+/// CHAP Identifier and the message (`S=<40 hex>` or `E=... R=... C=... V=... M=...`).
+/// `None` if empty.
+pub fn ms_chap_ident_message(v: &[u8]) -> Option<(u8, &[u8])> {
+    v.split_first().map(|(i, m)| (*i, m))
+}
+
 fn bad(def: &AttrDef, offset: usize, reason: &'static str) -> Error {
     Error::BadValue {
         typ: def.typ,
@@ -475,6 +521,23 @@ mod tests {
         let mut out = Vec::new();
         let kind = dict::lookup(attr::NAS_PORT).map(|d| d.kind);
         assert!(encode_value(attr::NAS_PORT, kind, &Value::Bytes(vec![1]), &mut out, CTX).is_err());
+    }
+
+    #[test]
+    fn ms_chap2_response_layout() {
+        let r = MsChap2Response {
+            ident: 9,
+            flags: 0,
+            peer_challenge: [1; 16],
+            nt_response: [2; 24],
+        };
+        let b = r.to_bytes();
+        assert_eq!(b.len(), 50);
+        assert_eq!(b[18..26], [0; 8], "reserved");
+        assert_eq!(MsChap2Response::parse(&b), Some(r));
+        assert_eq!(MsChap2Response::parse(&b[..49]), None);
+        assert_eq!(ms_chap_ident_message(b"\x07S=AB"), Some((7, &b"S=AB"[..])));
+        assert_eq!(ms_chap_ident_message(b""), None);
     }
 
     #[test]
