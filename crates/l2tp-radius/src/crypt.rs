@@ -105,7 +105,8 @@ pub fn decrypt_mppe_key(
     request_authenticator: &[u8; 16],
 ) -> Option<(u16, Vec<u8>)> {
     let (salt, body) = value.split_first_chunk::<2>()?;
-    if body.is_empty() || !body.len().is_multiple_of(16) || salt[0] & 0x80 == 0 {
+    if body.is_empty() || !body.len().is_multiple_of(16) || u16::from_be_bytes(*salt) & 0x8000 == 0
+    {
         return None;
     }
     let mut plain = Vec::with_capacity(body.len());

@@ -320,20 +320,25 @@ impl Packet {
         if out.len() > MAX_PACKET {
             return Err(Error::TooLong(out.len()));
         }
-        let [l0, l1] = (out.len() as u16).to_be_bytes();
-        out[2] = l0;
-        out[3] = l1;
+        let len = (out.len() as u16).to_be_bytes();
+        if let Some(l) = out.get_mut(2..4) {
+            l.copy_from_slice(&len);
+        }
         if let Some(off) = ma {
             let mac =
                 crypt::message_authenticator(&out, auth, off, secret).ok_or(Error::Encode {
                     typ: at::MESSAGE_AUTHENTICATOR,
                     reason: "offset",
                 })?;
-            out[off..off + 16].copy_from_slice(&mac);
+            if let Some(v) = out.get_mut(off..off + 16) {
+                v.copy_from_slice(&mac);
+            }
         }
         if let Some(from) = hash_from {
             let a = crypt::packet_md5(&out, from, secret);
-            out[4..20].copy_from_slice(&a);
+            if let Some(v) = out.get_mut(4..20) {
+                v.copy_from_slice(&a);
+            }
         }
         Ok(out)
     }
