@@ -388,3 +388,115 @@ fn accounting_queue_drops_oldest_interim_first_and_stops_last() {
     );
     assert_eq!(c.queued(), (0, 3));
 }
+
+mod random_runs {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::HashMap;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        SendAccess,
+        SendAcct(u32),
+        /// Answer the i-th datagram in flight (modulo their number).
+        Answer(usize),
+        /// Lose the i-th datagram in flight.
+        Lose(usize),
+        /// Advance virtual time by this many milliseconds and fire timers.
+        Advance(u64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            3 => Just(Op::SendAccess),
+            2 => prop::sample::select(vec![
+                acct_status_type::START,
+                acct_status_type::INTERIM_UPDATE,
+                acct_status_type::STOP
+            ])
+            .prop_map(Op::SendAcct),
+            4 => any::<usize>().prop_map(Op::Answer),
+            2 => any::<usize>().prop_map(Op::Lose),
+            2 => (0u64..40_000).prop_map(Op::Advance),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        /// Whatever the loss and timing, every request ends in exactly one event, no more than
+        /// `max_outstanding` are in flight, and nothing is left behind.
+        #[test]
+        fn every_request_ends_exactly_once(ops in prop::collection::vec(op(), 1..200)) {
+            let a = "192.0.2.1:1812";
+            let b = "192.0.2.2:1812";
+            let acct_srv = "192.0.2.3:1813";
+            let mut cfg = config(vec![
+                server(a, ServerKind::Auth),
+                server(b, ServerKind::Auth),
+                server(acct_srv, ServerKind::Acct),
+            ]);
+            cfg.max_outstanding = 8;
+            cfg.acct_queue_limit = 5;
+            let mut c = Client::with_seed(cfg, 3).unwrap();
+            let mut now = Instant::now();
+            let mut sent = Vec::new();
+            let mut ended: HashMap<RequestId, usize> = HashMap::new();
+            let mut wire: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+            let note = |c: &mut Client, ended: &mut HashMap<RequestId, usize>| {
+                for e in events(c) {
+                    let id = match e {
+                        ClientEvent::Response { id, .. } | ClientEvent::Timeout { id } | ClientEvent::Dropped { id } => id,
+                    };
+                    *ended.entry(id).or_default() += 1;
+                }
+            };
+            for (n, op) in ops.into_iter().enumerate() {
+                match op {
+                    Op::SendAccess => sent.push(c.send(now, access(&format!("u{n}"))).unwrap()),
+                    Op::SendAcct(s) => sent.push(c.send(now, acct(s, &format!("s{n}"))).unwrap()),
+                    Op::Answer(i) if !wire.is_empty() => {
+                        let (to, req) = wire.remove(i % wire.len());
+                        c.handle_datagram(now, to, &answer(&req, SECRET));
+                    }
+                    Op::Lose(i) if !wire.is_empty() => {
+                        wire.remove(i % wire.len());
+                    }
+                    Op::Advance(ms) => {
+                        now += Duration::from_millis(ms);
+                        c.handle_timeout(now);
+                    }
+                    _ => {}
+                }
+                wire.extend(drain(&mut c));
+                note(&mut c, &mut ended);
+                prop_assert!(c.in_flight() <= 8);
+            }
+            // Then a perfect network until everything has ended.
+            for _ in 0..10_000 {
+                for (to, req) in std::mem::take(&mut wire) {
+                    c.handle_datagram(now, to, &answer(&req, SECRET));
+                }
+                wire.extend(drain(&mut c));
+                note(&mut c, &mut ended);
+                if wire.is_empty() {
+                    match c.poll_timeout() {
+                        Some(t) => {
+                            now = now.max(t);
+                            c.handle_timeout(now);
+                            wire.extend(drain(&mut c));
+                        }
+                        None => break,
+                    }
+                }
+            }
+            prop_assert_eq!(c.in_flight(), 0);
+            prop_assert_eq!(c.queued(), (0, 0));
+            prop_assert_eq!(c.poll_timeout(), None);
+            for id in &sent {
+                prop_assert_eq!(ended.get(id).copied(), Some(1), "request {:?}", id);
+            }
+            prop_assert_eq!(ended.len(), sent.len());
+        }
+    }
+}
