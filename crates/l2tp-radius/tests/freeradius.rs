@@ -14,7 +14,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use l2tp_radius::client::{Client, ClientConfig, ClientEvent, Request, Server, ServerKind};
-use l2tp_radius::dae::{DaeClient, DaeConfig, DaeOutcome, DaeServer};
+use l2tp_radius::dae::{DaeClient, DaeConfig, DaeKind, DaeOutcome, DaeServer};
 use l2tp_radius::dict::{
     acct_status_type, attr as at, code, error_cause, ms, nas_port_type, service_type,
 };
@@ -467,6 +467,14 @@ fn radclient_disconnect(session: &str) {
                 .unwrap()
                 .as_secs();
             match dae.handle(from, &buf[..n], now) {
+                DaeOutcome::Request(req) if req.kind == DaeKind::Coa => {
+                    let timeout = req.changes.iter().find(|a| a.typ == at::SESSION_TIMEOUT);
+                    answered.push(match timeout.and_then(Attr::as_integer) {
+                        Some(600) => "coa 600",
+                        _ => "coa without Session-Timeout",
+                    });
+                    sock.send_to(&dae.ack(&req), req.from).unwrap();
+                }
                 DaeOutcome::Request(req) => {
                     let reply = if req.session.acct_session_id.as_deref() == Some(&known[..]) {
                         answered.push("ack");
@@ -486,11 +494,11 @@ fn radclient_disconnect(session: &str) {
         }
         answered
     });
-    let run = |sid: &str| {
+    let run = |kind: &str, sid: &str, extra: &str| {
         let mut child = Command::new("radclient")
             .args(["-x", "-r", "1", "-t", "3"])
             .arg(format!("127.0.0.1:{port}"))
-            .args(["disconnect", SECRET])
+            .args([kind, SECRET])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -498,20 +506,29 @@ fn radclient_disconnect(session: &str) {
             .expect("spawn radclient");
         writeln!(
             child.stdin.take().unwrap(),
-            "User-Name = \"papuser\"\nAcct-Session-Id = \"{sid}\"\nMessage-Authenticator = 0x00"
+            "User-Name = \"papuser\"\nAcct-Session-Id = \"{sid}\"\nMessage-Authenticator = 0x00\n{extra}"
         )
         .unwrap();
         let out = child.wait_with_output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
     };
-    let ack = run(session);
+    let ack = run("disconnect", session, "");
     assert!(ack.contains("Received Disconnect-ACK"), "{ack}");
-    let nak = run("no-such-session");
+    let nak = run("disconnect", "no-such-session", "");
     assert!(nak.contains("Received Disconnect-NAK"), "{nak}");
     assert!(
         nak.contains("Error-Cause = Session-Context-Not-Found"),
         "{nak}"
     );
+    let coa = run("coa", session, "Session-Timeout = 600");
+    assert!(coa.contains("Received CoA-ACK"), "{coa}");
+    // Session-Timeout cannot be in a Disconnect-Request: refused with 401 by the codec.
+    let bad = run("disconnect", session, "Session-Timeout = 600");
+    assert!(bad.contains("Received Disconnect-NAK"), "{bad}");
+    assert!(bad.contains("Error-Cause = Unsupported-Attribute"), "{bad}");
     done_tx.send(()).unwrap();
-    assert_eq!(server.join().unwrap(), vec!["ack", "nak"]);
+    assert_eq!(
+        server.join().unwrap(),
+        vec!["ack", "nak", "coa 600", "refused"]
+    );
 }
