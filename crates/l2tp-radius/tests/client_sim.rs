@@ -389,6 +389,37 @@ fn accounting_queue_drops_oldest_interim_first_and_stops_last() {
     assert_eq!(c.queued(), (0, 3));
 }
 
+#[test]
+fn accounting_fails_over_to_the_secondary_with_the_delay_so_far() {
+    let t0 = Instant::now();
+    let a = "192.0.2.1:1813";
+    let b = "192.0.2.2:1813";
+    let mut cfg = config(vec![
+        server(a, ServerKind::Acct),
+        server(b, ServerKind::Acct),
+    ]);
+    cfg.retries = 1;
+    let mut c = Client::with_seed(cfg, 7).unwrap();
+    let id = c
+        .send(t0, acct(acct_status_type::INTERIM_UPDATE, "s1"))
+        .unwrap();
+    step(&mut c); // retransmission to A at 1 s
+    let t = step(&mut c); // A gives up at 1 + 2 s: fail over
+    let tx = drain(&mut c);
+    assert_eq!(
+        tx.iter().map(|(to, _)| *to).collect::<Vec<_>>(),
+        vec![addr(a), addr(a), addr(b)]
+    );
+    let p = Packet::decode_request(&tx[2].1, SECRET).unwrap();
+    assert_eq!(p.integer(at::ACCT_DELAY_TIME), Some(3));
+    assert!(c.is_dead(0, t));
+    c.handle_datagram(t, addr(b), &answer(&tx[2].1, SECRET));
+    assert!(
+        matches!(events(&mut c).as_slice(), [ClientEvent::Response { id: got, server: 1, .. }] if *got == id)
+    );
+    assert_eq!(c.server_counters(1).unwrap().acct_responses, 1);
+}
+
 mod random_runs {
     use super::*;
     use proptest::prelude::*;
