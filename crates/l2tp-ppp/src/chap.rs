@@ -5,7 +5,10 @@
 //! NT-Response (24), Flags (1, zero). MS-CHAPv2 Success message: `S=<40 hex> M=<text>`;
 //! Failure message: `E=691 R=0 C=<32 hex> V=3 M=<text>` (RFC 2759 §5–6).
 //! The authenticator retransmits its Challenge every Restart interval until answered; the
-//! peer answers every Challenge (the same Response again for a repeated Identifier).
+//! peer answers every Challenge (the same Response again for a repeated Identifier), and
+//! repeats its Response every Restart interval until Success or Failure arrives, so that a
+//! lost Success is recovered: the authenticator (ours, and pppd's) answers a repeated Response
+//! with its earlier answer.
 
 use std::fmt::Write as _;
 use std::time::{Duration, Instant};
@@ -266,6 +269,8 @@ pub(crate) struct ChapClient {
     expect_s: Option<String>,
     peer_challenge: [u8; 16],
     deadline: Option<Instant>,
+    restart: Duration,
+    retransmit_at: Option<Instant>,
     done: bool,
     mru: usize,
 }
@@ -277,6 +282,7 @@ impl ChapClient {
         password: &str,
         rng: &mut SmallRng,
         now: Instant,
+        restart: Duration,
         wait: Duration,
         mru: usize,
     ) -> Self {
@@ -290,20 +296,32 @@ impl ChapClient {
             expect_s: None,
             peer_challenge,
             deadline: Some(now + wait),
+            restart,
+            retransmit_at: None,
             done: false,
             mru,
         }
     }
 
     pub fn deadline(&self) -> Option<Instant> {
-        self.deadline
+        match (self.deadline, self.retransmit_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    pub fn timeout(&mut self, now: Instant) -> Option<Outcome> {
+    pub fn timeout(&mut self, now: Instant, out: &mut Out) -> Option<Outcome> {
+        if let (Some(t), Some((_, frame)), false) = (self.retransmit_at, &self.last, self.done) {
+            if t <= now {
+                out.send(frame.clone());
+                self.retransmit_at = Some(now + self.restart);
+            }
+        }
         match self.deadline {
             Some(d) if d <= now && !self.done => {
                 self.deadline = None;
                 self.done = true;
+                self.retransmit_at = None;
                 Some(Outcome::Failure {
                     username: self.username.clone().into_bytes(),
                     message: "no CHAP Success or Failure received".into(),
@@ -313,7 +331,7 @@ impl ChapClient {
         }
     }
 
-    pub fn input(&mut self, pkt: Packet<'_>, out: &mut Out) -> Option<Outcome> {
+    pub fn input(&mut self, now: Instant, pkt: Packet<'_>, out: &mut Out) -> Option<Outcome> {
         if self.done {
             return None;
         }
@@ -355,6 +373,7 @@ impl ChapClient {
                 );
                 out.send(frame.clone());
                 self.last = Some((pkt.id, frame));
+                self.retransmit_at = Some(now + self.restart);
                 None
             }
             SUCCESS | FAILURE => {
@@ -363,6 +382,7 @@ impl ChapClient {
                 }
                 self.done = true;
                 self.deadline = None;
+                self.retransmit_at = None;
                 let username = self.username.clone().into_bytes();
                 if pkt.code == FAILURE {
                     return Some(Outcome::Failure {
@@ -422,6 +442,7 @@ mod tests {
             "pw",
             &mut rng,
             t0,
+            Duration::from_secs(3),
             Duration::from_secs(30),
             1500,
         );
@@ -430,7 +451,10 @@ mod tests {
         assert_eq!(&ch[..3], &[0xc2, 0x23, CHALLENGE]);
         assert_eq!(ch[6], 16, "MS-CHAPv2 challenge is 16 bytes");
         assert_eq!(&ch[23..], b"lns");
-        assert_eq!(cli.input(Packet::parse(&ch[2..]).unwrap(), &mut out), None);
+        assert_eq!(
+            cli.input(t0, Packet::parse(&ch[2..]).unwrap(), &mut out),
+            None
+        );
         let resp = out.tx.pop_front().unwrap();
         assert_eq!(resp[2], RESPONSE);
         assert_eq!(resp[3], ch[3], "Response echoes the Challenge Identifier");
@@ -467,7 +491,7 @@ mod tests {
             text.starts_with("E=691 R=0 C=") && text.ends_with(" V=3 M=no"),
             "{text}"
         );
-        match cli.input(Packet::parse(&f[2..]).unwrap(), &mut out) {
+        match cli.input(t0, Packet::parse(&f[2..]).unwrap(), &mut out) {
             Some(Outcome::Failure { message, .. }) => assert!(message.starts_with("E=691")),
             other => panic!("{other:?}"),
         }

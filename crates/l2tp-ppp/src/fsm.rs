@@ -246,6 +246,7 @@ pub fn transition(state: State, event: Event) -> Option<(&'static [Action], Stat
         (S::Opened, E::Rta) => (&[Tld, Scr], S::ReqSent),
 
         (s, E::Ruc) => (&[Scj], s),
+        (S::AckRcvd, E::RxjPlus) => (&[], S::ReqSent),
         (s, E::RxjPlus) => (&[], s),
 
         (S::Closed | S::Closing, E::RxjMinus) => (&[Tlf], S::Closed),
@@ -355,6 +356,9 @@ pub struct Fsm {
     /// Options of our last Configure-Request (Ack must echo them, Reject must be a subset).
     req_opts: Vec<u8>,
     naks_sent: u32,
+    /// An Ack, Nak or Reject of `req_id` was processed: later copies are duplicates (pppd's
+    /// `seen_ack`); a duplicated Ack in Opened would otherwise restart negotiation.
+    seen_reply: bool,
     /// Max-Configure (RFC 1661 §4.6).
     pub max_configure: u32,
     /// Max-Terminate (RFC 1661 §4.6).
@@ -386,6 +390,7 @@ impl Fsm {
             next_id: first_id,
             req_opts: Vec::new(),
             naks_sent: 0,
+            seen_reply: false,
             max_configure: MAX_CONFIGURE,
             max_terminate: MAX_TERMINATE,
             max_failure: MAX_FAILURE,
@@ -542,9 +547,11 @@ impl Fsm {
                 self.event(now, ev, h, out);
             }
             CONF_ACK => {
-                if pkt.id != self.req_id || pkt.data != self.req_opts.as_slice() {
+                if pkt.id != self.req_id || self.seen_reply || pkt.data != self.req_opts.as_slice()
+                {
                     return None;
                 }
+                self.seen_reply = true;
                 if matches!(self.state, State::ReqSent | State::AckSent) {
                     let ours = std::mem::take(&mut self.req_opts);
                     h.acked(&ours);
@@ -553,7 +560,8 @@ impl Fsm {
                 self.event(now, Event::Rca, h, out);
             }
             CONF_NAK | CONF_REJ => {
-                if pkt.id != self.req_id || !wire::options_well_formed(pkt.data) {
+                if pkt.id != self.req_id || self.seen_reply || !wire::options_well_formed(pkt.data)
+                {
                     return None;
                 }
                 let active = matches!(
@@ -570,6 +578,7 @@ impl Fsm {
                         return None;
                     }
                 }
+                self.seen_reply = true;
                 self.event(now, Event::Rcn, h, out);
             }
             TERM_REQ => self.event(now, Event::Rtr, h, out),
@@ -692,6 +701,7 @@ impl Fsm {
         self.req_opts.clear();
         h.build_request(&mut self.req_opts);
         self.req_id = self.bump_id();
+        self.seen_reply = false;
         out.send(wire::control_frame(
             self.protocol,
             CONF_REQ,

@@ -302,7 +302,7 @@ impl Ppp {
             (AuthState::PapServer(s), wire::PROTO_PAP) => s.input(pkt, out),
             (AuthState::PapClient(c), wire::PROTO_PAP) => c.input(pkt),
             (AuthState::ChapServer(s), wire::PROTO_CHAP) => s.input(pkt, out),
-            (AuthState::ChapClient(c), wire::PROTO_CHAP) => c.input(pkt, out),
+            (AuthState::ChapClient(c), wire::PROTO_CHAP) => c.input(now, pkt, out),
             // The protocol was not negotiated: RFC 1661 §5.7 says reject it.
             (AuthState::None, _) => {
                 self.lcp.protocol_reject(proto, info, out);
@@ -332,7 +332,7 @@ impl Ppp {
             AuthState::PapServer(s) => s.timeout(now),
             AuthState::PapClient(c) => c.timeout(now, &mut self.out),
             AuthState::ChapServer(s) => s.timeout(now, &mut self.out),
-            AuthState::ChapClient(c) => c.timeout(now),
+            AuthState::ChapClient(c) => c.timeout(now, &mut self.out),
         };
         if let Some(o) = outcome {
             self.auth_outcome(now, o);
@@ -540,6 +540,7 @@ impl Ppp {
                         &pass,
                         &mut self.rng,
                         now,
+                        restart,
                         wait,
                         mru,
                     )),
