@@ -278,8 +278,7 @@ pub(crate) struct ChapClient {
 impl ChapClient {
     pub fn new(
         method: AuthMethod,
-        username: &str,
-        password: &str,
+        (username, password): (&str, &str),
         rng: &mut SmallRng,
         now: Instant,
         restart: Duration,
@@ -438,8 +437,7 @@ mod tests {
         );
         let mut cli = ChapClient::new(
             AuthMethod::MsChapV2,
-            "alice",
-            "pw",
+            ("alice", "pw"),
             &mut rng,
             t0,
             Duration::from_secs(3),

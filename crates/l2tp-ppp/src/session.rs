@@ -536,8 +536,7 @@ impl Ppp {
                     }
                     _ => AuthState::ChapClient(ChapClient::new(
                         m,
-                        &user,
-                        &pass,
+                        (&user, &pass),
                         &mut self.rng,
                         now,
                         restart,
