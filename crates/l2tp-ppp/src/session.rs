@@ -380,6 +380,8 @@ impl Ppp {
     }
 
     /// The runtime's answer to [`Event::Authenticate`]. Ignored if no check is pending.
+    /// It answers the latest `Authenticate` event: if LCP renegotiated meanwhile (a new
+    /// `LinkUp` came), the runtime must drop the verdict of the older request.
     pub fn auth_verdict(&mut self, now: Instant, v: Verdict) {
         let outcome = match &mut self.auth {
             AuthState::PapServer(s) => s.verdict(&v, &mut self.out),
