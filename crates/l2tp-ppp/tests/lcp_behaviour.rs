@@ -117,6 +117,12 @@ fn unknown_code_gets_code_reject_and_discard_request_nothing() {
     assert_eq!(out[0][2], 7, "Code-Reject");
     assert_eq!(&out[0][6..], &odd[2..], "carrying the rejected packet");
     assert_eq!(p.state().lcp, State::Opened);
+    // Length 3 (below 4) and Length past the end: dropped and counted, nothing sent.
+    p.handle_frame(now, &[0xc0, 0x21, 9, 1, 0, 3]);
+    p.handle_frame(now, &[0xc0, 0x21, 9, 1, 0, 40, 0, 0, 0, 0]);
+    p.handle_frame(now, &[0xc0]);
+    assert!(drain(&mut p).is_empty());
+    assert_eq!(p.state().malformed, 3);
 }
 
 #[test]
