@@ -1,41 +1,19 @@
 //! Real PPP frames from the xl2tpd/pppd captures in `shared/captures/*.hex` (carried in
 //! L2TPv2 data messages), fed to the engine: its answers must match what pppd answered.
 //!
-//! The shared directory is found via `L2TP_SHARED_DIR`, else `<repo>/../shared`.
+//! The shared directory is found by `l2tp_testdata::shared_dir`.
 
 use std::net::Ipv4Addr;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use l2tp_ppp::fsm::State;
 use l2tp_ppp::{classify, Event, Frame, IpcpConfig, Ppp, PppConfig, Role};
 
-fn shared_dir() -> PathBuf {
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("L2TP_SHARED_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared"
-    )));
-    for c in &candidates {
-        if c.join("captures").is_dir() {
-            return c.clone();
-        }
-    }
-    panic!("shared/captures not found; set L2TP_SHARED_DIR (tried {candidates:?})");
-}
-
 /// The PPP frames (starting at `FF 03`) of the L2TPv2 data messages of a capture, with the
 /// direction label. Header layout: RFC 2661 §3.1.
 fn ppp_frames(name: &str) -> Vec<(String, Vec<u8>)> {
-    let path = shared_dir().join("captures").join(format!("{name}.hex"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
     let mut frames = Vec::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let (dir, hex) = line.split_once(' ').expect("SRC>DST HEX");
-        let b = hex::decode(hex.trim()).expect("hex");
+    for (dir, b) in l2tp_testdata::capture(name) {
         let flags = u16::from_be_bytes([b[0], b[1]]);
         if flags & 0x8000 != 0 {
             continue; // control message
@@ -52,7 +30,7 @@ fn ppp_frames(name: &str) -> Vec<(String, Vec<u8>)> {
             let off = usize::from(u16::from_be_bytes([b[at], b[at + 1]]));
             at += 2 + off;
         }
-        frames.push((dir.to_string(), b[at..].to_vec()));
+        frames.push((dir, b[at..].to_vec()));
     }
     frames
 }
