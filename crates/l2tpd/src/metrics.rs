@@ -179,7 +179,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         let _ = writeln!(out, "l2tp_sessions{{state=\"{}\"}} {n}", label(state));
     }
 
-    let e = &stats.endpoint;
+    let e = &stats.endpoint.engine;
     family(
         &mut out,
         "l2tp_control_messages_total",
@@ -241,7 +241,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         (
             "l2tp_refused_peers_total",
             "Datagrams from addresses not in accept_peers, dropped.",
-            e.refused_peers,
+            stats.endpoint.refused_peers,
         ),
         (
             "l2tp_wrong_source_total",
@@ -364,8 +364,8 @@ mod tests {
             tunnel("b", "waitctlreply", vec![]),
         ];
         let mut stats = RuntimeStats::default();
-        stats.endpoint.control_rx = 5;
-        stats.endpoint.retransmits = 2;
+        stats.endpoint.engine.control_rx = 5;
+        stats.endpoint.engine.retransmits = 2;
         let text = render(&status, &stats);
         assert!(text.contains("l2tp_tunnels{state=\"established\"} 1\n"));
         assert!(text.contains("l2tp_tunnels{state=\"waitctlreply\"} 1\n"));
