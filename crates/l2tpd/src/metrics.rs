@@ -263,6 +263,26 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
             "SCCRQs dropped because the peer has max_tunnels_per_peer tunnels.",
             e.refused_peer_limit,
         ),
+        (
+            "l2tp_data_ignored_total",
+            "Data messages that reached the control plane and were dropped.",
+            e.data_ignored,
+        ),
+        (
+            "l2tp_unsupported_total",
+            "Control messages of an unsupported type or version, dropped or refused.",
+            e.unsupported,
+        ),
+        (
+            "l2tp_encode_errors_total",
+            "Control messages that could not be encoded (not sent).",
+            e.encode_errors,
+        ),
+        (
+            "l2tp_tie_breaks_lost_by_peer_total",
+            "Incoming SCCRQs that lost the tie breaker to our own SCCRQ (RFC 2661 section 5.1).",
+            e.tie_breaks_lost_by_peer,
+        ),
     ];
     for (name, help, v) in scalars {
         family(&mut out, name, "counter", help);
