@@ -387,7 +387,7 @@ async fn listener_refuses_peers_not_in_accept_peers() {
     );
     let st = lns.stats().await.expect("stats");
     assert!(st.endpoint.refused_peers >= 1, "{st:?}");
-    assert_eq!(st.endpoint.tunnels_accepted, 0);
+    assert_eq!(st.endpoint.engine.tunnels_accepted, 0);
     let st = lns.status().await.expect("status");
     assert!(st.iter().all(|t| t.kind == "listener"), "{st:?}");
 }

@@ -299,7 +299,7 @@ pub(super) fn to_json<T: Serialize>(v: &T) -> String {
 /// `stats` for people: every counter, one per line.
 pub fn stats_text(st: &StatsReply) -> String {
     let r = &st.runtime;
-    let e = &r.endpoint;
+    let e = &r.endpoint.engine;
     let rows: Vec<(&str, String)> = vec![
         (
             "tunnels",
@@ -319,11 +319,18 @@ pub fn stats_text(st: &StatsReply) -> String {
         ("malformed", e.malformed.to_string()),
         ("unknown tunnel", e.unknown_tunnel.to_string()),
         ("auth failures", e.auth_failures.to_string()),
-        ("refused peers", e.refused_peers.to_string()),
+        ("refused peers", r.endpoint.refused_peers.to_string()),
         ("wrong source", e.wrong_source.to_string()),
         ("wrong tunnel ID", e.wrong_tunnel_id.to_string()),
         ("half-open evicted", e.half_open_evicted.to_string()),
         ("peer limit refused", e.refused_peer_limit.to_string()),
+        ("data messages ignored", e.data_ignored.to_string()),
+        ("unsupported messages", e.unsupported.to_string()),
+        ("encode errors", e.encode_errors.to_string()),
+        (
+            "tie breaks lost by peer",
+            e.tie_breaks_lost_by_peer.to_string(),
+        ),
         ("send errors", r.send_errors.to_string()),
         ("data plane errors", r.dataplane_errors.to_string()),
     ];
