@@ -196,7 +196,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         "l2tp_control_messages_total{{direction=\"tx\"}} {}",
         e.control_tx
     );
-    let scalars: [(&str, &str, u64); 14] = [
+    let scalars: [(&str, &str, u64); 18] = [
         (
             "l2tp_retransmits_total",
             "Control message retransmissions.",
