@@ -568,4 +568,3 @@ impl Config {
         self.tunnels.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
 }
-
