@@ -273,7 +273,13 @@ impl Discard {
 
 /// Per-session counters, with the meaning of the kernel's `L2TP_ATTR_STATS` (l2tp_core.c).
 /// Bytes are L2TP bytes: header + payload (a UDP payload, or an IP payload for IP encap).
+///
+/// One type for every data plane: [`DataSession`] counts into it, and the runtime reports the
+/// kernel's counters in it too (`l2tp_runtime::dataplane::SessionStats`). With the `serde`
+/// feature it (de)serialises field by field, absent fields 0.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct DataStats {
     /// Datagrams built by [`DataSession::encapsulate`].
     pub tx_packets: u64,
