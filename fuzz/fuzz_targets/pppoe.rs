@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use l2tp_pppoe::ac::{AccessConcentrator, Config, Event};
 use l2tp_pppoe::codec::{Discovery, SessionFrame};
+use l2tp_pppoe::proxy::{Direction, ProxyLcp};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -22,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
         SessionFrame::emit(&f.eth, f.session_id, f.ppp, &mut out).expect("re-encodes");
         assert_eq!(SessionFrame::parse(&out).expect("re-encoded frame parses"), f);
     }
+    let mut proxy = ProxyLcp::default();
+    proxy.observe(Direction::FromClient, data);
+    proxy.observe(Direction::ToClient, data);
     // The input as a sequence of frames: [len u8][ms u8][frame bytes]...
     let config = Config {
         mac: [0x02, 0xac, 0, 0, 0, 1],

@@ -1,4 +1,4 @@
-//! Hostile input: arbitrary bytes never panic the parser or the state machine, parse/emit round
+//! Hostile input: arbitrary bytes never panic the parsers (codec, proxy LCP) or the state machine, parse/emit round
 //! trips, and a flood of spoofed discovery traffic leaves the tables bounded.
 
 mod common;
@@ -55,6 +55,9 @@ proptest! {
             let again = Discovery::parse(&p.to_bytes().unwrap()).unwrap();
             prop_assert_eq!(again, p);
         }
+        let mut proxy = l2tp_pppoe::proxy::ProxyLcp::default();
+        proxy.observe(l2tp_pppoe::proxy::Direction::FromClient, &bytes);
+        proxy.observe(l2tp_pppoe::proxy::Direction::ToClient, &bytes);
         if let Ok(f) = SessionFrame::parse(&bytes) {
             let mut out = Vec::new();
             SessionFrame::emit(&f.eth, f.session_id, f.ppp, &mut out).unwrap();
