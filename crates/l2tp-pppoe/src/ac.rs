@@ -408,10 +408,16 @@ impl AccessConcentrator {
     }
 
     /// Process one received Ethernet frame (EtherType 0x8863, optionally 802.1Q tagged). Any
-    /// input is accepted: bad frames are counted in [`Counters::malformed`], never an error.
+    /// input is accepted: bad frames are counted in [`Counters::malformed`] (other EtherTypes
+    /// in [`Counters::ignored`]), never an error.
     pub fn handle_frame(&mut self, now: Instant, frame: &[u8]) {
         let pkt = match Discovery::parse(frame) {
             Ok(p) => p,
+            // A Session-stage or non-PPPoE frame is not ours to judge.
+            Err(crate::codec::Error::NotPppoe(_)) => {
+                self.counters.ignored += 1;
+                return;
+            }
             Err(_) => {
                 self.counters.malformed += 1;
                 return;

@@ -524,6 +524,11 @@ fn malformed_discovery_refused_padi_rules() {
     ac.handle_frame(now, &[0u8; 3]);
     assert!(ac.poll_transmit().is_none());
     assert_eq!(ac.counters().malformed, 5);
+    // A Session-stage frame handed in by mistake is not malformed, just not ours.
+    let mut session = padi(CLIENT, "", None);
+    session[13] = 0x64;
+    ac.handle_frame(now, &session);
+    assert_eq!((ac.counters().malformed, ac.counters().ignored), (5, 1));
 }
 
 #[test]
