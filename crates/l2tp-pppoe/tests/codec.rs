@@ -455,3 +455,54 @@ fn tshark_decodes_our_frames_without_expert_warnings() {
     assert!(!verbose.contains("Expert Info"), "{verbose}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A real exchange: ppp 2.4.9's `pppoe-discovery -S isp-a -W c0ffee` against our AC (the
+/// `ac_stdio` example behind `tests/interop/pppoe-discovery.sh`), captured on the client's veth.
+/// The client's PADI parses and re-emits byte for byte, and our AC answers it today with the
+/// same PADO as in the capture, cookie apart (the capture's AC had a random secret).
+#[test]
+fn real_pppoe_discovery_padi_and_our_pado_from_capture() {
+    let file = std::fs::File::open(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/pppoe-discovery.pcap"
+    ))
+    .unwrap();
+    let mut r = pcap_file::pcap::PcapReader::new(file).unwrap();
+    let mut frames = Vec::new();
+    while let Some(p) = r.next_packet() {
+        frames.push(p.unwrap().data.into_owned());
+    }
+    assert_eq!(frames.len(), 2);
+    let padi = Discovery::parse(&frames[0]).unwrap();
+    assert_eq!(
+        (padi.code, padi.session_id, padi.eth.dst),
+        (Code::Padi, 0, BROADCAST)
+    );
+    assert_eq!(
+        padi.tags,
+        vec![
+            Tag::ServiceName(b"isp-a".to_vec()),
+            Tag::HostUniq(vec![0xc0, 0xff, 0xee])
+        ]
+    );
+    assert_eq!(padi.to_bytes().unwrap(), frames[0]);
+
+    let mut cfg = config();
+    cfg.ac_name = "test-ac".into();
+    cfg.services = vec!["isp-a".into()];
+    cfg.mac = [0x02, 0xac, 0, 0, 0, 1];
+    let (mut ac, now) = ac(cfg);
+    ac.handle_frame(now, &frames[0]);
+    let ours = ac.poll_transmit().unwrap();
+    let captured = Discovery::parse(&frames[1]).unwrap();
+    let mut mine = Discovery::parse(&ours).unwrap();
+    // Same length, same bytes outside the 20-byte cookie value.
+    assert_eq!(ours.len(), frames[1].len());
+    for t in &mut mine.tags {
+        if let Tag::AcCookie(c) = t {
+            *c = cookie_of(&captured);
+        }
+    }
+    assert_eq!(mine, captured);
+    assert_eq!(mine.to_bytes().unwrap(), frames[1]);
+}
