@@ -167,7 +167,9 @@ set idle_echo_timeout 240
 CONF
     [ -n "${L2TPNS_L2TP_SECRET:-}" ] && echo "set l2tp_secret \"$L2TPNS_L2TP_SECRET\"" >> "$d/startup-config"
     : > "$OUT/l2tpns.log"
-    ip netns exec "$ns" sh -c 'mount --bind "$1" /etc/l2tpns/ip_pool && exec l2tpns -c "$2"' \
+    # On SIGTERM l2tpns signals its whole process group: setsid (no fork here: a background
+    # job is no group leader, so the PID stays l2tpns's) keeps the test script out of it.
+    ip netns exec "$ns" setsid sh -c 'mount --bind "$1" /etc/l2tpns/ip_pool && exec l2tpns -c "$2"' \
         sh "$d/ip_pool" "$d/startup-config" >"$OUT/l2tpns-stderr.log" 2>&1 &
     PIDS+=($!)
     wait_for 20 "l2tpns listening on $ip:1701" sh -c "ip netns exec $ns ss -Hunl | grep -q '$ip:1701'"
