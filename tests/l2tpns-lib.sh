@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers to run l2tpns (an LNS with its PPP in user space over a tun device) authenticating
 # through FreeRADIUS, both inside one network namespace. Source after netns-lib.sh:
 #   start_radius NS            FreeRADIUS on NS's loopback (auth 1812, acct 1813)

@@ -20,7 +20,7 @@ host_name = "lac.ours"
 pseudowire = "ppp"
 CONF
 ip netns exec lac "$L2TPD" -null --control "$OUT/ctl.sock" --config "$OUT/lac.toml" --events json --events-file "$OUT/lac.events" >"$OUT/lac.log" 2>&1 &
-LAC=$!; PIDS+=($LAC)
+LAC=$!; PIDS+=("$LAC")
 wait_for 20 "tunnel up with l2tpns" grep -q '"event":"tunnel_up"' "$OUT/lac.events"
 grep '"event":"tunnel_up"' "$OUT/lac.events" | grep -q '"peer_host_name":"lns.l2tpns"' ||
     fail "tunnel_up does not name l2tpns's host name lns.l2tpns: $(grep tunnel_up "$OUT/lac.events")"

@@ -47,13 +47,15 @@ pppoptfile = $d/ppp-client
 CONF
     : > "$d/secrets"
     ip netns exec a xl2tpd -D -c "$d/xl2tpd.conf" -p "$d/pid" -C "$d/control" >"$OUT/xl2tpd-$tag.log" 2>&1 &
-    XPID=$!; PIDS+=($XPID)
+    XPID=$!; PIDS+=("$XPID")
 }
+
+no_pppd_in_a() { [ -z "$(pppd_in a)" ]; }
 
 # hang_up: stop xl2tpd (StopCCN to l2tpns) and wait for l2tpns to forget the tunnel and route.
 hang_up() {
     kill -TERM "$XPID"; wait "$XPID" 2>/dev/null || true
-    wait_for 20 "$1: pppd in a gone" sh -c '[ -z "$(pppd_in a)" ]'
+    wait_for 20 "$1: pppd in a gone" no_pppd_in_a
     wait_for 20 "$1: l2tpns dropped the route to $L2TPNS_USER_IP" \
         sh -c "! ip -n b route show | grep -q '^$L2TPNS_USER_IP '"
 }
@@ -111,7 +113,7 @@ refuse-mschap-v2
 refuse-eap" "not the password"
 wait_for 30 "bad: RADIUS Access-Reject" grep -q "Sent Access-Reject" "$OUT/radius.log"
 # pppd gives up once l2tpns fails the authentication (PAP Nak, LCP Terminate).
-wait_for 20 "bad: pppd in a exited" sh -c '[ -z "$(pppd_in a)" ]'
+wait_for 20 "bad: pppd in a exited" no_pppd_in_a
 ip -n a addr show | grep -q "inet $L2TPNS_USER_IP" && fail "bad: ppp0 got an address with a wrong password"
 pass "bad: no address with a wrong password"
 kill -TERM "$XPID"; wait "$XPID" 2>/dev/null || true
