@@ -3,7 +3,22 @@
 # through FreeRADIUS, both inside one network namespace. Source after netns-lib.sh:
 #   start_radius NS            FreeRADIUS on NS's loopback (auth 1812, acct 1813)
 #   start_l2tpns NS LOCAL_IP   l2tpns listening on LOCAL_IP:1701, RADIUS on 127.0.0.1
-# Both are added to PIDS (cleanup). Fixed test data:
+# Both are added to PIDS (cleanup).
+# What l2tpns 2.4.1 (Debian 12) does besides L2TP, seen in its log, `ss` and `ip` in the namespace:
+# - creates the tun device (tundevicename), gives it iftun_address/32 (bind_address if unset,
+#   1.1.1.1 if both are) and MTU l2tp_mtu - 38 (1462), by ioctl; routes the pool and each
+#   session's /32 into the tun by rtnetlink (protocol 42, shown as "babel" by iproute2);
+#   it runs no ip/route/iptables/sysctl;
+# - binds UDP bind_address:1701, 0.0.0.0:1702 (nsctl), 0.0.0.0:3799 (DAE), 0.0.0.0:65432
+#   (remote-LNS forwarding), 0.0.0.0:32792 (cluster), 64 RADIUS client sockets, TCP
+#   cli_bind_address:23 (CLI);
+# - always runs its cluster code: without cluster_interface's address (default eth0) it exits
+#   at startup without listening; it joins 239.192.13.13 there, sends heartbeats, and takes no
+#   tunnel until it has elected itself master (cluster_hb_timeout, at least 3.1 s);
+# - sends a gratuitous ARP on eth0 unless send_garp is no;
+# - reads its address pool only from /etc/l2tpns/ip_pool (compiled in);
+# - on SIGTERM signals its whole process group.
+# Fixed test data:
 L2TPNS_USER=alice
 L2TPNS_PASS='correct horse'
 L2TPNS_SECRET=l2tpns-radius-secret  # RADIUS shared secret between l2tpns and FreeRADIUS
