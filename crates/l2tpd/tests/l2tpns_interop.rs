@@ -1,0 +1,44 @@
+//! Real input: our LAC (null data plane) against l2tpns, an independent LNS with its PPP in user
+//! space, which authenticates through FreeRADIUS; both run in a network namespace on this host.
+//!
+//! Runs `tests/interop/l2tpns-radius-smoke.sh` (harness in `tests/l2tpns-lib.sh`). Needs root,
+//! the Debian packages `l2tpns` and `freeradius`; without them the test fails with the reason
+//! (set `L2TP_SKIP_NETNS=1` to skip it knowingly on a machine that cannot create network
+//! namespaces). PPP authentication against l2tpns is covered in the VM
+//! (`tests/vm/e2e/xl2tpd-l2tpns.sh`).
+
+use std::path::PathBuf;
+use std::process::Command;
+
+#[test]
+fn our_lac_sets_up_tunnel_and_session_with_l2tpns_and_its_stopccn_is_acknowledged() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        eprintln!("skipped: L2TP_SKIP_NETNS is set");
+        return;
+    }
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = Command::new(repo.join("tests/interop/l2tpns-radius-smoke.sh"))
+        .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
+        .output()
+        .expect("run tests/interop/l2tpns-radius-smoke.sh");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "l2tpns-radius-smoke.sh failed:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "ok: FreeRADIUS ready in lns",
+        "ok: l2tpns is cluster master",
+        "ok: tunnel up with l2tpns",
+        "ok: l2tpns's SCCRP names it lns.l2tpns",
+        "ok: session up with l2tpns",
+        "ok: l2tpns logged the new session",
+        "ok: our LAC exited 0",
+        "ok: StopCCN acknowledged by l2tpns",
+        "ok: l2tpns closed the tunnel",
+        "ok: l2tpns still running",
+    ] {
+        assert!(text.contains(step), "missing step {step:?} in:\n{text}");
+    }
+}
