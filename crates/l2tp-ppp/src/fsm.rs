@@ -177,7 +177,7 @@ pub enum Action {
 
 /// The RFC 1661 §4.1 state transition table: actions in order, and the next state.
 /// `None` is a "-" cell: the event cannot occur in that state and is ignored.
-/// The [p], [r] and [x] options of the table take their default (no extra action).
+/// The `[p]`, `[r]` and `[x]` options of the table take their default (no extra action).
 pub fn transition(state: State, event: Event) -> Option<(&'static [Action], State)> {
     use Action::*;
     use Event as E;

@@ -184,3 +184,69 @@ impl Options for IpcpOptions {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server(dns: [Option<Ipv4Addr>; 2]) -> IpcpOptions {
+        IpcpOptions::new(IpcpConfig {
+            local: Ipv4Addr::new(10, 0, 0, 1),
+            peer: Some(Ipv4Addr::new(10, 0, 0, 2)),
+            dns,
+        })
+    }
+
+    #[test]
+    fn compression_and_unknown_options_are_rejected() {
+        let mut o = server([None, None]);
+        let mut reply = Vec::new();
+        // IP-Compression-Protocol (VJ), IP-Address, an unknown option 200.
+        let req = [2, 6, 0, 0x2d, 0x0f, 1, 3, 6, 10, 0, 0, 2, 200, 2];
+        assert_eq!(o.judge_request(&req, false, &mut reply), Judgement::Reject);
+        assert_eq!(reply, [2, 6, 0, 0x2d, 0x0f, 1, 200, 2]);
+    }
+
+    #[test]
+    fn server_naks_wrong_address_and_gives_dns_or_rejects_it() {
+        let dns = Ipv4Addr::new(192, 0, 2, 53);
+        let mut o = server([Some(dns), None]);
+        let mut reply = Vec::new();
+        let req = [3, 6, 0, 0, 0, 0, 129, 6, 0, 0, 0, 0];
+        assert_eq!(o.judge_request(&req, false, &mut reply), Judgement::Nak);
+        assert_eq!(reply, [3, 6, 10, 0, 0, 2, 129, 6, 192, 0, 2, 53]);
+        // Secondary DNS is not configured: rejected.
+        reply.clear();
+        let req = [3, 6, 10, 0, 0, 2, 131, 6, 0, 0, 0, 0];
+        assert_eq!(o.judge_request(&req, false, &mut reply), Judgement::Reject);
+        assert_eq!(reply, [131, 6, 0, 0, 0, 0]);
+        // Right values: acknowledged, peer address recorded.
+        reply.clear();
+        let req = [3, 6, 10, 0, 0, 2, 129, 6, 192, 0, 2, 53];
+        assert_eq!(o.judge_request(&req, false, &mut reply), Judgement::Ack);
+        assert_eq!(o.peer, Ipv4Addr::new(10, 0, 0, 2));
+        // A request without IP-Address is told the address (Nak adds the option).
+        reply.clear();
+        assert_eq!(o.judge_request(&[], false, &mut reply), Judgement::Nak);
+        assert_eq!(reply, [3, 6, 10, 0, 0, 2]);
+    }
+
+    #[test]
+    fn client_takes_naked_address_and_dns() {
+        let mut o = IpcpOptions::new(IpcpConfig {
+            local: Ipv4Addr::UNSPECIFIED,
+            peer: None,
+            dns: [Some(Ipv4Addr::UNSPECIFIED), None],
+        });
+        let mut req = Vec::new();
+        o.build_request(&mut req);
+        assert_eq!(req, [3, 6, 0, 0, 0, 0, 129, 6, 0, 0, 0, 0]);
+        assert!(o.naked(&[3, 6, 10, 0, 0, 9, 129, 6, 192, 0, 2, 53]));
+        req.clear();
+        o.build_request(&mut req);
+        assert_eq!(req, [3, 6, 10, 0, 0, 9, 129, 6, 192, 0, 2, 53]);
+        o.acked(&req);
+        assert_eq!(o.dns, [Some(Ipv4Addr::new(192, 0, 2, 53)), None]);
+        assert_eq!(o.local, Ipv4Addr::new(10, 0, 0, 9));
+    }
+}

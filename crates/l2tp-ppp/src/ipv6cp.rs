@@ -117,3 +117,33 @@ impl Options for Ipv6cpOptions {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collision_and_zero_identifiers_are_naked_with_a_fresh_one() {
+        let mut o = Ipv6cpOptions::new(5);
+        let ours = o.local_id;
+        let mut reply = Vec::new();
+        let mut req = vec![1, 10];
+        req.extend_from_slice(&ours.to_be_bytes());
+        assert_eq!(o.judge_request(&req, false, &mut reply), Judgement::Nak);
+        let suggested = u64::from_be_bytes(reply[2..10].try_into().unwrap());
+        assert!(suggested != 0 && suggested != ours);
+        reply.clear();
+        assert_eq!(
+            o.judge_request(&[1, 10, 0, 0, 0, 0, 0, 0, 0, 0], false, &mut reply),
+            Judgement::Nak
+        );
+        reply.clear();
+        assert_eq!(
+            o.judge_request(&[2, 4, 0, 0x4f], false, &mut reply),
+            Judgement::Reject
+        );
+        // Our identifier Nak'd: take the suggestion.
+        assert!(o.naked(&[1, 10, 0, 0, 0, 0, 0, 0, 0, 7]));
+        assert_eq!(o.local_id, 7);
+    }
+}

@@ -4,7 +4,8 @@
 //! Options: MRU (1), Async-Control-Character-Map (2, acknowledged and ignored: L2TP is a
 //! synchronous link, and pppd on L2TP sends ACCM 0), Authentication-Protocol (3),
 //! Magic-Number (5). Protocol-Field-Compression (7), Address-and-Control-Field-Compression (8)
-//! and every other option are rejected.
+//! and every other option are rejected (as accel-ppp does by default: `pcomp=deny`,
+//! `accomp=deny`); frames are still accepted with a one-byte Protocol field or `FF 03`.
 
 use std::time::{Duration, Instant};
 

@@ -157,6 +157,9 @@ pub struct PhaseSnapshot {
     pub addresses: Option<(Ipv4Addr, Ipv4Addr)>,
     /// Frames and events dropped because the runtime did not poll (should stay 0).
     pub dropped: u64,
+    /// Received frames dropped as malformed: no valid Protocol field, or a control packet
+    /// shorter than 4 bytes or than its Length field (RFC 1661 §5).
+    pub malformed: u64,
 }
 
 #[derive(Debug)]
@@ -189,6 +192,7 @@ pub struct Ppp {
     out: Out,
     events: VecDeque<Event>,
     events_dropped: u64,
+    malformed: u64,
     reason: Option<String>,
 }
 
@@ -232,6 +236,7 @@ impl Ppp {
             out: Out::default(),
             events: VecDeque::new(),
             events_dropped: 0,
+            malformed: 0,
             reason: None,
         };
         p.lcp.fsm.up(now, &mut p.lcp.opts, &mut p.out);
@@ -249,8 +254,21 @@ impl Ppp {
             return;
         }
         let Some((proto, info)) = wire::split_protocol(frame) else {
+            self.malformed += 1;
             return;
         };
+        let control = matches!(
+            proto,
+            wire::PROTO_LCP
+                | wire::PROTO_PAP
+                | wire::PROTO_CHAP
+                | wire::PROTO_IPCP
+                | wire::PROTO_IPV6CP
+        );
+        if control && Packet::parse(info).is_none() {
+            self.malformed += 1;
+            return;
+        }
         match proto {
             wire::PROTO_LCP => {
                 if let Some(LcpNotice::ProtocolRejected(p)) =
@@ -380,6 +398,8 @@ impl Ppp {
     }
 
     /// The runtime's answer to [`Event::Authenticate`]. Ignored if no check is pending.
+    /// It answers the latest `Authenticate` event: if LCP renegotiated meanwhile (a new
+    /// `LinkUp` came), the runtime must drop the verdict of the older request.
     pub fn auth_verdict(&mut self, now: Instant, v: Verdict) {
         let outcome = match &mut self.auth {
             AuthState::PapServer(s) => s.verdict(&v, &mut self.out),
@@ -416,6 +436,7 @@ impl Ppp {
             peer_mru: self.lcp.opts.peer_mru,
             addresses: ipcp_up,
             dropped: self.out.dropped + self.events_dropped,
+            malformed: self.malformed,
         }
     }
 

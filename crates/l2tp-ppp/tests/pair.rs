@@ -6,7 +6,9 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use l2tp_ppp::fsm::State;
-use l2tp_ppp::{verify_local, AuthMethod, Event, IpcpConfig, Phase, Ppp, PppConfig, Role};
+use l2tp_ppp::{
+    verify_local, AuthMethod, AuthRequest, Event, IpcpConfig, Phase, Ppp, PppConfig, Role, Verdict,
+};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -64,6 +66,8 @@ struct Pair {
     lns_events: Vec<Event>,
     lac_events: Vec<Event>,
     password: String,
+    /// The runtime's credential check (local secrets by default; a test can play RADIUS).
+    check: fn(&AuthRequest, &str) -> Verdict,
     frames: usize,
 }
 
@@ -83,6 +87,7 @@ impl Pair {
             lns_events: Vec::new(),
             lac_events: Vec::new(),
             password: "correct horse".into(),
+            check: verify_local,
             frames: 0,
         }
     }
@@ -104,7 +109,7 @@ impl Pair {
         }
         while let Some(e) = self.lns.poll_event() {
             if let Event::Authenticate(req) = &e {
-                let v = verify_local(req, &self.password);
+                let v = (self.check)(req, &self.password);
                 self.lns.auth_verdict(self.now, v);
             }
             self.lns_events.push(e);
@@ -236,6 +241,21 @@ fn chap_md5_reaches_ipcp_up_with_assigned_addresses() {
     assert_up(&p, AuthMethod::ChapMd5);
 }
 
+/// MS-CHAPv2 end to end with the real RFC 2759 crypto (`mschap`): the authenticator checks the
+/// NT-Response with `verify_local`, the peer checks the authenticator response, IPCP comes up.
+#[test]
+fn mschapv2_reaches_ipcp_up_with_assigned_addresses() {
+    let mut p = Pair::new(
+        lns_config(vec![AuthMethod::MsChapV2]),
+        lac_config(vec![AuthMethod::MsChapV2], "correct horse"),
+        3,
+        0.0,
+        0.0,
+    );
+    assert!(p.run_until(Duration::from_secs(5), both_ipcp_up));
+    assert_up(&p, AuthMethod::MsChapV2);
+}
+
 #[test]
 fn ipv6cp_agrees_on_distinct_interface_identifiers() {
     let mut p = Pair::new(
@@ -339,7 +359,7 @@ fn authenticator_moves_down_its_preference_list_after_nak() {
 
 #[test]
 fn wrong_password_fails_and_terminates_the_link() {
-    for method in [AuthMethod::Pap, AuthMethod::ChapMd5] {
+    for method in [AuthMethod::Pap, AuthMethod::ChapMd5, AuthMethod::MsChapV2] {
         let mut p = Pair::new(
             lns_config(vec![method]),
             lac_config(vec![method], "wrong"),
@@ -446,4 +466,68 @@ fn administrative_close_sends_terminate_and_both_go_down() {
     assert!(p.lac_events.contains(&Event::Down {
         reason: "peer requested termination: admin reset".into()
     }));
+}
+
+#[test]
+fn mschapv2_peer_refuses_a_success_with_a_wrong_authenticator_response() {
+    // A server that accepts but cannot prove it knows the password (RFC 2759 §5 mutual
+    // authentication): the peer must fail and end the link.
+    let mut p = Pair::new(
+        lns_config(vec![AuthMethod::MsChapV2]),
+        lac_config(vec![AuthMethod::MsChapV2], "correct horse"),
+        9,
+        0.0,
+        0.0,
+    );
+    p.check = |req, _| {
+        assert!(matches!(req, AuthRequest::MsChapV2 { username, .. } if username == b"alice"));
+        Verdict::Accept {
+            ms_chap_v2_authenticator_response: Some(format!("S={}", "1".repeat(40))),
+            message: "welcome".into(),
+        }
+    };
+    let lac_down = |p: &Pair| p.lac_events.iter().any(|e| matches!(e, Event::Down { .. }));
+    assert!(p.run_until(Duration::from_secs(30), lac_down));
+    assert!(p.lns_events.contains(&Event::Authenticated {
+        username: "alice".into()
+    }));
+    assert!(
+        p.lac_events.contains(&Event::AuthFailed {
+            method: AuthMethod::MsChapV2,
+            username: "alice".into(),
+            message: "MS-CHAPv2 Success with a wrong authenticator response".into(),
+        }),
+        "{:?}",
+        p.lac_events
+    );
+    assert!(ipcp_up(&p.lac_events).is_none());
+}
+
+#[test]
+fn mschapv2_accept_without_authenticator_response_is_a_failure() {
+    let mut p = Pair::new(
+        lns_config(vec![AuthMethod::MsChapV2]),
+        lac_config(vec![AuthMethod::MsChapV2], "correct horse"),
+        10,
+        0.0,
+        0.0,
+    );
+    p.check = |_, _| Verdict::Accept {
+        ms_chap_v2_authenticator_response: None,
+        message: "ok".into(),
+    };
+    let both_down = |p: &Pair| {
+        p.lns_events.iter().any(|e| matches!(e, Event::Down { .. }))
+            && p.lac_events.iter().any(|e| matches!(e, Event::Down { .. }))
+    };
+    assert!(p.run_until(Duration::from_secs(30), both_down));
+    let lac_failure = p.lac_events.iter().find_map(|e| match e {
+        Event::AuthFailed { message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    let m = lac_failure.expect("the peer saw a Failure");
+    assert!(
+        m.starts_with("E=691 R=0 C=") && m.contains(" V=3 M="),
+        "{m}"
+    );
 }

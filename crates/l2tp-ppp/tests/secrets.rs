@@ -544,6 +544,17 @@ mod prop {
         fn escaped_words_round_trip(
             rows in proptest::collection::vec((word(), word(), word(), any::<u8>()), 1..12)
         ) {
+            // A secret `@/PATH` names a file, and a path that is not UTF-8 is refused with an
+            // error (its own test): keep such secrets literal here.
+            let rows: Vec<_> = rows
+                .into_iter()
+                .map(|(c, s, mut p, st)| {
+                    if p.starts_with(b"@/") && std::str::from_utf8(&p).is_err() {
+                        p.insert(0, b'x');
+                    }
+                    (c, s, p, st)
+                })
+                .collect();
             let mut text = String::new();
             for (c, s, p, style) in &rows {
                 text.push_str(&format!(

@@ -18,14 +18,13 @@
 //!
 //! Pure functions over byte slices; they never panic on any input.
 
+use hmac::digest::{CtOutput, KeyInit};
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha1::Sha1;
+use subtle::ConstantTimeEq;
 
-use crate::wire::{AVP_HEADER_LEN, CONTROL_HEADER_LEN};
-
-/// Message Digest attribute type (RFC 3931 §5.4.1).
-pub const ATTR_MESSAGE_DIGEST: u16 = 59;
+use crate::wire::{attr, AvpIter, AVP_HEADER_LEN, CONTROL_HEADER_LEN};
 
 /// HMAC algorithm of the Message Digest AVP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,58 +72,72 @@ pub fn shared_key(secret: &[u8]) -> [u8; 16] {
 /// HMAC over `parts` (concatenated).
 pub fn hmac(alg: DigestAlg, key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
     match alg {
-        DigestAlg::HmacMd5 => {
-            let mut m = <Hmac<Md5> as Mac>::new_from_slice(key).expect("any key length");
-            for p in parts {
-                m.update(p);
-            }
-            m.finalize().into_bytes().to_vec()
-        }
-        DigestAlg::HmacSha1 => {
-            let mut m = <Hmac<Sha1> as Mac>::new_from_slice(key).expect("any key length");
-            for p in parts {
-                m.update(p);
-            }
-            m.finalize().into_bytes().to_vec()
-        }
+        DigestAlg::HmacMd5 => keyed::<Hmac<Md5>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
+        DigestAlg::HmacSha1 => keyed::<Hmac<Sha1>>(key, parts)
+            .finalize()
+            .into_bytes()
+            .to_vec(),
     }
 }
 
-/// Positions of the digest bytes (after the Digest Type octet) of every Message Digest AVP in a
-/// control message `msg` (starting at the control header): `(offset, length)`. Stops at the
-/// first malformed AVP.
-pub fn digest_fields(msg: &[u8]) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let end = match msg.get(2..4) {
-        Some(l) => usize::from(u16::from_be_bytes([l[0], l[1]])).min(msg.len()),
-        None => return out,
-    };
-    let mut off = CONTROL_HEADER_LEN;
-    while off + AVP_HEADER_LEN <= end {
-        let Some(h) = msg.get(off..off + AVP_HEADER_LEN) else {
-            break;
-        };
-        let len = (usize::from(h[0] & 0x03) << 8) | usize::from(h[1]);
-        if len < AVP_HEADER_LEN || off + len > end {
-            break;
-        }
-        let vendor = u16::from_be_bytes([h[2], h[3]]);
-        let attr = u16::from_be_bytes([h[4], h[5]]);
-        if vendor == 0 && attr == ATTR_MESSAGE_DIGEST && len > AVP_HEADER_LEN + 1 {
-            out.push((off + AVP_HEADER_LEN + 1, len - AVP_HEADER_LEN - 1));
-        }
-        off += len;
+/// True when `expected` is the HMAC over `parts`, compared in constant time (the hmac crate's
+/// `verify_slice`); false for a length other than the algorithm's.
+pub fn hmac_verify(alg: DigestAlg, key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool {
+    match alg {
+        DigestAlg::HmacMd5 => keyed::<Hmac<Md5>>(key, parts)
+            .verify_slice(expected)
+            .is_ok(),
+        DigestAlg::HmacSha1 => keyed::<Hmac<Sha1>>(key, parts)
+            .verify_slice(expected)
+            .is_ok(),
     }
-    out
+}
+
+/// A MAC keyed with `key` (HMAC takes any key length) that has absorbed `parts`.
+fn keyed<M: Mac + KeyInit>(key: &[u8], parts: &[&[u8]]) -> M {
+    let mut m = <M as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        m.update(p);
+    }
+    m
+}
+
+/// Constant-time equality of two digests (RustCrypto `subtle`); false when the lengths differ.
+/// For authenticators computed elsewhere (the CLI's capture checks), where no MAC object is at
+/// hand for `verify_slice`.
+pub fn digest_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// Positions of the digest bytes (after the Digest Type octet) of every Message Digest AVP in a
+/// control message `msg` (starting at the control header): `(offset, length)`. Walks the AVPs
+/// with [`AvpIter`] up to the header's Length and stops at the first malformed AVP.
+pub fn digest_fields(msg: &[u8]) -> Vec<(usize, usize)> {
+    let end = match msg.get(2..4) {
+        Some(&[a, b]) => usize::from(u16::from_be_bytes([a, b])),
+        _ => return Vec::new(),
+    };
+    AvpIter::new(msg, CONTROL_HEADER_LEN, end)
+        .map_while(|a| a.ok())
+        .filter(|a| {
+            a.header.vendor == 0 && a.header.attr_type == attr::MESSAGE_DIGEST && a.value.len() > 1
+        })
+        .map(|a| (a.offset + AVP_HEADER_LEN + 1, a.value.len() - 1))
+        .collect()
 }
 
 /// The nonces of a digest computation: `(sender's, receiver's)`; `None` for the SCCRQ formula.
 pub type Nonces<'a> = Option<(&'a [u8], &'a [u8])>;
 
-fn compute(alg: DigestAlg, key: &[u8], nonces: Nonces, zeroed: &[u8]) -> Vec<u8> {
+/// The HMAC input of a digest computation: the nonces (none for the SCCRQ formula), then the
+/// message with its digests zeroed.
+fn parts<'a>(nonces: Nonces<'a>, zeroed: &'a [u8]) -> Vec<&'a [u8]> {
     match nonces {
-        None => hmac(alg, key, &[zeroed]),
-        Some((a, b)) => hmac(alg, key, &[a, b, zeroed]),
+        None => vec![zeroed],
+        Some((a, b)) => vec![a, b, zeroed],
     }
 }
 
@@ -143,7 +156,7 @@ pub fn sign(msg: &mut [u8], alg: DigestAlg, key: &[u8], nonces: Nonces) -> bool 
             b.fill(0);
         }
     }
-    let d = compute(alg, key, nonces, msg);
+    let d = hmac(alg, key, &parts(nonces, msg));
     match msg.get_mut(off..off + len) {
         Some(b) => {
             b.copy_from_slice(&d);
@@ -168,15 +181,10 @@ pub fn verify(msg: &[u8], key: &[u8], nonces: Nonces) -> bool {
             b.fill(0);
         }
     }
-    received.iter().any(|r| {
-        DigestAlg::from_len(r.len())
-            .is_some_and(|alg| ct_eq(&compute(alg, key, nonces, &zeroed), r))
-    })
-}
-
-/// Constant-time comparison of equal-length byte strings.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    let input = parts(nonces, &zeroed);
+    received
+        .iter()
+        .any(|r| DigestAlg::from_len(r.len()).is_some_and(|alg| hmac_verify(alg, key, &input, r)))
 }
 
 /// v3 Message Digest keys of one control connection.
@@ -221,30 +229,55 @@ pub fn challenge_response(msg_type: u8, secret: &[u8], challenge: &[u8]) -> [u8;
     h.finalize().into()
 }
 
+/// True when `response` is the Challenge Response to `challenge` for a message of type
+/// `msg_type` (RFC 2661 §4.2), compared in constant time (RustCrypto `CtOutput`).
+pub fn verify_challenge_response(
+    msg_type: u8,
+    secret: &[u8],
+    challenge: &[u8],
+    response: &[u8; 16],
+) -> bool {
+    let expected = challenge_response(msg_type, secret, challenge);
+    CtOutput::<Md5>::new(expected.into()) == CtOutput::new((*response).into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType, Version};
+    use crate::wire::{Avp, AvpValue, ControlHeader, ControlMessage, Encap, MessageType};
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
 
     #[test]
-    fn challenge_response_matches_xl2tpd_formula() {
-        // MD5(2 ‖ "s" ‖ [1,2,3]) computed independently.
-        let r = challenge_response(2, b"s", &[1, 2, 3]);
-        let mut h = Md5::new();
-        h.update([2u8, b's', 1, 2, 3]);
-        let e: [u8; 16] = h.finalize().into();
-        assert_eq!(r, e);
+    fn challenge_response_is_md5_of_type_secret_challenge_per_published_vectors() {
+        // RFC 1321 §A.5 test suite: MD5("abc") and MD5("message digest"), split into
+        // type byte ‖ secret ‖ challenge.
+        let abc = challenge_response(b'a', b"b", b"c");
+        assert_eq!(abc.to_vec(), unhex("900150983cd24fb0d6963f7d28e17f72"));
+        let md = challenge_response(b'm', b"essage ", b"digest");
+        assert_eq!(md.to_vec(), unhex("f96b697d7cb7938d525a2f31aaf161d0"));
+        // RFC 2661 §4.2 with an SCCRP (type 2), secret "s3cr3t" and the challenge 00..0f,
+        // computed independently with python3:
+        // hashlib.md5(bytes([2]) + b"s3cr3t" + bytes(range(16))).hexdigest()
+        let challenge: Vec<u8> = (0..16).collect();
+        let r = challenge_response(2, b"s3cr3t", &challenge);
+        assert_eq!(r.to_vec(), unhex("eed2c93005303fe88a4392b557ffdbb5"));
+        assert!(verify_challenge_response(2, b"s3cr3t", &challenge, &r));
+        // The same challenge answered in an SCCCN (type 3) gives another digest.
+        assert!(!verify_challenge_response(3, b"s3cr3t", &challenge, &r));
+        let mut wrong = r;
+        wrong[15] ^= 1;
+        assert!(!verify_challenge_response(2, b"s3cr3t", &challenge, &wrong));
     }
 
     fn msg(alg: DigestAlg) -> Vec<u8> {
         ControlMessage {
-            header: ControlHeader {
-                version: Version::V3,
-                tunnel_id: 7,
-                session_id: 0,
-                ns: 1,
-                nr: 2,
-            },
+            header: ControlHeader::v3(7, 1, 2),
             avps: vec![
                 Avp::m(AvpValue::MessageType(MessageType::Hello)),
                 Avp::m(AvpValue::MessageDigest {
@@ -259,11 +292,32 @@ mod tests {
 
     #[test]
     fn shared_key_is_hmac_md5_of_octet_2() {
-        // RFC 2104 HMAC-MD5 with key "secret" over [2], computed with the hmac crate directly.
-        let mut m = <Hmac<Md5> as Mac>::new_from_slice(b"secret").unwrap();
-        m.update(&[2u8]);
-        let e: [u8; 16] = m.finalize().into_bytes().into();
-        assert_eq!(shared_key(b"secret"), e);
+        // RFC 2202 §2 test case 2 checks the HMAC-MD5 we build on.
+        let key = b"Jefe";
+        let tc2 = hmac(
+            DigestAlg::HmacMd5,
+            key,
+            &[b"what do ya want ", b"for nothing?"],
+        );
+        assert_eq!(tc2, unhex("750c783e6ab0b503eaa86e310a5db738"));
+        // RFC 3931 §5.4.1 shared_key with the secret "secret", computed independently with
+        // python3: hmac.new(b"secret", b"\x02", "md5").hexdigest()
+        assert_eq!(
+            shared_key(b"secret").to_vec(),
+            unhex("21dc457145ad58f4b1497ae27d2a87b4")
+        );
+        assert!(hmac_verify(
+            DigestAlg::HmacMd5,
+            key,
+            &[b"what do ya want for nothing?"],
+            &tc2
+        ));
+        assert!(!hmac_verify(
+            DigestAlg::HmacMd5,
+            key,
+            &[b"what do ya want for nothing!"],
+            &tc2
+        ));
     }
 
     #[test]

@@ -140,8 +140,11 @@ pub enum ApiError {
     InvalidConfig(&'static str),
 }
 
-/// Counters kept by the endpoint.
+/// Counters kept by the endpoint. With the `serde` feature it (de)serialises field by field,
+/// every field defaulting to 0 when absent (so older and newer snapshots read each other).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default))]
 pub struct EndpointStats {
     /// Datagrams that failed to parse (dropped).
     pub malformed: u64,

@@ -4,26 +4,7 @@
 //! The shared directory is found via `L2TP_SHARED_DIR`, else by the repository layout:
 //! `<repo>/../shared` (CI: a fresh clone with `shared/` beside it).
 
-use std::path::PathBuf;
-
 use l2tp_proto::wire::*;
-
-fn shared_dir() -> PathBuf {
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("L2TP_SHARED_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared"
-    )));
-    for c in &candidates {
-        if c.join("captures").is_dir() {
-            return c.clone();
-        }
-    }
-    panic!("shared/captures not found; set L2TP_SHARED_DIR (tried {candidates:?})");
-}
 
 /// One packet of a `.hex` file: direction label and L2TP bytes.
 struct Pkt {
@@ -32,17 +13,9 @@ struct Pkt {
 }
 
 fn load(name: &str) -> Vec<Pkt> {
-    let path = shared_dir().join("captures").join(format!("{name}.hex"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let (dir, hex) = l.split_once(' ').expect("SRC>DST HEX");
-            Pkt {
-                dir: dir.to_string(),
-                bytes: hex::decode(hex.trim()).expect("hex"),
-            }
-        })
+    l2tp_testdata::capture(name)
+        .into_iter()
+        .map(|(dir, bytes)| Pkt { dir, bytes })
         .collect()
 }
 
@@ -82,7 +55,7 @@ fn label(d: &Decoded) -> String {
 }
 
 fn all_capture_names() -> Vec<String> {
-    let dir = shared_dir().join("captures");
+    let dir = l2tp_testdata::shared_dir().join("captures");
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| {

@@ -2,8 +2,6 @@
 //! the RFC figures and the wire codec, the real v2 data messages of the shared xl2tpd
 //! captures, and the kernel's receive rules (IDs, cookie, sequencing, counters).
 
-use std::path::PathBuf;
-
 use l2tp_proto::data::*;
 use l2tp_proto::wire::{DataHeader, Encap, Version};
 
@@ -222,31 +220,11 @@ fn v2_receive_accepts_length_offset_padding_and_priority() {
 // Real captures
 // ---------------------------------------------------------------------------------------------
 
-fn shared_dir() -> PathBuf {
-    let mut candidates = Vec::new();
-    if let Some(d) = std::env::var_os("L2TP_SHARED_DIR") {
-        candidates.push(PathBuf::from(d));
-    }
-    candidates.push(PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared"
-    )));
-    for c in &candidates {
-        if c.join("captures").is_dir() {
-            return c.clone();
-        }
-    }
-    panic!("shared/captures not found; set L2TP_SHARED_DIR (tried {candidates:?})");
-}
-
 /// (direction, bytes) of every data message (T = 0) in a capture's `.hex`.
 fn data_messages(name: &str) -> Vec<(String, Vec<u8>)> {
-    let path = shared_dir().join("captures").join(format!("{name}.hex"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    text.lines()
-        .filter_map(|l| l.split_once(' '))
-        .map(|(dir, hex)| (dir.to_string(), h(hex.trim())))
-        .filter(|(_, b)| b[0] & 0x80 == 0)
+    l2tp_testdata::capture(name)
+        .into_iter()
+        .filter(|(_, b)| b.first().is_some_and(|f| f & 0x80 == 0))
         .collect()
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use l2tp_proto::endpoint::{DigestAlg, EndpointConfig, Event, SessionConfig};
 use l2tp_proto::rules::missing_avp;
 use l2tp_proto::wire::{
-    pw_type, AvpValue, CallErrors, ControlMessage, Encap, MessageType, ResultCode, Version,
+    pw_type, AvpValue, CallErrors, ControlMessage, Encap, MBit, MessageType, ResultCode, Version,
 };
 use sim::*;
 
@@ -94,6 +94,20 @@ const MUSTS: &[(&str, Check)] = &[
         each(msgs, |m| match missing_avp(v, m) {
             Some(a) => Err(format!("{:?} lacks {a}", m.message_type())),
             None => Ok(()),
+        })
+    }),
+    ("RFC 2661 §4.4: M bit as the AVP table's MUST (v2), never hidden where it says MUST NOT", |v, _, msgs| {
+        each(msgs, |m| {
+            m.avps.iter().try_for_each(|a| match a.value.spec() {
+                Some(s) if a.hidden && !s.hidden_allowed => Err(format!("{} hidden", s.name)),
+                Some(s) if v == Version::V2 && s.m == MBit::Must1 && !a.mandatory => {
+                    Err(format!("{} without M", s.name))
+                }
+                Some(s) if v == Version::V2 && s.m == MBit::Must0 && a.mandatory => {
+                    Err(format!("{} with M", s.name))
+                }
+                _ => Ok(()),
+            })
         })
     }),
     ("RFC 2661 §4.1: the Message Type AVP is first", |_, _, msgs| {

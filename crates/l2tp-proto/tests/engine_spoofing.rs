@@ -19,23 +19,11 @@ use l2tp_proto::wire::{
 };
 use sim::*;
 
-fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s)
-}
-
-/// A tunnel with one session up; returns (LAC tunnel, LNS tunnel).
+/// A tunnel with one session up, a second later; returns (LAC tunnel, LNS tunnel).
 fn setup(s: &mut Sim) -> (TunnelId, TunnelId) {
-    let now = s.now;
-    let cfg = s.tunnel_cfg();
-    let t = s.nodes[LAC].ep.connect(now, cfg).unwrap();
-    s.nodes[LAC]
-        .ep
-        .open_session(now, t, SessionConfig::default())
-        .unwrap();
-    assert!(s.run_until(secs(10.0), |s| s.has_event(LAC, is_session_up)
-        && s.has_event(LNS, is_session_up)));
+    let r = s.tunnel_with_session();
     s.run_for(secs(1.0));
-    (t, s.nodes[LNS].ep.tunnel_ids()[0])
+    r
 }
 
 /// The StopCCN the LNS would send next to the LAC's tunnel `t`: the right Ns and Nr, naming
@@ -43,13 +31,7 @@ fn setup(s: &mut Sim) -> (TunnelId, TunnelId) {
 fn stopccn(s: &Sim, t: TunnelId, assigned: u16) -> Vec<u8> {
     let info = s.nodes[LAC].ep.tunnel_info(t).unwrap();
     ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: t.0,
-            session_id: 0,
-            ns: info.next_nr,
-            nr: info.next_ns,
-        },
+        header: ControlHeader::v2(u16::try_from(t.0).unwrap(), 0, info.next_nr, info.next_ns),
         avps: vec![
             Avp::m(AvpValue::MessageType(MessageType::StopCcn)),
             Avp::m(AvpValue::AssignedTunnelId(assigned)),
@@ -188,13 +170,7 @@ fn sccrp_from_another_address_is_not_taken() {
 /// An SCCRQ as a LAC at `from` would send it, assigning itself tunnel `tid`.
 fn sccrq(tid: u16) -> Vec<u8> {
     ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: 0,
-            session_id: 0,
-            ns: 0,
-            nr: 0,
-        },
+        header: ControlHeader::v2(0, 0, 0, 0),
         avps: vec![
             Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
             Avp::m(AvpValue::ProtocolVersion {

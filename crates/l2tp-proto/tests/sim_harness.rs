@@ -8,8 +8,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use l2tp_proto::endpoint::{Endpoint, EndpointConfig, Event, TunnelConfig};
-use l2tp_proto::wire::{ControlMessage, Encap, MessageType, Version};
+use l2tp_proto::endpoint::{
+    Endpoint, EndpointConfig, Event, SessionConfig, TunnelConfig, TunnelId,
+};
+use l2tp_proto::wire::{ControlMessage, Encap, MessageType, ResultCode, Version};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -369,4 +371,37 @@ pub fn is_session_up(e: &Event) -> bool {
 
 pub fn is_tunnel_down(e: &Event) -> bool {
     matches!(e, Event::TunnelDown { .. })
+}
+
+/// `s` seconds of virtual time.
+pub fn secs(s: f64) -> Duration {
+    Duration::from_secs_f64(s)
+}
+
+/// A Result Code with an error code and no message.
+pub fn rc(result: u16, error: u16) -> ResultCode {
+    ResultCode {
+        result,
+        error: Some(error),
+        message: None,
+    }
+}
+
+impl Sim {
+    /// The LAC dials a v2 tunnel with one session; returns (LAC tunnel, LNS tunnel) once both
+    /// ends report the session up (fails the test if that takes over 60 virtual seconds).
+    pub fn tunnel_with_session(&mut self) -> (TunnelId, TunnelId) {
+        let now = self.now;
+        let cfg = self.tunnel_cfg();
+        let t = self.nodes[LAC].ep.connect(now, cfg).unwrap();
+        self.nodes[LAC]
+            .ep
+            .open_session(now, t, SessionConfig::default())
+            .unwrap();
+        assert!(
+            self.run_until(secs(60.0), |s| s.has_event(LAC, is_session_up)
+                && s.has_event(LNS, is_session_up))
+        );
+        (t, self.nodes[LNS].ep.tunnel_ids()[0])
+    }
 }

@@ -142,13 +142,7 @@ fn hidden_avp_in_message_uses_nearest_random_vector() {
     let rv2 = vec![2u8; 8];
     let name = b"bob".to_vec();
     let msg = ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: 5,
-            session_id: 6,
-            ns: 0,
-            nr: 0,
-        },
+        header: ControlHeader::v2(5, 6, 0, 0),
         avps: vec![
             Avp::m(AvpValue::MessageType(MessageType::Iccn)),
             Avp::m(AvpValue::RandomVector(rv1)),
@@ -187,13 +181,7 @@ fn hidden_avp_in_message_uses_nearest_random_vector() {
 #[test]
 fn emit_hidden_without_random_vector_or_secret_is_an_error() {
     let mut msg = ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: 5,
-            session_id: 0,
-            ns: 0,
-            nr: 0,
-        },
+        header: ControlHeader::v2(5, 0, 0, 0),
         avps: vec![
             Avp::m(AvpValue::MessageType(MessageType::Sccrq)),
             Avp {
@@ -646,13 +634,7 @@ fn describe_and_names() {
 #[test]
 fn encode_limits() {
     let big = ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: 1,
-            session_id: 0,
-            ns: 0,
-            nr: 0,
-        },
+        header: ControlHeader::v2(1, 0, 0, 0),
         avps: vec![Avp::m(AvpValue::HostName(vec![b'a'; 1018]))],
     };
     assert!(matches!(

@@ -301,13 +301,7 @@ fn xl2tpd_sccrq_decodes_and_reencodes_byte_exact() {
 #[test]
 fn zlb_is_header_only() {
     let msg = ControlMessage {
-        header: ControlHeader {
-            version: Version::V2,
-            tunnel_id: 44424,
-            session_id: 0,
-            ns: 1,
-            nr: 2,
-        },
+        header: ControlHeader::v2(44424, 0, 1, 2),
         avps: vec![],
     };
     let b = msg.to_bytes(Encap::Udp, None).unwrap();

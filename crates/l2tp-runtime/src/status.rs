@@ -67,65 +67,16 @@ pub struct SessionStatus {
     pub last_error: Option<String>,
 }
 
-/// Control plane counters of the endpoint (mirror of the core's `EndpointStats`).
+/// Control plane counters: the endpoint's own (the core's `EndpointStats`, its fields inline
+/// in the JSON) and what the runtime drops before the endpoint sees it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EndpointCounters {
-    /// Datagrams that failed to parse.
-    pub malformed: u64,
-    /// Datagrams for no known tunnel.
-    pub unknown_tunnel: u64,
-    /// Control messages received (excluding ZLBs).
-    pub control_rx: u64,
-    /// Control messages sent (excluding ZLBs).
-    pub control_tx: u64,
-    /// Retransmissions.
-    pub retransmits: u64,
-    /// ZLB acknowledgements sent.
-    pub zlb_tx: u64,
-    /// Duplicate messages received.
-    pub duplicates: u64,
-    /// Tunnels accepted from peers.
-    pub tunnels_accepted: u64,
-    /// Control messages dropped for a wrong or missing Message Digest.
-    pub auth_failures: u64,
+    /// The endpoint's counters (malformed, retransmits, wrong_source, …).
+    #[serde(flatten)]
+    pub engine: l2tp_proto::endpoint::EndpointStats,
     /// Datagrams from addresses not in `accept_peers`, dropped before the engine saw them.
+    #[serde(default)]
     pub refused_peers: u64,
-    /// Datagrams for a known tunnel from an address or port other than its peer's (spoofed
-    /// or misrouted), dropped untouched.
-    #[serde(default)]
-    pub wrong_source: u64,
-    /// StopCCNs naming another tunnel than the peer's, dropped untouched.
-    #[serde(default)]
-    pub wrong_tunnel_id: u64,
-    /// Half-open tunnels (accepted, never established) evicted, oldest first, to make room
-    /// for new SCCRQs (an SCCRQ flood, or peers that never complete their handshake).
-    #[serde(default)]
-    pub half_open_evicted: u64,
-    /// SCCRQs dropped because their source address already had `max_tunnels_per_peer`
-    /// tunnels.
-    #[serde(default)]
-    pub refused_peer_limit: u64,
-}
-
-impl From<l2tp_proto::endpoint::EndpointStats> for EndpointCounters {
-    fn from(s: l2tp_proto::endpoint::EndpointStats) -> Self {
-        EndpointCounters {
-            malformed: s.malformed,
-            unknown_tunnel: s.unknown_tunnel,
-            control_rx: s.control_rx,
-            control_tx: s.control_tx,
-            retransmits: s.retransmits,
-            zlb_tx: s.zlb_tx,
-            duplicates: s.duplicates,
-            tunnels_accepted: s.tunnels_accepted,
-            auth_failures: s.auth_failures,
-            refused_peers: 0,
-            wrong_source: s.wrong_source,
-            wrong_tunnel_id: s.wrong_tunnel_id,
-            half_open_evicted: s.half_open_evicted,
-            refused_peer_limit: s.refused_peer_limit,
-        }
-    }
 }
 
 /// Counters of the whole runtime (`l2tpctl stats`).

@@ -225,10 +225,8 @@ mod tests {
     /// A fake daemon at its client limit for the first two connections, then serving.
     #[test]
     fn a_refused_connection_is_retried() {
-        let dir = std::env::temp_dir().join(format!("l2tpctl-busy-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let sock = dir.join("c.sock");
-        let _ = std::fs::remove_file(&sock);
+        let dir = tempfile::tempdir().unwrap();
+        let sock = dir.path().join("c.sock");
         let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
         let server = std::thread::spawn(move || {
             for i in 0..3 {
@@ -253,6 +251,5 @@ mod tests {
         let mut c = Client::connect(&sock).unwrap();
         assert_eq!(c.call(Monitor {}), Ok("monitoring".to_string()));
         server.join().unwrap();
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -244,16 +244,14 @@ fn truncated_hex_exits_1_with_one_line_naming_the_offset() {
 
 #[test]
 fn bad_pcap_file_is_one_line_exit_1() {
-    let dir = std::env::temp_dir().join(format!("l2tpctl-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let f = dir.join("garbage.pcap");
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("garbage.pcap");
     std::fs::write(&f, b"this is not a capture file at all").unwrap();
     let out = run(&["decode", "--pcap", f.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
     let out = run(&["decode", "--pcap", "/nonexistent.pcap"]);
     assert_eq!(out.status.code(), Some(1));
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
@@ -310,8 +308,7 @@ fn random_garbage_never_panics() {
         }
     }
     // Garbage as a capture file.
-    let dir = std::env::temp_dir().join(format!("l2tpctl-garbage-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = tempfile::tempdir().unwrap();
     let real = std::fs::read(capture("xl2tpd-v2-challenge.pcap")).unwrap();
     for i in 0..20 {
         let mut b = real.clone();
@@ -322,12 +319,11 @@ fn random_garbage_never_panics() {
         if i % 4 == 0 {
             b.truncate(24 + (next() as usize) % (b.len() - 24));
         }
-        let f = dir.join("g.pcap");
+        let f = dir.path().join("g.pcap");
         std::fs::write(&f, &b).unwrap();
         let out = run(&["decode", "--pcap", f.to_str().unwrap()]);
         assert!(matches!(out.status.code(), Some(0 | 1)), "pcap {i}");
     }
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 /// An L2TPv3 control connection set-up with Message Digests: SCCRQ (no nonces in the digest),

@@ -179,7 +179,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         let _ = writeln!(out, "l2tp_sessions{{state=\"{}\"}} {n}", label(state));
     }
 
-    let e = &stats.endpoint;
+    let e = &stats.endpoint.engine;
     family(
         &mut out,
         "l2tp_control_messages_total",
@@ -196,7 +196,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         "l2tp_control_messages_total{{direction=\"tx\"}} {}",
         e.control_tx
     );
-    let scalars: [(&str, &str, u64); 14] = [
+    let scalars: [(&str, &str, u64); 18] = [
         (
             "l2tp_retransmits_total",
             "Control message retransmissions.",
@@ -241,7 +241,7 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         (
             "l2tp_refused_peers_total",
             "Datagrams from addresses not in accept_peers, dropped.",
-            e.refused_peers,
+            stats.endpoint.refused_peers,
         ),
         (
             "l2tp_wrong_source_total",
@@ -262,6 +262,26 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
             "l2tp_refused_peer_limit_total",
             "SCCRQs dropped because the peer has max_tunnels_per_peer tunnels.",
             e.refused_peer_limit,
+        ),
+        (
+            "l2tp_data_ignored_total",
+            "Data messages that reached the control plane and were dropped.",
+            e.data_ignored,
+        ),
+        (
+            "l2tp_unsupported_total",
+            "Control messages of an unsupported type or version, dropped or refused.",
+            e.unsupported,
+        ),
+        (
+            "l2tp_encode_errors_total",
+            "Control messages that could not be encoded (not sent).",
+            e.encode_errors,
+        ),
+        (
+            "l2tp_tie_breaks_lost_by_peer_total",
+            "Incoming SCCRQs that lost the tie breaker to our own SCCRQ (RFC 2661 section 5.1).",
+            e.tie_breaks_lost_by_peer,
         ),
     ];
     for (name, help, v) in scalars {
@@ -364,8 +384,8 @@ mod tests {
             tunnel("b", "waitctlreply", vec![]),
         ];
         let mut stats = RuntimeStats::default();
-        stats.endpoint.control_rx = 5;
-        stats.endpoint.retransmits = 2;
+        stats.endpoint.engine.control_rx = 5;
+        stats.endpoint.engine.retransmits = 2;
         let text = render(&status, &stats);
         assert!(text.contains("l2tp_tunnels{state=\"established\"} 1\n"));
         assert!(text.contains("l2tp_tunnels{state=\"waitctlreply\"} 1\n"));

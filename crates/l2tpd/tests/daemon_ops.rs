@@ -194,8 +194,9 @@ fn sighup_adds_a_new_tunnel_removes_a_dropped_one_and_survives_a_bad_file() {
     assert!(st.success(), "{st}");
 }
 
-/// Add, remove and re-add a tunnel in three SIGHUPs a second apart: the daemon converges to
-/// the file whatever the old control connection is doing. The peer of `x` never answers, so
+/// Add, remove and re-add a tunnel in three SIGHUPs, each sent once the daemon has acted on
+/// the one before: the daemon converges to the file whatever the old control connection is
+/// doing. The peer of `x` never answers, so
 /// the removed `x` is still retransmitting when it is added again.
 #[test]
 fn sighup_add_remove_readd_converges() {
@@ -215,16 +216,22 @@ fn sighup_add_remove_readd_converges() {
             .map(|t| t["id"].clone())
             .collect()
     };
-    let mut first = None;
-    for (i, text) in [&with_x, &base, &with_x].into_iter().enumerate() {
+    let reload = |text: &str| {
         std::fs::write(&lac.config, text).unwrap();
         lac.signal("HUP");
-        std::thread::sleep(Duration::from_secs(1));
-        if i == 0 {
-            first = x_ids().first().cloned();
-            assert!(first.is_some(), "x added: {:?}", lac.status());
-        }
-    }
+    };
+    // Each SIGHUP goes once the daemon has acted on the one before.
+    reload(&with_x);
+    let first = wait_for(Duration::from_secs(10), || x_ids().first().cloned());
+    assert!(first.is_some(), "x added: {:?}", lac.status());
+    reload(&base);
+    let closing = wait_for(Duration::from_secs(10), || {
+        lac.log_text()
+            .contains("reload: closing tunnel")
+            .then_some(())
+    });
+    assert!(closing.is_some(), "x removed: {}", lac.log_text());
+    reload(&with_x);
     let readded = wait_for(Duration::from_secs(10), || {
         let ids = x_ids();
         ids.iter()

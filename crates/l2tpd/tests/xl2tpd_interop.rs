@@ -22,7 +22,11 @@ fn lac_sets_up_tunnel_and_session_with_xl2tpd_lns_and_tears_down_cleanly() {
         return;
     }
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = tempdir();
+    let dir = tempfile::Builder::new()
+        .prefix("l2tpd-interop-")
+        .tempdir()
+        .expect("temp dir");
+    let out = dir.path().to_path_buf();
     let status = Command::new(repo.join("scripts/xl2tpd-interop.sh"))
         .arg(&out)
         .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
@@ -53,13 +57,6 @@ fn lac_sets_up_tunnel_and_session_with_xl2tpd_lns_and_tears_down_cleanly() {
         tdown["result_code"], 6,
         "StopCCN result: requester is being shut down"
     );
-    let _ = std::fs::remove_dir_all(&out);
-}
-
-fn tempdir() -> PathBuf {
-    let p = std::env::temp_dir().join(format!("l2tpd-interop-{}", std::process::id()));
-    std::fs::create_dir_all(&p).expect("temp dir");
-    p
 }
 
 /// Runs one of `tests/interop/*.sh` (each asserts step by step and exits non-zero on the first

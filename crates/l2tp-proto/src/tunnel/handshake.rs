@@ -112,9 +112,9 @@ impl Tunnel {
     /// (RFC 2661 §4.2: the type is part of the hash).
     fn check_response(&self, carrier: MessageType, response: Option<[u8; 16]>) -> bool {
         match (&self.our_challenge, &self.cfg.secret) {
-            (Some(c), Some(secret)) => {
-                response == Some(challenge_response(type_byte(carrier), secret, c))
-            }
+            (Some(c), Some(secret)) => response.is_some_and(|r| {
+                crate::auth::verify_challenge_response(type_byte(carrier), secret, c, &r)
+            }),
             _ => true,
         }
     }

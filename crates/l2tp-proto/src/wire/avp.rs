@@ -3,7 +3,9 @@
 //! Each AVP is a 6-byte header (M, H, 4 reserved bits, 10-bit Length, Vendor ID, Attribute
 //! Type) and a value (RFC 2661 §4.1). IETF AVPs (vendor 0) with a known type decode to a typed
 //! [`AvpValue`]; everything else is kept as [`AvpValue::Unknown`] so that it round-trips and the
-//! engine can skip it (M = 0) or reject the message (M = 1).
+//! engine can skip it (M = 0) or reject the message (M = 1). Each type's number, name, flag
+//! rules and value kind are in the AVP table (`table.rs`); the numbers carried inside values
+//! (result and error codes, pseudowire types) in `codes.rs`.
 
 use super::MessageType;
 
@@ -44,9 +46,9 @@ impl Avp {
 /// clients send); `message` is the optional human-readable text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResultCode {
-    /// Result code (meaning depends on StopCCN vs CDN, see [`result`] constants).
+    /// Result code (meaning depends on StopCCN vs CDN, see [`result`](super::result) constants).
     pub result: u16,
-    /// General error code ([`error_code`] constants), when present.
+    /// General error code ([`error_code`](super::error_code) constants), when present.
     pub error: Option<u16>,
     /// Optional error message (bytes as sent; usually ASCII).
     pub message: Option<Vec<u8>>,
@@ -222,246 +224,14 @@ pub enum AvpValue {
     },
 }
 
-/// Pseudowire types (RFC 3931 §5.4 / IANA "L2TPv3 Pseudowire Types").
-pub mod pw_type {
-    /// Frame Relay DLCI.
-    pub const FRAME_RELAY: u16 = 0x0001;
-    /// ATM AAL5 SDU VCC.
-    pub const ATM_AAL5: u16 = 0x0002;
-    /// Ethernet VLAN.
-    pub const ETHERNET_VLAN: u16 = 0x0004;
-    /// Ethernet (port).
-    pub const ETHERNET: u16 = 0x0005;
-    /// HDLC.
-    pub const HDLC: u16 = 0x0006;
-    /// PPP.
-    pub const PPP: u16 = 0x0007;
-    /// IP (interworking).
-    pub const IP: u16 = 0x000B;
-}
-
-/// StopCCN result codes (RFC 2661 §4.4.2).
-pub mod result {
-    /// StopCCN 1: General request to clear control connection.
-    pub const STOPCCN_GENERAL: u16 = 1;
-    /// StopCCN 2: General error — Error Code indicates the problem.
-    pub const STOPCCN_GENERAL_ERROR: u16 = 2;
-    /// StopCCN 3: Control channel already exists.
-    pub const STOPCCN_ALREADY_EXISTS: u16 = 3;
-    /// StopCCN 4: Requester is not authorized to establish a control channel.
-    pub const STOPCCN_NOT_AUTHORIZED: u16 = 4;
-    /// StopCCN 5: The protocol version of the requester is not supported.
-    pub const STOPCCN_BAD_VERSION: u16 = 5;
-    /// StopCCN 6: Requester is being shut down.
-    pub const STOPCCN_SHUTTING_DOWN: u16 = 6;
-    /// StopCCN 7: Finite State Machine error.
-    pub const STOPCCN_FSM_ERROR: u16 = 7;
-    /// CDN 1: Call disconnected due to loss of carrier.
-    pub const CDN_LOST_CARRIER: u16 = 1;
-    /// CDN 2: Call disconnected for the reason indicated in error code.
-    pub const CDN_GENERAL_ERROR: u16 = 2;
-    /// CDN 3: Call disconnected for administrative reasons.
-    pub const CDN_ADMIN: u16 = 3;
-    /// CDN 4: Call failed due to lack of appropriate facilities being available (temporary).
-    pub const CDN_NO_FACILITIES_TEMP: u16 = 4;
-    /// CDN 5: Call failed due to lack of appropriate facilities being available (permanent).
-    pub const CDN_NO_FACILITIES_PERM: u16 = 5;
-    /// CDN 6: Invalid destination.
-    pub const CDN_INVALID_DEST: u16 = 6;
-    /// CDN 7: Call failed due to no carrier detected.
-    pub const CDN_NO_CARRIER: u16 = 7;
-    /// CDN 8: Call failed due to detection of a busy signal.
-    pub const CDN_BUSY: u16 = 8;
-    /// CDN 9: Call failed due to lack of a dial tone.
-    pub const CDN_NO_DIAL_TONE: u16 = 9;
-    /// CDN 10: Call was not established within time allotted by LAC.
-    pub const CDN_TIMEOUT: u16 = 10;
-    /// CDN 11: Call was connected but no appropriate framing was detected.
-    pub const CDN_NO_FRAMING: u16 = 11;
-    /// CDN 13 (v3): Session not established due to losing tie breaker.
-    pub const CDN_LOST_TIE_BREAKER: u16 = 13;
-    /// CDN 14 (v3): Session not established due to unsupported PW type.
-    pub const CDN_UNSUPPORTED_PW: u16 = 14;
-    /// CDN 15 (v3): sequencing required without valid L2-Specific Sublayer.
-    pub const CDN_SEQ_WITHOUT_L2SPEC: u16 = 15;
-    /// CDN 16 (v3): Finite state machine error or timeout.
-    pub const CDN_FSM_ERROR: u16 = 16;
-
-    /// Short name of a StopCCN result code, for logs and reports ("unknown result" for
-    /// codes outside RFC 2661 §4.4.2 / RFC 3931 §5.4.2).
-    pub fn stopccn_name(code: u16) -> &'static str {
-        match code {
-            STOPCCN_GENERAL => "general request to clear",
-            STOPCCN_GENERAL_ERROR => "general error",
-            STOPCCN_ALREADY_EXISTS => "control channel already exists",
-            STOPCCN_NOT_AUTHORIZED => "not authorized",
-            STOPCCN_BAD_VERSION => "protocol version not supported",
-            STOPCCN_SHUTTING_DOWN => "requester is being shut down",
-            STOPCCN_FSM_ERROR => "finite state machine error",
-            _ => "unknown result",
-        }
-    }
-
-    /// Short name of a CDN result code ("unknown result" outside the RFCs' tables).
-    pub fn cdn_name(code: u16) -> &'static str {
-        match code {
-            CDN_LOST_CARRIER => "lost carrier",
-            CDN_GENERAL_ERROR => "general error",
-            CDN_ADMIN => "administrative",
-            CDN_NO_FACILITIES_TEMP => "no facilities (temporary)",
-            CDN_NO_FACILITIES_PERM => "no facilities (permanent)",
-            CDN_INVALID_DEST => "invalid destination",
-            CDN_NO_CARRIER => "no carrier",
-            CDN_BUSY => "busy",
-            CDN_NO_DIAL_TONE => "no dial tone",
-            CDN_TIMEOUT => "not established in time",
-            CDN_NO_FRAMING => "no framing",
-            CDN_LOST_TIE_BREAKER => "lost tie breaker",
-            CDN_UNSUPPORTED_PW => "unsupported pseudowire type",
-            CDN_SEQ_WITHOUT_L2SPEC => "sequencing without L2-Specific Sublayer",
-            CDN_FSM_ERROR => "finite state machine error or timeout",
-            _ => "unknown result",
-        }
-    }
-}
-
-/// General error codes (RFC 2661 §4.4.2, RFC 3931 §5.4.2).
-pub mod error_code {
-    /// 0: No general error.
-    pub const NO_ERROR: u16 = 0;
-    /// 1: No control connection exists yet for this pair of LCCEs.
-    pub const NO_CONTROL_CONNECTION: u16 = 1;
-    /// 2: Length is wrong.
-    pub const BAD_LENGTH: u16 = 2;
-    /// 3: One of the field values was out of range.
-    pub const BAD_VALUE: u16 = 3;
-    /// 4: Insufficient resources to handle this operation now.
-    pub const NO_RESOURCES: u16 = 4;
-    /// 5: Invalid Session ID.
-    pub const BAD_SESSION_ID: u16 = 5;
-    /// 6: A generic vendor-specific error occurred.
-    pub const VENDOR_ERROR: u16 = 6;
-    /// 7: Try another.
-    pub const TRY_ANOTHER: u16 = 7;
-    /// 8: Unknown mandatory AVP received.
-    pub const UNKNOWN_MANDATORY_AVP: u16 = 8;
-    /// 9: Try another directed.
-    pub const TRY_ANOTHER_DIRECTED: u16 = 9;
-    /// 10: Next hop unreachable.
-    pub const NEXT_HOP_UNREACHABLE: u16 = 10;
-    /// 11: Next hop busy.
-    pub const NEXT_HOP_BUSY: u16 = 11;
-    /// 12: TSA busy.
-    pub const TSA_BUSY: u16 = 12;
-
-    /// Short name of a general error code ("unknown error" outside the RFCs' table).
-    pub fn name(code: u16) -> &'static str {
-        match code {
-            NO_ERROR => "no error",
-            NO_CONTROL_CONNECTION => "no control connection",
-            BAD_LENGTH => "length is wrong",
-            BAD_VALUE => "field value out of range",
-            NO_RESOURCES => "insufficient resources",
-            BAD_SESSION_ID => "invalid session ID",
-            VENDOR_ERROR => "vendor-specific error",
-            TRY_ANOTHER => "try another",
-            UNKNOWN_MANDATORY_AVP => "unknown mandatory AVP",
-            TRY_ANOTHER_DIRECTED => "try another directed",
-            NEXT_HOP_UNREACHABLE => "next hop unreachable",
-            NEXT_HOP_BUSY => "next hop busy",
-            TSA_BUSY => "TSA busy",
-            _ => "unknown error",
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Codec
 // ---------------------------------------------------------------------------------------------
 
 use super::hidden;
+use super::table::{attr, parse_simple, ValueKind};
+use super::view::{AvpIter, AVP_MAX_LEN, AVP_MAX_VALUE_LEN, FLAG_H, FLAG_M};
 use super::{Error, Result, Version};
-
-/// AVP header length in bytes (flags/length, vendor ID, attribute type).
-pub const AVP_HEADER_LEN: usize = 6;
-/// Largest AVP Length field (10 bits), header included.
-pub const AVP_MAX_LEN: usize = 0x3ff;
-/// Largest value an AVP can carry (bytes): [`AVP_MAX_LEN`] − [`AVP_HEADER_LEN`].
-pub const AVP_MAX_VALUE_LEN: usize = AVP_MAX_LEN - AVP_HEADER_LEN;
-
-const FLAG_M: u8 = 0x80;
-const FLAG_H: u8 = 0x40;
-
-/// Attribute type of the Random Vector AVP (RFC 2661 §4.4.3).
-pub const ATTR_RANDOM_VECTOR: u16 = 36;
-
-/// The RFC name of an AVP type, as printed by the CLI (e.g. "Host Name", "Assigned Tunnel ID").
-///
-/// `vendor` 0 is the IETF; any other vendor, or an unassigned IETF type, gives "Unknown".
-pub fn avp_name(vendor: u16, attr_type: u16) -> &'static str {
-    if vendor != 0 {
-        return "Unknown";
-    }
-    match attr_type {
-        0 => "Message Type",
-        1 => "Result Code",
-        2 => "Protocol Version",
-        3 => "Framing Capabilities",
-        4 => "Bearer Capabilities",
-        5 => "Tie Breaker",
-        6 => "Firmware Revision",
-        7 => "Host Name",
-        8 => "Vendor Name",
-        9 => "Assigned Tunnel ID",
-        10 => "Receive Window Size",
-        11 => "Challenge",
-        12 => "Q.931 Cause Code",
-        13 => "Challenge Response",
-        14 => "Assigned Session ID",
-        15 => "Call Serial Number",
-        16 => "Minimum BPS",
-        17 => "Maximum BPS",
-        18 => "Bearer Type",
-        19 => "Framing Type",
-        21 => "Called Number",
-        22 => "Calling Number",
-        23 => "Sub-Address",
-        24 => "Connect Speed",
-        25 => "Physical Channel ID",
-        26 => "Initial Received LCP CONFREQ",
-        27 => "Last Sent LCP CONFREQ",
-        28 => "Last Received LCP CONFREQ",
-        29 => "Proxy Authen Type",
-        30 => "Proxy Authen Name",
-        31 => "Proxy Authen Challenge",
-        32 => "Proxy Authen ID",
-        33 => "Proxy Authen Response",
-        34 => "Call Errors",
-        35 => "ACCM",
-        36 => "Random Vector",
-        37 => "Private Group ID",
-        38 => "Rx Connect Speed",
-        39 => "Sequencing Required",
-        58 => "Extended Vendor ID",
-        59 => "Message Digest",
-        60 => "Router ID",
-        61 => "Assigned Control Connection ID",
-        62 => "Pseudowire Capabilities List",
-        63 => "Local Session ID",
-        64 => "Remote Session ID",
-        65 => "Assigned Cookie",
-        66 => "Remote End ID",
-        68 => "Pseudowire Type",
-        69 => "L2-Specific Sublayer",
-        70 => "Data Sequencing",
-        71 => "Circuit Status",
-        72 => "Preferred Language",
-        73 => "Control Message Authentication Nonce",
-        74 => "Tx Connect Speed",
-        75 => "Rx Connect Speed",
-        _ => "Unknown",
-    }
-}
 
 /// Render bytes for humans: `"text"` when printable ASCII, else hex digits.
 fn describe_bytes(b: &[u8]) -> String {
@@ -485,70 +255,6 @@ fn hex_string(b: &[u8]) -> String {
 }
 
 impl AvpValue {
-    /// The attribute type carried in the AVP header (host order).
-    pub fn attr_type(&self) -> u16 {
-        use AvpValue::*;
-        match self {
-            MessageType(_) => 0,
-            ResultCode(_) => 1,
-            ProtocolVersion { .. } => 2,
-            FramingCapabilities(_) => 3,
-            BearerCapabilities(_) => 4,
-            TieBreaker(_) => 5,
-            FirmwareRevision(_) => 6,
-            HostName(_) => 7,
-            VendorName(_) => 8,
-            AssignedTunnelId(_) => 9,
-            ReceiveWindowSize(_) => 10,
-            Challenge(_) => 11,
-            Q931CauseCode { .. } => 12,
-            ChallengeResponse(_) => 13,
-            AssignedSessionId(_) => 14,
-            CallSerialNumber(_) => 15,
-            MinimumBps(_) => 16,
-            MaximumBps(_) => 17,
-            BearerType(_) => 18,
-            FramingType(_) => 19,
-            CalledNumber(_) => 21,
-            CallingNumber(_) => 22,
-            SubAddress(_) => 23,
-            TxConnectSpeed(_) => 24,
-            PhysicalChannelId(_) => 25,
-            InitialReceivedLcpConfreq(_) => 26,
-            LastSentLcpConfreq(_) => 27,
-            LastReceivedLcpConfreq(_) => 28,
-            ProxyAuthenType(_) => 29,
-            ProxyAuthenName(_) => 30,
-            ProxyAuthenChallenge(_) => 31,
-            ProxyAuthenId(_) => 32,
-            ProxyAuthenResponse(_) => 33,
-            CallErrors(_) => 34,
-            Accm { .. } => 35,
-            RandomVector(_) => 36,
-            PrivateGroupId(_) => 37,
-            RxConnectSpeed(_) => 38,
-            SequencingRequired => 39,
-            ExtendedVendorId(_) => 58,
-            MessageDigest { .. } => 59,
-            RouterId(_) => 60,
-            AssignedControlConnectionId(_) => 61,
-            PseudowireCapabilities(_) => 62,
-            LocalSessionId(_) => 63,
-            RemoteSessionId(_) => 64,
-            AssignedCookie(_) => 65,
-            RemoteEndId(_) => 66,
-            PseudowireType(_) => 68,
-            L2SpecificSublayer(_) => 69,
-            DataSequencing(_) => 70,
-            CircuitStatus(_) => 71,
-            PreferredLanguage(_) => 72,
-            ControlMessageAuthNonce(_) => 73,
-            TxConnectSpeedV3(_) => 74,
-            RxConnectSpeedV3(_) => 75,
-            Unknown { attr_type, .. } => *attr_type,
-        }
-    }
-
     /// The Vendor ID carried in the AVP header: 0 (IETF) for every typed value.
     pub fn vendor(&self) -> u16 {
         match self {
@@ -557,9 +263,9 @@ impl AvpValue {
         }
     }
 
-    /// The RFC name of this AVP ([`avp_name`]).
+    /// The RFC name of this AVP ([`avp_name`](super::avp_name)).
     pub fn name(&self) -> &'static str {
-        avp_name(self.vendor(), self.attr_type())
+        super::avp_name(self.vendor(), self.attr_type())
     }
 
     /// A one-line human rendering of the value for the CLI: numbers in decimal (plus hex for
@@ -580,31 +286,7 @@ impl AvpValue {
                 s
             }
             ProtocolVersion { version, revision } => format!("{version}.{revision}"),
-            FramingCapabilities(v) | BearerCapabilities(v) | BearerType(v) | FramingType(v) => {
-                format!("{v} ({v:#010x})")
-            }
-            TieBreaker(b) => hex_string(b),
-            FirmwareRevision(v) => format!("{v} ({v:#06x})"),
-            AssignedTunnelId(v)
-            | ReceiveWindowSize(v)
-            | AssignedSessionId(v)
-            | ProxyAuthenType(v)
-            | PseudowireType(v)
-            | L2SpecificSublayer(v)
-            | DataSequencing(v)
-            | CircuitStatus(v) => format!("{v}"),
-            HostName(b) | VendorName(b) | CalledNumber(b) | CallingNumber(b) | SubAddress(b)
-            | ProxyAuthenName(b) | PrivateGroupId(b) | RemoteEndId(b)
-            | PreferredLanguage(b) => describe_bytes(b),
-            Challenge(b)
-            | InitialReceivedLcpConfreq(b)
-            | LastSentLcpConfreq(b)
-            | LastReceivedLcpConfreq(b)
-            | ProxyAuthenChallenge(b)
-            | ProxyAuthenResponse(b)
-            | RandomVector(b)
-            | AssignedCookie(b)
-            | ControlMessageAuthNonce(b) => hex_string(b),
+            AssignedCookie(b) => hex_string(b),
             Q931CauseCode { cause_code, cause_msg, advisory } => {
                 let mut s = format!("cause {cause_code}, message type {cause_msg}");
                 if !advisory.is_empty() {
@@ -612,18 +294,12 @@ impl AvpValue {
                 }
                 s
             }
-            ChallengeResponse(b) => hex_string(b),
-            CallSerialNumber(v) | MinimumBps(v) | MaximumBps(v) | TxConnectSpeed(v)
-            | PhysicalChannelId(v) | RxConnectSpeed(v) | ExtendedVendorId(v) => format!("{v}"),
-            RouterId(v) | AssignedControlConnectionId(v) | LocalSessionId(v)
-            | RemoteSessionId(v) => format!("{v} ({v:#010x})"),
             ProxyAuthenId(v) => format!("{v}"),
             CallErrors(c) => format!(
                 "crc {}, framing {}, hardware overruns {}, buffer overruns {}, timeouts {}, alignment {}",
                 c.crc, c.framing, c.hardware_overruns, c.buffer_overruns, c.timeouts, c.alignment
             ),
             Accm { send, recv } => format!("send {send:#010x}, recv {recv:#010x}"),
-            SequencingRequired => "(no value)".to_string(),
             MessageDigest { digest_type, digest } => {
                 format!("type {digest_type}, digest {}", hex_string(digest))
             }
@@ -632,10 +308,24 @@ impl AvpValue {
                 .map(|v| format!("{v:#06x}"))
                 .collect::<Vec<_>>()
                 .join(", "),
-            TxConnectSpeedV3(v) | RxConnectSpeedV3(v) => format!("{v}"),
             Unknown { vendor, attr_type, value } => {
                 format!("vendor {vendor}, type {attr_type}: {}", hex_string(value))
             }
+            simple => simple.describe_simple(),
+        }
+    }
+
+    /// [`AvpValue::describe`] of a value whose kind the table gives (not `Structured`).
+    fn describe_simple(&self) -> String {
+        let kind = self.spec().map(|s| s.kind);
+        match (kind, self.as_uint(), self.as_bytes()) {
+            (Some(ValueKind::U16 { hex: true }), Some(v), _) => format!("{v} ({v:#06x})"),
+            (Some(ValueKind::U32 { hex: true }), Some(v), _) => format!("{v} ({v:#010x})"),
+            (_, Some(v), _) => format!("{v}"),
+            (Some(ValueKind::Text), _, Some(b)) => describe_bytes(b),
+            (_, _, Some(b)) => hex_string(b),
+            (Some(ValueKind::Empty), _, _) => "(no value)".to_string(),
+            _ => format!("{self:?}"),
         }
     }
 
@@ -649,6 +339,9 @@ impl AvpValue {
     /// bytes.
     pub fn emit_value(&self, version: Version, out: &mut Vec<u8>) -> Result<()> {
         use AvpValue::*;
+        if self.emit_simple(out) {
+            return Ok(());
+        }
         match self {
             MessageType(t) => out.extend_from_slice(&t.to_u16().to_be_bytes()),
             ResultCode(rc) => {
@@ -667,48 +360,6 @@ impl AvpValue {
                 }
             }
             ProtocolVersion { version, revision } => out.extend_from_slice(&[*version, *revision]),
-            FramingCapabilities(v)
-            | BearerCapabilities(v)
-            | CallSerialNumber(v)
-            | MinimumBps(v)
-            | MaximumBps(v)
-            | BearerType(v)
-            | FramingType(v)
-            | TxConnectSpeed(v)
-            | PhysicalChannelId(v)
-            | RxConnectSpeed(v)
-            | ExtendedVendorId(v)
-            | RouterId(v)
-            | AssignedControlConnectionId(v)
-            | LocalSessionId(v)
-            | RemoteSessionId(v) => out.extend_from_slice(&v.to_be_bytes()),
-            TieBreaker(b) => out.extend_from_slice(b),
-            FirmwareRevision(v)
-            | AssignedTunnelId(v)
-            | ReceiveWindowSize(v)
-            | AssignedSessionId(v)
-            | ProxyAuthenType(v)
-            | PseudowireType(v)
-            | L2SpecificSublayer(v)
-            | DataSequencing(v)
-            | CircuitStatus(v) => out.extend_from_slice(&v.to_be_bytes()),
-            HostName(b)
-            | VendorName(b)
-            | Challenge(b)
-            | CalledNumber(b)
-            | CallingNumber(b)
-            | SubAddress(b)
-            | InitialReceivedLcpConfreq(b)
-            | LastSentLcpConfreq(b)
-            | LastReceivedLcpConfreq(b)
-            | ProxyAuthenName(b)
-            | ProxyAuthenChallenge(b)
-            | ProxyAuthenResponse(b)
-            | RandomVector(b)
-            | PrivateGroupId(b)
-            | RemoteEndId(b)
-            | PreferredLanguage(b)
-            | ControlMessageAuthNonce(b) => out.extend_from_slice(b),
             AssignedCookie(b) => {
                 if b.len() > 8 {
                     return Err(Error::Encode("Assigned Cookie longer than 8 bytes"));
@@ -724,7 +375,6 @@ impl AvpValue {
                 out.push(*cause_msg);
                 out.extend_from_slice(advisory);
             }
-            ChallengeResponse(b) => out.extend_from_slice(b),
             ProxyAuthenId(v) => out.extend_from_slice(&[0, *v]),
             CallErrors(c) => {
                 out.extend_from_slice(&[0, 0]);
@@ -755,7 +405,6 @@ impl AvpValue {
                 out.extend_from_slice(&send.to_be_bytes());
                 out.extend_from_slice(&recv.to_be_bytes());
             }
-            SequencingRequired => {}
             MessageDigest {
                 digest_type,
                 digest,
@@ -768,8 +417,9 @@ impl AvpValue {
                     out.extend_from_slice(&v.to_be_bytes());
                 }
             }
-            TxConnectSpeedV3(v) | RxConnectSpeedV3(v) => out.extend_from_slice(&v.to_be_bytes()),
             Unknown { value, .. } => out.extend_from_slice(value),
+            // The simple kinds, emitted from the table above.
+            _ => {}
         }
         Ok(())
     }
@@ -777,7 +427,8 @@ impl AvpValue {
     /// Decode a value field `v` of an AVP with `vendor` and `attr_type`. `offset` is the byte
     /// offset of the AVP header, used in errors.
     ///
-    /// Vendor AVPs and unassigned IETF types give [`AvpValue::Unknown`].
+    /// Vendor AVPs and unassigned IETF types give [`AvpValue::Unknown`]; the sizes of the
+    /// simple kinds come from the AVP table ([`ValueKind`]).
     ///
     /// # Errors
     /// [`Error::AvpValue`] when a known IETF AVP has a value of the wrong size.
@@ -788,52 +439,36 @@ impl AvpValue {
             attr_type,
             reason,
         };
-        let u16v = || -> Result<u16> {
-            match v {
-                [a, b] => Ok(u16::from_be_bytes([*a, *b])),
-                _ => Err(bad("expected a 2-byte value")),
-            }
-        };
-        let u32v = || -> Result<u32> {
-            <[u8; 4]>::try_from(v)
-                .map(u32::from_be_bytes)
-                .map_err(|_| bad("expected a 4-byte value"))
-        };
-        let u64v = || -> Result<u64> {
-            <[u8; 8]>::try_from(v)
-                .map(u64::from_be_bytes)
-                .map_err(|_| bad("expected an 8-byte value"))
-        };
         let be32 = |b: &[u8]| -> u32 {
             // Callers pass exactly 4 bytes.
             b.iter().fold(0u32, |acc, x| (acc << 8) | u32::from(*x))
         };
+        let unknown = || Unknown {
+            vendor,
+            attr_type,
+            value: v.to_vec(),
+        };
         if vendor != 0 {
-            return Ok(Unknown {
-                vendor,
-                attr_type,
-                value: v.to_vec(),
-            });
+            return Ok(unknown());
+        }
+        if let Some(simple) = parse_simple(attr_type, v) {
+            return simple.map_err(bad);
         }
         Ok(match attr_type {
-            0 => MessageType(super::MessageType::from_u16(u16v()?)),
-            1 => {
-                if v.len() < 2 {
-                    return Err(bad("Result Code shorter than 2 bytes"));
-                }
-                if v.len() == 3 {
-                    return Err(bad("Result Code: truncated error code"));
-                }
-                let result = u16::from_be_bytes([v[0], v[1]]);
-                let error = if v.len() >= 4 {
-                    Some(u16::from_be_bytes([v[2], v[3]]))
-                } else {
-                    None
+            attr::MESSAGE_TYPE => match v {
+                [a, b] => MessageType(super::MessageType::from_u16(u16::from_be_bytes([*a, *b]))),
+                _ => return Err(bad("expected a 2-byte value")),
+            },
+            attr::RESULT_CODE => {
+                let (result, rest) = match v {
+                    [a, b, rest @ ..] => (u16::from_be_bytes([*a, *b]), rest),
+                    _ => return Err(bad("Result Code shorter than 2 bytes")),
                 };
-                let message = if v.len() > 4 {
-                    Some(v[4..].to_vec())
-                } else {
-                    None
+                let (error, message) = match rest {
+                    [] => (None, None),
+                    [_] => return Err(bad("Result Code: truncated error code")),
+                    [a, b] => (Some(u16::from_be_bytes([*a, *b])), None),
+                    [a, b, m @ ..] => (Some(u16::from_be_bytes([*a, *b])), Some(m.to_vec())),
                 };
                 ResultCode(super::ResultCode {
                     result,
@@ -841,133 +476,81 @@ impl AvpValue {
                     message,
                 })
             }
-            2 => match v {
+            attr::PROTOCOL_VERSION => match v {
                 [a, b] => ProtocolVersion {
                     version: *a,
                     revision: *b,
                 },
                 _ => return Err(bad("expected a 2-byte value")),
             },
-            3 => FramingCapabilities(u32v()?),
-            4 => BearerCapabilities(u32v()?),
-            5 => TieBreaker(<[u8; 8]>::try_from(v).map_err(|_| bad("expected an 8-byte value"))?),
-            6 => FirmwareRevision(u16v()?),
-            7 => HostName(v.to_vec()),
-            8 => VendorName(v.to_vec()),
-            9 => AssignedTunnelId(u16v()?),
-            10 => ReceiveWindowSize(u16v()?),
-            11 => Challenge(v.to_vec()),
-            12 => {
-                if v.len() < 3 {
-                    return Err(bad("Q.931 Cause Code shorter than 3 bytes"));
-                }
-                Q931CauseCode {
-                    cause_code: u16::from_be_bytes([v[0], v[1]]),
-                    cause_msg: v[2],
-                    advisory: v[3..].to_vec(),
-                }
-            }
-            13 => ChallengeResponse(
-                <[u8; 16]>::try_from(v).map_err(|_| bad("expected a 16-byte value"))?,
-            ),
-            14 => AssignedSessionId(u16v()?),
-            15 => CallSerialNumber(u32v()?),
-            16 => MinimumBps(u32v()?),
-            17 => MaximumBps(u32v()?),
-            18 => BearerType(u32v()?),
-            19 => FramingType(u32v()?),
-            21 => CalledNumber(v.to_vec()),
-            22 => CallingNumber(v.to_vec()),
-            23 => SubAddress(v.to_vec()),
-            24 => TxConnectSpeed(u32v()?),
-            25 => PhysicalChannelId(u32v()?),
-            26 => InitialReceivedLcpConfreq(v.to_vec()),
-            27 => LastSentLcpConfreq(v.to_vec()),
-            28 => LastReceivedLcpConfreq(v.to_vec()),
-            29 => ProxyAuthenType(u16v()?),
-            30 => ProxyAuthenName(v.to_vec()),
-            31 => ProxyAuthenChallenge(v.to_vec()),
-            32 => ProxyAuthenId(match v {
+            attr::Q931_CAUSE_CODE => match v {
+                [a, b, msg, advisory @ ..] => Q931CauseCode {
+                    cause_code: u16::from_be_bytes([*a, *b]),
+                    cause_msg: *msg,
+                    advisory: advisory.to_vec(),
+                },
+                _ => return Err(bad("Q.931 Cause Code shorter than 3 bytes")),
+            },
+            attr::PROXY_AUTHEN_ID => ProxyAuthenId(match v {
                 [_, id] => *id,
                 _ => return Err(bad("expected a 2-byte value")),
             }),
-            33 => ProxyAuthenResponse(v.to_vec()),
-            34 => match v.len() {
-                26 => CallErrors(super::CallErrors {
-                    crc: be32(&v[2..6]),
-                    framing: be32(&v[6..10]),
-                    hardware_overruns: be32(&v[10..14]),
-                    buffer_overruns: be32(&v[14..18]),
-                    timeouts: be32(&v[18..22]),
-                    alignment: be32(&v[22..26]),
-                }),
-                18 => CallErrors(super::CallErrors {
-                    crc: 0,
-                    framing: 0,
-                    hardware_overruns: be32(&v[2..6]),
-                    buffer_overruns: be32(&v[6..10]),
-                    timeouts: be32(&v[10..14]),
-                    alignment: be32(&v[14..18]),
-                }),
-                _ => return Err(bad("Call/Circuit Errors must be 26 (v2) or 18 (v3) bytes")),
-            },
-            35 => {
+            attr::CALL_ERRORS => {
+                // Two reserved bytes, then six counters (v2) or four without CRC and framing (v3).
+                let skip = match v.len() {
+                    26 => 0,
+                    18 => 2,
+                    _ => return Err(bad("Call/Circuit Errors must be 26 (v2) or 18 (v3) bytes")),
+                };
+                let mut n = [0u32; 6];
+                let counters = v.get(2..).unwrap_or_default().chunks_exact(4);
+                for (c, b) in n.iter_mut().skip(skip).zip(counters) {
+                    *c = be32(b);
+                }
+                let [crc, framing, hardware_overruns, buffer_overruns, timeouts, alignment] = n;
+                CallErrors(super::CallErrors {
+                    crc,
+                    framing,
+                    hardware_overruns,
+                    buffer_overruns,
+                    timeouts,
+                    alignment,
+                })
+            }
+            attr::ACCM => {
                 if v.len() != 10 {
                     return Err(bad("ACCM must be 10 bytes"));
                 }
                 Accm {
-                    send: be32(&v[2..6]),
-                    recv: be32(&v[6..10]),
+                    send: be32(v.get(2..6).unwrap_or_default()),
+                    recv: be32(v.get(6..10).unwrap_or_default()),
                 }
             }
-            36 => RandomVector(v.to_vec()),
-            37 => PrivateGroupId(v.to_vec()),
-            38 => RxConnectSpeed(u32v()?),
-            39 => {
-                if !v.is_empty() {
-                    return Err(bad("Sequencing Required carries no value"));
-                }
-                SequencingRequired
-            }
-            58 => ExtendedVendorId(u32v()?),
-            59 => match v.split_first() {
+            attr::MESSAGE_DIGEST => match v.split_first() {
                 Some((t, d)) => MessageDigest {
                     digest_type: *t,
                     digest: d.to_vec(),
                 },
                 None => return Err(bad("Message Digest is empty")),
             },
-            60 => RouterId(u32v()?),
-            61 => AssignedControlConnectionId(u32v()?),
-            62 => {
+            attr::PSEUDOWIRE_CAPABILITIES => {
                 let pairs = v.chunks_exact(2);
                 if !pairs.remainder().is_empty() {
                     return Err(bad("Pseudowire Capabilities List has odd length"));
                 }
-                PseudowireCapabilities(pairs.map(|c| u16::from_be_bytes([c[0], c[1]])).collect())
+                PseudowireCapabilities(
+                    pairs
+                        .map(|c| c.iter().fold(0u16, |acc, x| (acc << 8) | u16::from(*x)))
+                        .collect(),
+                )
             }
-            63 => LocalSessionId(u32v()?),
-            64 => RemoteSessionId(u32v()?),
-            65 => {
+            attr::ASSIGNED_COOKIE => {
                 if v.len() > 8 {
                     return Err(bad("Assigned Cookie longer than 8 bytes"));
                 }
                 AssignedCookie(v.to_vec())
             }
-            66 => RemoteEndId(v.to_vec()),
-            68 => PseudowireType(u16v()?),
-            69 => L2SpecificSublayer(u16v()?),
-            70 => DataSequencing(u16v()?),
-            71 => CircuitStatus(u16v()?),
-            72 => PreferredLanguage(v.to_vec()),
-            73 => ControlMessageAuthNonce(v.to_vec()),
-            74 => TxConnectSpeedV3(u64v()?),
-            75 => RxConnectSpeedV3(u64v()?),
-            _ => Unknown {
-                vendor,
-                attr_type,
-                value: v.to_vec(),
-            },
+            _ => unknown(),
         })
     }
 }
@@ -995,9 +578,10 @@ impl std::fmt::Display for Avp {
 }
 
 impl Avp {
-    /// Parse all AVPs in `buf[start..end]` (the message body). Offsets in errors are indexes
-    /// into `buf`. Hidden AVPs are revealed with `secret` and the value of the nearest
-    /// preceding Random Vector AVP; reserved bits are ignored.
+    /// Parse all AVPs in `buf[start..end]` (the message body), walking them with
+    /// [`AvpIter`](super::AvpIter). Offsets in errors are indexes into `buf`. Hidden AVPs are
+    /// revealed with `secret` and the value of the nearest preceding Random Vector AVP;
+    /// reserved bits are ignored.
     ///
     /// Allocation is bounded by the input size.
     ///
@@ -1011,63 +595,25 @@ impl Avp {
         end: usize,
         secret: Option<&[u8]>,
     ) -> Result<Vec<Avp>> {
-        let end = end.min(buf.len());
         let mut avps = Vec::new();
         let mut rv: Option<&[u8]> = None;
-        let mut off = start;
-        while off < end {
-            let rest = &buf[off..end];
-            if rest.len() < AVP_HEADER_LEN {
-                let attr_type = 0;
-                return Err(Error::AvpLength {
-                    offset: off,
-                    attr_type,
-                    length: rest.len(),
-                });
-            }
-            let flags = rest[0];
-            let length = (usize::from(rest[0] & 0x03) << 8) | usize::from(rest[1]);
-            let vendor = u16::from_be_bytes([rest[2], rest[3]]);
-            let attr_type = u16::from_be_bytes([rest[4], rest[5]]);
-            if length < AVP_HEADER_LEN || length > rest.len() {
-                return Err(Error::AvpLength {
-                    offset: off,
-                    attr_type,
-                    length,
-                });
-            }
-            let raw = &rest[AVP_HEADER_LEN..length];
-            let hidden = flags & FLAG_H != 0;
-            let value = if hidden {
-                let secret = secret.ok_or(Error::HiddenNoSecret {
-                    offset: off,
-                    attr_type,
-                })?;
-                let rv = rv.ok_or(Error::HiddenNoRandomVector {
-                    offset: off,
-                    attr_type,
-                })?;
-                let plain = hidden::reveal(attr_type, secret, rv, raw).map_err(|e| match e {
-                    Error::AvpValue { reason, .. } => Error::AvpValue {
-                        offset: off,
-                        attr_type,
-                        reason,
-                    },
-                    e => e,
-                })?;
-                AvpValue::parse_value(vendor, attr_type, &plain, off)?
+        for raw in AvpIter::new(buf, start, end) {
+            let raw = raw?;
+            let h = raw.header;
+            let value = if h.hidden {
+                let plain = reveal_at(raw.offset, &h, secret, rv, raw.value)?;
+                AvpValue::parse_value(h.vendor, h.attr_type, &plain, raw.offset)?
             } else {
-                if vendor == 0 && attr_type == ATTR_RANDOM_VECTOR {
-                    rv = Some(raw);
+                if h.vendor == 0 && h.attr_type == attr::RANDOM_VECTOR {
+                    rv = Some(raw.value);
                 }
-                AvpValue::parse_value(vendor, attr_type, raw, off)?
+                AvpValue::parse_value(h.vendor, h.attr_type, raw.value, raw.offset)?
             };
             avps.push(Avp {
-                mandatory: flags & FLAG_M != 0,
-                hidden,
+                mandatory: h.mandatory,
+                hidden: h.hidden,
                 value,
             });
-            off += length;
         }
         Ok(avps)
     }
@@ -1154,4 +700,30 @@ impl Avp {
         }
         Ok(())
     }
+}
+
+/// Reveals the hidden value `raw` of the AVP at `offset` (RFC 2661 §4.3) with `secret` and the
+/// Random Vector `rv` in force; errors name the AVP's offset and type.
+///
+/// # Errors
+/// [`Error::HiddenNoSecret`], [`Error::HiddenNoRandomVector`], [`Error::AvpValue`] (corrupt
+/// hidden value).
+pub fn reveal_at(
+    offset: usize,
+    h: &super::AvpHeader,
+    secret: Option<&[u8]>,
+    rv: Option<&[u8]>,
+    raw: &[u8],
+) -> Result<Vec<u8>> {
+    let attr_type = h.attr_type;
+    let secret = secret.ok_or(Error::HiddenNoSecret { offset, attr_type })?;
+    let rv = rv.ok_or(Error::HiddenNoRandomVector { offset, attr_type })?;
+    hidden::reveal(attr_type, secret, rv, raw).map_err(|e| match e {
+        Error::AvpValue { reason, .. } => Error::AvpValue {
+            offset,
+            attr_type,
+            reason,
+        },
+        e => e,
+    })
 }

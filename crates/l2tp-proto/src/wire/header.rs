@@ -39,6 +39,32 @@ pub struct ControlHeader {
     pub nr: u16,
 }
 
+impl ControlHeader {
+    /// An L2TPv2 control header (RFC 2661 §3.1): the receiver's Tunnel ID and Session ID (0 for
+    /// tunnel messages), Ns and Nr.
+    pub fn v2(tunnel_id: u16, session_id: u16, ns: u16, nr: u16) -> Self {
+        ControlHeader {
+            version: Version::V2,
+            tunnel_id: u32::from(tunnel_id),
+            session_id,
+            ns,
+            nr,
+        }
+    }
+
+    /// An L2TPv3 control header (RFC 3931 §3.2.1): the receiver's Control Connection ID (0
+    /// in an SCCRQ), Ns and Nr.
+    pub fn v3(control_connection_id: u32, ns: u16, nr: u16) -> Self {
+        ControlHeader {
+            version: Version::V3,
+            tunnel_id: control_connection_id,
+            session_id: 0,
+            ns,
+            nr,
+        }
+    }
+}
+
 /// The header of a data message, as far as the codec can read it without session state.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataHeader {

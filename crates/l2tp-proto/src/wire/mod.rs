@@ -7,12 +7,18 @@
 
 mod access;
 mod avp;
+mod codes;
 mod error;
 mod header;
 pub mod hidden;
 mod message;
+mod table;
+mod view;
 
 pub use avp::*;
+pub use codes::*;
 pub use error::*;
 pub use header::*;
 pub use message::*;
+pub use table::*;
+pub use view::*;

@@ -137,8 +137,8 @@ impl Driver {
             send_errors: self.send_errors,
             dataplane_errors: self.dataplane_errors,
             endpoint: crate::status::EndpointCounters {
+                engine: self.endpoint.stats(),
                 refused_peers: self.refused_peers,
-                ..self.endpoint.stats().into()
             },
         }
     }

@@ -13,26 +13,22 @@ use serde_json::Value;
 
 pub const L2TPD: &str = env!("CARGO_BIN_EXE_l2tpd");
 
-/// A fresh directory under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
+/// A fresh directory under the system temp dir (`tempfile`), removed on drop.
+pub struct TempDir(tempfile::TempDir);
 
 impl TempDir {
+    /// A directory named `l2tpd-TAG-…`.
     pub fn new(tag: &str) -> TempDir {
-        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let p = std::env::temp_dir().join(format!("l2tpd-{tag}-{}-{n}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        TempDir(p)
+        let d = tempfile::Builder::new()
+            .prefix(&format!("l2tpd-{tag}-"))
+            .tempdir()
+            .expect("temp dir");
+        TempDir(d)
     }
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
 
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+    /// `name` inside the directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.path().join(name)
     }
 }
 
@@ -225,6 +221,15 @@ host_name = "lns.test"
 pseudowire = "ppp"
 "#
     )
+}
+
+/// An LNS and a LAC whose tunnel `t1` (one session, `s1`) is established between them.
+pub fn lns_and_lac(dir: &TempDir) -> (Daemon, Daemon) {
+    let port = free_udp_port();
+    let lns = Daemon::start(dir, "lns", &lns_config(port), &[]);
+    let lac = Daemon::start(dir, "lac", &lac_tunnel("t1", port, &["s1"]), &[]);
+    lac.wait_established("t1", 1);
+    (lns, lac)
 }
 
 /// A LAC tunnel table dialling `port`, with one session per name in `sessions`.
