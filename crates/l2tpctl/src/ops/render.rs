@@ -194,7 +194,18 @@ pub fn sessions_table(sessions: &[(&TunnelStatus, &SessionStatus)]) -> String {
                 rx,
                 tx,
             ];
-            let note = (x.state == "down").then(|| down_note(&x.last_error, None));
+            let ppp = (x.username.is_some() || x.address.is_some()).then(|| {
+                format!(
+                    "ppp: user {}, address {}",
+                    x.username.as_deref().unwrap_or("-"),
+                    x.address.map_or("-".to_string(), |a| a.to_string())
+                )
+            });
+            let note = if x.state == "down" {
+                Some(down_note(&x.last_error, None))
+            } else {
+                ppp
+            };
             (row, note)
         })
         .collect();

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# L2TPv2 PPP sessions on the user-space data plane, PPP terminated in-process (no pppd, no
+# kernel L2TP or PPP): two of our daemons in two network namespaces. The LAC (a) dials the LNS
+# (b); the LNS asks for AUTH, checks the LAC's user/password against a chap-secrets file,
+# gives it the first address of its pool and its own local address; both TUN interfaces must
+# carry those addresses (point-to-point), and pings cross both ways. `l2tpctl show` on the
+# LNS names the user and the address. With BAD=1 the LAC's password is wrong: the LNS refuses
+# it, PPP goes down, both ends clear the session with a CDN (session_down events) and no TUN
+# interface is left.
+#
+# Env: AUTH=chap|mschapv2|pap (default chap), BAD=0|1 (default 0), QUIET=1 (no show print).
+source "$(dirname "$0")/../netns-lib.sh"
+AUTH=${AUTH:-chap} BAD=${BAD:-0}
+L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
+[ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
+two_hosts a b
+PASS="open sesame"; [ "$BAD" = 1 ] && PASS="wrong one"
+cat > "$OUT/chap-secrets" <<'SECRETS'
+# client  server  secret         addresses
+alice     *       "open sesame"  *
+bob       lns     other          *
+SECRETS
+cat > "$OUT/b.toml" <<CONF
+dataplane = "userspace"
+[tunnel.lns]
+local = "10.70.0.2:1701"
+listen = true
+version = "l2tpv2"
+host_name = "lns"
+[tunnel.lns.session.ppp]
+pseudowire = "ppp"
+ppp_auth = ["$AUTH"]
+ppp_secrets = "$OUT/chap-secrets"
+ppp_local_ip = "10.99.0.1"
+ppp_pool = "10.99.0.2-10.99.0.20"
+ppp_dns = ["10.99.0.53"]
+ppp_echo_interval = 1
+ppp_echo_failures = 3
+CONF
+cat > "$OUT/a.toml" <<CONF
+dataplane = "userspace"
+[tunnel.t]
+local = "10.70.0.1:1701"
+peer = "10.70.0.2:1701"
+version = "l2tpv2"
+host_name = "lac"
+[tunnel.t.session.ppp]
+pseudowire = "ppp"
+interface_name = "uppp0"
+ppp_user = "alice"
+ppp_password = "$PASS"
+ppp_echo_interval = 1
+CONF
+ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 "listener up" sh -c "ip netns exec b ss -uln | grep -q ':1701'"
+ip netns exec a "$L2TPD" --control "$OUT/a.sock" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
+A=$!; PIDS+=($A)
+wait_for 15 "L2TPv2 session up ($AUTH)" grep -q '"event":"session_up"' "$OUT/a.events"
+if [ "$BAD" = 1 ]; then
+    wait_for 20 "the LAC's session cleared after the refused password" grep -q '"event":"session_down"' "$OUT/a.events"
+    wait_for 10 "the LNS's session cleared" grep -q '"event":"session_down"' "$OUT/b.events"
+    grep '"event":"session_down"' "$OUT/b.events" | grep -qi 'PPP' || fail "b's session_down does not name PPP: $(grep session_down "$OUT/b.events")"
+    pass "the CDN names PPP"
+    wait_for 10 "no TUN interface left on the LAC" sh -c "! ip -n a link show uppp0"
+    wait_for 10 "no TUN interface left on the LNS" sh -c "! ip -n b link show | grep -q ': ppp'"
+    grep -q '"event":"session_up"' "$OUT/b.events" || true
+    echo "interop userspace-ppp ($AUTH, wrong password): passed"
+    exit 0
+fi
+wait_for 20 "IPCP up: the LAC's TUN has the pool's first address" sh -c "ip -n a -4 addr show dev uppp0 | grep -q 'inet 10.99.0.2 peer 10.99.0.1/32'"
+ip -n b -4 addr show | grep -q 'inet 10.99.0.1 peer 10.99.0.2/32' || fail "the LNS's TUN has no 10.99.0.1 peer 10.99.0.2: $(ip -n b -4 addr show)"
+pass "the LNS's TUN has its local address with the peer as destination"
+ip netns exec a ping -c 3 -i 0.2 -W 2 10.99.0.1 >"$OUT/ping-ab.log" 2>&1 || fail "ping a -> b across PPP: $(tail -2 "$OUT/ping-ab.log")"
+pass "ping LAC -> LNS across PPP"
+ip netns exec b ping -c 3 -i 0.2 -W 2 10.99.0.2 >"$OUT/ping-ba.log" 2>&1 || fail "ping b -> a across PPP: $(tail -2 "$OUT/ping-ba.log")"
+pass "ping LNS -> LAC across PPP"
+ip netns exec a ping -c 2 -i 0.2 -W 2 -s 1300 10.99.0.1 >"$OUT/ping-big.log" 2>&1 || fail "1300-byte ping: $(tail -2 "$OUT/ping-big.log")"
+pass "1300-byte ping across PPP"
+"$L2TPCTL" --control "$OUT/b.sock" show session --json > "$OUT/b-show.json" || fail "l2tpctl show session (b)"
+python3 - "$OUT/b-show.json" <<'PY' || fail "b's session status"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+def sessions(d):
+    if isinstance(d, dict):
+        if "peer_id" in d and "pseudowire" in d: yield d
+        for v in d.values(): yield from sessions(v)
+    elif isinstance(d, list):
+        for v in d: yield from sessions(v)
+ss = list(sessions(doc))
+assert ss, "no session in show output"
+s = ss[0]
+assert s.get("username") == "alice", s
+assert s.get("address") == "10.99.0.2", s
+st = s["stats"]
+assert st["tx_packets"] >= 6 and st["rx_packets"] >= 6, st
+print("ok: show: user", s["username"], "address", s["address"], "counters", {k: st[k] for k in ("tx_packets", "rx_packets")})
+PY
+"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
+pass "l2tpctl show session names user and address"
+if [ "${QUIET:-0}" != 1 ]; then
+    echo "--- l2tpctl show (a)"; "$L2TPCTL" --control "$OUT/a.sock" show
+    echo "--- l2tpctl show (b)"; "$L2TPCTL" --control "$OUT/b.sock" show
+fi
+kill -TERM "$A"; rc=0; wait "$A" || rc=$?; [ "$rc" = 0 ] || fail "a's exit status $rc"
+ip -n a link show uppp0 >/dev/null 2>&1 && fail "uppp0 still in a after exit"
+wait_for 10 "b's session cleared and its TUN removed" sh -c "! ip -n b link show | grep -q ': ppp'"
+echo "interop userspace-ppp ($AUTH): passed"
