@@ -8,9 +8,12 @@
 # it, PPP goes down, both ends clear the session with a CDN (session_down events) and no TUN
 # interface is left.
 #
-# Env: AUTH=chap|mschapv2|pap (default chap), BAD=0|1 (default 0), QUIET=1 (no show print).
+# Env: AUTH=chap|mschapv2|pap (default chap), BAD=0|1 (default 0), VERSION=2|3 (default 2;
+#      3: an L2TPv3 PPP pseudowire), DEAD=1 (then the LAC daemon is frozen with SIGSTOP: the
+#      LNS's LCP echo (1 s, 3 failures) must declare the peer dead and clear the session with a
+#      CDN while the tunnel stays), QUIET=1 (no show print).
 source "$(dirname "$0")/../netns-lib.sh"
-AUTH=${AUTH:-chap} BAD=${BAD:-0}
+AUTH=${AUTH:-chap} BAD=${BAD:-0} VERSION=${VERSION:-2}
 L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
 [ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
 two_hosts a b
@@ -25,7 +28,7 @@ dataplane = "userspace"
 [tunnel.lns]
 local = "10.70.0.2:1701"
 listen = true
-version = "l2tpv2"
+version = "l2tpv$VERSION"
 host_name = "lns"
 [tunnel.lns.session.ppp]
 pseudowire = "ppp"
@@ -42,7 +45,7 @@ dataplane = "userspace"
 [tunnel.t]
 local = "10.70.0.1:1701"
 peer = "10.70.0.2:1701"
-version = "l2tpv2"
+version = "l2tpv$VERSION"
 host_name = "lac"
 [tunnel.t.session.ppp]
 pseudowire = "ppp"
@@ -56,7 +59,7 @@ PIDS+=($!)
 wait_for 10 "listener up" sh -c "ip netns exec b ss -uln | grep -q ':1701'"
 ip netns exec a "$L2TPD" --control "$OUT/a.sock" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
 A=$!; PIDS+=($A)
-wait_for 15 "L2TPv2 session up ($AUTH)" grep -q '"event":"session_up"' "$OUT/a.events"
+wait_for 15 "L2TPv$VERSION session up ($AUTH)" grep -q '"event":"session_up"' "$OUT/a.events"
 if [ "$BAD" = 1 ]; then
     wait_for 20 "the LAC's session cleared after the refused password" grep -q '"event":"session_down"' "$OUT/a.events"
     wait_for 10 "the LNS's session cleared" grep -q '"event":"session_down"' "$OUT/b.events"
@@ -70,8 +73,7 @@ if [ "$BAD" = 1 ]; then
     exit 0
 fi
 wait_for 20 "IPCP up: the LAC's TUN has the pool's first address" sh -c "ip -n a -4 addr show dev uppp0 | grep -q 'inet 10.99.0.2 peer 10.99.0.1/32'"
-ip -n b -4 addr show | grep -q 'inet 10.99.0.1 peer 10.99.0.2/32' || fail "the LNS's TUN has no 10.99.0.1 peer 10.99.0.2: $(ip -n b -4 addr show)"
-pass "the LNS's TUN has its local address with the peer as destination"
+wait_for 10 "the LNS's TUN has its local address with the peer as destination" sh -c "ip -n b -4 addr show | grep -q 'inet 10.99.0.1 peer 10.99.0.2/32'"
 ip netns exec a ping -c 3 -i 0.2 -W 2 10.99.0.1 >"$OUT/ping-ab.log" 2>&1 || fail "ping a -> b across PPP: $(tail -2 "$OUT/ping-ab.log")"
 pass "ping LAC -> LNS across PPP"
 ip netns exec b ping -c 3 -i 0.2 -W 2 10.99.0.2 >"$OUT/ping-ba.log" 2>&1 || fail "ping b -> a across PPP: $(tail -2 "$OUT/ping-ba.log")"
@@ -99,6 +101,14 @@ print("ok: show: user", s["username"], "address", s["address"], "counters", {k: 
 PY
 "$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
 pass "l2tpctl show session names user and address"
+if [ "${DEAD:-0}" = 1 ]; then
+    kill -STOP "$A"
+    wait_for 15 "the LNS's LCP echo declared the frozen LAC dead" sh -c "grep '\"event\":\"session_down\"' '$OUT/b.events' | grep -q 'PPP: peer not responding'"
+    kill -CONT "$A"
+    grep -q '"event":"tunnel_down"' "$OUT/b.events" && fail "the tunnel went down with the session"
+    wait_for 10 "the LNS's TUN removed with the session" sh -c "! ip -n b link show | grep -q ': ppp'"
+    wait_for 10 "the LAC got the CDN" grep -q '"event":"session_down"' "$OUT/a.events"
+fi
 if [ "${QUIET:-0}" != 1 ]; then
     echo "--- l2tpctl show (a)"; "$L2TPCTL" --control "$OUT/a.sock" show
     echo "--- l2tpctl show (b)"; "$L2TPCTL" --control "$OUT/b.sock" show

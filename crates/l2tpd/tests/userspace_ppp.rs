@@ -27,8 +27,13 @@ fn l2tpctl() -> PathBuf {
 }
 
 fn run(auth: &str, bad_password: bool) -> String {
+    run_with(auth, bad_password, &[])
+}
+
+fn run_with(auth: &str, bad_password: bool, env: &[(&str, &str)]) -> String {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let out = Command::new(repo.join("tests/interop/userspace-ppp.sh"))
+        .envs(env.iter().copied())
         .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
         .env("L2TPCTL", l2tpctl())
         .env("AUTH", auth)
@@ -53,8 +58,12 @@ fn assert_steps(text: &str, steps: &[&str]) {
 
 fn reaches_ipcp_and_carries_pings(auth: &str) {
     let text = run(auth, false);
+    assert_ipcp_and_pings(&text);
+}
+
+fn assert_ipcp_and_pings(text: &str) {
     assert_steps(
-        &text,
+        text,
         &[
             "ok: IPCP up: the LAC's TUN has the pool's first address",
             "ok: the LNS's TUN has its local address with the peer as destination",
@@ -114,6 +123,30 @@ fn wrong_password_is_refused_and_both_ends_clear_the_session_with_a_cdn() {
         assert!(
             !text.contains("IPCP up"),
             "a refused peer must not reach IPCP:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn l2tpv3_ppp_pseudowire_reaches_ipcp_and_carries_pings() {
+    if !skip() {
+        let text = run_with("mschapv2", false, &[("VERSION", "3")]);
+        assert!(text.contains("ok: L2TPv3 session up"), "{text}");
+        assert_ipcp_and_pings(&text);
+    }
+}
+
+#[test]
+fn lcp_echo_timeout_clears_the_session_with_a_cdn_and_keeps_the_tunnel() {
+    if !skip() {
+        let text = run_with("chap", false, &[("DEAD", "1")]);
+        assert_steps(
+            &text,
+            &[
+                "ok: the LNS's LCP echo declared the frozen LAC dead",
+                "ok: the LNS's TUN removed with the session",
+                "ok: the LAC got the CDN",
+            ],
         );
     }
 }

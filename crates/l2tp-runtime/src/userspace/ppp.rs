@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use l2tp_ppp::fsm::State;
 use l2tp_ppp::{classify, Event, Frame, Ppp, Role, Verdict};
 use tokio::sync::{mpsc, Notify};
 
@@ -39,6 +40,8 @@ pub(super) struct PppLink {
     notify: Notify,
     /// IPCP is open: IPv4 passes in both directions.
     pub(super) ipv4_up: AtomicBool,
+    /// A frame from the peer has arrived (the LAC's early retransmission is done).
+    heard: AtomicBool,
     role: Role,
     tunnel_id: u32,
     session_id: u32,
@@ -54,10 +57,14 @@ impl PppLink {
         authenticator: Option<Arc<dyn Authenticator>>,
         events: mpsc::Sender<DataPlaneEvent>,
     ) -> Self {
+        let notify = Notify::new();
+        // The engine queued its first Configure-Request: the task sends it at once.
+        notify.notify_one();
         PppLink {
             engine: Mutex::new(engine),
-            notify: Notify::new(),
+            notify,
             ipv4_up: AtomicBool::new(false),
+            heard: AtomicBool::new(false),
             role,
             tunnel_id,
             session_id,
@@ -74,8 +81,22 @@ impl PppLink {
             Frame::Ipv4(d) if self.ipv4_up.load(Ordering::Relaxed) => Some(d),
             Frame::Ipv4(_) | Frame::Ipv6(_) => None,
             Frame::Control => {
+                tracing::trace!(session = self.session_id, frame = ?frame.get(..8), "PPP control frame in");
                 if let Ok(mut e) = self.engine.lock() {
                     e.handle_frame(Instant::now(), frame);
+                    // One end's session comes up (and sends its first LCP Configure-Request)
+                    // before the other has made its own, which drops it as for an unknown
+                    // session: at the peer's first frame, while our request is unacknowledged (only
+                    // its Restart timer runs), send ours again now instead of after the
+                    // Restart timer (3 s). A duplicate Ack is discarded by the automaton.
+                    if !self.heard.swap(true, Ordering::Relaxed) {
+                        let lcp = e.state().lcp;
+                        if matches!(lcp, State::ReqSent | State::AckSent) {
+                            if let Some(t) = e.poll_timeout() {
+                                e.handle_timeout(t);
+                            }
+                        }
+                    }
                 }
                 self.notify.notify_one();
                 None
@@ -129,6 +150,7 @@ pub(super) async fn run(path: Arc<Path>, socket: Arc<std::net::UdpSocket>, peer:
             }
         }
         for f in frames.drain(..) {
+            tracing::trace!(session = link.session_id, frame = ?f.get(..6), "PPP control frame out");
             send_frame(&path, &socket, peer, &f);
         }
         for ev in std::mem::take(&mut events) {
