@@ -116,4 +116,6 @@ fi
 kill -TERM "$A"; rc=0; wait "$A" || rc=$?; [ "$rc" = 0 ] || fail "a's exit status $rc"
 ip -n a link show uppp0 >/dev/null 2>&1 && fail "uppp0 still in a after exit"
 wait_for 10 "b's session cleared and its TUN removed" sh -c "! ip -n b link show | grep -q ': ppp'"
+grep '"event":"session_down"' "$OUT/b.events" | grep -q '"username":"alice","address":"10.99.0.2"' || fail "b's session_down names no user and address: $(grep session_down "$OUT/b.events")"
+pass "session_down names the user and the address"
 echo "interop userspace-ppp ($AUTH): passed"

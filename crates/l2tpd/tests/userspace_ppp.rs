@@ -73,6 +73,7 @@ fn assert_ipcp_and_pings(text: &str) {
             "ok: show: user alice address 10.99.0.2",
             "ok: l2tpctl show session names user and address",
             "and its TUN removed",
+            "ok: session_down names the user and the address",
         ],
     );
 }

@@ -122,6 +122,12 @@ pub struct RuntimeEvent {
     pub interface_name: Option<String>,
     /// The engine's event.
     pub event: Event,
+    /// PPP terminated in the data plane: the authenticated user name (`SessionDown` of a
+    /// session whose PPP got that far).
+    pub username: Option<String>,
+    /// PPP terminated in the data plane: the PPP client's IPv4 address (`SessionDown` of a
+    /// session whose IPCP came up).
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 /// How tunnels map to sockets (see the module documentation).

@@ -123,6 +123,8 @@ impl Driver {
             session_name,
             interface_name,
             event,
+            username: None,
+            address: None,
         });
     }
 

@@ -261,6 +261,10 @@ impl Driver {
             None => format!("call.{}", session.0),
         };
         let mut partner = None;
+        let ppp = removed
+            .as_ref()
+            .map(|s| (s.username.clone(), s.address))
+            .unwrap_or_default();
         if let Some(s) = &removed {
             // A session that goes with its tunnel is told by the tunnel's entry.
             if !matches!(reason, DownReason::TunnelDown) {
@@ -301,6 +305,9 @@ impl Driver {
                 reason,
             },
         );
+        if let Some(ev) = self.events.last_mut() {
+            (ev.username, ev.address) = ppp;
+        }
         if let Some(p) = partner {
             self.clear_partner(p);
         }

@@ -403,6 +403,8 @@ pub fn event_text(ev: &Event) -> String {
     kv("peer_cookie", s(&ev.peer_cookie));
     kv("l2_specific", n16(ev.l2_specific));
     kv("reason", s(&ev.reason));
+    kv("username", s(&ev.username));
+    kv("address", s(&ev.address));
     let stopccn = ev.event == EventKind::TunnelDown;
     kv(
         "result_code",
