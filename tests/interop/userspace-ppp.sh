@@ -11,7 +11,8 @@
 # Env: AUTH=chap|mschapv2|pap (default chap), BAD=0|1 (default 0), VERSION=2|3 (default 2;
 #      3: an L2TPv3 PPP pseudowire), DEAD=1 (then the LAC daemon is frozen with SIGSTOP: the
 #      LNS's LCP echo (1 s, 3 failures) must declare the peer dead and clear the session with a
-#      CDN while the tunnel stays), QUIET=1 (no show print).
+#      CDN while the tunnel stays), IPERF=1 (iperf3 TCP and 64-byte UDP through the PPP TUN
+#      interfaces, with the two daemons' CPU; IPERF_SECS), QUIET=1 (no show print).
 source "$(dirname "$0")/../netns-lib.sh"
 AUTH=${AUTH:-chap} BAD=${BAD:-0} VERSION=${VERSION:-2}
 L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
@@ -101,6 +102,34 @@ print("ok: show: user", s["username"], "address", s["address"], "counters", {k: 
 PY
 "$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
 pass "l2tpctl show session names user and address"
+if [ "${IPERF:-0}" = 1 ]; then
+    command -v iperf3 >/dev/null || fail "iperf3 is not installed (apt-get install iperf3)"
+    SECS=${IPERF_SECS:-5}
+    ip netns exec b iperf3 -s -D -I "$OUT/iperf3.pid" >/dev/null 2>&1
+    wait_for 5 "iperf3 server up" test -s "$OUT/iperf3.pid"
+    PIDS+=("$(cat "$OUT/iperf3.pid")")
+    BPID=${PIDS[0]}
+    cpu() { awk '{s += $14 + $15} END {print s}' "/proc/$A/stat" "/proc/$BPID/stat"; }
+    for args in "tcp" "udp64 -u -b 0 -l 64"; do
+        set -- $args; name=$1; shift
+        c0=$(cpu); t0=$(date +%s.%N)
+        ip netns exec a iperf3 -c 10.99.0.1 -t "$SECS" -J "$@" > "$OUT/iperf-$name.json" || fail "iperf3 $name"
+        c1=$(cpu); t1=$(date +%s.%N)
+        python3 - "$OUT/iperf-$name.json" "$name" "$c0" "$c1" "$t0" "$t1" <<'PY'
+import json, sys, os
+d = json.load(open(sys.argv[1])); name = sys.argv[2]
+c0, c1, t0, t1 = map(float, sys.argv[3:7])
+cpu = (c1 - c0) / os.sysconf("SC_CLK_TCK") / (t1 - t0)
+end = d["end"]
+if d["start"]["test_start"]["protocol"] == "TCP":
+    bps = end["sum_received"]["bits_per_second"]; extra = ""
+else:
+    s = end["sum"]; bps = s["bits_per_second"] * (1 - s["lost_percent"] / 100)
+    extra = f", {(s['packets'] - s['lost_packets']) / s['seconds']:,.0f} pkt/s received, {s['lost_percent']:.1f}% lost"
+print(f"bench: ppp-{name}: {bps / 1e6:,.0f} Mbit/s{extra}; daemons {cpu:.2f} cores")
+PY
+    done
+fi
 if [ "${DEAD:-0}" = 1 ]; then
     kill -STOP "$A"
     wait_for 15 "the LNS's LCP echo declared the frozen LAC dead" sh -c "grep '\"event\":\"session_down\"' '$OUT/b.events' | grep -q 'PPP: peer not responding'"

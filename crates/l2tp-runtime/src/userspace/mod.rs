@@ -706,7 +706,7 @@ mod tests {
     /// exist only there), on a current-thread runtime. `None` when this process may not make
     /// namespaces or TAP devices (not root, no /dev/net/tun): the caller then fails, unless
     /// `L2TP_SKIP_NETNS` says to skip.
-    fn in_netns<F, Fut>(f: F) -> bool
+    pub(super) fn in_netns<F, Fut>(f: F) -> bool
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = ()>,
@@ -726,7 +726,7 @@ mod tests {
         .expect("test thread")
     }
 
-    fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
+    pub(super) fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
         TunnelSpec {
             version: Version::V3,
             encap: Encap::Udp,
@@ -864,6 +864,90 @@ mod tests {
                 Err(DataPlaneError::NotFound(_))
             ));
             dp.delete_tunnel(7).unwrap();
+        });
+        assert!(
+            ran,
+            "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
+        );
+    }
+}
+
+#[cfg(test)]
+mod ppp_tests {
+    use super::*;
+    use crate::config::PppSettings;
+    use l2tp_proto::wire::Version;
+    use std::net::UdpSocket;
+    use std::time::Duration;
+
+    /// An LNS PPP session: its TUN interface exists (down until IPCP), its first LCP
+    /// Configure-Request goes out at once as an L2TPv2 data message with `FF 03 C0 21 01`,
+    /// and each session leases one pool address, returned when the session is deleted.
+    #[test]
+    fn lns_ppp_sessions_send_lcp_at_once_and_lease_pool_addresses() {
+        if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+            return;
+        }
+        let ran = super::tests::in_netns(|| async {
+            let lo = std::process::Command::new("ip")
+                .args(["link", "set", "lo", "up"])
+                .status();
+            assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
+            let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
+            let peer_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+            peer_sock
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .unwrap();
+            let peer = peer_sock.local_addr().unwrap();
+            let mut dp = UserspaceDataPlane::new();
+            let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
+            let spec = TunnelSpec {
+                version: Version::V2,
+                peer_tunnel_id: 8,
+                ..super::tests::tunnel(peer, &ours)
+            };
+            dp.create_tunnel_owning(&spec, Some(fd)).unwrap();
+            let (first, last) = ("10.9.0.2".parse().unwrap(), "10.9.0.3".parse().unwrap());
+            let settings = Arc::new(PppSettings {
+                local_ip: Some("10.9.0.1".parse().unwrap()),
+                pool: Some((first, last)),
+                echo_interval: Some(0),
+                ..PppSettings::default()
+            });
+            let lns = |sid: u32| SessionSpec {
+                lns_mode: true,
+                ppp: settings.clone(),
+                interface_name: Some(format!("upt{sid}")),
+                ..SessionSpec::ppp(7, 8, sid, sid + 100)
+            };
+            let h = dp.create_session(&lns(1)).unwrap();
+            assert_eq!(h.interface_name.as_deref(), Some("upt1"));
+            let idx = nix::net::if_::if_nametoindex("upt1").expect("TUN upt1 exists");
+            assert!(idx > 0);
+            assert_eq!(dp.pool_in_use(first, last), 1);
+
+            // The first Configure-Request, without waiting for a timer.
+            let mut buf = [0u8; 1500];
+            let (n, _) = peer_sock.recv_from(&mut buf).expect("LCP Configure-Request");
+            let d = &buf[..n];
+            // v2 data header: flags/version 0x0002, tunnel 8, session 101 (no length).
+            assert_eq!(d.get(..2), Some(&[0x00, 0x02][..]), "{d:02x?}");
+            assert_eq!(d.get(2..6), Some(&[0, 8, 0, 101][..]), "{d:02x?}");
+            assert_eq!(d.get(6..11), Some(&[0xff, 0x03, 0xc0, 0x21, 0x01][..]), "{d:02x?}");
+
+            dp.create_session(&lns(2)).unwrap();
+            assert_eq!(dp.pool_in_use(first, last), 2);
+            assert!(matches!(
+                dp.create_session(&lns(3)),
+                Err(DataPlaneError::Invalid(m)) if m.contains("exhausted")
+            ));
+            assert!(dp.session_stats(7, 3).is_none(), "nothing left of the refused one");
+            dp.delete_session(7, 1).unwrap();
+            assert_eq!(dp.pool_in_use(first, last), 1, "deleting returns the address");
+            dp.create_session(&lns(3)).unwrap();
+            assert_eq!(dp.pool_in_use(first, last), 2);
+            dp.delete_tunnel(7).unwrap();
+            assert_eq!(dp.pool_in_use(first, last), 0, "the tunnel's sessions returned theirs");
         });
         assert!(
             ran,
