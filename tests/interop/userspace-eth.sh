@@ -8,10 +8,12 @@
 # Env: ENCAP=udp|ip (default udp), FAMILY=4|6 (underlay; default 4), COOKIES=0|1 (default 1:
 #      a 4-byte cookie one way, 8 bytes the other), SEQ=0|1 (default 1: the default L2-Specific
 #      Sublayer with sequence numbers), PW=eth|eth_vlan (default eth; eth_vlan also pings over
-#      an 802.1Q VLAN inside the pseudowire), QUIET=1 (no `l2tpctl show` print), IPERF=1 (iperf3
+#      an 802.1Q VLAN inside the pseudowire), DATAPLANE=userspace|auto (b's config; auto picks
+#      the kernel where its L2TP modules load, user space elsewhere), QUIET=1 (no `l2tpctl show` print), IPERF=1 (iperf3
 #      TCP and 64-byte UDP, bare veth vs the pseudowire, with the daemons' CPU; IPERF_SECS).
 source "$(dirname "$0")/../netns-lib.sh"
 ENCAP=${ENCAP:-udp} FAMILY=${FAMILY:-4} COOKIES=${COOKIES:-1} SEQ=${SEQ:-1} PW=${PW:-eth}
+DATAPLANE=${DATAPLANE:-userspace}
 L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
 [ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
 two_hosts a b
@@ -24,7 +26,7 @@ session_opts() {
     if [ "$SEQ" = 1 ]; then echo 'l2spec_type = "default"'; echo 'seqnum = true'; fi
 }
 cat > "$OUT/b.toml" <<CONF
-dataplane = "userspace"
+dataplane = "$DATAPLANE"
 [tunnel.lcce]
 local = "$B_IP$PORT"
 listen = true
@@ -56,6 +58,10 @@ ip netns exec a "$L2TPD" --control "$OUT/a.sock" --config "$OUT/a.toml" --events
 A=$!; PIDS+=($A)
 wait_for 15 "Ethernet pseudowire up ($ENCAP, IPv$FAMILY, cookies $COOKIES, sequencing $SEQ)" grep -q '"event":"session_up"' "$OUT/a.events"
 wait_for 10 "listener's session up" grep -q '"event":"session_up"' "$OUT/b.events"
+if [ "$DATAPLANE" = auto ]; then
+    grep -q "data plane auto" "$OUT/b.log" || fail "b did not log which data plane auto chose"
+    pass "b: $(grep -o 'data plane auto: [^"]*' "$OUT/b.log" | head -1 | cut -c1-60)"
+fi
 grep '"event":"session_up"' "$OUT/a.events" | grep -q '"interface":"pw0"' || fail "no pw0 interface in a's session_up"
 for n in a b; do
     ip -n $n link show pw0 >/dev/null || fail "no TAP interface pw0 in $n"

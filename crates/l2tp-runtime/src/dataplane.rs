@@ -190,30 +190,10 @@ pub struct SessionHandle {
     pub ppp_channel: Option<u32>,
 }
 
-/// Per-session data counters (kernel `L2TP_ATTR_STATS`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct SessionStats {
-    /// Packets sent.
-    pub tx_packets: u64,
-    /// Bytes sent.
-    pub tx_bytes: u64,
-    /// Send errors.
-    pub tx_errors: u64,
-    /// Packets received.
-    pub rx_packets: u64,
-    /// Bytes received.
-    pub rx_bytes: u64,
-    /// Receive errors.
-    pub rx_errors: u64,
-    /// Received packets discarded for sequence number reasons.
-    pub rx_seq_discards: u64,
-    /// Received out-of-sequence packets.
-    pub rx_oos_packets: u64,
-    /// Received packets with a wrong cookie.
-    pub rx_cookie_discards: u64,
-    /// Received invalid packets.
-    pub rx_invalid: u64,
-}
+/// Per-session data counters with the kernel's meaning (`L2TP_ATTR_STATS`): the core's
+/// [`l2tp_proto::data::DataStats`], which the user-space data plane counts into and the kernel
+/// data plane fills from netlink.
+pub use l2tp_proto::data::DataStats as SessionStats;
 
 /// Why a data plane operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -420,19 +420,10 @@ impl DataPlane for UserspaceDataPlane {
 
     fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
         let s = self.sessions.get(&(tunnel_id, session_id))?;
-        let d = *s.path.session.lock().ok()?.stats();
-        Some(SessionStats {
-            tx_packets: d.tx_packets,
-            tx_bytes: d.tx_bytes,
-            tx_errors: d.tx_errors,
-            rx_packets: d.rx_packets,
-            rx_bytes: d.rx_bytes,
-            rx_errors: d.rx_errors + s.path.tap_drops.load(Ordering::Relaxed),
-            rx_seq_discards: d.rx_seq_discards,
-            rx_oos_packets: d.rx_oos_packets,
-            rx_cookie_discards: d.rx_cookie_discards,
-            rx_invalid: d.rx_invalid + s.path.wrong_peer.load(Ordering::Relaxed),
-        })
+        let mut st = *s.path.session.lock().ok()?.stats();
+        st.rx_errors += s.path.tap_drops.load(Ordering::Relaxed);
+        st.rx_invalid += s.path.wrong_peer.load(Ordering::Relaxed);
+        Some(st)
     }
 
     fn data_sink(&self) -> Option<Arc<dyn DataSink>> {

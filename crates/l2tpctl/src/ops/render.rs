@@ -335,13 +335,10 @@ pub fn stats_text(st: &StatsReply) -> String {
         ("wrong tunnel ID", e.wrong_tunnel_id.to_string()),
         ("half-open evicted", e.half_open_evicted.to_string()),
         ("peer limit refused", e.refused_peer_limit.to_string()),
-        ("data messages ignored", e.data_ignored.to_string()),
-        ("unsupported messages", e.unsupported.to_string()),
+        ("data msgs ignored", e.data_ignored.to_string()),
+        ("unsupported msgs", e.unsupported.to_string()),
         ("encode errors", e.encode_errors.to_string()),
-        (
-            "tie breaks lost by peer",
-            e.tie_breaks_lost_by_peer.to_string(),
-        ),
+        ("peer lost tie break", e.tie_breaks_lost_by_peer.to_string()),
         ("send errors", r.send_errors.to_string()),
         ("data plane errors", r.dataplane_errors.to_string()),
     ];
