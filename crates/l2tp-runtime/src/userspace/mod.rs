@@ -871,7 +871,7 @@ mod ppp_tests {
     use std::net::UdpSocket;
     use std::time::Duration;
 
-    /// An LNS PPP session: its TUN interface exists (down until IPCP), its first LCP
+    /// An LNS PPP session: its TUN interface exists, its first LCP
     /// Configure-Request goes out at once as an L2TPv2 data message with `FF 03 C0 21 01`,
     /// and each session leases one pool address, returned when the session is deleted.
     #[test]
@@ -886,9 +886,8 @@ mod ppp_tests {
             assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
             let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
             let peer_sock = UdpSocket::bind("127.0.0.1:0").unwrap();
-            peer_sock
-                .set_read_timeout(Some(Duration::from_secs(5)))
-                .unwrap();
+            peer_sock.set_nonblocking(true).unwrap();
+            let peer_sock = tokio::net::UdpSocket::from_std(peer_sock).unwrap();
             let peer = peer_sock.local_addr().unwrap();
             let mut dp = UserspaceDataPlane::new();
             let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
@@ -919,12 +918,20 @@ mod ppp_tests {
 
             // The first Configure-Request, without waiting for a timer.
             let mut buf = [0u8; 1500];
-            let (n, _) = peer_sock.recv_from(&mut buf).expect("LCP Configure-Request");
+            let (n, _) =
+                tokio::time::timeout(Duration::from_secs(1), peer_sock.recv_from(&mut buf))
+                    .await
+                    .expect("an LCP Configure-Request within 1 s (not after the 3 s Restart timer)")
+                    .unwrap();
             let d = &buf[..n];
             // v2 data header: flags/version 0x0002, tunnel 8, session 101 (no length).
             assert_eq!(d.get(..2), Some(&[0x00, 0x02][..]), "{d:02x?}");
             assert_eq!(d.get(2..6), Some(&[0, 8, 0, 101][..]), "{d:02x?}");
-            assert_eq!(d.get(6..11), Some(&[0xff, 0x03, 0xc0, 0x21, 0x01][..]), "{d:02x?}");
+            assert_eq!(
+                d.get(6..11),
+                Some(&[0xff, 0x03, 0xc0, 0x21, 0x01][..]),
+                "{d:02x?}"
+            );
 
             dp.create_session(&lns(2)).unwrap();
             assert_eq!(dp.pool_in_use(first, last), 2);
@@ -932,13 +939,24 @@ mod ppp_tests {
                 dp.create_session(&lns(3)),
                 Err(DataPlaneError::Invalid(m)) if m.contains("exhausted")
             ));
-            assert!(dp.session_stats(7, 3).is_none(), "nothing left of the refused one");
+            assert!(
+                dp.session_stats(7, 3).is_none(),
+                "nothing left of the refused one"
+            );
             dp.delete_session(7, 1).unwrap();
-            assert_eq!(dp.pool_in_use(first, last), 1, "deleting returns the address");
+            assert_eq!(
+                dp.pool_in_use(first, last),
+                1,
+                "deleting returns the address"
+            );
             dp.create_session(&lns(3)).unwrap();
             assert_eq!(dp.pool_in_use(first, last), 2);
             dp.delete_tunnel(7).unwrap();
-            assert_eq!(dp.pool_in_use(first, last), 0, "the tunnel's sessions returned theirs");
+            assert_eq!(
+                dp.pool_in_use(first, last),
+                0,
+                "the tunnel's sessions returned theirs"
+            );
         });
         assert!(
             ran,
