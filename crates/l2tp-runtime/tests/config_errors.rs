@@ -363,6 +363,11 @@ fn ppp_keys_are_read_and_bad_values_are_located() {
         "out of range 128..=65535",
     );
     assert_err(
+        "[tunnel.t]\npeer = \"127.0.0.1:1701\"\nversion = \"l2tpv3\"\n[tunnel.t.session.s]\npseudowire = \"eth\"\nppp_mru = 1400\n",
+        "t.toml:6:1: tunnel.t.session.s.ppp_mru",
+        "only applies to pseudowire 'ppp'",
+    );
+    assert_err(
         &format!("{S}ppp_user = \"alice\"\n"),
         "t.toml:4:1: tunnel.t.session.s.ppp_user",
         "ppp_user and ppp_password go together",

@@ -619,6 +619,24 @@ impl Cx<'_> {
             }
         }
 
+        if s.pseudowire != Pseudowire::Ppp && s.ppp != PppSettings::default() {
+            let k = [
+                "ppp_auth",
+                "ppp_secrets",
+                "ppp_user",
+                "ppp_password",
+                "ppp_local_ip",
+                "ppp_pool",
+                "ppp_dns",
+                "ppp_mru",
+                "ppp_echo_interval",
+                "ppp_echo_failures",
+            ]
+            .into_iter()
+            .find(|k| t.contains_key(k))
+            .unwrap_or("ppp_auth");
+            return Err(self.err(&pos(k), "only applies to pseudowire 'ppp'"));
+        }
         if s.ppp.pool.is_some() != s.ppp.local_ip.is_some() {
             let k = if s.ppp.pool.is_some() {
                 "ppp_pool"
