@@ -963,4 +963,137 @@ mod ppp_tests {
             "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
         );
     }
+
+    /// An authenticator that answers later (as a RADIUS client would): alice / "pw".
+    struct SlowAuthenticator;
+
+    impl Authenticator for SlowAuthenticator {
+        fn check(&self, req: &l2tp_ppp::AuthRequest) -> AuthAnswer {
+            let req = req.clone();
+            AuthAnswer::Later(Box::pin(async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if req.username() != b"alice" {
+                    return l2tp_ppp::Verdict::Reject {
+                        message: "who?".into(),
+                    };
+                }
+                l2tp_ppp::verify_local(&req, "pw")
+            }))
+        }
+    }
+
+    async fn wait(rx: &mut tokio::sync::mpsc::Receiver<DataPlaneEvent>) -> DataPlaneEvent {
+        tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("channel open")
+    }
+
+    /// Feeds what `socket` receives to `sink`, as the driver's socket readers do.
+    fn reader(socket: &UdpSocket, sink: Arc<dyn DataSink>) {
+        let s = socket.try_clone().unwrap();
+        s.set_nonblocking(true).unwrap();
+        let s = tokio::net::UdpSocket::from_std(s).unwrap();
+        tokio::spawn(async move {
+            let mut buf = vec![0u8; 65_536];
+            while let Ok((n, from)) = s.recv_from(&mut buf).await {
+                sink.input(Encap::Udp, from, &buf[..n]);
+            }
+        });
+    }
+
+    /// Our LAC and our LNS, two data planes in one process over loopback UDP: MS-CHAPv2 with
+    /// an authenticator that answers later, IPCP gives the LAC the pool's first address,
+    /// both report `PppUp`; the LNS's TUN carries its address with the LAC's as peer.
+    #[test]
+    fn lac_and_lns_data_planes_reach_ipcp_with_a_later_verdict() {
+        if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+            return;
+        }
+        let ran = super::tests::in_netns(|| async {
+            let lo = std::process::Command::new("ip")
+                .args(["link", "set", "lo", "up"])
+                .status();
+            assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
+            let (sa, sb) = (
+                UdpSocket::bind("127.0.0.1:0").unwrap(),
+                UdpSocket::bind("127.0.0.1:0").unwrap(),
+            );
+            let (a_addr, b_addr) = (sa.local_addr().unwrap(), sb.local_addr().unwrap());
+            let mut lac = UserspaceDataPlane::new();
+            let mut lns = UserspaceDataPlane::new();
+            lns.set_authenticator(Arc::new(SlowAuthenticator));
+            let mut lac_events = lac.take_events().unwrap();
+            let mut lns_events = lns.take_events().unwrap();
+            assert!(lac.take_events().is_none(), "taken once");
+            let fd = |s: &UdpSocket| Some(std::os::fd::OwnedFd::from(s.try_clone().unwrap()));
+            let tspec = |id: u32, peer_id: u32, peer: SocketAddr, s: &UdpSocket| TunnelSpec {
+                version: Version::V2,
+                tunnel_id: id,
+                peer_tunnel_id: peer_id,
+                ..super::tests::tunnel(peer, s)
+            };
+            lac.create_tunnel_owning(&tspec(7, 8, b_addr, &sa), fd(&sa))
+                .unwrap();
+            lns.create_tunnel_owning(&tspec(8, 7, a_addr, &sb), fd(&sb))
+                .unwrap();
+            reader(&sa, lac.data_sink().unwrap());
+            reader(&sb, lns.data_sink().unwrap());
+            let pool = ("10.9.0.2".parse().unwrap(), "10.9.0.9".parse().unwrap());
+            lns.create_session(&SessionSpec {
+                lns_mode: true,
+                interface_name: Some("pb0".into()),
+                ppp: Arc::new(PppSettings {
+                    auth: vec![l2tp_ppp::AuthMethod::MsChapV2],
+                    local_ip: Some("10.9.0.1".parse().unwrap()),
+                    pool: Some(pool),
+                    ..PppSettings::default()
+                }),
+                ..SessionSpec::ppp(8, 7, 22, 11)
+            })
+            .unwrap();
+            lac.create_session(&SessionSpec {
+                interface_name: Some("pa0".into()),
+                ppp: Arc::new(PppSettings {
+                    user: Some("alice".into()),
+                    password: Some("pw".into()),
+                    ..PppSettings::default()
+                }),
+                ..SessionSpec::ppp(7, 8, 11, 22)
+            })
+            .unwrap();
+            let a = wait(&mut lac_events).await;
+            let b = wait(&mut lns_events).await;
+            let addr: Option<Ipv4Addr> = Some("10.9.0.2".parse().unwrap());
+            assert_eq!(
+                a,
+                DataPlaneEvent::PppUp {
+                    tunnel_id: 7,
+                    session_id: 11,
+                    username: Some("alice".into()),
+                    address: addr,
+                }
+            );
+            assert_eq!(
+                b,
+                DataPlaneEvent::PppUp {
+                    tunnel_id: 8,
+                    session_id: 22,
+                    username: Some("alice".into()),
+                    address: addr,
+                }
+            );
+            // Both data planes count the control frames they carried.
+            let st = lns.session_stats(8, 22).unwrap();
+            assert!(st.rx_packets >= 4 && st.tx_packets >= 4, "{st:?}");
+            assert_eq!(lns.pool_in_use(pool.0, pool.1), 1);
+            lns.delete_tunnel(8).unwrap();
+            assert_eq!(lns.pool_in_use(pool.0, pool.1), 0);
+            lac.delete_tunnel(7).unwrap();
+        });
+        assert!(
+            ran,
+            "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
+        );
+    }
 }

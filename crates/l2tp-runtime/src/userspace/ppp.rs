@@ -15,7 +15,7 @@
 //!   CDN.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -42,6 +42,9 @@ pub(super) struct PppLink {
     pub(super) ipv4_up: AtomicBool,
     /// A frame from the peer has arrived (the LAC's early retransmission is done).
     heard: AtomicBool,
+    /// Bumped by each `Authenticate` and `LinkUp` event: a verdict that arrives later
+    /// applies only if no newer request (or LCP renegotiation) came meanwhile.
+    auth_gen: AtomicU64,
     role: Role,
     tunnel_id: u32,
     session_id: u32,
@@ -65,6 +68,7 @@ impl PppLink {
             notify,
             ipv4_up: AtomicBool::new(false),
             heard: AtomicBool::new(false),
+            auth_gen: AtomicU64::new(0),
             role,
             tunnel_id,
             session_id,
@@ -171,6 +175,7 @@ async fn on_event(
     let (t, s) = (link.tunnel_id, link.session_id);
     match ev {
         Event::Authenticate(req) => {
+            let gen = link.auth_gen.fetch_add(1, Ordering::Relaxed) + 1;
             let answer = match &link.authenticator {
                 Some(a) => a.check(&req),
                 None => AuthAnswer::Now(Verdict::Reject {
@@ -183,8 +188,15 @@ async fn on_event(
                     let path = path.clone();
                     tokio::spawn(async move {
                         let v = f.await;
-                        if let Some(link) = &path.ppp {
-                            verdict(link, v);
+                        match &path.ppp {
+                            Some(link) if link.auth_gen.load(Ordering::Relaxed) == gen => {
+                                verdict(link, v)
+                            }
+                            _ => tracing::debug!(
+                                tunnel = t,
+                                session = s,
+                                "stale PPP verdict dropped"
+                            ),
                         }
                     });
                 }
@@ -246,7 +258,10 @@ async fn on_event(
                 .await;
             return false;
         }
-        Event::LinkUp | Event::Ipv6cpUp { .. } => {}
+        Event::LinkUp => {
+            link.auth_gen.fetch_add(1, Ordering::Relaxed);
+        }
+        Event::Ipv6cpUp { .. } => {}
     }
     true
 }
