@@ -363,6 +363,12 @@ pub struct Event {
     /// `link_info`: v3 Circuit Status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub circuit_status: Option<u16>,
+    /// PPP terminated in the data plane: the authenticated user name (`session_down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// PPP terminated in the data plane: the PPP client's IPv4 address (`session_down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// `lagged`: how many events were dropped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missed: Option<u64>,
@@ -402,6 +408,8 @@ impl Event {
             send_accm: None,
             recv_accm: None,
             circuit_status: None,
+            username: None,
+            address: None,
             missed: None,
         }
     }
@@ -506,6 +514,8 @@ impl Event {
                 e.tunnel_id = Some(tunnel.0);
                 e.session_id = Some(session.0);
                 e.set_reason(reason);
+                e.username = ev.username.clone();
+                e.address = ev.address.map(|a| a.to_string());
             }
         }
         e
@@ -635,6 +645,8 @@ mod tests {
             interface: None,
             stats: None,
             last_error: None,
+            username: None,
+            address: None,
         }
     }
 

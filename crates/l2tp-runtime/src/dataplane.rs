@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use l2tp_proto::wire::{Encap, Version};
 
-pub use crate::config::{L2SpecType, Pseudowire};
+pub use crate::config::{L2SpecType, PppSettings, Pseudowire};
 
 /// Everything the kernel needs to create a tunnel (`L2TP_CMD_TUNNEL_CREATE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +78,9 @@ pub struct SessionSpec {
     pub lns_mode: bool,
     /// PPPoE session to bridge to (pseudowire PPP_AC only): (session ID, peer MAC).
     pub pppoe: Option<(u16, [u8; 6])>,
+    /// PPP terminated in this process (user-space data plane only; the kernel data plane
+    /// hands PPP to pppd and ignores it): authentication, addresses, keepalive.
+    pub ppp: Arc<PppSettings>,
 }
 
 impl TunnelSpec {
@@ -129,6 +132,7 @@ impl SessionSpec {
             mtu: None,
             lns_mode: false,
             pppoe: None,
+            ppp: Arc::default(),
         }
     }
 
@@ -313,7 +317,44 @@ pub trait DataPlane: Send {
     fn blocking(&self) -> bool {
         false
     }
+
+    /// The receiving end of the data plane's events ([`DataPlaneEvent`]), taken once by the
+    /// driver at start-up; `None` (the default) for a data plane that has none.
+    fn take_events(&mut self) -> Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>> {
+        None
+    }
 }
+
+/// What a data plane tells the control plane on its own initiative (PPP terminated in the
+/// data plane: [`crate::userspace::UserspaceDataPlane`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DataPlaneEvent {
+    /// The session cannot carry traffic any more (PPP went down: LCP terminated,
+    /// authentication failed, keepalive timeout): the control plane clears it (CDN).
+    SessionFailed {
+        /// Local tunnel ID.
+        tunnel_id: u32,
+        /// Local session ID.
+        session_id: u32,
+        /// Why, for the CDN's message and the logs.
+        reason: String,
+    },
+    /// PPP reached the network phase with IPCP up.
+    PppUp {
+        /// Local tunnel ID.
+        tunnel_id: u32,
+        /// Local session ID.
+        session_id: u32,
+        /// The authenticated user name (the peer's on the LNS, ours on the LAC), if any.
+        username: Option<String>,
+        /// The PPP client's IPv4 address (the one the LNS gave the LAC).
+        address: Option<std::net::Ipv4Addr>,
+    },
+}
+
+/// Capacity of the data plane's event channel (events; a full channel makes the sending
+/// session task wait, never the control plane).
+pub const DATA_PLANE_EVENT_CAP: usize = 1024;
 
 /// Receives data messages straight from the runtime's socket readers (one call per datagram,
 /// on the reader's task, before the control plane sees the batch). Implementations must be

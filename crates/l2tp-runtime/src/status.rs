@@ -65,6 +65,14 @@ pub struct SessionStatus {
     /// Why it went down (state `down`), e.g. `peer: result 3 (administrative)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// PPP terminated in this process: the authenticated user name (the peer's on the LNS,
+    /// ours on the LAC), once authentication succeeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// PPP terminated in this process: the IPv4 address of the PPP client (the one the LNS
+    /// gave the LAC), once IPCP is up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 /// Control plane counters: the endpoint's own (the core's `EndpointStats`, its fields inline

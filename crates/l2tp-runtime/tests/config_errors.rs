@@ -286,3 +286,90 @@ fn listener_limits_need_listen_and_a_positive_value() {
         "out of range 1..=",
     );
 }
+
+#[test]
+fn ppp_keys_are_read_and_bad_values_are_located() {
+    const S: &str = "[tunnel.t]\npeer = \"127.0.0.1:1701\"\n[tunnel.t.session.s]\n";
+    let ok = Config::parse(
+        &format!(
+            "{S}ppp_auth = [\"mschapv2\", \"chap\", \"pap\"]\nppp_secrets = \"/etc/ppp/chap-secrets\"\n\
+             ppp_local_ip = \"10.0.0.1\"\nppp_pool = \"10.0.0.2 - 10.0.0.254\"\nppp_dns = [\"192.0.2.53\", \"192.0.2.54\"]\n\
+             ppp_mru = 1400\nppp_echo_interval = 0\nppp_echo_failures = 5\nppp_user = \"alice\"\nppp_password = \"pw\"\n"
+        ),
+        "t.toml",
+    )
+    .expect("valid ppp keys");
+    let p = &ok.tunnels[0].1.sessions[0].1.ppp;
+    use l2tp_ppp::AuthMethod::*;
+    assert_eq!(p.auth, [MsChapV2, ChapMd5, Pap]);
+    assert_eq!(
+        p.secrets.as_deref(),
+        Some(std::path::Path::new("/etc/ppp/chap-secrets"))
+    );
+    assert_eq!(p.local_ip, Some("10.0.0.1".parse().unwrap()));
+    assert_eq!(
+        p.pool,
+        Some(("10.0.0.2".parse().unwrap(), "10.0.0.254".parse().unwrap()))
+    );
+    assert_eq!(p.dns.len(), 2);
+    assert_eq!(
+        (p.mru, p.echo_interval, p.echo_failures),
+        (Some(1400), Some(0), Some(5))
+    );
+    assert_eq!(p.user.as_deref(), Some("alice"));
+    assert!(
+        !format!("{p:?}").contains("\"pw\""),
+        "Debug must not print the password"
+    );
+
+    assert_err(
+        &format!("{S}ppp_auth = [\"chap\", \"eap\"]\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_auth",
+        "expect 'chap', 'mschapv2' or 'pap', got \"eap\"",
+    );
+    assert_err(
+        &format!("{S}ppp_auth = [\"pap\", \"pap\"]\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_auth",
+        "given twice",
+    );
+    assert_err(
+        &format!("{S}ppp_local_ip = \"10.0.0.1\"\nppp_pool = \"10.0.0.9-10.0.0.2\"\n"),
+        "t.toml:5:1: tunnel.t.session.s.ppp_pool",
+        "ends before it starts",
+    );
+    assert_err(
+        &format!("{S}ppp_local_ip = \"10.0.0.1\"\nppp_pool = \"10.0.0.9\"\n"),
+        "t.toml:5:1: tunnel.t.session.s.ppp_pool",
+        "expect \"FIRST-LAST\" IPv4 addresses",
+    );
+    assert_err(
+        &format!("{S}ppp_pool = \"10.0.0.2-10.0.0.9\"\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_pool",
+        "ppp_pool and ppp_local_ip go together",
+    );
+    assert_err(
+        &format!("{S}ppp_local_ip = \"fd00::1\"\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_local_ip",
+        "expect an IPv4 address",
+    );
+    assert_err(
+        &format!("{S}ppp_dns = [\"1.1.1.1\", \"8.8.8.8\", \"9.9.9.9\"]\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_dns",
+        "at most 2 servers",
+    );
+    assert_err(
+        &format!("{S}ppp_mru = 64\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_mru",
+        "out of range 128..=65535",
+    );
+    assert_err(
+        "[tunnel.t]\npeer = \"127.0.0.1:1701\"\nversion = \"l2tpv3\"\n[tunnel.t.session.s]\npseudowire = \"eth\"\nppp_mru = 1400\n",
+        "t.toml:6:1: tunnel.t.session.s.ppp_mru",
+        "only applies to pseudowire 'ppp'",
+    );
+    assert_err(
+        &format!("{S}ppp_user = \"alice\"\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_user",
+        "ppp_user and ppp_password go together",
+    );
+}

@@ -593,6 +593,8 @@ mod tests {
                 session_name: (i > 2).then(|| "s1".to_string()),
                 interface_name: Some("l2tpeth0".into()),
                 event,
+                username: None,
+                address: None,
             };
             let mut expected: Value =
                 serde_json::from_str(&crate::events::to_json_line(&ev)).unwrap();

@@ -378,6 +378,8 @@ mod tests {
                 ..SessionStats::default()
             }),
             last_error: None,
+            username: None,
+            address: None,
         };
         let status = vec![
             tunnel("a", "established", vec![s]),

@@ -49,6 +49,21 @@
 //! pppd_args = "/etc/l2tpd/pppd.options"
 //! bridge = "tunnel2/session2"  # extension: bridge this PPP session's channel to that one
 //!                              # (tunnel switching; neither side runs pppd)
+//!
+//! # PPP terminated in this process (extension; `dataplane = "userspace"`, PPP sessions)
+//! ppp_auth = ["chap", "mschapv2", "pap"]  # LNS: methods to ask for, in order (absent or
+//!                              # empty: no authentication); LAC: methods it agrees to
+//!                              # (default: all three)
+//! ppp_secrets = "/etc/ppp/chap-secrets"   # LNS: pppd chap-secrets format; read when each
+//!                              # session starts (edits apply to the next session)
+//! ppp_user = "alice"           # LAC: the name it authenticates with
+//! ppp_password = "secret"      # LAC: its password
+//! ppp_local_ip = "10.0.0.1"    # LNS: our IPCP address
+//! ppp_pool = "10.0.0.2-10.0.0.254"  # LNS: addresses given to peers (IPv4, inclusive)
+//! ppp_dns = ["192.0.2.53"]     # LNS: up to 2 DNS servers given (RFC 1877); LAC: ask for DNS
+//! ppp_mru = 1500               # bytes, 128..=65535 (default 1500)
+//! ppp_echo_interval = 30       # LCP Echo-Request interval, seconds; 0 = no keepalive
+//! ppp_echo_failures = 4        # unanswered Echo-Requests before the link is declared dead
 //! ```
 //!
 //! Top-level `dataplane = "kernel" | "userspace" | "null" | "auto"` (extension) chooses who
@@ -345,6 +360,53 @@ pub struct SessionSection {
     /// this session's channel is bridged to in the kernel once both are up (tunnel switching,
     /// `PPPIOCBRIDGECHAN`); neither side runs pppd.
     pub bridge: Option<(String, String)>,
+    /// The `ppp_*` keys: PPP terminated in this process (user-space data plane).
+    pub ppp: PppSettings,
+}
+
+/// The `ppp_*` keys of a session: how the user-space data plane terminates its PPP (see
+/// the schema above). The role follows the session: the LNS authenticates its peer and
+/// gives it an address, the LAC authenticates itself and takes the address it is given.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct PppSettings {
+    /// `ppp_auth`: LNS: methods to require, in order of preference (empty: none); LAC:
+    /// methods it agrees to use (empty: all).
+    pub auth: Vec<l2tp_ppp::AuthMethod>,
+    /// `ppp_secrets`: LNS: a pppd `chap-secrets`-format file, read at each session start.
+    pub secrets: Option<PathBuf>,
+    /// `ppp_user`: LAC: the name we authenticate with.
+    pub user: Option<String>,
+    /// `ppp_password`: LAC: our password (never printed by `Debug`).
+    pub password: Option<String>,
+    /// `ppp_local_ip`: LNS: our IPCP address.
+    pub local_ip: Option<Ipv4Addr>,
+    /// `ppp_pool`: LNS: first and last address (inclusive) given to peers.
+    pub pool: Option<(Ipv4Addr, Ipv4Addr)>,
+    /// `ppp_dns`: up to two DNS servers (RFC 1877).
+    pub dns: Vec<Ipv4Addr>,
+    /// `ppp_mru`: our MRU, bytes (`None`: 1500).
+    pub mru: Option<u16>,
+    /// `ppp_echo_interval`: seconds between LCP Echo-Requests; 0 = off (`None`: 30 s).
+    pub echo_interval: Option<u32>,
+    /// `ppp_echo_failures`: unanswered Echo-Requests in a row that end the link (`None`: 4).
+    pub echo_failures: Option<u32>,
+}
+
+impl std::fmt::Debug for PppSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PppSettings")
+            .field("auth", &self.auth)
+            .field("secrets", &self.secrets)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("local_ip", &self.local_ip)
+            .field("pool", &self.pool)
+            .field("dns", &self.dns)
+            .field("mru", &self.mru)
+            .field("echo_interval", &self.echo_interval)
+            .field("echo_failures", &self.echo_failures)
+            .finish()
+    }
 }
 
 impl Default for SessionSection {
@@ -363,6 +425,7 @@ impl Default for SessionSection {
             pppoe_peer_mac: None,
             pppd_args: None,
             bridge: None,
+            ppp: PppSettings::default(),
         }
     }
 }

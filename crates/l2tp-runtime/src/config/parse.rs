@@ -176,6 +176,12 @@ impl Cx<'_> {
             .collect()
     }
 
+    fn ipv4(&self, at: &At, item: &Item) -> R<Ipv4Addr> {
+        let s = self.string(at, item)?;
+        s.parse()
+            .map_err(|_| self.err(at, format!("expect an IPv4 address, got {s:?}")))
+    }
+
     fn addr(&self, at: &At, item: &Item) -> R<SocketAddr> {
         let s = self.string(at, item)?;
         parse_addr(&s).map_err(|why| self.err(at, format!("{why}: {s:?}")))
@@ -547,8 +553,105 @@ impl Cx<'_> {
                         }
                     }
                 }
+                "ppp_auth" => {
+                    let mut v = Vec::new();
+                    for m in self.strings(&kat, item)? {
+                        let m = match m.as_str() {
+                            "pap" => l2tp_ppp::AuthMethod::Pap,
+                            "chap" => l2tp_ppp::AuthMethod::ChapMd5,
+                            "mschapv2" => l2tp_ppp::AuthMethod::MsChapV2,
+                            other => {
+                                return Err(self.err(
+                                    &kat,
+                                    format!("expect 'chap', 'mschapv2' or 'pap', got {other:?}"),
+                                ))
+                            }
+                        };
+                        if v.contains(&m) {
+                            return Err(self.err(&kat, format!("method {m:?} given twice")));
+                        }
+                        v.push(m);
+                    }
+                    s.ppp.auth = v;
+                }
+                "ppp_secrets" => s.ppp.secrets = Some(PathBuf::from(self.string(&kat, item)?)),
+                "ppp_user" => s.ppp.user = Some(self.string(&kat, item)?),
+                "ppp_password" => s.ppp.password = Some(self.string(&kat, item)?),
+                "ppp_local_ip" => s.ppp.local_ip = Some(self.ipv4(&kat, item)?),
+                "ppp_pool" => {
+                    let v = self.string(&kat, item)?;
+                    let range = v.split_once('-').and_then(|(a, b)| {
+                        Some((a.trim().parse::<Ipv4Addr>().ok()?, b.trim().parse().ok()?))
+                    });
+                    match range {
+                        Some((a, b)) if u32::from(a) <= u32::from(b) => s.ppp.pool = Some((a, b)),
+                        Some(_) => {
+                            return Err(self.err(&kat, format!("range {v:?} ends before it starts")))
+                        }
+                        None => {
+                            return Err(self.err(
+                                &kat,
+                                format!("expect \"FIRST-LAST\" IPv4 addresses, got {v:?}"),
+                            ))
+                        }
+                    }
+                }
+                "ppp_dns" => {
+                    let mut v = Vec::new();
+                    for d in self.strings(&kat, item)? {
+                        v.push(d.parse::<Ipv4Addr>().map_err(|_| {
+                            self.err(&kat, format!("expect an IPv4 address, got {d:?}"))
+                        })?);
+                    }
+                    if v.len() > 2 {
+                        return Err(self.err(&kat, format!("at most 2 servers, got {}", v.len())));
+                    }
+                    s.ppp.dns = v;
+                }
+                "ppp_mru" => s.ppp.mru = Some(self.int(&kat, item, 128, 65535)? as u16),
+                "ppp_echo_interval" => {
+                    s.ppp.echo_interval = Some(self.int(&kat, item, 0, 86_400)? as u32)
+                }
+                "ppp_echo_failures" => {
+                    s.ppp.echo_failures = Some(self.int(&kat, item, 1, 1000)? as u32)
+                }
                 _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
             }
+        }
+
+        if s.pseudowire != Pseudowire::Ppp && s.ppp != PppSettings::default() {
+            let k = [
+                "ppp_auth",
+                "ppp_secrets",
+                "ppp_user",
+                "ppp_password",
+                "ppp_local_ip",
+                "ppp_pool",
+                "ppp_dns",
+                "ppp_mru",
+                "ppp_echo_interval",
+                "ppp_echo_failures",
+            ]
+            .into_iter()
+            .find(|k| t.contains_key(k))
+            .unwrap_or("ppp_auth");
+            return Err(self.err(&pos(k), "only applies to pseudowire 'ppp'"));
+        }
+        if s.ppp.pool.is_some() != s.ppp.local_ip.is_some() {
+            let k = if s.ppp.pool.is_some() {
+                "ppp_pool"
+            } else {
+                "ppp_local_ip"
+            };
+            return Err(self.err(&pos(k), "ppp_pool and ppp_local_ip go together"));
+        }
+        if s.ppp.user.is_some() != s.ppp.password.is_some() {
+            let k = if s.ppp.user.is_some() {
+                "ppp_user"
+            } else {
+                "ppp_password"
+            };
+            return Err(self.err(&pos(k), "ppp_user and ppp_password go together"));
         }
 
         if s.bridge.is_some() && s.pseudowire != Pseudowire::Ppp {

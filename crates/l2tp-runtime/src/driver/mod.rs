@@ -122,6 +122,12 @@ pub struct RuntimeEvent {
     pub interface_name: Option<String>,
     /// The engine's event.
     pub event: Event,
+    /// PPP terminated in the data plane: the authenticated user name (`SessionDown` of a
+    /// session whose PPP got that far).
+    pub username: Option<String>,
+    /// PPP terminated in the data plane: the PPP client's IPv4 address (`SessionDown` of a
+    /// session whose IPCP came up).
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 /// How tunnels map to sockets (see the module documentation).
@@ -210,6 +216,8 @@ pub struct Driver {
     /// address and port it knows: tunnel → socket, and the release order.
     lingering: std::collections::HashMap<TunnelId, usize>,
     linger_queue: std::collections::VecDeque<(Instant, TunnelId)>,
+    /// The data plane's events (PPP up, PPP down), if it has any.
+    dp_events: Option<mpsc::Receiver<crate::dataplane::DataPlaneEvent>>,
 }
 
 /// At shutdown, once every tunnel is down: how long the line must be quiet before exit, and
@@ -228,9 +236,10 @@ impl Driver {
     pub fn new(
         config: EndpointConfig,
         seed: u64,
-        dataplane: Box<dyn DataPlane>,
+        mut dataplane: Box<dyn DataPlane>,
         mode: SocketMode,
     ) -> Self {
+        let dp_events = dataplane.take_events();
         let (mut sockets, inbox) = Sockets::new(mode, DEFAULT_RECV_BUFFER);
         if let Some(sink) = dataplane.data_sink() {
             sockets.set_data_sink(sink);
@@ -243,6 +252,7 @@ impl Driver {
             inbox,
             registry: Registry::default(),
             plane: Plane::new(dataplane),
+            dp_events,
             events: Vec::new(),
             outbox: Vec::new(),
             send_errors: 0,
@@ -415,7 +425,14 @@ impl Driver {
                 None => std::future::pending::<()>().await,
             }
         };
+        let dp_event = async {
+            match &mut self.dp_events {
+                Some(rx) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
+            Some(ev) = dp_event => self.dataplane_event(ev),
             msg = self.inbox.recv() => {
                 let Some(inbound) = msg else { return false };
                 self.receive(inbound);

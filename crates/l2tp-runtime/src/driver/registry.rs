@@ -131,6 +131,10 @@ pub(crate) struct SessionEntry {
     pub bridged: Option<(TunnelId, SessionId)>,
     /// The engine's `SessionUp`, reported once the data plane has made the session.
     pub pending_up: Option<Box<l2tp_proto::endpoint::Event>>,
+    /// PPP in this process: the authenticated user name, once known.
+    pub username: Option<String>,
+    /// PPP in this process: the PPP client's IPv4 address, once IPCP is up.
+    pub address: Option<std::net::Ipv4Addr>,
 }
 
 impl SessionEntry {
@@ -144,6 +148,8 @@ impl SessionEntry {
             pppd: None,
             bridged: None,
             pending_up: None,
+            username: None,
+            address: None,
         }
     }
 }

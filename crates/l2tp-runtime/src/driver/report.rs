@@ -123,6 +123,8 @@ impl Driver {
             session_name,
             interface_name,
             event,
+            username: None,
+            address: None,
         });
     }
 
@@ -189,6 +191,8 @@ impl Driver {
                         // Filled from the data plane's answer.
                         stats: ready.map(|_| SessionStats::default()),
                         last_error: None,
+                        username: s.username.clone(),
+                        address: s.address,
                     }
                 })
                 .collect();
@@ -299,6 +303,8 @@ pub(super) fn brief_session(id: SessionId, s: &super::registry::SessionEntry) ->
         interface: s.dp.ready().and_then(|d| d.interface_name.clone()),
         stats: None,
         last_error: None,
+        username: s.username.clone(),
+        address: s.address,
     }
 }
 

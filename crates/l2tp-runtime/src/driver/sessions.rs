@@ -190,6 +190,58 @@ impl Driver {
         }
     }
 
+    /// The data plane spoke: PPP is up (record who and which address, for `show`) or the
+    /// session failed (clear it with a CDN, result 2 "general error", vendor error code and
+    /// the reason as message).
+    pub(super) fn dataplane_event(&mut self, ev: crate::dataplane::DataPlaneEvent) {
+        use crate::dataplane::DataPlaneEvent;
+        match ev {
+            DataPlaneEvent::PppUp {
+                tunnel_id,
+                session_id,
+                username,
+                address,
+            } => {
+                tracing::info!(
+                    tunnel = tunnel_id,
+                    session = session_id,
+                    user = username.as_deref().unwrap_or("-"),
+                    address = ?address,
+                    "PPP up"
+                );
+                if let Some(s) = self
+                    .registry
+                    .session_mut(TunnelId(tunnel_id), SessionId(session_id))
+                {
+                    s.username = username;
+                    s.address = address;
+                }
+            }
+            DataPlaneEvent::SessionFailed {
+                tunnel_id,
+                session_id,
+                reason,
+            } => {
+                let (tunnel, session) = (TunnelId(tunnel_id), SessionId(session_id));
+                if self
+                    .registry
+                    .get(tunnel)
+                    .and_then(|t| t.session(session))
+                    .is_none()
+                {
+                    return; // already gone
+                }
+                tracing::info!(tunnel = tunnel_id, session = session_id, %reason, "PPP down; clearing the session");
+                let rc = ResultCode {
+                    result: result::CDN_GENERAL_ERROR,
+                    error: Some(error_code::VENDOR_ERROR),
+                    message: Some(format!("PPP: {reason}").into_bytes()),
+                };
+                let _ = self.end_session(tunnel, session, rc);
+            }
+        }
+    }
+
     /// A session is gone (CDN either way, its tunnel closing, operator, pppd exit, a static
     /// tunnel's removal): pppd stopped, data plane objects removed, a bridge partner cleared.
     pub(super) fn session_down(
@@ -209,6 +261,10 @@ impl Driver {
             None => format!("call.{}", session.0),
         };
         let mut partner = None;
+        let ppp = removed
+            .as_ref()
+            .map(|s| (s.username.clone(), s.address))
+            .unwrap_or_default();
         if let Some(s) = &removed {
             // A session that goes with its tunnel is told by the tunnel's entry.
             if !matches!(reason, DownReason::TunnelDown) {
@@ -249,6 +305,9 @@ impl Driver {
                 reason,
             },
         );
+        if let Some(ev) = self.events.last_mut() {
+            (ev.username, ev.address) = ppp;
+        }
         if let Some(p) = partner {
             self.clear_partner(p);
         }
@@ -282,6 +341,7 @@ pub(super) fn session_spec(
         mtu: None,
         lns_mode: accepted || tunnel.listen,
         pppoe: session.pppoe_session_id.zip(session.pppoe_peer_mac),
+        ppp: std::sync::Arc::new(session.ppp.clone()),
     }
 }
 

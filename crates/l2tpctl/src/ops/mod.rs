@@ -300,6 +300,8 @@ mod tests {
             interface: None,
             stats: None,
             last_error: None,
+            username: None,
+            address: None,
         }
     }
 

@@ -194,7 +194,18 @@ pub fn sessions_table(sessions: &[(&TunnelStatus, &SessionStatus)]) -> String {
                 rx,
                 tx,
             ];
-            let note = (x.state == "down").then(|| down_note(&x.last_error, None));
+            let ppp = (x.username.is_some() || x.address.is_some()).then(|| {
+                format!(
+                    "ppp: user {}, address {}",
+                    x.username.as_deref().unwrap_or("-"),
+                    x.address.map_or("-".to_string(), |a| a.to_string())
+                )
+            });
+            let note = if x.state == "down" {
+                Some(down_note(&x.last_error, None))
+            } else {
+                ppp
+            };
             (row, note)
         })
         .collect();
@@ -389,6 +400,8 @@ pub fn event_text(ev: &Event) -> String {
     kv("peer_cookie", s(&ev.peer_cookie));
     kv("l2_specific", n16(ev.l2_specific));
     kv("reason", s(&ev.reason));
+    kv("username", s(&ev.username));
+    kv("address", s(&ev.address));
     let stopccn = ev.event == EventKind::TunnelDown;
     kv(
         "result_code",

@@ -19,14 +19,28 @@
 //! A full TAP queue or socket buffer drops the packet and counts it (`rx_errors` /
 //! `tx_errors`), as the kernel does; nothing ever blocks the control plane.
 //!
+//! # PPP sessions
+//! A PPP session (L2TPv2 LAC or LNS, L2TPv3 PPP pseudowire) is terminated here, no pppd: a
+//! sans-IO [`l2tp_ppp::Ppp`] per session and a TUN interface per session (see [`ppp`] for the
+//! flow). The LNS authenticates the peer (`ppp_auth`, through an [`Authenticator`]: by
+//! default a [`SecretsAuthenticator`] over the session's `ppp_secrets` file, read when the
+//! session starts) and gives it an address from `ppp_pool` ([`AddressPool`], one per range,
+//! the address returned when the session goes); the LAC authenticates itself with
+//! `ppp_user` / `ppp_password` and takes the address it is given. When IPCP is up the TUN
+//! interface gets our address with the peer's as point-to-point destination and comes up;
+//! when PPP goes down the driver is told ([`DataPlane::take_events`]) and clears the session
+//! with a CDN.
+//!
 //! # What is not carried
-//! PPP pseudowires (L2TPv2, and v3 PPP) need a PPP engine in this process: until it is wired
-//! here, creating one fails with [`DataPlaneError::Unsupported`] and the control plane clears
-//! the call with a CDN.
+//! - IPv6 over PPP: IPV6CP is not negotiated (IPv6 frames are dropped).
+//! - PPP-AC (`pppac`, PPPoE bridged into L2TP): refused with [`DataPlaneError::Unsupported`].
+//! - Address restrictions of the secrets file (its fourth field on) are not applied; the
+//!   address comes from the pool. Pools of overlapping but different ranges are not
+//!   coordinated with each other.
 
 use std::collections::{HashMap, HashSet};
 use std::io::Write;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -35,9 +49,23 @@ use l2tp_proto::data::{data_key, DataConfig, DataKey, DataSession, L2Spec};
 use l2tp_proto::wire::Encap;
 
 use crate::dataplane::{
-    DataPlane, DataPlaneError, DataSink, L2SpecType, Pseudowire, SessionHandle, SessionSpec,
-    SessionStats, TunnelSpec,
+    DataPlane, DataPlaneError, DataPlaneEvent, DataSink, L2SpecType, Pseudowire, SessionHandle,
+    SessionSpec, SessionStats, TunnelSpec, DATA_PLANE_EVENT_CAP,
 };
+
+mod auth;
+pub mod ppp;
+
+pub use auth::{
+    AddressPool, AuthAnswer, Authenticator, Lease, PendingVerdict, SecretsAuthenticator,
+};
+
+/// Default name of a PPP session's TUN interface (the kernel picks the number).
+const DEFAULT_PPP_NAME: &str = "ppp%d";
+
+/// The server name PPP secrets are looked up with (the secrets file's second field matches
+/// it, or `*`).
+pub const PPP_SERVER_NAME: &str = "l2tp-rs";
 
 /// Largest frame read from a TAP device (bytes): an Ethernet frame of the largest IP packet.
 const MAX_FRAME: usize = 65_535 + 18;
@@ -52,9 +80,12 @@ const UNDERLAY_MTU: usize = 1500;
 /// One session's data path, shared by the receive side (socket readers) and its TAP task.
 struct Path {
     session: Mutex<DataSession>,
+    /// The TAP device (Ethernet) or TUN device (PPP).
     tap: tun_rs::AsyncDevice,
     /// The TAP device's descriptor again, for writes from the socket readers.
     tap_writer: std::fs::File,
+    /// PPP sessions: the PPP link terminated here.
+    ppp: Option<ppp::PppLink>,
     /// The tunnel's peer: data from any other address is dropped (`rx_invalid`).
     peer: IpAddr,
     /// Frames decapsulated but refused by the TAP device (queue full): `rx_errors`.
@@ -96,6 +127,13 @@ impl DataSink for Paths {
             return true; // counted by the session
         };
         drop(session);
+        let payload = match &path.ppp {
+            None => payload,
+            Some(link) => match link.input(payload) {
+                Some(ip) => ip,
+                None => return true, // the engine's, or dropped
+            },
+        };
         // A plain non-blocking write: tokio's readiness would refuse a write it has not yet
         // seen an event for.
         if (&path.tap_writer).write(payload).is_err() {
@@ -118,22 +156,58 @@ struct Session {
     key: DataKey,
     path: Arc<Path>,
     task: tokio::task::JoinHandle<()>,
+    /// PPP (LNS): the peer's address, back to its pool when the session goes.
+    _lease: Option<Lease>,
 }
 
 /// The user-space data plane (see the module documentation). Its calls do not block (TAP
 /// creation is a few ioctls), so the driver runs them inline; it must be created and used
 /// inside a tokio runtime (each session's TAP task is spawned on it).
-#[derive(Default)]
 pub struct UserspaceDataPlane {
     paths: Arc<Paths>,
     tunnels: HashMap<u32, Tunnel>,
     sessions: HashMap<(u32, u32), Session>,
+    /// PPP address pools, one per configured range.
+    pools: HashMap<(Ipv4Addr, Ipv4Addr), Arc<Mutex<AddressPool>>>,
+    /// Checks PPP credentials instead of each session's `ppp_secrets` file, when set.
+    authenticator: Option<Arc<dyn Authenticator>>,
+    events_tx: tokio::sync::mpsc::Sender<DataPlaneEvent>,
+    events_rx: Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>>,
+}
+
+impl Default for UserspaceDataPlane {
+    fn default() -> Self {
+        let (events_tx, events_rx) = tokio::sync::mpsc::channel(DATA_PLANE_EVENT_CAP);
+        UserspaceDataPlane {
+            paths: Arc::default(),
+            tunnels: HashMap::new(),
+            sessions: HashMap::new(),
+            pools: HashMap::new(),
+            authenticator: None,
+            events_tx,
+            events_rx: Some(events_rx),
+        }
+    }
 }
 
 impl UserspaceDataPlane {
     /// An empty data plane.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// PPP LNS sessions ask `a` instead of reading their `ppp_secrets` file (a RADIUS
+    /// client, say).
+    pub fn set_authenticator(&mut self, a: Arc<dyn Authenticator>) {
+        self.authenticator = Some(a);
+    }
+
+    /// Addresses of the pool `first..=last` in use (0 when no session used that pool).
+    pub fn pool_in_use(&self, first: Ipv4Addr, last: Ipv4Addr) -> usize {
+        self.pools
+            .get(&(first, last))
+            .and_then(|p| p.lock().ok().map(|p| p.in_use()))
+            .unwrap_or(0)
     }
 
     /// Data messages dropped because no session has their ID.
@@ -198,13 +272,12 @@ impl DataPlane for UserspaceDataPlane {
                 spec.tunnel_id
             )));
         };
-        if !matches!(spec.pseudowire, Pseudowire::Eth | Pseudowire::EthVlan) {
-            return Err(DataPlaneError::Unsupported(format!(
-                "pseudowire {:?} on the user-space data plane (it carries Ethernet only until \
-                 the in-process PPP engine is wired in)",
-                spec.pseudowire
-            )));
+        if spec.pseudowire == Pseudowire::Pppac {
+            return Err(DataPlaneError::Unsupported(
+                "pseudowire pppac (PPPoE bridged into L2TP) on the user-space data plane".into(),
+            ));
         }
+        let is_ppp = spec.pseudowire == Pseudowire::Ppp;
         let Some(socket) = tunnel.socket.clone() else {
             return Err(DataPlaneError::Invalid(format!(
                 "tunnel {} has no socket to send on",
@@ -244,19 +317,41 @@ impl DataPlane for UserspaceDataPlane {
             )));
         }
         let header_len = session.header_len();
-        let mtu = spec
-            .mtu
-            .unwrap_or_else(|| default_mtu(&peer, encap, header_len));
-        let name = spec.interface_name.as_deref().unwrap_or(DEFAULT_NAME);
+        let (ppp_parts, lease) = if is_ppp {
+            let (engine, role, auth, lease) = self.ppp_engine(spec)?;
+            (Some((engine, role, auth)), lease)
+        } else {
+            (None, None)
+        };
+        let mtu = spec.mtu.unwrap_or_else(|| {
+            let eth = default_mtu(&peer, encap, header_len);
+            match &ppp_parts {
+                // No Ethernet header; FF 03 and the Protocol field instead; at most our MRU.
+                Some(_) => (eth + 14 - ppp::IP_PREFIX as u16).min(spec.ppp.mru.unwrap_or(1500)),
+                None => eth,
+            }
+        });
+        let default_name = if is_ppp {
+            DEFAULT_PPP_NAME
+        } else {
+            DEFAULT_NAME
+        };
+        let name = spec.interface_name.as_deref().unwrap_or(default_name);
+        let kind = if is_ppp { "TUN" } else { "TAP" };
         let op = |e: std::io::Error| DataPlaneError::Os {
-            op: format!("TAP device {name} for session {}", spec.session_id),
+            op: format!("{kind} device {name} for session {}", spec.session_id),
             message: e.to_string(),
         };
         let tap = tun_rs::DeviceBuilder::new()
             .name(name)
-            .layer(tun_rs::Layer::L2)
+            .layer(if is_ppp {
+                tun_rs::Layer::L3
+            } else {
+                tun_rs::Layer::L2
+            })
             .mtu(mtu)
-            .enable(true)
+            // A PPP session's interface comes up with IPCP.
+            .enable(!is_ppp)
             .build_async()
             .map_err(op)?;
         let ifname = tap.name().map_err(op)?;
@@ -265,11 +360,24 @@ impl DataPlane for UserspaceDataPlane {
             session: Mutex::new(session),
             tap,
             tap_writer,
+            ppp: ppp_parts.map(|(engine, role, auth)| {
+                ppp::PppLink::new(
+                    engine,
+                    role,
+                    (spec.tunnel_id, spec.session_id),
+                    auth,
+                    self.events_tx.clone(),
+                )
+            }),
             peer: peer.ip(),
             tap_drops: AtomicU64::new(0),
             wrong_peer: AtomicU64::new(0),
         });
-        let task = tokio::spawn(tap_to_tunnel(path.clone(), socket, peer));
+        let task = if is_ppp {
+            tokio::spawn(ppp::run(path.clone(), socket, peer))
+        } else {
+            tokio::spawn(tap_to_tunnel(path.clone(), socket, peer))
+        };
         if let Ok(mut t) = self.paths.by_key.write() {
             t.insert(key, path.clone());
         }
@@ -278,7 +386,12 @@ impl DataPlane for UserspaceDataPlane {
         }
         self.sessions.insert(
             (spec.tunnel_id, spec.session_id),
-            Session { key, path, task },
+            Session {
+                key,
+                path,
+                task,
+                _lease: lease,
+            },
         );
         tracing::debug!(
             tunnel = spec.tunnel_id,
@@ -316,9 +429,104 @@ impl DataPlane for UserspaceDataPlane {
     fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
         Some(self.paths.clone())
     }
+
+    fn take_events(&mut self) -> Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>> {
+        self.events_rx.take()
+    }
 }
 
 impl UserspaceDataPlane {
+    /// The PPP engine of a new PPP session from its `ppp_*` settings: the LNS (`lns_mode`)
+    /// authenticates the peer and leases it an address, the LAC authenticates itself.
+    #[allow(clippy::type_complexity)]
+    fn ppp_engine(
+        &mut self,
+        spec: &SessionSpec,
+    ) -> Result<
+        (
+            l2tp_ppp::Ppp,
+            l2tp_ppp::Role,
+            Option<Arc<dyn Authenticator>>,
+            Option<Lease>,
+        ),
+        DataPlaneError,
+    > {
+        use l2tp_ppp::{AuthMethod, IpcpConfig, PppConfig, Role};
+        let s = &spec.ppp;
+        let dns = [s.dns.first().copied(), s.dns.get(1).copied()];
+        let (role, auth_methods, ipcp, authenticator, lease) = if spec.lns_mode {
+            let (Some(local), Some((first, last))) = (s.local_ip, s.pool) else {
+                return Err(DataPlaneError::Invalid(
+                    "a PPP LNS session on the user-space data plane needs ppp_local_ip and \
+                     ppp_pool"
+                        .into(),
+                ));
+            };
+            let pool = self
+                .pools
+                .entry((first, last))
+                .or_insert_with(|| Arc::new(Mutex::new(AddressPool::new(first, last))));
+            let lease = Lease::take(pool).ok_or_else(|| {
+                DataPlaneError::Invalid(format!("PPP address pool {first}-{last} is exhausted"))
+            })?;
+            let authenticator = if s.auth.is_empty() {
+                None
+            } else if let Some(a) = &self.authenticator {
+                Some(a.clone())
+            } else if let Some(path) = &s.secrets {
+                let a = SecretsAuthenticator::from_file(path, PPP_SERVER_NAME)
+                    .map_err(|e| DataPlaneError::Invalid(format!("ppp_secrets: {e}")))?;
+                Some(Arc::new(a) as Arc<dyn Authenticator>)
+            } else {
+                return Err(DataPlaneError::Invalid(
+                    "ppp_auth needs ppp_secrets (or an authenticator)".into(),
+                ));
+            };
+            let ipcp = IpcpConfig {
+                local,
+                peer: Some(lease.addr()),
+                dns,
+            };
+            (
+                Role::Authenticator,
+                s.auth.clone(),
+                ipcp,
+                authenticator,
+                Some(lease),
+            )
+        } else {
+            let methods = if s.auth.is_empty() {
+                vec![AuthMethod::MsChapV2, AuthMethod::ChapMd5, AuthMethod::Pap]
+            } else {
+                s.auth.clone()
+            };
+            let ipcp = IpcpConfig {
+                local: Ipv4Addr::UNSPECIFIED,
+                peer: None,
+                dns,
+            };
+            (Role::Peer, methods, ipcp, None, None)
+        };
+        let cfg = PppConfig {
+            role,
+            mru: s.mru.unwrap_or(l2tp_ppp::wire::DEFAULT_MRU),
+            auth_methods,
+            credentials: s.user.clone().zip(s.password.clone()),
+            echo_interval: match s.echo_interval {
+                None => Some(std::time::Duration::from_secs(30)),
+                Some(0) => None,
+                Some(n) => Some(std::time::Duration::from_secs(u64::from(n))),
+            },
+            echo_failures: s.echo_failures.unwrap_or(4),
+            ipcp: Some(ipcp),
+            ipv6cp: false,
+            name: PPP_SERVER_NAME.into(),
+            ..PppConfig::default()
+        };
+        let engine = l2tp_ppp::Ppp::new(cfg, std::time::Instant::now(), rand::random());
+        Ok((engine, role, authenticator, lease))
+    }
+
     /// Removes a session's lookup entry, stops its TAP task and closes its TAP device (the
     /// interface goes with the last descriptor). Whether it existed.
     fn remove_session(&mut self, tunnel_id: u32, session_id: u32) -> bool {
@@ -383,18 +591,32 @@ fn forward_batch(
             vec![0u8; DataSession::MAX_HEADER_LEN + MAX_FRAME]
         });
     }
+    // PPP: FF 03 and the Protocol field between the L2TP header and the IP packet.
+    let extra = if path.ppp.is_some() {
+        ppp::IP_PREFIX
+    } else {
+        0
+    };
     let mut lens = [0usize; TX_BATCH];
     let mut n = 0;
     for (buf, len) in bufs.iter_mut().zip(lens.iter_mut()) {
-        let Some(room) = buf.get_mut(h..) else {
+        let Some(room) = buf.get_mut(h + extra..) else {
             break;
         };
         match path.tap.try_recv(room) {
             Ok(got) => {
-                *len = h + got;
+                *len = h + extra + got;
                 n += 1;
             }
             Err(_) => break, // WouldBlock (readiness cleared) or a failed device
+        }
+        if extra > 0 {
+            // Only IPv4 is negotiated: anything else read from the TUN device is dropped.
+            let v4 = buf.get(h + extra).is_some_and(|b| b >> 4 == 4);
+            match buf.get_mut(h..h + extra) {
+                Some(p) if v4 => p.copy_from_slice(&[0xff, 0x03, 0x00, 0x21]),
+                _ => *len = 0,
+            }
         }
     }
     if n == 0 {
@@ -410,6 +632,9 @@ fn forward_batch(
     let mut ready: [&[u8]; TX_BATCH] = [&[]; TX_BATCH];
     let mut k = 0;
     for (buf, &len) in bufs.iter_mut().zip(&lens[..n]) {
+        if len == 0 {
+            continue;
+        }
         let Some(datagram) = buf.get_mut(..len) else {
             continue;
         };
@@ -463,166 +688,7 @@ fn send_all(socket: &std::net::UdpSocket, datagrams: &[&[u8]], peer: SocketAddr)
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use l2tp_proto::wire::Version;
-    use std::net::UdpSocket;
+mod tests;
 
-    /// Runs `f` on a thread of its own in a new network namespace (the TAP devices it makes
-    /// exist only there), on a current-thread runtime. `None` when this process may not make
-    /// namespaces or TAP devices (not root, no /dev/net/tun): the caller then fails, unless
-    /// `L2TP_SKIP_NETNS` says to skip.
-    fn in_netns<F, Fut>(f: F) -> bool
-    where
-        F: FnOnce() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()>,
-    {
-        std::thread::spawn(move || {
-            if nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_err() {
-                return false;
-            }
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(f());
-            true
-        })
-        .join()
-        .expect("test thread")
-    }
-
-    fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
-        TunnelSpec {
-            version: Version::V3,
-            encap: Encap::Udp,
-            tunnel_id: 7,
-            peer_tunnel_id: 8,
-            local: Some(socket.local_addr().unwrap()),
-            peer,
-            control_fd: None,
-            udp_checksum: true,
-        }
-    }
-
-    fn eth(session_id: u32, name: &str) -> SessionSpec {
-        SessionSpec {
-            version: Version::V3,
-            pseudowire: Pseudowire::Eth,
-            peer_cookie: vec![1, 2, 3, 4],
-            interface_name: Some(name.into()),
-            ..SessionSpec::ppp(7, 8, session_id, 99)
-        }
-    }
-
-    /// A v3 UDP data message for session `sid` with cookie `cookie` and an Ethernet frame.
-    fn data(sid: u32, cookie: &[u8]) -> Vec<u8> {
-        let mut d = vec![0, 3, 0, 0];
-        d.extend_from_slice(&sid.to_be_bytes());
-        d.extend_from_slice(cookie);
-        d.extend_from_slice(&[0xff; 6]); // broadcast destination
-        d.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]);
-        d.extend_from_slice(&[0x88, 0xb5]); // local experimental EtherType
-        d.extend_from_slice(&[0u8; 46]);
-        d
-    }
-
-    /// What the sink takes and how each drop is counted; the TAP interface exists while the
-    /// session does and goes with it; a PPP session is refused, not half-made.
-    #[test]
-    fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
-        if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
-            return;
-        }
-        let ran = in_netns(|| async {
-            let lo = std::process::Command::new("ip")
-                .args(["link", "set", "lo", "up"])
-                .status();
-            assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
-            let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
-            let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
-            let mut dp = UserspaceDataPlane::new();
-            let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
-            dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
-                .unwrap();
-            let h = dp.create_session(&eth(42, "ustest%d")).unwrap();
-            let ifname = h.interface_name.unwrap();
-            assert!(ifname.starts_with("ustest"), "{ifname}");
-            // (Asked of this thread's namespace; /sys shows the process's.)
-            let exists = |n: &str| nix::net::if_::if_nametoindex(n).is_ok();
-            assert!(exists(&ifname), "{ifname} while the session lives");
-            let sink = dp.data_sink().unwrap();
-
-            // A control message (T bit) is the control plane's.
-            assert!(!sink.input(
-                Encap::Udp,
-                peer,
-                &[0xc8, 0x03, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]
-            ));
-            // A good data message reaches the TAP device.
-            assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
-            // Wrong cookie, unknown session, wrong sender: taken and counted.
-            assert!(sink.input(Encap::Udp, peer, &data(42, &[9, 9, 9, 9])));
-            assert!(sink.input(Encap::Udp, peer, &data(43, &[1, 2, 3, 4])));
-            let stranger: SocketAddr = "127.0.0.3:1701".parse().unwrap();
-            assert!(sink.input(Encap::Udp, stranger, &data(42, &[1, 2, 3, 4])));
-            // Garbage too short for a header is left to the control plane (counted there).
-            assert!(!sink.input(Encap::Udp, peer, &[0, 3]));
-
-            let st = dp.session_stats(7, 42).unwrap();
-            assert_eq!(st.rx_packets, 1, "{st:?}");
-            // As the kernel counts: the whole L2TP message (12 header bytes + the frame); a
-            // cookie discard is an error too; the TAP device took the good frame.
-            assert_eq!(st.rx_bytes, 72, "{st:?}");
-            assert_eq!(st.rx_cookie_discards, 1, "{st:?}");
-            assert_eq!(st.rx_invalid, 1, "{st:?}");
-            assert_eq!(st.rx_errors, 1, "{st:?}");
-            assert_eq!(dp.unknown_session_drops(), 1);
-
-            // The same session ID again: refused.
-            assert!(matches!(
-                dp.create_session(&eth(42, "ustestb%d")),
-                Err(DataPlaneError::Exists(_))
-            ));
-            // PPP is not carried here yet: refused, and nothing is left behind.
-            let ppp = SessionSpec {
-                version: Version::V3,
-                ..SessionSpec::ppp(7, 8, 50, 51)
-            };
-            assert!(matches!(
-                dp.create_session(&ppp),
-                Err(DataPlaneError::Unsupported(_))
-            ));
-            assert!(dp.session_stats(7, 50).is_none());
-
-            dp.delete_session(7, 42).unwrap();
-            assert!(dp.session_stats(7, 42).is_none());
-            assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
-            assert_eq!(
-                dp.unknown_session_drops(),
-                2,
-                "a deleted session takes nothing"
-            );
-            // The interface goes with the last descriptor (the aborted TAP task's, once the
-            // runtime has dropped it).
-            let mut gone = false;
-            for _ in 0..100 {
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                if !exists(&ifname) {
-                    gone = true;
-                    break;
-                }
-            }
-            assert!(gone, "{ifname} still exists after the session was deleted");
-            assert!(matches!(
-                dp.delete_session(7, 42),
-                Err(DataPlaneError::NotFound(_))
-            ));
-            dp.delete_tunnel(7).unwrap();
-        });
-        assert!(
-            ran,
-            "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
-        );
-    }
-}
+#[cfg(test)]
+mod ppp_tests;

@@ -1,0 +1,174 @@
+//! Unit tests of the user-space data plane's Ethernet path (TAP).
+
+use super::*;
+use l2tp_proto::wire::Version;
+use std::net::UdpSocket;
+
+/// Runs `f` on a thread of its own in a new network namespace (the TAP devices it makes
+/// exist only there), on a current-thread runtime. `None` when this process may not make
+/// namespaces or TAP devices (not root, no /dev/net/tun): the caller then fails, unless
+/// `L2TP_SKIP_NETNS` says to skip.
+pub(super) fn in_netns<F, Fut>(f: F) -> bool
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()>,
+{
+    std::thread::spawn(move || {
+        if nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).is_err() {
+            return false;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(f());
+        true
+    })
+    .join()
+    .expect("test thread")
+}
+
+pub(super) fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
+    TunnelSpec {
+        version: Version::V3,
+        encap: Encap::Udp,
+        tunnel_id: 7,
+        peer_tunnel_id: 8,
+        local: Some(socket.local_addr().unwrap()),
+        peer,
+        control_fd: None,
+        udp_checksum: true,
+    }
+}
+
+fn eth(session_id: u32, name: &str) -> SessionSpec {
+    SessionSpec {
+        version: Version::V3,
+        pseudowire: Pseudowire::Eth,
+        peer_cookie: vec![1, 2, 3, 4],
+        interface_name: Some(name.into()),
+        ..SessionSpec::ppp(7, 8, session_id, 99)
+    }
+}
+
+/// A v3 UDP data message for session `sid` with cookie `cookie` and an Ethernet frame.
+fn data(sid: u32, cookie: &[u8]) -> Vec<u8> {
+    let mut d = vec![0, 3, 0, 0];
+    d.extend_from_slice(&sid.to_be_bytes());
+    d.extend_from_slice(cookie);
+    d.extend_from_slice(&[0xff; 6]); // broadcast destination
+    d.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+    d.extend_from_slice(&[0x88, 0xb5]); // local experimental EtherType
+    d.extend_from_slice(&[0u8; 46]);
+    d
+}
+
+/// What the sink takes and how each drop is counted; the TAP interface exists while the
+/// session does and goes with it; a PPP session is refused, not half-made.
+#[test]
+fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        return;
+    }
+    let ran = in_netns(|| async {
+        let lo = std::process::Command::new("ip")
+            .args(["link", "set", "lo", "up"])
+            .status();
+        assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
+        let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
+        let mut dp = UserspaceDataPlane::new();
+        let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
+        dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
+            .unwrap();
+        let h = dp.create_session(&eth(42, "ustest%d")).unwrap();
+        let ifname = h.interface_name.unwrap();
+        assert!(ifname.starts_with("ustest"), "{ifname}");
+        // (Asked of this thread's namespace; /sys shows the process's.)
+        let exists = |n: &str| nix::net::if_::if_nametoindex(n).is_ok();
+        assert!(exists(&ifname), "{ifname} while the session lives");
+        let sink = dp.data_sink().unwrap();
+
+        // A control message (T bit) is the control plane's.
+        assert!(!sink.input(
+            Encap::Udp,
+            peer,
+            &[0xc8, 0x03, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0]
+        ));
+        // A good data message reaches the TAP device.
+        assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
+        // Wrong cookie, unknown session, wrong sender: taken and counted.
+        assert!(sink.input(Encap::Udp, peer, &data(42, &[9, 9, 9, 9])));
+        assert!(sink.input(Encap::Udp, peer, &data(43, &[1, 2, 3, 4])));
+        let stranger: SocketAddr = "127.0.0.3:1701".parse().unwrap();
+        assert!(sink.input(Encap::Udp, stranger, &data(42, &[1, 2, 3, 4])));
+        // Garbage too short for a header is left to the control plane (counted there).
+        assert!(!sink.input(Encap::Udp, peer, &[0, 3]));
+
+        let st = dp.session_stats(7, 42).unwrap();
+        assert_eq!(st.rx_packets, 1, "{st:?}");
+        // As the kernel counts: the whole L2TP message (12 header bytes + the frame); a
+        // cookie discard is an error too; the TAP device took the good frame.
+        assert_eq!(st.rx_bytes, 72, "{st:?}");
+        assert_eq!(st.rx_cookie_discards, 1, "{st:?}");
+        assert_eq!(st.rx_invalid, 1, "{st:?}");
+        assert_eq!(st.rx_errors, 1, "{st:?}");
+        assert_eq!(dp.unknown_session_drops(), 1);
+
+        // The same session ID again: refused.
+        assert!(matches!(
+            dp.create_session(&eth(42, "ustestb%d")),
+            Err(DataPlaneError::Exists(_))
+        ));
+        // A PPP LNS session without an address pool is refused, and nothing is left
+        // behind; PPP-AC is not carried.
+        let ppp = SessionSpec {
+            version: Version::V3,
+            lns_mode: true,
+            ..SessionSpec::ppp(7, 8, 50, 51)
+        };
+        assert!(matches!(
+            dp.create_session(&ppp),
+            Err(DataPlaneError::Invalid(m)) if m.contains("ppp_pool")
+        ));
+        assert!(dp.session_stats(7, 50).is_none());
+        let pppac = SessionSpec {
+            pseudowire: Pseudowire::Pppac,
+            pppoe: Some((5, [2, 0, 0, 0, 0, 1])),
+            ..SessionSpec::ppp(7, 8, 52, 53)
+        };
+        assert!(matches!(
+            dp.create_session(&pppac),
+            Err(DataPlaneError::Unsupported(_))
+        ));
+
+        dp.delete_session(7, 42).unwrap();
+        assert!(dp.session_stats(7, 42).is_none());
+        assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
+        assert_eq!(
+            dp.unknown_session_drops(),
+            2,
+            "a deleted session takes nothing"
+        );
+        // The interface goes with the last descriptor (the aborted TAP task's, once the
+        // runtime has dropped it).
+        let mut gone = false;
+        for _ in 0..100 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            if !exists(&ifname) {
+                gone = true;
+                break;
+            }
+        }
+        assert!(gone, "{ifname} still exists after the session was deleted");
+        assert!(matches!(
+            dp.delete_session(7, 42),
+            Err(DataPlaneError::NotFound(_))
+        ));
+        dp.delete_tunnel(7).unwrap();
+    });
+    assert!(
+        ran,
+        "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
+    );
+}
