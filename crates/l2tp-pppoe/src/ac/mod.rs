@@ -234,26 +234,8 @@ pub struct Session {
     cookie: [u8; COOKIE_LEN],
 }
 
-struct TokenBucket {
-    limit: RateLimit,
-    tokens: f64,
-    last: Instant,
-}
-
-impl TokenBucket {
-    fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
-        self.last = self.last.max(now);
-        let cap = f64::from(self.limit.burst);
-        self.tokens = (self.tokens + elapsed * f64::from(self.limit.per_second)).min(cap);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
+mod cookie;
+use cookie::TokenBucket;
 
 /// The PPPoE Discovery state machine of one interface.
 pub struct AccessConcentrator {
@@ -428,50 +410,6 @@ impl AccessConcentrator {
             Code::Padr => self.on_padr(now, pkt),
             Code::Padt => self.on_padt(pkt),
             _ => self.counters.ignored += 1,
-        }
-    }
-
-    fn cookie(&self, mac: &[u8; 6], host_uniq: &[u8], bucket: u64) -> HmacSha1 {
-        let mut m = self.keyed.clone();
-        m.update(mac);
-        m.update(host_uniq);
-        m.update(&bucket.to_be_bytes());
-        m
-    }
-
-    fn bucket_at(&self, now: Instant) -> u64 {
-        let t = now.saturating_duration_since(self.epoch).as_nanos();
-        u64::try_from(t / self.config.cookie_lifetime.as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    fn issue_cookie(&self, now: Instant, mac: &[u8; 6], host_uniq: &[u8]) -> [u8; COOKIE_LEN] {
-        self.cookie(mac, host_uniq, self.bucket_at(now))
-            .finalize()
-            .into_bytes()
-            .into()
-    }
-
-    fn cookie_valid(&self, now: Instant, mac: &[u8; 6], host_uniq: &[u8], cookie: &[u8]) -> bool {
-        let b = self.bucket_at(now);
-        let current = self.cookie(mac, host_uniq, b).verify_slice(cookie).is_ok();
-        current
-            || (b > 0
-                && self
-                    .cookie(mac, host_uniq, b - 1)
-                    .verify_slice(cookie)
-                    .is_ok())
-    }
-
-    fn take_token(&mut self, now: Instant) -> bool {
-        match &mut self.bucket {
-            None => true,
-            Some(b) => {
-                let ok = b.take(now);
-                if !ok {
-                    self.counters.refused.rate_limited += 1;
-                }
-                ok
-            }
         }
     }
 
