@@ -1,4 +1,4 @@
-//! Unit tests of the user-space data plane's Ethernet path (TAP).
+//! Unit tests of the user-space data plane: the Ethernet path (TAP) and the secrets cache.
 
 use super::*;
 use l2tp_proto::wire::Version;
@@ -171,4 +171,26 @@ fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
         ran,
         "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
     );
+}
+
+/// A `ppp_secrets` file is parsed once and shared while it is unchanged; an edit (here: a new
+/// size) is read for the next session; a file that does not parse is an error naming it.
+#[test]
+fn secrets_files_are_parsed_once_until_they_change() {
+    let dir = std::env::temp_dir().join(format!("l2tp-secrets-cache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("chap-secrets");
+    std::fs::write(&path, "alice * \"pw\" *\n").unwrap();
+    let mut cache = SecretsCache::default();
+    let a = cache.get(&path).unwrap();
+    let b = cache.get(&path).unwrap();
+    assert!(Arc::ptr_eq(&a, &b), "an unchanged file is not parsed again");
+    std::fs::write(&path, "alice * \"pw\" *\nbob * \"other\" *\n").unwrap();
+    let c = cache.get(&path).unwrap();
+    assert!(!Arc::ptr_eq(&a, &c), "an edited file is read again");
+    std::fs::write(&path, "alice * \"unterminated\n").unwrap();
+    let e = cache.get(&path).unwrap_err().to_string();
+    assert!(e.contains("chap-secrets"), "{e}");
+    assert!(cache.get(&dir.join("missing")).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
 }
