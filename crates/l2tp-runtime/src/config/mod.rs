@@ -54,8 +54,8 @@
 //! ppp_auth = ["chap", "mschapv2", "pap"]  # LNS: methods to ask for, in order (absent or
 //!                              # empty: no authentication); LAC: methods it agrees to
 //!                              # (default: all three)
-//! ppp_secrets = "/etc/ppp/chap-secrets"   # LNS: pppd chap-secrets format; read when each
-//!                              # session starts (edits apply to the next session)
+//! ppp_secrets = "/etc/ppp/chap-secrets"   # LNS: pppd chap-secrets format; parsed once,
+//!                              # again when it changes (edits apply to the next session)
 //! ppp_user = "alice"           # LAC: the name it authenticates with
 //! ppp_password = "secret"      # LAC: its password
 //! ppp_local_ip = "10.0.0.1"    # LNS: our IPCP address
