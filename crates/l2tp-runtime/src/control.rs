@@ -642,11 +642,7 @@ mod tests {
             peer_id: 0,
             pseudowire: "ppp".into(),
             state: state.into(),
-            interface: None,
-            stats: None,
-            last_error: None,
-            username: None,
-            address: None,
+            ..SessionStatus::default()
         }
     }
 

@@ -297,11 +297,7 @@ mod tests {
             peer_id: 9,
             pseudowire: "ppp".into(),
             state: state.into(),
-            interface: None,
-            stats: None,
-            last_error: None,
-            username: None,
-            address: None,
+            ..SessionStatus::default()
         }
     }
 
