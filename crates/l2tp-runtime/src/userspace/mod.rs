@@ -39,7 +39,6 @@
 //!   coordinated with each other.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,8 +81,6 @@ struct Path {
     session: Mutex<DataSession>,
     /// The TAP device (Ethernet) or TUN device (PPP).
     tap: tun_rs::AsyncDevice,
-    /// The TAP device's descriptor again, for writes from the socket readers.
-    tap_writer: std::fs::File,
     /// PPP sessions: the PPP link terminated here.
     ppp: Option<ppp::PppLink>,
     /// The tunnel's peer: data from any other address is dropped (`rx_invalid`).
@@ -134,9 +131,9 @@ impl DataSink for Paths {
                 None => return true, // the engine's, or dropped
             },
         };
-        // A plain non-blocking write: tokio's readiness would refuse a write it has not yet
-        // seen an event for.
-        if (&path.tap_writer).write(payload).is_err() {
+        // A plain non-blocking write(2) on the device's own descriptor: tokio's readiness
+        // would refuse a write it has not yet seen an event for.
+        if nix::unistd::write(AsFd::as_fd(&*path.tap), payload).is_err() {
             path.tap_drops.fetch_add(1, Ordering::Relaxed);
         }
         true
@@ -400,11 +397,9 @@ impl DataPlane for UserspaceDataPlane {
             .build_async()
             .map_err(op)?;
         let ifname = tap.name().map_err(op)?;
-        let tap_writer = std::fs::File::from(AsFd::as_fd(&*tap).try_clone_to_owned().map_err(op)?);
         let path = Arc::new(Path {
             session: Mutex::new(session),
             tap,
-            tap_writer,
             ppp: ppp_parts.map(|(engine, role, auth)| {
                 ppp::PppLink::new(
                     engine,
