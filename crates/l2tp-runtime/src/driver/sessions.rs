@@ -255,11 +255,16 @@ impl Driver {
             return;
         };
         let tname = t.name.clone();
-        let removed = self.registry.remove_session(tunnel, session);
+        let mut removed = self.registry.remove_session(tunnel, session);
         let sname = match &removed {
             Some(s) => s.name.clone(),
             None => format!("call.{}", session.0),
         };
+        // Up on the wire but its data plane still being made (a CDN right behind the ICCN, in
+        // the same batch): report the up first, so that every session_down has its session_up.
+        if let Some(up) = removed.as_mut().and_then(|s| s.pending_up.take()) {
+            self.report(tname.clone(), Some(sname.clone()), None, *up);
+        }
         let mut partner = None;
         let ppp = removed
             .as_ref()
