@@ -29,7 +29,10 @@ pseudowire = "ppp"
 pppd_args = "$OUT/ppp-b"
 CONF
 printf 'noauth\n10.72.0.2:10.72.0.1\nnodefaultroute\nnoccp\nlcp-echo-interval 0\n' > "$OUT/ppp-b"
-printf 'noauth\n10.72.0.1:10.72.0.2\nnodefaultroute\nnoccp\nlcp-echo-interval 0\n' > "$OUT/ppp-a"
+# nomagic on one end: both pppd start in the same instant from the same event, and pppd seeds
+# its magic number from time ^ pid: once both ends detected a loop ("Serial line is looped
+# back"), most likely equal magic numbers.
+printf 'noauth\n10.72.0.1:10.72.0.2\nnodefaultroute\nnoccp\nlcp-echo-interval 0\nnomagic\n' > "$OUT/ppp-a"
 cat > "$OUT/a.toml" <<CONF
 [tunnel.pw]
 local = "$A_IP:$PORT"
