@@ -265,16 +265,20 @@ impl Cx<'_> {
     fn tunnels(&self, at: &At, item: &Item, profile: Profile) -> R<Vec<(String, TunnelSection)>> {
         let t = self.table(at, item, "tunnel")?;
         let mut out: Vec<(String, TunnelSection)> = Vec::new();
+        // Configured tunnel IDs → index in `out`: a duplicate is found in O(1), not by a walk
+        // of the tunnels before it (O(n²) over a file of many static tunnels).
+        let mut tids: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
         for (name, tat, titem) in self.entries(at, t) {
             let tt = self.table(&tat, titem, "tunnel")?;
             let section = self.tunnel(&tat, tt, profile)?;
             if let Some(tid) = section.tid {
-                if let Some((other, _)) = out.iter().find(|(_, s)| s.tid == Some(tid)) {
+                if let Some((other, _)) = tids.get(&tid).and_then(|&i| out.get(i)) {
                     return Err(self.err(
                         &tat.child("tid", tt.key("tid"), tt.get("tid")),
                         format!("tunnel ID {tid} already used by tunnel '{other}'"),
                     ));
                 }
+                tids.insert(tid, out.len());
             }
             out.push((name, section));
         }
@@ -469,16 +473,19 @@ impl Cx<'_> {
 
         if let Some((sat, item)) = sessions {
             let st = self.table(&sat, item, "session")?;
+            // Configured session IDs → index in `s.sessions` (duplicates found in O(1)).
+            let mut sids: std::collections::HashMap<u32, usize> = std::collections::HashMap::new();
             for (name, at2, sitem) in self.entries(&sat, st) {
                 let t2 = self.table(&at2, sitem, "session")?;
                 let sess = self.session(&at2, t2, &s)?;
                 if let Some(sid) = sess.sid {
-                    if let Some((other, _)) = s.sessions.iter().find(|(_, o)| o.sid == Some(sid)) {
+                    if let Some((other, _)) = sids.get(&sid).and_then(|&i| s.sessions.get(i)) {
                         return Err(self.err(
                             &at2.child("sid", t2.key("sid"), t2.get("sid")),
                             format!("session ID {sid} already used by session '{other}'"),
                         ));
                     }
+                    sids.insert(sid, s.sessions.len());
                 }
                 s.sessions.push((name, sess));
             }
