@@ -216,7 +216,38 @@ impl Context {
 
     /// Every tunnel and session, with counters.
     pub async fn status(&self) -> Result<Vec<TunnelStatus>, DriverError> {
-        self.call(|reply| Command::Status { reply }).await
+        self.call(|reply| Command::Status { scope: None, reply })
+            .await
+    }
+
+    /// The tunnel `tunnel` names (as [`lookup`](Self::lookup) finds it) with its sessions,
+    /// or with only the one `session` names, counters included; empty when there is no such
+    /// tunnel. Costs what that tunnel holds, not what the runtime holds.
+    pub async fn status_of(
+        &self,
+        tunnel: &str,
+        session: Option<&str>,
+    ) -> Result<Vec<TunnelStatus>, DriverError> {
+        let scope = Some((tunnel.to_string(), session.map(str::to_string)));
+        self.call(|reply| Command::Status { scope, reply }).await
+    }
+
+    /// The tunnel `tunnel` names (a name, else a decimal local ID; a live tunnel before one
+    /// that went down recently), and with `session` the session it names in that tunnel
+    /// (likewise). O(1): resolved through the driver's indexes, not a snapshot. `Ok(None)`:
+    /// no such tunnel.
+    pub async fn lookup(
+        &self,
+        tunnel: &str,
+        session: Option<&str>,
+    ) -> Result<Option<crate::status::Named>, DriverError> {
+        let (tunnel, session) = (tunnel.to_string(), session.map(str::to_string));
+        self.call(|reply| Command::Lookup {
+            tunnel,
+            session,
+            reply,
+        })
+        .await
     }
 
     /// Runtime-wide counters.

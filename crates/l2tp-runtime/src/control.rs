@@ -8,8 +8,9 @@
 //! server sends [`Event`]s, one per line.
 //!
 //! Also here: how a tunnel or session argument is found in a `show` snapshot, by name or by
-//! numeric ID ([`find_tunnel`], [`find_session`]), so that the daemon and the client resolve
-//! them alike; and which tunnels count as half-open ([`is_half_open`]).
+//! numeric ID ([`find_tunnel`], [`find_session`]) — the client's side; the daemon resolves
+//! the same keys the same way through the driver's indexes
+//! ([`Context::lookup`](crate::Context::lookup)).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -78,9 +79,20 @@ macro_rules! call {
 }
 
 /// `{"cmd":"show"}`: every tunnel and session, the listener, and what went down recently.
+/// `{"cmd":"show","tunnel":T}` (optionally `"session":S`): only the tunnel `T` names, with
+/// its sessions (or only the one `S` names), resolved as [`find_tunnel`] / [`find_session`]
+/// do, through the daemon's indexes — the cost does not grow with the number of other
+/// tunnels and sessions. Nothing found: an empty list.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Show {}
+pub struct Show {
+    /// Only this tunnel: a name, else a decimal local tunnel ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tunnel: Option<String>,
+    /// With `tunnel`, only this session of it: a name, else a decimal local session ID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
+}
 call!(Show => Vec<TunnelStatus>);
 
 /// `{"cmd":"stats"}`: runtime-wide counters.
@@ -150,7 +162,7 @@ pub struct StatsReply {
     /// [`RuntimeStats`], its fields at the top level.
     #[serde(flatten)]
     pub runtime: RuntimeStats,
-    /// Tunnels being set up (not established, not closing, not down): see [`is_half_open`].
+    /// Tunnels being set up: [`RuntimeStats::tunnels_half_open`].
     #[serde(default)]
     pub tunnels_half_open: usize,
 }
@@ -564,16 +576,6 @@ fn encap_name(e: Encap) -> &'static str {
     }
 }
 
-/// Whether a tunnel is being set up: not the listener, not established, not closing or
-/// closed, not down (`listen`, `waitctlreply`, `waitctlconn`, `waitctlconnack`, …).
-pub fn is_half_open(t: &TunnelStatus) -> bool {
-    t.kind != "listener"
-        && !matches!(
-            t.state.as_str(),
-            "established" | "closing" | "closed" | "down" | "listening"
-        )
-}
-
 /// The number a key names, when it is all decimal digits.
 fn as_id(key: &str) -> Option<u32> {
     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_digit()) {
@@ -649,8 +651,22 @@ mod tests {
     #[test]
     fn requests_keep_the_documented_wire_format() {
         let r: Request = serde_json::from_str(r#"{"cmd":"show"}"#).unwrap();
-        assert_eq!(r, Request::Show(Show {}));
-        assert_eq!(Request::from(Show {}).to_line(), "{\"cmd\":\"show\"}\n");
+        assert_eq!(r, Request::Show(Show::default()));
+        assert_eq!(
+            Request::from(Show::default()).to_line(),
+            "{\"cmd\":\"show\"}\n"
+        );
+        let scoped = Show {
+            tunnel: Some("t1".into()),
+            session: Some("7".into()),
+        };
+        let line = Request::from(scoped.clone()).to_line();
+        assert_eq!(
+            line,
+            "{\"cmd\":\"show\",\"tunnel\":\"t1\",\"session\":\"7\"}\n"
+        );
+        let back: Request = serde_json::from_str(line.trim_end()).unwrap();
+        assert_eq!(back, Request::Show(scoped));
         let r: Request =
             serde_json::from_str(r#"{"cmd":"delete_session","tunnel":"t","name":"s"}"#).unwrap();
         assert_eq!(
@@ -775,24 +791,5 @@ mod tests {
         assert_eq!(find_session(&t, "tmpl.6460").unwrap().state, "established");
         assert_eq!(find_session(&t, "12").unwrap().name, "s1");
         assert!(find_session(&t, "13").is_none());
-    }
-
-    #[test]
-    fn half_open_is_set_up_states_only() {
-        for (state, half) in [
-            ("waitctlreply", true),
-            ("waitctlconn", true),
-            ("waitctlconnack", true),
-            ("listen", true),
-            ("established", false),
-            ("closing", false),
-            ("closed", false),
-            ("down", false),
-        ] {
-            assert_eq!(is_half_open(&tunnel("t", 1, state)), half, "{state}");
-        }
-        let mut l = tunnel("lns", 0, "listening");
-        l.kind = "listener".into();
-        assert!(!is_half_open(&l));
     }
 }

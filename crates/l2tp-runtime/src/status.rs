@@ -45,6 +45,16 @@ pub struct TunnelStatus {
     pub down_for: Option<u64>,
 }
 
+/// A tunnel, and maybe one of its sessions, that a control request names (see
+/// [`Context::lookup`](crate::context::Context::lookup)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Named {
+    /// The tunnel's line; its `sessions` is empty.
+    pub tunnel: TunnelStatus,
+    /// The session named, when one was asked for and found; `stats` is `None`.
+    pub session: Option<SessionStatus>,
+}
+
 /// One session as `l2tpctl show sessions` prints it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionStatus {
@@ -104,4 +114,12 @@ pub struct RuntimeStats {
     pub dataplane_errors: u64,
     /// Control plane counters.
     pub endpoint: EndpointCounters,
+}
+
+impl RuntimeStats {
+    /// Tunnels known and not established yet (`tunnels` − `tunnels_up`): being set up, or
+    /// closing before they ever came up.
+    pub fn tunnels_half_open(&self) -> usize {
+        self.tunnels.saturating_sub(self.tunnels_up)
+    }
 }

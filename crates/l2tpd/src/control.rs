@@ -17,11 +17,10 @@ use std::time::Duration;
 
 use l2tp_runtime::config::{Config, Profile, SessionSection, TunnelSection};
 use l2tp_runtime::control::{
-    self, find_session, find_tunnel, is_half_open, Call, CreateSession, CreateTunnel,
-    DeleteSession, DeleteTunnel, Event, Reply, Request, SessionCreated, Show, Stats, StatsReply,
-    TunnelCreated,
+    self, Call, CreateSession, CreateTunnel, DeleteSession, DeleteTunnel, Event, Reply, Request,
+    SessionCreated, Show, Stats, StatsReply, TunnelCreated,
 };
-use l2tp_runtime::status::TunnelStatus;
+use l2tp_runtime::status::{Named, TunnelStatus};
 use l2tp_runtime::Context;
 use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncWrite, AsyncWriteExt, BufReader};
@@ -262,7 +261,7 @@ async fn handle(ctx: &Context, req: Request, profile: Profile) -> String {
         }
     }
     match req {
-        Request::Show(r) => line(&r, show(ctx).await),
+        Request::Show(r) => line(&r, show(ctx, &r).await),
         Request::Stats(r) => line(&r, stats(ctx).await),
         Request::CreateTunnel(r) => line(&r, create_tunnel(ctx, &r, profile).await),
         Request::DeleteTunnel(r) => line(&r, delete_tunnel(ctx, &r).await),
@@ -279,16 +278,22 @@ fn driver_error(e: l2tp_runtime::driver::DriverError) -> String {
     e.to_string()
 }
 
-async fn show(ctx: &Context) -> Result<<Show as Call>::Output, String> {
-    ctx.status().await.map_err(driver_error)
+/// The whole snapshot, or (scoped) one tunnel's part of it without a snapshot of the rest.
+async fn show(ctx: &Context, r: &Show) -> Result<<Show as Call>::Output, String> {
+    match (&r.tunnel, &r.session) {
+        (None, None) => ctx.status().await,
+        (Some(t), s) => ctx.status_of(t, s.as_deref()).await,
+        (None, Some(_)) => return Err("show: a session is named within its tunnel".into()),
+    }
+    .map_err(driver_error)
 }
 
 async fn stats(ctx: &Context) -> Result<<Stats as Call>::Output, String> {
+    // O(1): counters only, no snapshot.
     let runtime = ctx.stats().await.map_err(driver_error)?;
-    let status = ctx.status().await.map_err(driver_error)?;
     Ok(StatsReply {
         runtime,
-        tunnels_half_open: status.iter().filter(|t| is_half_open(t)).count(),
+        tunnels_half_open: runtime.tunnels_half_open(),
     })
 }
 
@@ -306,23 +311,26 @@ async fn create_tunnel(
     Ok(TunnelCreated { tunnel_id: id.0 })
 }
 
-/// The running tunnel `key` names (a name, else a decimal ID: [`control::find_tunnel`]);
-/// else `no tunnel KEY`, or why it went down.
-fn resolve_tunnel<'a>(status: &'a [TunnelStatus], key: &str) -> Result<&'a TunnelStatus, String> {
-    match find_tunnel(status, key) {
+/// The tunnel `key` names, with the session `session` names in it when asked: resolved by
+/// the driver through its indexes (O(1), no snapshot of every tunnel). Errors: `no tunnel
+/// KEY`, or that it is down and why.
+async fn resolve(ctx: &Context, key: &str, session: Option<&str>) -> Result<Named, String> {
+    match ctx.lookup(key, session).await.map_err(driver_error)? {
         None => Err(format!("no tunnel {key}")),
-        Some(t) if t.state == "down" => Err(format!(
+        Some(n) if n.tunnel.state == "down" => Err(format!(
             "tunnel {} is down ({})",
-            t.name,
-            t.last_error.as_deref().unwrap_or("no reason recorded")
+            n.tunnel.name,
+            n.tunnel
+                .last_error
+                .as_deref()
+                .unwrap_or("no reason recorded")
         )),
-        Some(t) => Ok(t),
+        Some(n) => Ok(n),
     }
 }
 
 async fn delete_tunnel(ctx: &Context, r: &DeleteTunnel) -> Result<(), String> {
-    let status = ctx.status().await.map_err(driver_error)?;
-    let name = resolve_tunnel(&status, &r.name)?.name.clone();
+    let name = resolve(ctx, &r.name, None).await?.tunnel.name;
     ctx.close_tunnel(&name).await.map_err(driver_error)?;
     tracing::info!(tunnel = %name, "tunnel closed via control socket");
     Ok(())
@@ -333,9 +341,8 @@ async fn create_session(
     r: &CreateSession,
     profile: Profile,
 ) -> Result<SessionCreated, String> {
-    let status = ctx.status().await.map_err(driver_error)?;
-    let t = resolve_tunnel(&status, &r.tunnel)?;
-    let section = session_section(t, &r.name, &r.config, profile)?;
+    let t = resolve(ctx, &r.tunnel, None).await?.tunnel;
+    let section = session_section(&t, &r.name, &r.config, profile)?;
     let id = ctx
         .create_session(&t.name, &r.name, section)
         .await
@@ -346,9 +353,8 @@ async fn create_session(
 }
 
 async fn delete_session(ctx: &Context, r: &DeleteSession) -> Result<(), String> {
-    let status = ctx.status().await.map_err(driver_error)?;
-    let t = resolve_tunnel(&status, &r.tunnel)?;
-    let s = match find_session(t, &r.name) {
+    let Named { tunnel: t, session } = resolve(ctx, &r.tunnel, Some(&r.name)).await?;
+    let s = match session {
         None => return Err(format!("no session {} in tunnel {}", r.name, t.name)),
         Some(s) if s.state == "down" => {
             return Err(format!(

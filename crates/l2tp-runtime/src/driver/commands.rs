@@ -341,16 +341,26 @@ impl Driver {
                 let r = self.close_session(&tunnel, &session).await;
                 let _ = reply.send(r);
             }
-            Command::Status { reply } => {
+            Command::Status { scope, reply } => {
                 // The counters come from the data plane (one dump on its thread); the loop
                 // goes on meanwhile.
-                let pending = self.status_request();
+                let pending = match scope {
+                    None => self.status_request(),
+                    Some((t, s)) => self.scoped_status_request(&t, s.as_deref()),
+                };
                 tokio::spawn(async move {
                     let _ = reply.send(pending.finish().await);
                 });
             }
             Command::Stats { reply } => {
                 let _ = reply.send(self.runtime_stats());
+            }
+            Command::Lookup {
+                tunnel,
+                session,
+                reply,
+            } => {
+                let _ = reply.send(self.lookup(&tunnel, session.as_deref()));
             }
         }
     }

@@ -43,6 +43,7 @@
 mod bridge;
 mod commands;
 mod configured;
+mod lookup;
 mod plane;
 mod registry;
 mod report;
@@ -163,10 +164,17 @@ pub(crate) enum Command {
         reply: oneshot::Sender<Result<(), DriverError>>,
     },
     Status {
+        /// Only this tunnel (key), and maybe only this session (key) of it.
+        scope: Option<(String, Option<String>)>,
         reply: oneshot::Sender<Vec<TunnelStatus>>,
     },
     Stats {
         reply: oneshot::Sender<RuntimeStats>,
+    },
+    Lookup {
+        tunnel: String,
+        session: Option<String>,
+        reply: oneshot::Sender<Option<crate::status::Named>>,
     },
 }
 

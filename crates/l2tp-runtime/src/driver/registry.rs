@@ -273,7 +273,7 @@ impl Registry {
     }
 
     /// A tunnel by name: O(1).
-    pub(crate) fn by_name(&mut self, name: &str) -> Option<TunnelId> {
+    pub(crate) fn by_name(&self, name: &str) -> Option<TunnelId> {
         self.by_name.get(name).copied()
     }
 

@@ -13,6 +13,7 @@ use l2tp_proto::endpoint::{DownReason, Event, SessionId, TunnelId};
 use l2tp_proto::wire::ResultCode;
 
 use super::plane::Job;
+use super::registry::{SessionEntry, TunnelEntry};
 use super::{Driver, RuntimeEvent};
 use crate::dataplane::SessionStats;
 use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
@@ -21,11 +22,11 @@ use crate::status::{RuntimeStats, SessionStatus, TunnelStatus};
 /// [`History::CAP`] entries, none older than [`History::KEEP`].
 #[derive(Debug, Default)]
 pub(crate) struct History {
-    entries: VecDeque<(Instant, Downed)>,
+    pub(super) entries: VecDeque<(Instant, Downed)>,
 }
 
 #[derive(Debug)]
-enum Downed {
+pub(super) enum Downed {
     Tunnel(TunnelStatus),
     Session {
         tunnel: String,
@@ -70,7 +71,7 @@ impl History {
         );
     }
 
-    fn expire(&mut self, now: Instant) {
+    pub(super) fn expire(&mut self, now: Instant) {
         while self
             .entries
             .front()
@@ -173,64 +174,21 @@ impl Driver {
             }
         }
         for (id, t) in self.registry.tunnels() {
-            let info = self.endpoint.tunnel_info(*id);
-            let mut sessions: Vec<SessionStatus> = t
+            let mut line = self.tunnel_line(*id, t);
+            line.sessions = t
                 .sessions()
                 .map(|(sid, s)| {
-                    let ready = s.dp.ready();
-                    if ready.is_some() {
-                        keys.push((id.0, sid.0));
+                    let s = session_line(*sid, s);
+                    if s.stats.is_some() {
+                        keys.push((id.0, s.id));
                     }
-                    SessionStatus {
-                        name: s.name.clone(),
-                        id: sid.0,
-                        peer_id: s.peer_id,
-                        pseudowire: s.section.pseudowire.to_string(),
-                        state: if s.up { "established" } else { "establishing" }.to_string(),
-                        interface: ready.and_then(|d| d.interface_name.clone()),
-                        // Filled from the data plane's answer.
-                        stats: ready.map(|_| SessionStats::default()),
-                        last_error: None,
-                        username: s.username.clone(),
-                        address: s.address,
-                    }
+                    s
                 })
                 .collect();
             if let Some(d) = downed_sessions.remove(t.name.as_str()) {
-                sessions.extend(d);
+                line.sessions.extend(d);
             }
-            let local = t
-                .socket
-                .and_then(|i| self.sockets.get(i))
-                .map(|s| s.local)
-                .or(t.section.local);
-            out.push(TunnelStatus {
-                name: t.name.clone(),
-                id: id.0,
-                kind: format!("{:?}", t.section.kind).to_lowercase(),
-                state: match &info {
-                    Some(i) => format!("{:?}", i.state).to_lowercase(),
-                    None if t.up => "established".to_string(),
-                    None => "closed".to_string(),
-                },
-                version: version_name(t.version).to_string(),
-                encap: encap_name(t.section.encap).to_string(),
-                local: local.map(|a| a.to_string()),
-                peer: info
-                    .as_ref()
-                    .map(|i| i.peer.to_string())
-                    .or(t.peer.map(|p| p.to_string())),
-                peer_tunnel_id: t.peer_tunnel_id,
-                peer_host_name: info
-                    .as_ref()
-                    .map(|i| String::from_utf8_lossy(&i.peer_host_name).into_owned()),
-                control_rx: info.as_ref().map_or(0, |i| i.transport.rx),
-                control_tx: info.as_ref().map_or(0, |i| i.transport.tx),
-                retransmits: info.as_ref().map_or(0, |i| i.transport.retransmits),
-                sessions,
-                last_error: None,
-                down_for: None,
-            });
+            out.push(line);
         }
         for mut t in downed_tunnels {
             if let Some(d) = downed_sessions.remove(t.name.as_str()) {
@@ -238,27 +196,94 @@ impl Driver {
             }
             out.push(t);
         }
-        if let Some(l) = &self.listener {
-            out.push(TunnelStatus {
-                name: l.name.clone(),
-                id: 0,
-                kind: "listener".to_string(),
-                state: "listening".to_string(),
-                version: version_name(l.section.version).to_string(),
-                encap: encap_name(l.section.encap).to_string(),
-                local: Some(l.local.to_string()),
-                ..TunnelStatus::default()
-            });
-        }
+        out.extend(self.listener_line());
+        self.pending_status(out, keys)
+    }
+
+    /// `tunnels`, waiting for the data plane's counters of the sessions `keys` (one request).
+    pub(super) fn pending_status(
+        &mut self,
+        tunnels: Vec<TunnelStatus>,
+        keys: Vec<(u32, u32)>,
+    ) -> PendingStatus {
         let stats = (!keys.is_empty()).then(|| {
             let (tx, rx) = oneshot::channel();
             self.plane.submit(Job::Stats(keys, tx));
             rx
         });
-        PendingStatus {
-            tunnels: out,
-            stats,
+        PendingStatus { tunnels, stats }
+    }
+}
+
+impl Driver {
+    /// The status line of a live tunnel, without its sessions.
+    pub(super) fn tunnel_line(&self, id: TunnelId, t: &TunnelEntry) -> TunnelStatus {
+        let info = self.endpoint.tunnel_info(id);
+        let local = t
+            .socket
+            .and_then(|i| self.sockets.get(i))
+            .map(|s| s.local)
+            .or(t.section.local);
+        TunnelStatus {
+            name: t.name.clone(),
+            id: id.0,
+            kind: format!("{:?}", t.section.kind).to_lowercase(),
+            state: match &info {
+                Some(i) => format!("{:?}", i.state).to_lowercase(),
+                None if t.up => "established".to_string(),
+                None => "closed".to_string(),
+            },
+            version: version_name(t.version).to_string(),
+            encap: encap_name(t.section.encap).to_string(),
+            local: local.map(|a| a.to_string()),
+            peer: info
+                .as_ref()
+                .map(|i| i.peer.to_string())
+                .or(t.peer.map(|p| p.to_string())),
+            peer_tunnel_id: t.peer_tunnel_id,
+            peer_host_name: info
+                .as_ref()
+                .map(|i| String::from_utf8_lossy(&i.peer_host_name).into_owned()),
+            control_rx: info.as_ref().map_or(0, |i| i.transport.rx),
+            control_tx: info.as_ref().map_or(0, |i| i.transport.tx),
+            retransmits: info.as_ref().map_or(0, |i| i.transport.retransmits),
+            sessions: Vec::new(),
+            last_error: None,
+            down_for: None,
         }
+    }
+
+    /// The listener's status line, when there is one.
+    pub(super) fn listener_line(&self) -> Option<TunnelStatus> {
+        let l = self.listener.as_ref()?;
+        Some(TunnelStatus {
+            name: l.name.clone(),
+            id: 0,
+            kind: "listener".to_string(),
+            state: "listening".to_string(),
+            version: version_name(l.section.version).to_string(),
+            encap: encap_name(l.section.encap).to_string(),
+            local: Some(l.local.to_string()),
+            ..TunnelStatus::default()
+        })
+    }
+}
+
+/// The status line of a live session; `stats` is `Some` (zeros, to be filled from the data
+/// plane) when its data plane object exists.
+pub(super) fn session_line(id: SessionId, s: &SessionEntry) -> SessionStatus {
+    let ready = s.dp.ready();
+    SessionStatus {
+        name: s.name.clone(),
+        id: id.0,
+        peer_id: s.peer_id,
+        pseudowire: s.section.pseudowire.to_string(),
+        state: if s.up { "established" } else { "establishing" }.to_string(),
+        interface: ready.and_then(|d| d.interface_name.clone()),
+        stats: ready.map(|_| SessionStats::default()),
+        last_error: None,
+        username: s.username.clone(),
+        address: s.address,
     }
 }
 
@@ -277,7 +302,7 @@ fn encap_name(e: l2tp_proto::wire::Encap) -> &'static str {
 }
 
 /// The status line of a tunnel that is going away (history), from what the runtime knows.
-pub(super) fn brief_tunnel(id: TunnelId, t: &super::registry::TunnelEntry) -> TunnelStatus {
+pub(super) fn brief_tunnel(id: TunnelId, t: &TunnelEntry) -> TunnelStatus {
     TunnelStatus {
         name: t.name.clone(),
         id: id.0,
@@ -293,7 +318,7 @@ pub(super) fn brief_tunnel(id: TunnelId, t: &super::registry::TunnelEntry) -> Tu
 }
 
 /// The status line of a session that is going away (history).
-pub(super) fn brief_session(id: SessionId, s: &super::registry::SessionEntry) -> SessionStatus {
+pub(super) fn brief_session(id: SessionId, s: &SessionEntry) -> SessionStatus {
     SessionStatus {
         name: s.name.clone(),
         id: id.0,

@@ -26,11 +26,34 @@ fn print(text: &str) {
     let _ = out.flush();
 }
 
-/// `show`.
+/// `show`. A named tunnel (and session) is asked of the daemon alone, not picked out of a
+/// snapshot of everything.
 pub fn show(path: &Path, what: &ShowWhat, filter: &Filter, json: bool) -> Result<(), String> {
-    let status = Client::connect(path)?.call(Show {})?;
+    let scope = match what {
+        ShowWhat::Tunnels(Some(t)) => scoped(t, None),
+        ShowWhat::Sessions(Some(t), s) => scoped(t, s.as_deref()),
+        _ => Show::default(),
+    };
+    let status = show_call(&mut Client::connect(path)?, scope)?;
     print(&show_text(&status, what, filter, json)?);
     Ok(())
+}
+
+/// A `show` request for one tunnel (and maybe one of its sessions).
+fn scoped(tunnel: &str, session: Option<&str>) -> Show {
+    Show {
+        tunnel: Some(tunnel.to_string()),
+        session: session.map(str::to_string),
+    }
+}
+
+/// Calls `show`; a daemon too old to know a scoped one is asked for everything.
+fn show_call(client: &mut Client, scope: Show) -> Result<Vec<TunnelStatus>, String> {
+    let scoped = scope.tunnel.is_some();
+    match client.call(scope) {
+        Err(e) if scoped && e.contains("unknown field") => client.call(Show::default()),
+        r => r,
+    }
 }
 
 /// `stats`.
@@ -159,12 +182,13 @@ pub fn session_outcome(status: &[TunnelStatus], tunnel: &str, name: &str, id: u3
 /// Polls `show` on `client` until `outcome` is no longer pending, or the timeout.
 fn wait_for(
     client: &mut Client,
+    scope: Show,
     wait: Wait,
     outcome: impl Fn(&[TunnelStatus]) -> Outcome,
 ) -> Result<(), String> {
     let deadline = Instant::now() + wait.timeout;
     loop {
-        let status = client.call(Show {})?;
+        let status = show_call(client, scope.clone())?;
         match outcome(&status) {
             Outcome::Up(line) => {
                 print(&format!("{line}\n"));
@@ -207,7 +231,7 @@ pub fn create_tunnel(
     if wait.no_wait {
         return Ok(());
     }
-    wait_for(&mut client, wait, |st| {
+    wait_for(&mut client, scoped(name, None), wait, |st| {
         tunnel_outcome(st, name, r.tunnel_id, &sessions)
     })
 }
@@ -235,7 +259,7 @@ pub fn create_session(
     if wait.no_wait {
         return Ok(());
     }
-    wait_for(&mut client, wait, |st| {
+    wait_for(&mut client, scoped(tunnel, Some(name)), wait, |st| {
         session_outcome(st, tunnel, name, r.session_id)
     })
 }
