@@ -6,6 +6,12 @@
 //!
 //! Jobs run in submission order, so a session's create always follows its tunnel's, and a
 //! delete follows the create it undoes.
+//!
+//! The data plane's thread is inside the tokio runtime's context (the one the plane was made
+//! in): a data plane may spawn its per-session tasks and register descriptors with the
+//! reactor from there (the user-space data plane does both), while its blocking work — a
+//! TUN/TAP device made or, slower, removed (the kernel waits an RCU grace period per
+//! interface: ~17 ms here) — stays off the control plane's thread.
 
 use std::collections::{HashMap, VecDeque};
 use std::os::fd::OwnedFd;
@@ -132,9 +138,11 @@ impl Plane {
         let mode = if dp.blocking() {
             let (jobs, rx) = std::sync::mpsc::channel::<Job>();
             let (tx, done) = mpsc::unbounded_channel();
+            let runtime = tokio::runtime::Handle::try_current().ok();
             let worker = std::thread::Builder::new()
                 .name("l2tp-dataplane".into())
                 .spawn(move || {
+                    let _context = runtime.as_ref().map(|r| r.enter());
                     let mut dp = dp;
                     while let Ok(job) = rx.recv() {
                         if let Some(d) = run(dp.as_mut(), job) {
