@@ -11,7 +11,12 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Object, Result};
 use crate::sockaddr::AF_PPPOX;
-use crate::socket::{ioctl_int, socket, PPPIOCGCHAN};
+use crate::socket::{ioctl_int, setsockopt_int, socket, PPPIOCGCHAN};
+
+/// `SOL_PACKET` (linux/socket.h).
+const SOL_PACKET: i32 = 263;
+/// `PACKET_IGNORE_OUTGOING` (linux/if_packet.h).
+const PACKET_IGNORE_OUTGOING: i32 = 23;
 
 /// `PX_PROTO_OE` (linux/if_pppox.h).
 pub const PX_PROTO_OE: i32 = 0;
@@ -160,6 +165,9 @@ impl PacketSocket {
                 "af_packet",
             ));
         }
+        // Frames we send would come back to us as PACKET_OUTGOING copies: not wanted
+        // (Linux ≥ 4.20; older kernels deliver them and the caller ignores its own frames).
+        let _ = setsockopt_int(fd.as_raw_fd(), SOL_PACKET, PACKET_IGNORE_OUTGOING, 1);
         Ok(PacketSocket { fd, ifindex })
     }
 
