@@ -171,6 +171,36 @@ impl PacketSocket {
         Ok(PacketSocket { fd, ifindex })
     }
 
+    /// Ask for a receive queue of `bytes` (`SO_RCVBUFFORCE`, which may exceed
+    /// `net.core.rmem_max` with CAP_NET_ADMIN, else `SO_RCVBUF`, capped by it): bursts of
+    /// Discovery frames (every CPE of a segment redialling at once) wait there instead of
+    /// being dropped. Returns the size the kernel granted (it doubles the request for its
+    /// bookkeeping).
+    pub fn set_recv_buffer(&self, bytes: usize) -> Result<usize> {
+        let fd = self.fd.as_raw_fd();
+        let v = i32::try_from(bytes).unwrap_or(i32::MAX);
+        if setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, v).is_err() {
+            setsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF, v).map_err(|e| {
+                Error::from_io(
+                    e,
+                    "set receive buffer of",
+                    Object::Other("packet socket"),
+                    "af_packet",
+                )
+            })?;
+        }
+        let got =
+            crate::socket::getsockopt_int(fd, libc::SOL_SOCKET, libc::SO_RCVBUF).map_err(|e| {
+                Error::from_io(
+                    e,
+                    "get receive buffer of",
+                    Object::Other("packet socket"),
+                    "af_packet",
+                )
+            })?;
+        Ok(got.max(0) as usize)
+    }
+
     /// The interface index it is bound to.
     pub fn ifindex(&self) -> u32 {
         self.ifindex

@@ -18,8 +18,8 @@ use std::time::Duration;
 use l2tp_runtime::config::{Config, Profile, SessionSection, TunnelSection};
 use l2tp_runtime::control::{
     self, find_session, find_tunnel, is_half_open, Call, CreateSession, CreateTunnel,
-    DeleteSession, DeleteTunnel, Event, Reply, Request, SessionCreated, Show, Stats, StatsReply,
-    TunnelCreated,
+    DeleteSession, DeleteTunnel, Event, Reply, Request, SessionCreated, Show, ShowPppoe, Stats,
+    StatsReply, TunnelCreated,
 };
 use l2tp_runtime::status::TunnelStatus;
 use l2tp_runtime::Context;
@@ -268,6 +268,7 @@ async fn handle(ctx: &Context, req: Request, profile: Profile) -> String {
         Request::DeleteTunnel(r) => line(&r, delete_tunnel(ctx, &r).await),
         Request::CreateSession(r) => line(&r, create_session(ctx, &r, profile).await),
         Request::DeleteSession(r) => line(&r, delete_session(ctx, &r).await),
+        Request::ShowPppoe(r) => line(&r, show_pppoe().await),
         Request::Monitor(r) => line(
             &r,
             Err("monitor must be the last request on a connection".into()),
@@ -281,6 +282,13 @@ fn driver_error(e: l2tp_runtime::driver::DriverError) -> String {
 
 async fn show(ctx: &Context) -> Result<<Show as Call>::Output, String> {
     ctx.status().await.map_err(driver_error)
+}
+
+async fn show_pppoe() -> Result<<ShowPppoe as Call>::Output, String> {
+    match crate::PPPOE.get() {
+        Some(p) => Ok(p.status().await),
+        None => Err("no PPPoE access concentrator runs (no [pppoe] in the configuration)".into()),
+    }
 }
 
 async fn stats(ctx: &Context) -> Result<<Stats as Call>::Output, String> {

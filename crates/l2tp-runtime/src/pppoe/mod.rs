@@ -33,6 +33,9 @@ use l2tp_proto::shared::Event;
 /// Largest frame read from the link, bytes (an Ethernet frame of 1500 bytes payload with a VLAN
 /// tag is 1518; longer ones are truncated and fail to parse).
 const FRAME_BUF: usize = 1536;
+/// Receive queue asked for on each interface's Discovery socket, bytes: a few thousand
+/// frames (each costs ~1 KiB of socket memory) of a redial burst wait instead of being dropped.
+const RECV_BUFFER: usize = 4 << 20;
 /// Frames read per wake-up before the task looks at its other inputs (a PADI flood does not
 /// starve the runtime's events).
 const FRAMES_PER_WAKE: usize = 256;
@@ -72,6 +75,16 @@ impl Link {
         };
         let sock = l2tp_kernel::PacketSocket::bind(ifname, l2tp_kernel::pppoe::ETH_P_PPP_DISC)
             .map_err(|e| err(e.to_string()))?;
+        match sock.set_recv_buffer(RECV_BUFFER) {
+            Ok(got) => tracing::debug!(
+                interface = ifname,
+                bytes = got,
+                "PPPoE Discovery receive buffer"
+            ),
+            Err(e) => {
+                tracing::warn!(interface = ifname, error = %e, "PPPoE Discovery receive buffer")
+            }
+        }
         // `AsyncFd::new` is deprecated for types that do not own their descriptor (it could be
         // closed while registered). `PacketSocket` owns it (an `OwnedFd`) and the `AsyncFd`
         // owns the socket, deregistering in its drop before the descriptor closes.
@@ -107,14 +120,66 @@ pub struct PppoeSessionStatus {
     pub state: String,
 }
 
-/// One interface's Discovery counters (the AC's) and its sessions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One interface's Discovery counters (frames, since start).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PppoeCounters {
+    /// PADI received.
+    pub padi_in: u64,
+    /// PADO sent.
+    pub pado_out: u64,
+    /// PADR received.
+    pub padr_in: u64,
+    /// PADS sent with a session ID.
+    pub pads_out: u64,
+    /// PADS sent with an error TAG (refusals).
+    pub pads_error_out: u64,
+    /// PADT received.
+    pub padt_in: u64,
+    /// PADT sent.
+    pub padt_out: u64,
+    /// PADR with a missing, wrong or expired AC-Cookie.
+    pub bad_cookie: u64,
+    /// Frames that failed to parse or broke RFC 2516 rules.
+    pub malformed: u64,
+    /// PADI/PADR not answered: the token bucket was empty.
+    pub rate_limited: u64,
+    /// Requests refused for other reasons: Service-Name not offered, session limits, IDs
+    /// exhausted, oversize answers, no L2TP call.
+    pub refused: u64,
+}
+
+impl From<&Counters> for PppoeCounters {
+    fn from(c: &Counters) -> PppoeCounters {
+        let r = &c.refused;
+        PppoeCounters {
+            padi_in: c.padi_in,
+            pado_out: c.pado_out,
+            padr_in: c.padr_in,
+            pads_out: c.pads_out,
+            pads_error_out: c.pads_error_out,
+            padt_in: c.padt_in,
+            padt_out: c.padt_out,
+            bad_cookie: c.bad_cookie,
+            malformed: c.malformed,
+            rate_limited: r.rate_limited,
+            refused: r.service_not_offered
+                + r.max_sessions
+                + r.max_sessions_per_mac
+                + r.session_ids_exhausted
+                + r.oversize
+                + r.by_runtime,
+        }
+    }
+}
+
+/// One interface's Discovery counters and its sessions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PppoeInterfaceStatus {
     /// The interface.
     pub interface: String,
     /// PADI/PADO/PADR/PADS/PADT and refusal counters.
-    pub counters: Counters,
-    /// Its sessions.
+    pub counters: PppoeCounters,
+    /// Its sessions, by PPPoE session ID.
     pub sessions: Vec<PppoeSessionStatus>,
 }
 
@@ -483,7 +548,7 @@ impl Interface {
         sessions.sort_by_key(|s| s.pppoe_session_id);
         PppoeInterfaceStatus {
             interface: self.ifname.clone(),
-            counters: *self.ac.counters(),
+            counters: self.ac.counters().into(),
             sessions,
         }
     }

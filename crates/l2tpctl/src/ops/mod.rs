@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use l2tp_proto::wire::{error_code, result};
 use l2tp_runtime::control::{
     find_session, find_tunnel, CreateSession, CreateTunnel, DeleteSession, DeleteTunnel, Event,
-    EventKind, Show, Stats, StatsReply,
+    EventKind, Show, ShowPppoe, Stats, StatsReply,
 };
 use l2tp_runtime::status::{SessionStatus, TunnelStatus};
 use serde::Serialize;
@@ -30,6 +30,17 @@ fn print(text: &str) {
 pub fn show(path: &Path, what: &ShowWhat, filter: &Filter, json: bool) -> Result<(), String> {
     let status = Client::connect(path)?.call(Show {})?;
     print(&show_text(&status, what, filter, json)?);
+    Ok(())
+}
+
+/// `show pppoe`.
+pub fn show_pppoe(path: &Path, json: bool) -> Result<(), String> {
+    let result = Client::connect(path)?.call(ShowPppoe {})?;
+    print(&if json {
+        format!("{}\n", serde_json::to_string(&result).unwrap_or_default())
+    } else {
+        pppoe_text(&result)
+    });
     Ok(())
 }
 
