@@ -203,6 +203,7 @@ pub fn render_pppoe(st: &[l2tp_runtime::pppoe::PppoeInterfaceStatus]) -> String 
             ("malformed", c.malformed),
             ("rate_limited", c.rate_limited),
             ("refused", c.refused),
+            ("tx_error", c.tx_errors),
         ] {
             let _ = writeln!(
                 out,

@@ -3,8 +3,9 @@
 # --PPPoE over a veth--> B (our l2tpd: PPPoE AC + L2TPv2 LAC; the PPPoE session's PPP channel
 # bridged to the PPPoL2TP one, no pppd at B) --L2TPv2--> C (our l2tpd LNS with pppd, CHAP).
 # PPP authenticates and IPCP completes end to end, A pings C, the session's byte counters
-# rise at B; a PADT from A (pppd SIGTERM) clears the L2TP call; a CDN from C sends a PADT to A
-# (pppd exits); a PADI flood from random MACs leaves the session up and B's memory bounded.
+# rise at B; a PADT from A clears the L2TP call (CDN), as does pppd's SIGTERM; a CDN from C
+# sends a PADT to A (pppd exits); a PADI flood from random MACs leaves the session up and B's
+# memory bounded.
 source "$(dirname "$0")/../../netns-lib.sh"
 L2TPCTL=${L2TPCTL:-$(dirname "$L2TPD")/l2tpctl}
 ip netns add sa; ip netns add sb; ip netns add sc; NETNS+=(sa sb sc)
@@ -107,25 +108,45 @@ print(f"ok: AC counted {c['padi_in']} PADI, {c['pado_out']} PADO, {c['rate_limit
 assert c["padi_in"] >= 2500 and c["pado_out"] >= 1000 and len(i["sessions"]) == 1
 PY
 
-# PADT from A: pppd SIGTERM sends LCP Terminate and a PADT; B clears the L2TP call.
+# PADT from the subscriber, on its own (no LCP Terminate before it): B clears the call with a
+# CDN, which C sees as the peer's.
+SID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["sessions"][0]["pppoe_session_id"])' "$OUT/pppoe.json")
+A_MAC=$(ip netns exec sa cat /sys/class/net/vab/address)
+B_MAC=$(ip netns exec sb cat /sys/class/net/vba/address)
+ip netns exec sa python3 - "$A_MAC" "$B_MAC" "$SID" <<'PY'
+import socket, struct, sys
+a, b, sid = bytes.fromhex(sys.argv[1].replace(":", "")), bytes.fromhex(sys.argv[2].replace(":", "")), int(sys.argv[3])
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("vab", 0))
+tag = b"subscriber hung up"
+tags = struct.pack("!HH", 0x0203, len(tag)) + tag  # Generic-Error
+s.send(b + a + struct.pack("!H", 0x8863) + struct.pack("!BBHH", 0x11, 0xa7, sid, len(tags)) + tags)
+PY
+wait_for 15 "B got the PADT" grep -q 'PADT from the subscriber' "$OUT/b.log"
+wait_for 15 "C's call cleared by B's CDN" sh -c "grep '\"event\":\"session_down\"' '$OUT/c.events' | grep -q '\"reason\":\"peer\"'"
 kill -TERM "$A"; wait "$A" || true
-# (A's LCP Terminate reaches C's pppd through the bridge too: whichever of A's PADT and C's
-# CDN reaches B first ends the call there; both end it at both ends.)
-wait_for 15 "B's L2TP call is down" grep -q '"event":"session_down"' "$OUT/b.events"
-wait_for 15 "C's call is down" grep -q '"event":"session_down"' "$OUT/c.events"
-grep -Eq 'PADT from the subscriber|L2TP call cleared' "$OUT/b.log" || fail "B did not end the PPPoE session"
-pass "B ended the PPPoE session with the call"
+
+# pppd SIGTERM: LCP Terminate (through the bridge, to C's pppd) then a PADT: the call ends at
+# B and C whichever of A's PADT and C's CDN reaches B first.
+start_a
+wait_for 40 "A is up again" sh -c "ip -n sa addr show | grep -q 'inet 10.83.0.2'"
+kill -TERM "$A"; wait "$A" || true
+wait_for 15 "B's second call is down" sh -c "[ \$(grep -c '\"event\":\"session_down\"' '$OUT/b.events') -ge 2 ]"
+wait_for 15 "C's second call is down" sh -c "[ \$(grep -c '\"event\":\"session_down\"' '$OUT/c.events') -ge 2 ]"
+wait_for 10 "B holds no PPPoE session" sh -c "'$L2TPCTL' --control '$OUT/b.sock' show pppoe --json | grep -q '\"sessions\":\[\]'"
+echo "info: after pppd SIGTERM, B's log: $(grep -Eo 'PADT from the subscriber|L2TP call cleared' "$OUT/b.log" | tail -n1)"
 
 # CDN from C: A dials again; C deletes the session; B sends A a PADT and A's pppd exits.
 start_a
-wait_for 40 "A is up again" sh -c "ip -n sa addr show | grep -q 'inet 10.83.0.2'"
+wait_for 40 "A is up a third time" sh -c "ip -n sa addr show | grep -q 'inet 10.83.0.2'"
 # (no process substitution: the VM has no /dev/fd)
 python3 -c '
 import json,sys
 ups=[json.loads(l) for l in open(sys.argv[1]) if "\"session_up\"" in l]
 print(ups[-1]["tunnel"], ups[-1]["session"])' "$OUT/c.events" >"$OUT/c.call"
 read -r CT CS <"$OUT/c.call"
+n0=$(grep -c 'L2TP call cleared: PADT to the subscriber' "$OUT/b.log" || true)
 "$L2TPCTL" --control "$OUT/c.sock" delete session "$CT" "$CS" >"$OUT/delete.log" 2>&1 || fail "delete session on C"
-wait_for 15 "B sent the PADT" grep -q 'L2TP call cleared: PADT to the subscriber' "$OUT/b.log"
+wait_for 15 "B sent the PADT" sh -c "[ \$(grep -c 'L2TP call cleared: PADT to the subscriber' '$OUT/b.log') -gt $n0 ]"
 wait_for 20 "A's pppd exited on the PADT" sh -c "! kill -0 $A 2>/dev/null"
 echo "e2e pppoe-ac: passed"

@@ -146,6 +146,9 @@ pub struct PppoeCounters {
     /// Requests refused for other reasons: Service-Name not offered, session limits, IDs
     /// exhausted, oversize answers, no L2TP call.
     pub refused: u64,
+    /// Frames the link did not take (socket send error, full queue).
+    #[serde(default)]
+    pub tx_errors: u64,
 }
 
 impl From<&Counters> for PppoeCounters {
@@ -168,6 +171,7 @@ impl From<&Counters> for PppoeCounters {
                 + r.session_ids_exhausted
                 + r.oversize
                 + r.by_runtime,
+            tx_errors: 0,
         }
     }
 }
@@ -250,6 +254,7 @@ impl Pppoe {
                 sessions: HashMap::new(),
                 by_name: HashMap::new(),
                 status_rx,
+                tx_errors: 0,
             };
             tokio::spawn(task.run());
             tasks.push(status_tx);
@@ -328,6 +333,8 @@ struct Interface {
     /// L2TP session name → PPPoE session ID.
     by_name: HashMap<String, u16>,
     status_rx: mpsc::Receiver<oneshot::Sender<PppoeInterfaceStatus>>,
+    /// Frames the link refused.
+    tx_errors: u64,
 }
 
 impl Interface {
@@ -391,10 +398,12 @@ impl Interface {
         self.flush();
     }
 
+    /// Sends what the AC queued; failures are counted, not logged (a flood must not become
+    /// a log line per frame).
     fn flush(&mut self) {
         while let Some(frame) = self.ac.poll_transmit() {
             if !self.link.send(frame) {
-                tracing::debug!(interface = %self.ifname, "PPPoE: frame not sent");
+                self.tx_errors += 1;
             }
         }
     }
@@ -548,7 +557,10 @@ impl Interface {
         sessions.sort_by_key(|s| s.pppoe_session_id);
         PppoeInterfaceStatus {
             interface: self.ifname.clone(),
-            counters: self.ac.counters().into(),
+            counters: PppoeCounters {
+                tx_errors: self.tx_errors,
+                ..self.ac.counters().into()
+            },
             sessions,
         }
     }
