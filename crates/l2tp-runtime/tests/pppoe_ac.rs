@@ -85,6 +85,27 @@ async fn discover(tx: &mpsc::Sender<Vec<u8>>, rx: &mut mpsc::Receiver<Vec<u8>>) 
     pads.session_id
 }
 
+/// Polls the AC's status (each poll a round trip through its task) until `f` holds, within
+/// 20 s.
+async fn wait_status(
+    ac: &Pppoe,
+    what: &str,
+    f: impl Fn(&[l2tp_runtime::pppoe::PppoeInterfaceStatus]) -> bool,
+) -> Vec<l2tp_runtime::pppoe::PppoeInterfaceStatus> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let st = ac.status().await;
+        if f(&st) {
+            return st;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting until {what}: {st:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+}
+
 #[tokio::test]
 async fn pppoe_sessions_become_l2tp_calls_and_end_together() {
     let port = free_udp_port();
@@ -161,18 +182,10 @@ async fn pppoe_sessions_become_l2tp_calls_and_end_together() {
     assert_eq!(spec.pppoe, Some((sid, SUB_MAC)));
     assert_eq!(spec.interface_name.as_deref(), Some("veth-sub"));
     // The AC hears of the SessionUp through its own event subscription: wait for it.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    let st = loop {
-        let st = ac.status().await;
-        if st[0].sessions.first().is_some_and(|s| s.state == "up") {
-            break st;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "AC never saw the call up: {st:?}"
-        );
-        tokio::task::yield_now().await;
-    };
+    let st = wait_status(&ac, "the AC saw the call up", |st| {
+        st[0].sessions.first().is_some_and(|s| s.state == "up")
+    })
+    .await;
     assert_eq!(st.len(), 1);
     assert_eq!(st[0].sessions.len(), 1);
     assert_eq!(st[0].sessions[0].mac, "02:5b:00:00:00:07");
@@ -208,17 +221,130 @@ async fn pppoe_sessions_become_l2tp_calls_and_end_together() {
     assert_eq!(st[0].counters.padt_in, 1);
     assert_eq!(st[0].counters.padt_out, 1);
 
-    // 4. A PADI flood from random MACs: answered statelessly, no session state.
+    // 4. The tunnel goes down (the LNS closes it): the subscriber gets a PADT; the next
+    //    PADR re-opens the tunnel on demand and gets its PADS.
+    let sid3 = discover(&to_ac, &mut from_ac).await;
+    let up3 = next_matching(&mut lns_ev, "LNS third session up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    lns.close_tunnel(&up3.tunnel_name)
+        .await
+        .expect("LNS closes the tunnel");
+    let padt = next_frame(&mut from_ac, Code::Padt).await;
+    assert_eq!(padt.session_id, sid3);
+    next_matching(&mut lac_ev, "LAC tunnel down", |e| {
+        matches!(e.event, Event::TunnelDown { .. })
+    })
+    .await;
+    let sid4 = discover(&to_ac, &mut from_ac).await;
+    next_matching(&mut lac_ev, "LAC tunnel re-opened", |e| {
+        matches!(e.event, Event::TunnelUp { .. })
+    })
+    .await;
+    let up4 = next_matching(&mut lac_ev, "LAC session up on the new tunnel", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
+    assert_eq!(
+        up4.session_name.as_deref(),
+        Some(format!("pppoe-veth-sub-{sid4}").as_str())
+    );
+
+    // 5. A PADI flood from random MACs: answered statelessly, no session state.
     for i in 0..2000u32 {
         let mut f = frame(Code::Padi, [0xff; 6], 0, vec![Tag::ServiceName(Vec::new())]);
         f[6..12].copy_from_slice(&[0x02, 0xf1, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1]);
         to_ac.send(f).await.unwrap();
         while from_ac.try_recv().is_ok() {}
     }
-    let st = ac.status().await;
-    assert!(st[0].counters.padi_in >= 2002);
-    assert!(st[0].sessions.is_empty());
+    // The status request may overtake frames still queued on the link: wait for them.
+    let st = wait_status(&ac, "the flood counted", |st| {
+        st[0].counters.padi_in >= 2004
+    })
+    .await;
+    assert_eq!(
+        st[0].sessions.len(),
+        1,
+        "only the subscriber's session is held"
+    );
 
     lac.shutdown().await.expect("lac shutdown");
     lns.shutdown().await.expect("lns shutdown");
+}
+
+#[tokio::test]
+async fn a_padr_the_l2tp_side_cannot_serve_gets_a_pads_with_ac_system_error() {
+    // A static tunnel takes no calls: the driver refuses the session, the AC refuses the PADR.
+    let cfg = Config::parse(
+        "[tunnel.st]\nkind = \"static\"\nversion = \"l2tpv3\"\nlocal = \"127.0.0.1:1\"\npeer = \"127.0.0.1:2\"\ntid = 1\nptid = 2\n",
+        "st.toml",
+    )
+    .expect("config");
+    let ctx = Context::start(ContextOptions::new(Box::new(NullDataPlane::new())));
+    for (n, t) in &cfg.tunnels {
+        ctx.create_tunnel(n, t.clone())
+            .await
+            .expect("static tunnel");
+    }
+    let section = l2tp_runtime::config::PppoeSection {
+        interfaces: vec!["veth-sub".into()],
+        ac_name: "test-ac".into(),
+        tunnel: Some("st".into()),
+        ..Default::default()
+    };
+    let (to_ac, from_sub) = mpsc::channel(64);
+    let (to_sub, mut from_ac) = mpsc::channel(64);
+    let ac = Pppoe::start_on(
+        &ctx,
+        &section,
+        &cfg.tunnels,
+        vec![("veth-sub".into(), AC_MAC, Link::Channel(from_sub, to_sub))],
+    )
+    .expect("AC starts");
+    let hu = Tag::HostUniq(b"hu-2".to_vec());
+    to_ac
+        .send(frame(
+            Code::Padi,
+            [0xff; 6],
+            0,
+            vec![Tag::ServiceName(Vec::new()), hu.clone()],
+        ))
+        .await
+        .unwrap();
+    let pado = next_frame(&mut from_ac, Code::Pado).await;
+    let cookie = pado
+        .tags
+        .iter()
+        .find(|t| matches!(t, Tag::AcCookie(_)))
+        .cloned()
+        .expect("cookie");
+    to_ac
+        .send(frame(
+            Code::Padr,
+            AC_MAC,
+            0,
+            vec![Tag::ServiceName(Vec::new()), hu, cookie],
+        ))
+        .await
+        .unwrap();
+    let pads = next_frame(&mut from_ac, Code::Pads).await;
+    assert_eq!(
+        pads.session_id, 0,
+        "a refusing PADS has SESSION_ID 0 (RFC 2516 §5.4)"
+    );
+    let err = pads
+        .tags
+        .iter()
+        .find_map(|t| match t {
+            Tag::AcSystemError(m) => Some(String::from_utf8_lossy(m).into_owned()),
+            _ => None,
+        })
+        .expect("AC-System-Error TAG");
+    assert!(err.starts_with("no L2TP call"), "{err}");
+    let st = ac.status().await;
+    assert!(st[0].sessions.is_empty());
+    assert_eq!(st[0].counters.pads_error_out, 1);
+    assert_eq!(st[0].counters.refused, 1);
+    ctx.shutdown().await.expect("shutdown");
 }
