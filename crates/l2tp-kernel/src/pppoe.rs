@@ -201,6 +201,43 @@ impl PacketSocket {
         Ok(got.max(0) as usize)
     }
 
+    /// The bound interface's hardware address, as the kernel reports it for this socket
+    /// (`getsockname`: `sockaddr_ll.sll_addr`; right in any network namespace, unlike a
+    /// sysfs path).
+    ///
+    /// Errors: [`Error::Invalid`] when the interface has no 6-byte address; the OS error.
+    pub fn hw_addr(&self) -> Result<[u8; 6]> {
+        // SAFETY: sockaddr_ll is plain old data; all-zero is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: `sll` and `len` are live and `len` holds the size of `sll`; the kernel writes
+        // at most `len` bytes.
+        let rc = unsafe {
+            libc::getsockname(
+                self.fd.as_raw_fd(),
+                (&mut sll as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if rc < 0 {
+            return Err(Error::from_io(
+                io::Error::last_os_error(),
+                "get address of",
+                Object::Other("packet socket"),
+                "af_packet",
+            ));
+        }
+        if sll.sll_halen != 6 {
+            return Err(Error::Invalid(format!(
+                "interface {} has a {}-byte hardware address (not Ethernet)",
+                self.ifindex, sll.sll_halen
+            )));
+        }
+        let mut mac = [0u8; 6];
+        mac.copy_from_slice(&sll.sll_addr[..6]);
+        Ok(mac)
+    }
+
     /// The interface index it is bound to.
     pub fn ifindex(&self) -> u32 {
         self.ifindex
@@ -238,19 +275,6 @@ impl AsFd for PacketSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
-}
-
-/// The MAC address of interface `ifname`, from `/sys/class/net/IFNAME/address`.
-///
-/// Errors: [`Error::Invalid`] when the interface does not exist or has no 6-byte address.
-pub fn interface_mac(ifname: &str) -> Result<[u8; 6]> {
-    if ifname.is_empty() || ifname.contains('/') || ifname.len() >= IFNAMSIZ {
-        return Err(Error::Invalid(format!("bad interface name {ifname:?}")));
-    }
-    let text = std::fs::read_to_string(format!("/sys/class/net/{ifname}/address"))
-        .map_err(|e| Error::Invalid(format!("interface {ifname:?}: {e}")))?;
-    parse_mac(text.trim())
-        .ok_or_else(|| Error::Invalid(format!("interface {ifname:?}: no Ethernet address")))
 }
 
 /// `aa:bb:cc:dd:ee:ff` → bytes.

@@ -65,16 +65,18 @@ pub enum Link {
 }
 
 impl Link {
-    /// The packet socket on `ifname`.
+    /// The packet socket on `ifname`, and the interface's MAC address.
     ///
-    /// Errors: [`PppoeError::Interface`] (unknown interface, no CAP_NET_RAW, no tokio reactor).
-    pub fn packet(ifname: &str) -> Result<Link, PppoeError> {
+    /// Errors: [`PppoeError::Interface`] (unknown interface, not Ethernet, no CAP_NET_RAW, no
+    /// tokio reactor).
+    pub fn packet(ifname: &str) -> Result<(Link, [u8; 6]), PppoeError> {
         let err = |message: String| PppoeError::Interface {
             interface: ifname.to_string(),
             message,
         };
         let sock = l2tp_kernel::PacketSocket::bind(ifname, l2tp_kernel::pppoe::ETH_P_PPP_DISC)
             .map_err(|e| err(e.to_string()))?;
+        let mac = sock.hw_addr().map_err(|e| err(e.to_string()))?;
         match sock.set_recv_buffer(RECV_BUFFER) {
             Ok(got) => tracing::debug!(
                 interface = ifname,
@@ -90,7 +92,7 @@ impl Link {
         // owns the socket, deregistering in its drop before the descriptor closes.
         #[allow(deprecated)]
         let fd = AsyncFd::new(sock).map_err(|e| err(e.to_string()))?;
-        Ok(Link::Packet(fd))
+        Ok((Link::Packet(fd), mac))
     }
 
     fn send(&self, frame: Vec<u8>) -> bool {
@@ -199,7 +201,7 @@ impl Pppoe {
     /// has gone down and a subscriber asks for a session).
     ///
     /// Errors: [`PppoeError::Config`] (no interface, no tunnel or LNS, unknown tunnel),
-    /// [`PppoeError::Interface`] (see [`Link::packet`], [`l2tp_kernel::pppoe::interface_mac`]).
+    /// [`PppoeError::Interface`] (see [`Link::packet`]).
     pub fn start(
         ctx: &Context,
         section: &PppoeSection,
@@ -207,12 +209,8 @@ impl Pppoe {
     ) -> Result<Pppoe, PppoeError> {
         let mut links = Vec::new();
         for ifname in section.all_interfaces() {
-            let mac =
-                l2tp_kernel::pppoe::interface_mac(&ifname).map_err(|e| PppoeError::Interface {
-                    interface: ifname.clone(),
-                    message: e.to_string(),
-                })?;
-            links.push((ifname.clone(), mac, Link::packet(&ifname)?));
+            let (link, mac) = Link::packet(&ifname)?;
+            links.push((ifname, mac, link));
         }
         Self::start_on(ctx, section, tunnels, links)
     }
