@@ -348,3 +348,19 @@ async fn a_padr_the_l2tp_side_cannot_serve_gets_a_pads_with_ac_system_error() {
     assert_eq!(st[0].counters.refused, 1);
     ctx.shutdown().await.expect("shutdown");
 }
+
+#[tokio::test]
+async fn an_unknown_interface_is_named_in_the_error() {
+    let ctx = Context::start(ContextOptions::new(Box::new(NullDataPlane::new())));
+    let section = l2tp_runtime::config::PppoeSection {
+        interfaces: vec!["nosuchif0".into()],
+        lns_ipaddr: Some("192.0.2.1:1701".parse().unwrap()),
+        ..Default::default()
+    };
+    let e = Pppoe::start(&ctx, &section, &[])
+        .err()
+        .expect("no such interface");
+    let text = e.to_string();
+    assert!(text.starts_with("pppoe interface nosuchif0: "), "{text}");
+    ctx.shutdown().await.expect("shutdown");
+}

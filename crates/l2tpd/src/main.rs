@@ -443,6 +443,9 @@ async fn reload_config(
             return current;
         }
     };
+    if current.pppoe != new.pppoe {
+        tracing::warn!("reload: [pppoe] changes apply at the next start (the access concentrator keeps its settings)");
+    }
     let plan = reload::diff(&current, &new);
     let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);
     reload::apply(ctx, &current, new, plan, wait).await
