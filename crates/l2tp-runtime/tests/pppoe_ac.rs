@@ -238,6 +238,10 @@ async fn pppoe_sessions_become_l2tp_calls_and_end_together() {
     })
     .await;
     let sid4 = discover(&to_ac, &mut from_ac).await;
+    let up4_lns = next_matching(&mut lns_ev, "LNS fourth session up", |e| {
+        matches!(e.event, Event::SessionUp { .. })
+    })
+    .await;
     next_matching(&mut lac_ev, "LAC tunnel re-opened", |e| {
         matches!(e.event, Event::TunnelUp { .. })
     })
@@ -268,6 +272,17 @@ async fn pppoe_sessions_become_l2tp_calls_and_end_together() {
         1,
         "only the subscriber's session is held"
     );
+
+    // 6. The AC stops (every handle dropped): PADT to the subscriber, CDN to the LNS.
+    drop(ac);
+    let padt = next_frame(&mut from_ac, Code::Padt).await;
+    assert_eq!(padt.session_id, sid4);
+    next_matching(
+        &mut lns_ev,
+        "LNS: the call cleared when the AC stopped",
+        |e| matches!(e.event, Event::SessionDown { .. }) && e.session_name == up4_lns.session_name,
+    )
+    .await;
 
     lac.shutdown().await.expect("lac shutdown");
     lns.shutdown().await.expect("lns shutdown");

@@ -189,7 +189,8 @@ pub struct PppoeInterfaceStatus {
     pub sessions: Vec<PppoeSessionStatus>,
 }
 
-/// A handle to the running access concentrator: status of every interface.
+/// A handle to the running access concentrator: status of every interface. Dropping every
+/// clone stops it: each subscriber gets a PADT and each of their L2TP calls a CDN.
 #[derive(Clone)]
 pub struct Pppoe {
     tasks: Vec<mpsc::Sender<oneshot::Sender<PppoeInterfaceStatus>>>,
@@ -355,18 +356,26 @@ impl Interface {
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                Some(reply) = self.status_rx.recv() => {
-                    let _ = reply.send(self.status());
-                }
+                r = self.status_rx.recv() => match r {
+                    Some(reply) => {
+                        let _ = reply.send(self.status());
+                    }
+                    // Every `Pppoe` handle is gone: the access concentrator stops.
+                    None => break,
+                },
             }
             self.drive().await;
         }
-        // The runtime is stopping: tell every subscriber.
-        let ids: Vec<u16> = self.sessions.keys().copied().collect();
-        for id in ids {
+        // Stopping (handles dropped, link failed): every subscriber gets a PADT and every
+        // call a CDN (a runtime that has stopped already cleared them).
+        let held: Vec<(u16, String)> = self.sessions.drain().map(|(id, h)| (id, h.name)).collect();
+        self.by_name.clear();
+        for (id, name) in held {
             let _ = self.ac.terminate(id, "access concentrator stopping");
+            self.flush();
+            let _ = self.ctx.close_session(&self.tunnel_name, &name).await;
         }
-        self.flush();
+        tracing::info!(interface = %self.ifname, "PPPoE access concentrator stopped");
     }
 
     /// Acts on the AC's events and sends what it queued.
