@@ -492,6 +492,20 @@ mod tests {
     }
 
     #[test]
+    fn show_pppoe_without_an_access_concentrator_says_so() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let e = rt.block_on(show_pppoe()).unwrap_err();
+        assert!(e.starts_with("no PPPoE access concentrator runs"), "{e}");
+        // The request travels as {"cmd":"show_pppoe"}.
+        assert_eq!(
+            Request::from(ShowPppoe {}).to_line(),
+            "{\"cmd\":\"show_pppoe\"}\n"
+        );
+    }
+
+    #[test]
     fn names_may_not_contain_dots_slashes_whitespace_or_controls() {
         for ok in ["t1", "isp-uplink_2", "#3", "123", "é"] {
             assert_eq!(check_name("tunnel", ok), Ok(()), "{ok}");

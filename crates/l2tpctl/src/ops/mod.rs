@@ -635,3 +635,48 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod pppoe_tests {
+    use super::*;
+    use l2tp_runtime::pppoe::{PppoeCounters, PppoeInterfaceStatus, PppoeSessionStatus};
+
+    #[test]
+    fn show_pppoe_lists_mac_pppoe_id_and_the_l2tp_call_then_counters() {
+        let st = vec![PppoeInterfaceStatus {
+            interface: "eth1".into(),
+            counters: PppoeCounters {
+                padi_in: 12,
+                pads_out: 3,
+                bad_cookie: 2,
+                ..Default::default()
+            },
+            sessions: vec![PppoeSessionStatus {
+                interface: "eth1".into(),
+                mac: "02:5b:00:00:00:07".into(),
+                pppoe_session_id: 2,
+                tunnel: "tolns".into(),
+                session: "pppoe-eth1-2".into(),
+                l2tp_session_id: 28131,
+                state: "up".into(),
+            }],
+        }];
+        let text = pppoe_text(&st);
+        let row = text.lines().nth(1).expect("a session row");
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            cols,
+            [
+                "eth1",
+                "02:5b:00:00:00:07",
+                "2",
+                "tolns",
+                "pppoe-eth1-2",
+                "28131",
+                "up"
+            ]
+        );
+        assert!(text.contains("eth1: 1 session(s); PADI 12 in"), "{text}");
+        assert!(text.contains("bad cookie 2"), "{text}");
+    }
+}
