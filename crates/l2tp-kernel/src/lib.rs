@@ -4,7 +4,8 @@
 //! - [`L2tpNetlink`]: the generic netlink `l2tp` family (tunnels, sessions, dumps, statistics),
 //!   [`L2tpEvents`] for its multicast notifications;
 //! - [`socket`]: tunnel sockets (UDP, L2TP/IP) and PPPoL2TP session sockets;
-//! - [`ppp`]: `/dev/ppp` channels and units (attach, connect, bridge).
+//! - [`ppp`]: `/dev/ppp` channels and units (attach, connect, bridge);
+//! - [`pppoe`]: PPPoE session sockets and the raw packet socket of PPPoE Discovery.
 //!
 //! All calls are blocking and return [`Error`]s that name the object and, when a kernel module
 //! is missing, the module. This is the only crate of the project with `unsafe` code; every
@@ -17,6 +18,7 @@ mod error;
 pub mod message;
 pub mod netlink;
 pub mod ppp;
+pub mod pppoe;
 pub mod sockaddr;
 pub mod socket;
 pub mod stats;
@@ -29,6 +31,7 @@ pub use netlink::{
     TunnelSpec, TunnelTransport,
 };
 pub use ppp::{NpMode, PppChannel, PppUnit};
+pub use pppoe::{PacketSocket, PppoeSocket};
 pub use sockaddr::PppoL2tpAddr;
 pub use socket::{PppoL2tpSocket, TunnelSocket};
 pub use stats::Stats;

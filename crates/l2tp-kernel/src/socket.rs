@@ -77,7 +77,7 @@ pub(crate) fn setsockopt_int(fd: RawFd, level: i32, name: i32, v: i32) -> io::Re
 }
 
 /// `getsockopt(2)` of an int value.
-fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
+pub(crate) fn getsockopt_int(fd: RawFd, level: i32, name: i32) -> io::Result<i32> {
     let mut v: i32 = 0;
     let mut len = std::mem::size_of::<i32>() as libc::socklen_t;
     // SAFETY: `v` and `len` are live and correctly sized for an int option.

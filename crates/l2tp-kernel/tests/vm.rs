@@ -776,3 +776,85 @@ fn eventually(mut f: impl FnMut() -> bool) -> bool {
         ok
     })
 }
+
+/// Receive one frame on a non-blocking packet socket, waiting up to 5 s for it (poll).
+fn recv_frame(s: &l2tp_kernel::PacketSocket) -> Vec<u8> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut buf = [0u8; 1600];
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match s.recv(&mut buf) {
+            Ok(n) => return buf[..n].to_vec(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) => panic!("recv: {e}"),
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        assert!(!left.is_zero(), "no frame within 5 s");
+        let mut fds = [PollFd::new(s.as_fd(), PollFlags::POLLIN)];
+        let ms = PollTimeout::try_from(left.as_millis().min(5000) as i32).unwrap();
+        poll(&mut fds, ms).expect("poll");
+    }
+}
+
+#[test]
+fn pppoe_discovery_frames_cross_packet_sockets_and_pppoe_sessions_carry_ip() {
+    use l2tp_kernel::pppoe::{parse_mac, ETH_P_PPP_DISC};
+    use l2tp_kernel::{PacketSocket, PppoeSocket};
+    let (a, b) = pair("t20", "10.1.20", "20");
+    let mac_of = |ns: &Netns, dev: &str| {
+        parse_mac(ns.sh(&format!("cat /sys/class/net/{dev}/address")).trim()).unwrap()
+    };
+    let (mac_a, mac_b) = (mac_of(&a, "va"), mac_of(&b, "vb"));
+
+    // Discovery: a raw frame with EtherType 0x8863 from A arrives whole at B's packet socket;
+    // each socket knows its interface's MAC.
+    let sa = a.run(|| PacketSocket::bind("va", ETH_P_PPP_DISC).unwrap());
+    let sb = b.run(|| PacketSocket::bind("vb", ETH_P_PPP_DISC).unwrap());
+    assert_eq!(sa.hw_addr().unwrap(), mac_a);
+    assert_eq!(sb.hw_addr().unwrap(), mac_b);
+    assert!(sb.set_recv_buffer(1 << 20).unwrap() >= 1 << 20);
+    let mut padi = Vec::new();
+    padi.extend_from_slice(&[0xff; 6]);
+    padi.extend_from_slice(&mac_a);
+    padi.extend_from_slice(&[0x88, 0x63, 0x11, 0x09, 0, 0, 0, 4, 0x01, 0x01, 0, 0]);
+    assert_eq!(sa.send(&padi).unwrap(), padi.len());
+    let got = recv_frame(&sb);
+    assert_eq!(
+        &got[..padi.len()],
+        &padi[..],
+        "frame arrives unchanged (padded to 60)"
+    );
+    // Bound to 0x8863: other EtherTypes do not reach it (the ping below is IPv4 and ARP).
+    let n_unknown = sb.recv(&mut [0u8; 64]).err().map(|e| e.kind());
+    assert_eq!(n_unknown, Some(std::io::ErrorKind::WouldBlock));
+
+    // Session stage: PPPoE session 7 between the two MACs, each end a PPP unit on its
+    // channel (no pppd): IP crosses it, so sockaddr_pppox and PPPIOCGCHAN are right.
+    let end = |ns: &Netns, peer: [u8; 6], dev: &'static str| {
+        ns.run(move || {
+            let s = PppoeSocket::connect(7, peer, dev).unwrap();
+            let chan = PppChannel::attach(s.channel_index().unwrap()).unwrap();
+            let unit = PppUnit::new(None).unwrap();
+            chan.connect(&unit).unwrap();
+            unit.set_np_mode(PPP_IP, NpMode::Pass).unwrap();
+            (s, chan, unit)
+        })
+    };
+    let (_sa7, _ca, ua) = end(&a, mac_b, "va");
+    let (_sb7, _cb, ub) = end(&b, mac_a, "vb");
+    a.sh(&format!(
+        "ip addr add 10.120.0.1 peer 10.120.0.2/32 dev {0} && ip link set {0} up",
+        ua.ifname()
+    ));
+    b.sh(&format!(
+        "ip addr add 10.120.0.2 peer 10.120.0.1/32 dev {0} && ip link set {0} up",
+        ub.ifname()
+    ));
+    ping(&a, "10.120.0.2");
+    // A reserved session ID never reaches the kernel.
+    assert!(matches!(
+        PppoeSocket::connect(0xffff, mac_b, "va"),
+        Err(Error::Invalid(_))
+    ));
+}

@@ -54,6 +54,8 @@ pub enum Request {
     DeleteSession(DeleteSession),
     /// See [`Monitor`].
     Monitor(Monitor),
+    /// See [`ShowPppoe`].
+    ShowPppoe(ShowPppoe),
 }
 
 impl Request {
@@ -94,6 +96,14 @@ pub struct Show {
     pub session: Option<String>,
 }
 call!(Show => Vec<TunnelStatus>);
+
+/// `{"cmd":"show_pppoe"}`: the PPPoE access concentrator's interfaces, Discovery counters
+/// and sessions (subscriber MAC, PPPoE session ID, the L2TP call). An error when the daemon
+/// runs no access concentrator.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShowPppoe {}
+call!(ShowPppoe => Vec<crate::pppoe::PppoeInterfaceStatus>);
 
 /// `{"cmd":"stats"}`: runtime-wide counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -36,6 +36,9 @@ struct KSession {
     pppox: Option<k::PppoL2tpSocket>,
     /// The /dev/ppp channel handle that holds a bridge to another session's channel.
     bridge: Option<k::PppChannel>,
+    /// Pseudowire pppac: the PPPoE session socket whose channel is bridged to this session's
+    /// (the bridge itself is held in `bridge`).
+    pppoe: Option<k::PppoeSocket>,
 }
 
 /// The Linux kernel data plane. Blocking calls (netlink round trips of a few microseconds).
@@ -230,17 +233,14 @@ impl DataPlane for KernelDataPlane {
             Pseudowire::Eth => {
                 k::SessionSpec::eth(spec.tunnel_id, spec.session_id, spec.peer_session_id)
             }
-            Pseudowire::Ppp => k::SessionSpec::ppp(
+            // pppac is a PPP session for the kernel's L2TP (L2TPv2 carries no pseudowire type
+            // on the wire); what differs is the far end of its PPP channel: a PPPoE session.
+            Pseudowire::Ppp | Pseudowire::Pppac => k::SessionSpec::ppp(
                 spec.tunnel_id,
                 spec.peer_tunnel_id,
                 spec.session_id,
                 spec.peer_session_id,
             ),
-            Pseudowire::Pppac => {
-                return Err(DataPlaneError::Unsupported(
-                    "pseudowire pppac (PPPoE bridging) in the kernel data plane".into(),
-                ))
-            }
             Pseudowire::EthVlan => {
                 return Err(DataPlaneError::Unsupported(
                     "pseudowire eth_vlan in the kernel (l2tp_eth carries Ethernet only; use \
@@ -268,7 +268,9 @@ impl DataPlane for KernelDataPlane {
         self.nl.create_session(&ks).map_err(map_err)?;
         let mut handle = SessionHandle::default();
         let mut pppox = None;
-        if spec.pseudowire == Pseudowire::Ppp {
+        let mut pppoe = None;
+        let mut bridge = None;
+        if matches!(spec.pseudowire, Pseudowire::Ppp | Pseudowire::Pppac) {
             let Some(fd) = t.control.as_ref().map(|c| c.as_raw_fd()) else {
                 let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
                 return Err(DataPlaneError::Unsupported(
@@ -296,6 +298,20 @@ impl DataPlane for KernelDataPlane {
                 let _ = sock.set_lns_mode(true);
             }
             handle.ppp_channel = sock.channel_index().ok();
+            if let Some((pppoe_sid, mac)) = spec.pppoe {
+                match bridge_pppoe(&sock, pppoe_sid, mac, spec.interface_name.as_deref()) {
+                    Ok((s, ch)) => {
+                        handle.interface_name = spec.interface_name.clone();
+                        pppoe = Some(s);
+                        bridge = Some(ch);
+                    }
+                    Err(e) => {
+                        drop(sock);
+                        let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
+                        return Err(e);
+                    }
+                }
+            }
             pppox = Some(sock);
         } else if let Ok(info) = self.nl.get_session(spec.tunnel_id, spec.session_id) {
             handle.interface_name = info.ifname;
@@ -305,7 +321,8 @@ impl DataPlane for KernelDataPlane {
                 spec.session_id,
                 KSession {
                     pppox,
-                    bridge: None,
+                    bridge,
+                    pppoe,
                 },
             );
         }
@@ -353,7 +370,9 @@ impl DataPlane for KernelDataPlane {
     }
 
     fn ppp_fd(&self, tunnel_id: u32, session_id: u32) -> Option<i32> {
+        // A pppac session's PPP runs between the PPPoE client and the LNS: no pppd here.
         self.session(tunnel_id, session_id)
+            .filter(|s| s.pppoe.is_none())
             .and_then(|s| s.pppox.as_ref())
             .map(|p| p.as_raw_fd())
     }
@@ -378,6 +397,33 @@ impl DataPlane for KernelDataPlane {
     fn blocking(&self) -> bool {
         true
     }
+}
+
+/// Pseudowire pppac: connect a PPPoE session socket to (`pppoe_sid`, `mac`, `dev`) and bridge
+/// its PPP channel with the PPPoL2TP socket's (`PPPIOCBRIDGECHAN`, which links both
+/// directions). Returns the socket and the /dev/ppp handle holding the bridge; dropping them
+/// undoes both.
+fn bridge_pppoe(
+    l2tp: &k::PppoL2tpSocket,
+    pppoe_sid: u16,
+    mac: [u8; 6],
+    dev: Option<&str>,
+) -> Result<(k::PppoeSocket, k::PppChannel), DataPlaneError> {
+    let dev = dev.ok_or_else(|| {
+        DataPlaneError::Invalid("pseudowire pppac needs the PPPoE interface name".into())
+    })?;
+    let pppoe = k::PppoeSocket::connect(pppoe_sid, mac, dev).map_err(map_err)?;
+    let ours = l2tp.channel_index().map_err(map_err)?;
+    let theirs = pppoe.channel_index().map_err(map_err)?;
+    let ch = k::PppChannel::attach(ours).map_err(map_err)?;
+    ch.bridge(theirs).map_err(map_err)?;
+    tracing::debug!(
+        pppoe_session = pppoe_sid,
+        dev,
+        channels = ?(ours, theirs),
+        "PPPoE session bridged to PPPoL2TP"
+    );
+    Ok((pppoe, ch))
 }
 
 impl KernelDataPlane {

@@ -11,6 +11,7 @@
 //!   sessions, subscribe to events, read status and counters, shut down.
 //! - [`status`]: serialisable snapshots for the CLI and the control socket;
 //!   [`control`]: the control socket's requests, replies and events (l2tpd and l2tpctl).
+//! - [`pppoe`]: the PPPoE access concentrator that switches subscribers into L2TPv2 calls.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -21,6 +22,7 @@ pub mod dataplane;
 pub mod driver;
 pub mod kernel;
 pub mod pppd;
+pub mod pppoe;
 pub mod ratelimit;
 pub mod status;
 pub mod userspace;

@@ -373,3 +373,42 @@ fn ppp_keys_are_read_and_bad_values_are_located() {
         "ppp_user and ppp_password go together",
     );
 }
+
+#[test]
+fn pppoe_table_needs_a_known_dialling_v2_tunnel_and_an_interface() {
+    assert_err(
+        &format!("{T}[pppoe]\ninterfaces = [\"eth1\"]\ntunnel = \"nope\"\n"),
+        "t.toml:",
+        "pppoe: tunnel \"nope\" is not configured",
+    );
+    assert_err(
+        &format!("{T}[pppoe]\ntunnel = \"t1\"\n"),
+        "t.toml:",
+        "needs an interface",
+    );
+    assert_err(
+        &format!("{T}[pppoe]\ninterfaces = [\"eth1\"]\n"),
+        "t.toml:",
+        "needs a tunnel or an LNS address",
+    );
+    assert_err(
+        "[tunnel.l]\nlocal = \"127.0.0.1:1701\"\nlisten = true\n[pppoe]\ninterfaces = [\"eth1\"]\ntunnel = \"l\"\n",
+        "t.toml:",
+        "must be a dynamic L2TPv2 tunnel that dials",
+    );
+    assert_err(
+        &format!("{T}[pppoe]\ninterfaces = [\"eth1\"]\ntunnel = \"t1\"\nac = \"x\"\n"),
+        "t.toml:6:1: pppoe.ac: ",
+        "unrecognised parameter 'ac'",
+    );
+    assert_err(
+        &format!("{T}[pppoe]\ninterfaces = [\"a/b\"]\ntunnel = \"t1\"\n"),
+        "t.toml:",
+        "bad interface name \"a/b\"",
+    );
+    assert_err(
+        &format!("{T}[pppoe]\ninterfaces = [\"eth1\"]\ntunnel = \"t1\"\nmax_sessions = 0\n"),
+        "t.toml:6:1: pppoe.max_sessions: ",
+        "out of range",
+    );
+}

@@ -321,6 +321,31 @@ lns_ipaddr = "192.0.2.10:1701"
 }
 
 #[test]
+fn pppoe_table_is_read_and_merges_with_kpppoed_keys() {
+    let text = r#"
+interface_name = "eth0"
+[tunnel.up]
+peer = "192.0.2.1:1701"
+[pppoe]
+interfaces = ["eth1", "eth0"]
+ac_name = "bras"
+services = ["internet"]
+tunnel = "up"
+max_sessions = 100
+max_sessions_per_mac = 2
+"#;
+    let c = Config::parse(text, "p.toml").unwrap();
+    let p = c.pppoe.unwrap();
+    assert_eq!(p.ac_name, "bras");
+    assert_eq!(p.all_interfaces(), ["eth0", "eth1"]);
+    assert_eq!(p.services, ["internet"]);
+    assert_eq!(p.tunnel.as_deref(), Some("up"));
+    assert_eq!(p.max_sessions, Some(100));
+    assert_eq!(p.max_sessions_per_mac, Some(2));
+    assert_eq!(c.tunnels.len(), 1);
+}
+
+#[test]
 fn sections_convert_to_engine_configs() {
     let c = Config::parse(EVERY_KEY, "every.toml").unwrap();
     let t1 = c.tunnel("t1").unwrap();

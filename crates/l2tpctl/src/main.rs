@@ -125,6 +125,9 @@ enum ShowCmd {
         /// Only this session of it: a name or a local session ID.
         session: Option<String>,
     },
+    /// `show pppoe`: the PPPoE access concentrator's sessions (interface, subscriber MAC,
+    /// PPPoE session ID, the L2TP call) and each interface's Discovery counters.
+    Pppoe,
 }
 
 #[derive(Subcommand)]
@@ -212,15 +215,20 @@ fn main() -> ExitCode {
             state,
             name,
         } => {
-            let what = match what {
-                None => ops::ShowWhat::All,
-                Some(ShowCmd::Tunnel { tunnel }) => ops::ShowWhat::Tunnels(tunnel),
-                Some(ShowCmd::Session { tunnel, session }) => {
-                    ops::ShowWhat::Sessions(tunnel, session)
-                }
-            };
             let filter = ops::Filter { peer, state, name };
-            ops::show(path, &what, &filter, json)
+            match what {
+                Some(ShowCmd::Pppoe) => ops::show_pppoe(path, json),
+                None => ops::show(path, &ops::ShowWhat::All, &filter, json),
+                Some(ShowCmd::Tunnel { tunnel }) => {
+                    ops::show(path, &ops::ShowWhat::Tunnels(tunnel), &filter, json)
+                }
+                Some(ShowCmd::Session { tunnel, session }) => ops::show(
+                    path,
+                    &ops::ShowWhat::Sessions(tunnel, session),
+                    &filter,
+                    json,
+                ),
+            }
         }
         Command::Stats { json } => ops::stats(path, json),
         Command::Create {

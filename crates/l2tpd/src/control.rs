@@ -18,7 +18,7 @@ use std::time::Duration;
 use l2tp_runtime::config::{Config, Profile, SessionSection, TunnelSection};
 use l2tp_runtime::control::{
     self, Call, CreateSession, CreateTunnel, DeleteSession, DeleteTunnel, Event, Reply, Request,
-    SessionCreated, Show, Stats, StatsReply, TunnelCreated,
+    SessionCreated, Show, ShowPppoe, Stats, StatsReply, TunnelCreated,
 };
 use l2tp_runtime::status::{Named, TunnelStatus};
 use l2tp_runtime::Context;
@@ -267,6 +267,7 @@ async fn handle(ctx: &Context, req: Request, profile: Profile) -> String {
         Request::DeleteTunnel(r) => line(&r, delete_tunnel(ctx, &r).await),
         Request::CreateSession(r) => line(&r, create_session(ctx, &r, profile).await),
         Request::DeleteSession(r) => line(&r, delete_session(ctx, &r).await),
+        Request::ShowPppoe(r) => line(&r, show_pppoe().await),
         Request::Monitor(r) => line(
             &r,
             Err("monitor must be the last request on a connection".into()),
@@ -286,6 +287,13 @@ async fn show(ctx: &Context, r: &Show) -> Result<<Show as Call>::Output, String>
         (None, Some(_)) => return Err("show: a session is named within its tunnel".into()),
     }
     .map_err(driver_error)
+}
+
+async fn show_pppoe() -> Result<<ShowPppoe as Call>::Output, String> {
+    match crate::PPPOE.get() {
+        Some(p) => Ok(p.status().await),
+        None => Err("no PPPoE access concentrator runs (no [pppoe] in the configuration)".into()),
+    }
 }
 
 async fn stats(ctx: &Context) -> Result<<Stats as Call>::Output, String> {
@@ -487,6 +495,20 @@ mod tests {
 
     fn obj(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn show_pppoe_without_an_access_concentrator_says_so() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let e = rt.block_on(show_pppoe()).unwrap_err();
+        assert!(e.starts_with("no PPPoE access concentrator runs"), "{e}");
+        // The request travels as {"cmd":"show_pppoe"}.
+        assert_eq!(
+            Request::from(ShowPppoe {}).to_line(),
+            "{\"cmd\":\"show_pppoe\"}\n"
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! Operations: a control socket for `l2tpctl` (`--control PATH`, see
 //! `docs/control-protocol.md`), a Prometheus endpoint (`--metrics ADDR`), systemd readiness
 //! notification (`READY=1` / `RELOADING=1` / `STOPPING=1`), and SIGHUP to reload the config
-//! file. Invoked as `kl2tpd` or `ql2tpd` (a symlink), it takes that daemon's default config
-//! path and tunnel defaults.
+//! file. Invoked as `kl2tpd`, `ql2tpd` or `kpppoed` (a symlink), it takes that daemon's default
+//! config path and tunnel defaults. A `[pppoe]` table (or kpppoed's top-level keys) starts the
+//! PPPoE access concentrator (`l2tp_runtime::pppoe`).
 #![forbid(unsafe_code)]
 
 mod control;
@@ -124,6 +125,10 @@ fn chosen_kind(args: &Args, config: &Config) -> DataPlaneKind {
     }
 }
 
+/// The PPPoE access concentrator, once started (for the control socket and metrics).
+pub(crate) static PPPOE: std::sync::OnceLock<l2tp_runtime::pppoe::Pppoe> =
+    std::sync::OnceLock::new();
+
 /// The daemon profile and default config path that the program name (argv[0]) selects.
 fn profile_for(argv0: &str) -> (Profile, &'static str) {
     let name = Path::new(argv0)
@@ -133,6 +138,7 @@ fn profile_for(argv0: &str) -> (Profile, &'static str) {
     match name {
         "kl2tpd" => (Profile::Kl2tpd, "/etc/kl2tpd/kl2tpd.toml"),
         "ql2tpd" => (Profile::Ql2tpd, "/etc/ql2tpd/ql2tpd.toml"),
+        "kpppoed" => (Profile::Kl2tpd, "/etc/kpppoed/kpppoed.toml"),
         _ => (Profile::L2tpd, "/etc/l2tpd/l2tpd.toml"),
     }
 }
@@ -364,6 +370,16 @@ async fn run(
             .await
             .with_context(|| format!("tunnel {name}"))?;
     }
+    // The PPPoE access concentrator, when configured (`[pppoe]` or kpppoed's keys): after the
+    // tunnels, so that its tunnel exists (it re-opens it on demand when it has gone down).
+    let pppoe = match &config.pppoe {
+        Some(section) => {
+            let p = l2tp_runtime::pppoe::Pppoe::start(&ctx, section, &config.tunnels)?;
+            let _ = PPPOE.set(p.clone());
+            Some(p)
+        }
+        None => None,
+    };
     let (control_task, control_socket) = match control {
         Some(((listener, socket), path)) => {
             tracing::info!(path = %path.display(), "control socket ready");
@@ -398,6 +414,7 @@ async fn run(
     if let Some(t) = metrics_task {
         t.abort();
     }
+    drop(pppoe);
     let left = ctx.shutdown().await.unwrap_or(0);
     if left > 0 {
         tracing::warn!(tunnels = left, "peers did not acknowledge StopCCN in time");
@@ -426,6 +443,9 @@ async fn reload_config(
             return current;
         }
     };
+    if current.pppoe != new.pppoe {
+        tracing::warn!("reload: [pppoe] changes apply at the next start (the access concentrator keeps its settings)");
+    }
     let plan = reload::diff(&current, &new);
     let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);
     reload::apply(ctx, &current, new, plan, wait).await

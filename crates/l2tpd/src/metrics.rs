@@ -96,7 +96,13 @@ async fn handle(mut stream: TcpStream, ctx: Context) {
         return;
     }
     let body = match (ctx.status().await, ctx.stats().await) {
-        (Ok(status), Ok(stats)) => render(&status, &stats),
+        (Ok(status), Ok(stats)) => {
+            let mut body = render(&status, &stats);
+            if let Some(p) = crate::PPPOE.get() {
+                body.push_str(&render_pppoe(&p.status().await));
+            }
+            body
+        }
         _ => {
             let _ = respond(
                 &mut stream,
@@ -139,6 +145,73 @@ fn label(v: &str) -> String {
 fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// The PPPoE access concentrator's families: sessions per interface, Discovery frames by
+/// code and direction, refusals by reason.
+pub fn render_pppoe(st: &[l2tp_runtime::pppoe::PppoeInterfaceStatus]) -> String {
+    let mut out = String::new();
+    family(
+        &mut out,
+        "l2tp_pppoe_sessions",
+        "gauge",
+        "PPPoE sessions held, by interface.",
+    );
+    for i in st {
+        let _ = writeln!(
+            out,
+            "l2tp_pppoe_sessions{{interface=\"{}\"}} {}",
+            label(&i.interface),
+            i.sessions.len()
+        );
+    }
+    family(
+        &mut out,
+        "l2tp_pppoe_discovery_total",
+        "counter",
+        "PPPoE Discovery frames, by interface, code and direction.",
+    );
+    for i in st {
+        let c = &i.counters;
+        for (code, dir, n) in [
+            ("padi", "rx", c.padi_in),
+            ("pado", "tx", c.pado_out),
+            ("padr", "rx", c.padr_in),
+            ("pads", "tx", c.pads_out),
+            ("pads_error", "tx", c.pads_error_out),
+            ("padt", "rx", c.padt_in),
+            ("padt", "tx", c.padt_out),
+        ] {
+            let _ = writeln!(
+                out,
+                "l2tp_pppoe_discovery_total{{interface=\"{}\",code=\"{code}\",direction=\"{dir}\"}} {n}",
+                label(&i.interface)
+            );
+        }
+    }
+    family(
+        &mut out,
+        "l2tp_pppoe_refused_total",
+        "counter",
+        "PPPoE Discovery frames refused or dropped, by interface and reason.",
+    );
+    for i in st {
+        let c = &i.counters;
+        for (why, n) in [
+            ("bad_cookie", c.bad_cookie),
+            ("malformed", c.malformed),
+            ("rate_limited", c.rate_limited),
+            ("refused", c.refused),
+            ("tx_error", c.tx_errors),
+        ] {
+            let _ = writeln!(
+                out,
+                "l2tp_pppoe_refused_total{{interface=\"{}\",reason=\"{why}\"}} {n}",
+                label(&i.interface)
+            );
+        }
+    }
+    out
 }
 
 /// The exposition text for one snapshot.
@@ -402,6 +475,32 @@ mod tests {
 
     /// Every counter of `RuntimeStats` (however many it gets) is exported: each is given a
     /// distinct value, which must show up as a sample.
+    #[test]
+    fn pppoe_families_count_discovery_by_code_and_refusals() {
+        use l2tp_runtime::pppoe::{PppoeCounters, PppoeInterfaceStatus};
+        let st = vec![PppoeInterfaceStatus {
+            interface: "eth1".into(),
+            counters: PppoeCounters {
+                padi_in: 7,
+                padt_out: 2,
+                bad_cookie: 3,
+                ..Default::default()
+            },
+            sessions: Vec::new(),
+        }];
+        let text = render_pppoe(&st);
+        assert!(text.contains("l2tp_pppoe_sessions{interface=\"eth1\"} 0\n"));
+        assert!(text.contains(
+            "l2tp_pppoe_discovery_total{interface=\"eth1\",code=\"padi\",direction=\"rx\"} 7\n"
+        ));
+        assert!(text.contains(
+            "l2tp_pppoe_discovery_total{interface=\"eth1\",code=\"padt\",direction=\"tx\"} 2\n"
+        ));
+        assert!(
+            text.contains("l2tp_pppoe_refused_total{interface=\"eth1\",reason=\"bad_cookie\"} 3\n")
+        );
+    }
+
     #[test]
     fn every_runtime_counter_is_exported() {
         fn number_leaves(

@@ -283,7 +283,7 @@ fn sd_notify_sends_ready_then_stopping() {
 #[test]
 fn program_name_selects_the_go_l2tp_profile_and_default_config() {
     let dir = TempDir::new("argv0");
-    for name in ["kl2tpd", "ql2tpd", "l2tpd"] {
+    for name in ["kl2tpd", "ql2tpd", "l2tpd", "kpppoed"] {
         std::os::unix::fs::symlink(L2TPD, dir.path(name)).unwrap();
     }
     // A v2 tunnel without `kind`: dynamic for l2tpd and kl2tpd, static for ql2tpd (which needs
@@ -312,6 +312,7 @@ fn program_name_selects_the_go_l2tp_profile_and_default_config() {
         ("kl2tpd", "/etc/kl2tpd/kl2tpd.toml"),
         ("ql2tpd", "/etc/ql2tpd/ql2tpd.toml"),
         ("l2tpd", "/etc/l2tpd/l2tpd.toml"),
+        ("kpppoed", "/etc/kpppoed/kpppoed.toml"),
     ] {
         if std::path::Path::new(path).exists() {
             continue; // A real installation: cannot observe the default this way.
@@ -329,4 +330,35 @@ fn program_name_selects_the_go_l2tp_profile_and_default_config() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+}
+
+#[test]
+fn kpppoed_config_is_accepted_as_is() {
+    let dir = TempDir::new("kpppoed");
+    std::os::unix::fs::symlink(L2TPD, dir.path("kpppoed")).unwrap();
+    let cfg = dir.path("kpppoed.toml");
+    std::fs::write(
+        &cfg,
+        "ac_name = \"my-ac\"\ninterface_name = \"eth0\"\nservices = [\"internet\"]\nlns_ipaddr = \"192.0.2.10:1701\"\n",
+    )
+    .unwrap();
+    let o = Command::new(dir.path("kpppoed"))
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Without the LNS address it says what is missing.
+    std::fs::write(&cfg, "interface_name = \"eth0\"\n").unwrap();
+    let o = Command::new(dir.path("kpppoed"))
+        .arg("check-config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("needs a tunnel or an LNS address"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }

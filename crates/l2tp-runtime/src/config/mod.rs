@@ -70,7 +70,18 @@
 //! carries data messages ([`DataPlaneKind`]).
 //!
 //! kpppoed's top-level keys (`ac_name`, `interface_name`, `services`, `lns_ipaddr`) are read into
-//! [`PppoeSection`].
+//! [`PppoeSection`], as is the `[pppoe]` table (extension):
+//!
+//! ```toml
+//! [pppoe]
+//! interfaces = ["eth1"]        # Ethernet interfaces to answer PADI on (required)
+//! ac_name = "l2tp-rs"          # AC-Name in PADO (default "kpppoed")
+//! services = ["internet"]      # Service-Names offered (default: any)
+//! tunnel = "t1"                # the configured dynamic L2TPv2 tunnel carrying the sessions
+//! lns = "192.0.2.1:1701"       # or: the LNS to open a tunnel to on demand
+//! max_sessions = 65534         # PPPoE sessions per interface
+//! max_sessions_per_mac = 4     # PPPoE sessions per subscriber MAC
+//! ```
 //!
 //! # Tunnel kind
 //!
@@ -262,17 +273,41 @@ impl std::str::FromStr for DataPlaneKind {
     }
 }
 
-/// kpppoed's top-level keys.
+/// The PPPoE access concentrator: the `[pppoe]` table, or kpppoed's top-level keys (both
+/// fill the same fields). See [`crate::pppoe`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct PppoeSection {
-    /// `ac_name` (default "kpppoed").
+    /// `ac_name`: the AC-Name TAG of every PADO (default "kpppoed").
     pub ac_name: String,
-    /// `interface_name`: the Ethernet interface to listen for PADI on.
+    /// kpppoed's `interface_name`: the Ethernet interface to listen for PADI on.
     pub interface_name: Option<String>,
-    /// `services`: service names offered.
+    /// `[pppoe] interfaces`: Ethernet interfaces to answer PADI on (with `interface_name`:
+    /// see [`PppoeSection::all_interfaces`]).
+    pub interfaces: Vec<String>,
+    /// `services`: Service-Names offered; empty = any.
     pub services: Vec<String>,
-    /// `lns_ipaddr`: the LNS to dial for each PPPoE session.
+    /// `lns_ipaddr` (kpppoed; `[pppoe] lns` too): the LNS to dial for PPPoE sessions when no
+    /// `tunnel` is named: an L2TPv2 tunnel to it is opened on demand.
     pub lns_ipaddr: Option<SocketAddr>,
+    /// `[pppoe] tunnel`: the configured dynamic L2TPv2 tunnel that carries the sessions.
+    pub tunnel: Option<String>,
+    /// `[pppoe] max_sessions`: PPPoE sessions per interface at most (default 65534).
+    pub max_sessions: Option<u32>,
+    /// `[pppoe] max_sessions_per_mac`: sessions one subscriber MAC may hold (default 4).
+    pub max_sessions_per_mac: Option<u32>,
+}
+
+impl PppoeSection {
+    /// `interface_name` (if any) then `interfaces`, without repeats.
+    pub fn all_interfaces(&self) -> Vec<String> {
+        let mut v: Vec<String> = self.interface_name.iter().cloned().collect();
+        for i in &self.interfaces {
+            if !v.contains(i) {
+                v.push(i.clone());
+            }
+        }
+        v
+    }
 }
 
 /// One `[tunnel.NAME]` table.
@@ -362,6 +397,9 @@ pub struct SessionSection {
     pub bridge: Option<(String, String)>,
     /// The `ppp_*` keys: PPP terminated in this process (user-space data plane).
     pub ppp: PppSettings,
+    /// Calling Number AVP of the ICRQ (not a config key: the PPPoE access concentrator puts
+    /// the subscriber's MAC address here).
+    pub calling_number: Option<String>,
 }
 
 /// The `ppp_*` keys of a session: how the user-space data plane terminates its PPP (see
@@ -426,6 +464,7 @@ impl Default for SessionSection {
             pppd_args: None,
             bridge: None,
             ppp: PppSettings::default(),
+            calling_number: None,
         }
     }
 }
@@ -583,6 +622,7 @@ impl SessionSection {
             },
             data_sequencing: if self.seqnum { 2 } else { 0 },
             interface_name: self.interface_name.clone(),
+            calling_number: self.calling_number.as_ref().map(|c| c.as_bytes().to_vec()),
             ..SessionConfig::default()
         }
     }

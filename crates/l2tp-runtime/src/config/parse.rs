@@ -242,6 +242,9 @@ impl Cx<'_> {
                     pppoe.get_or_insert_with(PppoeSection::default).lns_ipaddr =
                         Some(self.addr(&at, item)?)
                 }
+                "pppoe" => {
+                    self.pppoe_table(&at, item, pppoe.get_or_insert_with(PppoeSection::default))?
+                }
                 _ => return Err(self.err(&at, format!("unrecognised parameter '{k}'"))),
             }
         }
@@ -255,11 +258,75 @@ impl Cx<'_> {
             None if pppoe.is_some() => Vec::new(),
             None => return Err(self.err(&top, "no tunnel table present")),
         };
+        if let Some(p) = &pppoe {
+            self.check_pppoe(p, &tunnels)?;
+        }
         Ok(Config {
             tunnels,
             pppoe,
             dataplane,
         })
+    }
+
+    /// The `[pppoe]` table (extension).
+    fn pppoe_table(&self, at: &At, item: &Item, p: &mut PppoeSection) -> R<()> {
+        let t = item
+            .as_table_like()
+            .ok_or_else(|| self.err(at, format!("expect a table, got {}", describe(item))))?;
+        for (k, kat, item) in self.entries(at, t) {
+            match k.as_str() {
+                "interfaces" => p.interfaces = self.strings(&kat, item)?,
+                "ac_name" => p.ac_name = self.string(&kat, item)?,
+                "services" => p.services = self.strings(&kat, item)?,
+                "tunnel" => p.tunnel = Some(self.string(&kat, item)?),
+                "lns" => p.lns_ipaddr = Some(self.addr(&kat, item)?),
+                "max_sessions" => p.max_sessions = Some(self.int(&kat, item, 1, 65534)? as u32),
+                "max_sessions_per_mac" => {
+                    p.max_sessions_per_mac = Some(self.int(&kat, item, 1, 65534)? as u32)
+                }
+                _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
+            }
+        }
+        for i in &p.interfaces {
+            if i.is_empty() || i.len() > 15 || i.contains('/') {
+                return Err(self.err(
+                    &at.child("interfaces", None, None),
+                    format!("bad interface name {i:?}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The access concentrator needs interfaces and a way to the LNS: a configured dynamic
+    /// L2TPv2 tunnel (`tunnel`) or an address (`lns` / `lns_ipaddr`).
+    fn check_pppoe(&self, p: &PppoeSection, tunnels: &[(String, TunnelSection)]) -> R<()> {
+        let top = At {
+            key: "pppoe".into(),
+            span: None,
+        };
+        if p.all_interfaces().is_empty() {
+            return Err(self.err(&top, "needs an interface (interfaces or interface_name)"));
+        }
+        match (&p.tunnel, &p.lns_ipaddr) {
+            (Some(name), _) => {
+                let Some((_, t)) = tunnels.iter().find(|(n, _)| n == name) else {
+                    return Err(self.err(&top, format!("tunnel {name:?} is not configured")));
+                };
+                if t.kind != TunnelKind::Dynamic || t.version != Version::V2 || t.listen {
+                    return Err(self.err(
+                        &top,
+                        format!("tunnel {name:?} must be a dynamic L2TPv2 tunnel that dials (no listen)"),
+                    ));
+                }
+                Ok(())
+            }
+            (None, Some(_)) => Ok(()),
+            (None, None) => Err(self.err(
+                &top,
+                "needs a tunnel or an LNS address (tunnel, lns or lns_ipaddr)",
+            )),
+        }
     }
 
     fn tunnels(&self, at: &At, item: &Item, profile: Profile) -> R<Vec<(String, TunnelSection)>> {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use l2tp_proto::wire::{error_code, result};
 use l2tp_runtime::control::{
     find_session, find_tunnel, CreateSession, CreateTunnel, DeleteSession, DeleteTunnel, Event,
-    EventKind, Show, Stats, StatsReply,
+    EventKind, Show, ShowPppoe, Stats, StatsReply,
 };
 use l2tp_runtime::status::{SessionStatus, TunnelStatus};
 use serde::Serialize;
@@ -54,6 +54,17 @@ fn show_call(client: &mut Client, scope: Show) -> Result<Vec<TunnelStatus>, Stri
         Err(e) if scoped && e.contains("unknown field") => client.call(Show::default()),
         r => r,
     }
+}
+
+/// `show pppoe`.
+pub fn show_pppoe(path: &Path, json: bool) -> Result<(), String> {
+    let result = Client::connect(path)?.call(ShowPppoe {})?;
+    print(&if json {
+        format!("{}\n", serde_json::to_string(&result).unwrap_or_default())
+    } else {
+        pppoe_text(&result)
+    });
+    Ok(())
 }
 
 /// `stats`.
@@ -646,5 +657,50 @@ mod tests {
             session_outcome(&st, "t10", "c", 3),
             Outcome::Failed("session t10/c is gone".into())
         );
+    }
+}
+
+#[cfg(test)]
+mod pppoe_tests {
+    use super::*;
+    use l2tp_runtime::pppoe::{PppoeCounters, PppoeInterfaceStatus, PppoeSessionStatus};
+
+    #[test]
+    fn show_pppoe_lists_mac_pppoe_id_and_the_l2tp_call_then_counters() {
+        let st = vec![PppoeInterfaceStatus {
+            interface: "eth1".into(),
+            counters: PppoeCounters {
+                padi_in: 12,
+                pads_out: 3,
+                bad_cookie: 2,
+                ..Default::default()
+            },
+            sessions: vec![PppoeSessionStatus {
+                interface: "eth1".into(),
+                mac: "02:5b:00:00:00:07".into(),
+                pppoe_session_id: 2,
+                tunnel: "tolns".into(),
+                session: "pppoe-eth1-2".into(),
+                l2tp_session_id: 28131,
+                state: "up".into(),
+            }],
+        }];
+        let text = pppoe_text(&st);
+        let row = text.lines().nth(1).expect("a session row");
+        let cols: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(
+            cols,
+            [
+                "eth1",
+                "02:5b:00:00:00:07",
+                "2",
+                "tolns",
+                "pppoe-eth1-2",
+                "28131",
+                "up"
+            ]
+        );
+        assert!(text.contains("eth1: 1 session(s); PADI 12 in"), "{text}");
+        assert!(text.contains("bad cookie 2"), "{text}");
     }
 }

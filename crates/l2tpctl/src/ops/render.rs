@@ -432,3 +432,46 @@ pub fn event_text(ev: &Event) -> String {
     kv("missed", ev.missed.map(|x| x.to_string()));
     out
 }
+
+/// `show pppoe` as text: one table of sessions, then each interface's Discovery counters.
+pub fn pppoe_text(st: &[l2tp_runtime::pppoe::PppoeInterfaceStatus]) -> String {
+    let mut out = format!(
+        "{:<15} {:<17} {:>6}  {:<20} {:<28} {:>8}  {}\n",
+        "INTERFACE", "MAC", "PPPOE", "TUNNEL", "SESSION", "L2TP ID", "STATE"
+    );
+    for i in st {
+        for s in &i.sessions {
+            out.push_str(&format!(
+                "{:<15} {:<17} {:>6}  {:<20} {:<28} {:>8}  {}\n",
+                s.interface,
+                s.mac,
+                s.pppoe_session_id,
+                s.tunnel,
+                s.session,
+                s.l2tp_session_id,
+                s.state
+            ));
+        }
+    }
+    for i in st {
+        let c = &i.counters;
+        out.push_str(&format!(
+            "\n{}: {} session(s); PADI {} in, PADO {} out, PADR {} in, PADS {} out ({} refusals), \
+             PADT {} in / {} out; bad cookie {}, malformed {}, rate limited {}, refused {}\n",
+            i.interface,
+            i.sessions.len(),
+            c.padi_in,
+            c.pado_out,
+            c.padr_in,
+            c.pads_out,
+            c.pads_error_out,
+            c.padt_in,
+            c.padt_out,
+            c.bad_cookie,
+            c.malformed,
+            c.rate_limited,
+            c.refused
+        ));
+    }
+    out
+}
