@@ -85,13 +85,13 @@ ip netns exec sa python3 - <<'PY'
 import os, socket, struct
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind(("vab", 0))
-for i in range(5000):
+for i in range(10000):
     mac = bytes([0x02]) + os.urandom(5)
     tags = struct.pack("!HH", 0x0101, 0)  # Service-Name, empty: any
     pppoe = struct.pack("!BBHH", 0x11, 0x09, 0, len(tags)) + tags
     s.send(b"\xff" * 6 + mac + struct.pack("!H", 0x8863) + pppoe)
 PY
-pass "5000 PADIs from random MACs sent"
+pass "10000 PADIs from random MACs sent"
 rss1=$(rss)
 [ $((rss1 - rss0)) -lt 4096 ] || fail "B's memory grew by $((rss1 - rss0)) kB under the PADI flood"
 pass "B's RSS under the flood: $rss0 kB -> $rss1 kB"
