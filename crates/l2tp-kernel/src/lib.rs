@@ -17,6 +17,7 @@ mod error;
 pub mod message;
 pub mod netlink;
 pub mod ppp;
+pub mod rtnl;
 pub mod sockaddr;
 pub mod socket;
 pub mod stats;

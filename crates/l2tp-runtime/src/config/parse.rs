@@ -560,6 +560,16 @@ impl Cx<'_> {
                         }
                     }
                 }
+                "ppp" => {
+                    s.ppp.mode = match self.string(&kat, item)?.as_str() {
+                        "pppd" => PppMode::Pppd,
+                        "builtin" => PppMode::Builtin,
+                        other => {
+                            return Err(self
+                                .err(&kat, format!("expect 'pppd' or 'builtin', got {other:?}")))
+                        }
+                    }
+                }
                 "ppp_auth" => {
                     let mut v = Vec::new();
                     for m in self.strings(&kat, item)? {
@@ -628,6 +638,7 @@ impl Cx<'_> {
 
         if s.pseudowire != Pseudowire::Ppp && s.ppp != PppSettings::default() {
             let k = [
+                "ppp",
                 "ppp_auth",
                 "ppp_secrets",
                 "ppp_user",
