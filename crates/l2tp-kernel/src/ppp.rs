@@ -296,6 +296,33 @@ impl From<PppChannel> for OwnedFd {
     }
 }
 
+#[cfg(feature = "tokio")]
+impl PppChannel {
+    /// Registers the channel's file with the current tokio reactor (readable when a frame is
+    /// queued, see [`PppChannel::read_frame`]). Call [`PppChannel::set_nonblocking`] first.
+    ///
+    /// # Errors
+    /// The reactor's refusal; panics outside a tokio runtime (as `AsyncFd` does).
+    pub fn into_async(self) -> io::Result<tokio::io::unix::AsyncFd<PppChannel>> {
+        // SAFETY: the descriptor is the `File` this value owns: open for the whole life of the
+        // AsyncFd (which owns the value), and `as_raw_fd` always returns that same one.
+        unsafe { tokio::io::unix::AsyncFd::register(self) }.map_err(|e| e.into_parts().1)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl PppUnit {
+    /// Registers the unit's file with the current tokio reactor (readable when a frame is
+    /// queued, see [`PppUnit::read_frame`]). Call [`PppUnit::set_nonblocking`] first.
+    ///
+    /// # Errors
+    /// The reactor's refusal; panics outside a tokio runtime (as `AsyncFd` does).
+    pub fn into_async(self) -> io::Result<tokio::io::unix::AsyncFd<PppUnit>> {
+        // SAFETY: as for PppChannel::into_async: the descriptor is the owned `File`'s.
+        unsafe { tokio::io::unix::AsyncFd::register(self) }.map_err(|e| e.into_parts().1)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,7 +13,7 @@ use netlink_packet_core::{
     NLM_F_REQUEST,
 };
 use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
-use netlink_packet_route::link::{LinkFlags, LinkMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkFlags, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{protocols::NETLINK_ROUTE, Socket, SocketAddr as NlAddr};
 
@@ -52,11 +52,12 @@ pub fn add_ptp_address(index: u32, local: Ipv4Addr, peer: Ipv4Addr) -> Result<()
     )
 }
 
-/// Sets interface `index` up (`IFF_UP`) or down.
+/// Sets interface `index` up (`IFF_UP`) or down, and its MTU (bytes) when `mtu` is given.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown index; [`Error::Kernel`] for any other refusal.
-pub fn set_link_up(index: u32, up: bool) -> Result<()> {
+/// [`Error::NotFound`] for an unknown index; [`Error::Kernel`] for any other refusal (an MTU
+/// out of the device's range: `EINVAL`).
+pub fn set_link_up(index: u32, up: bool, mtu: Option<u32>) -> Result<()> {
     let mut msg = LinkMessage::default();
     msg.header.index = index;
     msg.header.flags = if up {
@@ -65,6 +66,9 @@ pub fn set_link_up(index: u32, up: bool) -> Result<()> {
         LinkFlags::empty()
     };
     msg.header.change_mask = LinkFlags::Up;
+    if let Some(mtu) = mtu {
+        msg.attributes.push(LinkAttribute::Mtu(mtu));
+    }
     request(RouteNetlinkMessage::SetLink(msg), 0, "set up")
 }
 

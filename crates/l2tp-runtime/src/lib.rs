@@ -20,6 +20,7 @@ pub mod control;
 pub mod dataplane;
 pub mod driver;
 pub mod kernel;
+mod kernel_ppp;
 mod ppp_session;
 pub mod pppd;
 pub mod ratelimit;

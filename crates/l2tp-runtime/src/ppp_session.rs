@@ -143,6 +143,20 @@ impl PppLink {
     }
 }
 
+impl PppLink {
+    /// Reports the session failed (the driver clears it with a CDN); `reason` says why.
+    pub(crate) async fn fail(&self, reason: String) {
+        let _ = self
+            .events
+            .send(DataPlaneEvent::SessionFailed {
+                tunnel_id: self.tunnel_id,
+                session_id: self.session_id,
+                reason,
+            })
+            .await;
+    }
+}
+
 /// The PPP session's task (see the module documentation). Ends when PPP is down (the
 /// driver then deletes the session), the path's I/O fails, or the session is deleted
 /// (aborted).
@@ -474,3 +488,7 @@ impl SecretsCache {
         Ok(parsed)
     }
 }
+
+#[cfg(test)]
+#[path = "ppp_session_tests.rs"]
+mod tests;
