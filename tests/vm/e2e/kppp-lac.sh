@@ -25,6 +25,7 @@ CONF
 cat > "$OUT/chap-secrets" <<CONF
 alice lns "pw" *
 CONF
+chmod 600 "$OUT/chap-secrets"
 [ -e /etc/ppp/chap-secrets ] || fail "no /etc/ppp/chap-secrets to bind over"
 cat > "$OUT/lns.toml" <<CONF
 dataplane = "kernel"
@@ -57,7 +58,7 @@ ip netns exec a "$L2TPD" --config "$OUT/lac.toml" --events json --events-file "$
 LAC=$!; PIDS+=($LAC)
 
 wait_for 20 "LAC session up" grep -q '"event":"session_up"' "$OUT/lac.events"
-wait_for 30 "LNS pppd: CHAP peer authentication succeeded" grep -q "peer authentication succeeded for alice" "$OUT/pppd-lns.log"
+wait_for 30 "LNS pppd: CHAP Success sent to our LAC (alice)" sh -c "grep -q 'rcvd \[CHAP Response.*name = \"alice\"' '$OUT/pppd-lns.log' && grep -q 'sent \[CHAP Success' '$OUT/pppd-lns.log'"
 wait_for 30 "our LAC's pppN has 10.95.0.2 peer 10.95.0.1" sh -c "ip -n a addr show | grep -q 'inet 10.95.0.2 peer 10.95.0.1/32'"
 wait_for 10 "our LAC logs PPP up" grep -q "PPP up" "$OUT/lac.log"
 [ -z "$(pppd_in a)" ] || fail "a pppd runs on our LAC's side"
