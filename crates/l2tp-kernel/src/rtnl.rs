@@ -72,6 +72,27 @@ pub fn set_link_up(index: u32, up: bool, mtu: Option<u32>) -> Result<()> {
     request(RouteNetlinkMessage::SetLink(msg), 0, "set up")
 }
 
+/// Renames interface `index` to `name` (the interface must be down).
+///
+/// # Errors
+/// [`Error::Exists`] when another interface has that name; [`Error::Invalid`] for a name the
+/// kernel cannot take (empty, longer than 15 bytes, `/`, `:` or white space); [`Error::Kernel`]
+/// for any other refusal.
+pub fn set_link_name(index: u32, name: &str) -> Result<()> {
+    if name.is_empty()
+        || name.len() > 15
+        || name
+            .bytes()
+            .any(|b| b == b'/' || b == b':' || b.is_ascii_whitespace())
+    {
+        return Err(Error::Invalid(format!("interface name {name:?}")));
+    }
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    msg.attributes.push(LinkAttribute::IfName(name.to_string()));
+    request(RouteNetlinkMessage::SetLink(msg), 0, "rename")
+}
+
 /// Sends one request and waits for its acknowledgement.
 fn request(msg: RouteNetlinkMessage, extra_flags: u16, what: &'static str) -> Result<()> {
     let object = Object::Other("network interface");

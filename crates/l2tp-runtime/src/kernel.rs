@@ -476,7 +476,14 @@ impl KernelDataPlane {
         };
         let index = sock.channel_index().map_err(map_err)?;
         let (channel, unit, ifindex) = crate::kernel_ppp::open_unit(index).map_err(map_err)?;
-        let ifname = unit.ifname();
+        let ifname = match &spec.interface_name {
+            // Renamed while down (as pppd's `ifname`); on an error the unit closes with `?`.
+            Some(name) => {
+                k::rtnl::set_link_name(ifindex, name).map_err(map_err)?;
+                name.clone()
+            }
+            None => unit.ifname(),
+        };
         // pppd's default: the MTU is our MRU (1500) unless configured.
         let mtu = spec.mtu.or(spec.ppp.mru).map_or(1500, u32::from);
         let link = PppLink::new(

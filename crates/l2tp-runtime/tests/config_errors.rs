@@ -406,4 +406,9 @@ fn ppp_key_chooses_pppd_or_builtin_and_defaults_to_pppd() {
         "t.toml:6:1: tunnel.t.session.s.ppp",
         "only applies to pseudowire 'ppp'",
     );
+    assert_err(
+        &format!("{S}bridge = \"other/s2\"\nppp = \"builtin\"\n"),
+        "t.toml:5:1: tunnel.t.session.s.ppp",
+        "not 'builtin'",
+    );
 }

@@ -675,6 +675,12 @@ impl Cx<'_> {
         if s.bridge.is_some() && s.pseudowire != Pseudowire::Ppp {
             return Err(self.err(&pos("bridge"), "only PPP sessions can be bridged"));
         }
+        if s.bridge.is_some() && s.ppp.mode == PppMode::Builtin {
+            return Err(self.err(
+                &pos("ppp"),
+                "a bridged session's PPP runs end to end through the bridge: not 'builtin'",
+            ));
+        }
         let v2 = tunnel.version == Version::V2;
         let id_max: u32 = if v2 { 65535 } else { u32::MAX };
         for (k, v) in [("sid", s.sid), ("psid", s.psid)] {
