@@ -6,7 +6,10 @@
 //!   socket from the configured addresses, as `ip l2tp add tunnel` does.
 //! - Ethernet sessions get an `l2tpethN` (or the configured) interface; PPP sessions get a
 //!   PPPoL2TP socket, whose descriptor pppd's `pppol2tp.so` plugin takes
-//!   ([`DataPlane::ppp_fd`]), and whose PPP channel index is reported in the handle.
+//!   ([`DataPlane::ppp_fd`]), and whose PPP channel index is reported in the handle. With
+//!   `ppp = "builtin"` no pppd: this process runs PPP on the session's `/dev/ppp` channel and
+//!   a `pppN` unit of its own (`kernel_ppp`), reporting to the driver through
+//!   [`DataPlane::take_events`] as the user-space data plane does.
 //! - Deleting a tunnel deletes its sessions; dropping the data plane deletes everything it
 //!   created (a crash is handled at the next start by [`KernelDataPlane::purge`]).
 
