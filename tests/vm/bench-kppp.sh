@@ -13,6 +13,12 @@
 #
 #   tests/vm/bench-kppp.sh [--kernel 6.1|6.12] [--sessions N] [--timeout SECS]
 #
+# Measured (6.1 guest, 2 vCPU TCG on a loaded 2-core host, 2026-11-30):
+#   builtin, N=200: 18.8 s = 10.7 PPP up/s, LNS 22 KiB RSS / 17 KiB PSS per session;
+#   builtin, N=100: 8.5 s = 11.8 PPP up/s, 62 KiB RSS / 51 KiB PSS per session (idle 8.6 MiB);
+#   pppd,    N=10:  5.1 s = 2.0 PPP up/s, 3,755 KiB RSS / 1,257 KiB PSS per session;
+#   pppd,    N=100: 26 sessions up, then the LAC's tunnel timed out (the LNS, busy starting
+#            pppds, stopped acknowledging control messages).
 # Default N = 200. Release binaries. Prints `bench:` lines; exit 0 when both runs brought all
 # N sessions up and tore them down. Not part of scripts/test.sh (minutes under TCG).
 set -euo pipefail
@@ -86,7 +92,7 @@ ns_mem() {
     done
     echo "$total"
 }
-count_pppd() { local n=0 p; for p in $(ip netns pids "$1" 2>/dev/null); do grep -qa pppd "/proc/$p/cmdline" 2>/dev/null && n=$((n + 1)); done; echo "$n"; }
+count_pppd() { local n=0 p; for p in $(ip netns pids "$1" 2>/dev/null); do [ "$(cat "/proc/$p/comm" 2>/dev/null)" = pppd ] && n=$((n + 1)); done; echo "$n"; }
 ppp_up_count() { grep -c "PPP up" "$1" 2>/dev/null || true; }
 all_up() { [ "$(ppp_up_count "$1")" -ge "$2" ]; }
 l2tp_empty() { [ -z "$(ip netns exec "$1" ip l2tp show tunnel 2>/dev/null)" ]; }
