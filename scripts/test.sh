@@ -24,7 +24,7 @@ rm -f "$log"
 
 # Kernel tests in the VM, over several boots so that each has its own time limit and a busy
 # machine cannot push one long boot past it: the kernel crate's tests on Debian's 6.1 kernel,
-# the end-to-end tests (pppd, xl2tpd, two of ours) on 6.1 in three groups, and the kernel
+# the end-to-end tests (pppd, xl2tpd, two of ours) on 6.1 in four groups, and the kernel
 # crate's tests again on 6.12 (the genl family id differs).
 run_vm() {
     step "kernel tests in the VM ($*)"
@@ -42,6 +42,8 @@ run_vm() {
 E2E_A="ppp-lac-lns ppp-switch kill-restart"
 E2E_B="v3-eth v3-eth-ip"
 E2E_C="v3-eth-ip6 xl2tpd-kernel userspace-kernel xl2tpd-l2tpns"
+# Built-in PPP on the kernel data plane (ppp = "builtin").
+E2E_D="kppp-xl2tpd kppp-lac"
 E2E_E="pppoe-ac pppoe-lns"
 # Each boot's own limit (seconds): a quiet machine needs well under half of it.
 export L2TP_VM_TIMEOUT=${L2TP_VM_TIMEOUT:-720}
@@ -50,7 +52,7 @@ if [ "${L2TP_SKIP_VM:-0}" != 1 ]; then
     # Every end-to-end script belongs to one of the groups (a new one must be added to one).
     for f in tests/vm/e2e/*.sh; do
         n=$(basename "$f" .sh)
-        case " $E2E_A $E2E_B $E2E_C $E2E_E " in
+        case " $E2E_A $E2E_B $E2E_C $E2E_D $E2E_E " in
             *" $n "*) ;;
             *) echo "test.sh: tests/vm/e2e/$n.sh is in no VM boot group"; tfailed=$((tfailed + 1)) ;;
         esac
@@ -59,6 +61,7 @@ if [ "${L2TP_SKIP_VM:-0}" != 1 ]; then
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_A" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_B" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_C" tests/vm/kernel-tests.sh --kernel 6.1
+    run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_D" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_E" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_E2E=0 tests/vm/kernel-tests.sh --kernel 6.12
     echo "vm: all boots took $(( $(date +%s) - vm_start )) s"

@@ -19,6 +19,7 @@ pub mod message;
 pub mod netlink;
 pub mod ppp;
 pub mod pppoe;
+pub mod rtnl;
 pub mod sockaddr;
 pub mod socket;
 pub mod stats;

@@ -5,7 +5,7 @@
 //! Or bridge two channels (`PPPIOCBRIDGECHAN`, kernel ≥ 5.13) to switch a session into another.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use crate::error::{Error, Object, Result};
@@ -61,6 +61,27 @@ fn open_dev_ppp() -> Result<File> {
                 Error::from_io(e, "open", Object::Other("/dev/ppp"), module)
             }
         })
+}
+
+/// Sets or clears `O_NONBLOCK` on a `/dev/ppp` file (for an event loop: reads then fail with
+/// `WouldBlock` instead of waiting).
+fn set_nonblocking(file: &File, on: bool) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: F_GETFL takes no argument and only reads the flags of a descriptor we own.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let flags = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    // SAFETY: F_SETFL takes an int of flags; the descriptor is ours and open.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 fn no_arg_ioctl(fd: RawFd, req: libc::c_ulong) -> io::Result<()> {
@@ -130,6 +151,39 @@ impl PppUnit {
     }
 }
 
+impl PppUnit {
+    /// Makes reads return `WouldBlock` instead of waiting (see [`PppUnit::read_frame`]).
+    pub fn set_nonblocking(&self, on: bool) -> Result<()> {
+        set_nonblocking(&self.file, on).map_err(|e| {
+            Error::from_io(
+                e,
+                "set O_NONBLOCK on",
+                Object::Other("PPP unit"),
+                "ppp_generic",
+            )
+        })
+    }
+
+    /// Reads one frame the unit hands to user space: with a channel connected, the control
+    /// frames of protocols below 0xc000 that are not network protocols the unit carries
+    /// (IPCP 0x8021, IPV6CP 0x8057, CCP 0x80fd). The frame starts with the two-byte Protocol
+    /// field (network order, never compressed), without Address and Control. `Ok(0)` means
+    /// no channel is connected any more (end of file).
+    ///
+    /// # Errors
+    /// `WouldBlock` (non-blocking, nothing queued); `EOVERFLOW` when `buf` is smaller than
+    /// the frame (the frame is dropped).
+    pub fn read_frame(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read(buf)
+    }
+}
+
+impl AsFd for PppUnit {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
 impl AsRawFd for PppUnit {
     fn as_raw_fd(&self) -> RawFd {
         self.file.as_raw_fd()
@@ -188,9 +242,39 @@ impl PppChannel {
             .map_err(|e| Error::from_io(e, "unbridge", Object::Other("PPP channel"), "ppp_generic"))
     }
 
-    /// Read one PPP frame delivered to the channel (protocol field first).
-    pub fn read_frame(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.file.read(buf)
+    /// Reads one PPP frame delivered to the channel: everything before
+    /// [`PppChannel::connect`], after it the frames of protocols from 0xc000 up (LCP, PAP,
+    /// CHAP, ...). The frame starts with the two-byte Protocol field (network order: the
+    /// kernel undoes Protocol-Field-Compression), without Address and Control (PPPoL2TP strips
+    /// `FF 03`). `Ok(0)` means the channel is gone (its PPPoL2TP socket closed).
+    ///
+    /// # Errors
+    /// `WouldBlock` (non-blocking, nothing queued); `EOVERFLOW` when `buf` is smaller than
+    /// the frame (the frame is dropped).
+    pub fn read_frame(&self, buf: &mut [u8]) -> io::Result<usize> {
+        (&self.file).read(buf)
+    }
+
+    /// Sends one PPP frame on the channel: `frame` starts with the Protocol field, without
+    /// Address and Control (PPPoL2TP puts `FF 03` in front, then the L2TP header). Returns the
+    /// bytes taken (all of `frame`).
+    ///
+    /// # Errors
+    /// `EOVERFLOW`-style refusals of the channel; `ENXIO` when the channel is gone.
+    pub fn write_frame(&self, frame: &[u8]) -> io::Result<usize> {
+        (&self.file).write(frame)
+    }
+
+    /// Makes reads return `WouldBlock` instead of waiting (see [`PppChannel::read_frame`]).
+    pub fn set_nonblocking(&self, on: bool) -> Result<()> {
+        set_nonblocking(&self.file, on).map_err(|e| {
+            Error::from_io(
+                e,
+                "set O_NONBLOCK on",
+                Object::Other("PPP channel"),
+                "ppp_generic",
+            )
+        })
     }
 }
 
@@ -209,6 +293,33 @@ impl AsFd for PppChannel {
 impl From<PppChannel> for OwnedFd {
     fn from(c: PppChannel) -> OwnedFd {
         c.file.into()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl PppChannel {
+    /// Registers the channel's file with the current tokio reactor (readable when a frame is
+    /// queued, see [`PppChannel::read_frame`]). Call [`PppChannel::set_nonblocking`] first.
+    ///
+    /// # Errors
+    /// The reactor's refusal; panics outside a tokio runtime (as `AsyncFd` does).
+    pub fn into_async(self) -> io::Result<tokio::io::unix::AsyncFd<PppChannel>> {
+        // SAFETY: the descriptor is the `File` this value owns: open for the whole life of the
+        // AsyncFd (which owns the value), and `as_raw_fd` always returns that same one.
+        unsafe { tokio::io::unix::AsyncFd::register(self) }.map_err(|e| e.into_parts().1)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl PppUnit {
+    /// Registers the unit's file with the current tokio reactor (readable when a frame is
+    /// queued, see [`PppUnit::read_frame`]). Call [`PppUnit::set_nonblocking`] first.
+    ///
+    /// # Errors
+    /// The reactor's refusal; panics outside a tokio runtime (as `AsyncFd` does).
+    pub fn into_async(self) -> io::Result<tokio::io::unix::AsyncFd<PppUnit>> {
+        // SAFETY: as for PppChannel::into_async: the descriptor is the owned `File`'s.
+        unsafe { tokio::io::unix::AsyncFd::register(self) }.map_err(|e| e.into_parts().1)
     }
 }
 

@@ -388,6 +388,96 @@ fn l2tpv2_ppp_session_without_pppd_carries_ip_and_counts_it() {
     let _ = (&ea.chan, &eb.chan);
 }
 
+/// Reads one frame from a non-blocking `/dev/ppp` file, waiting up to 3 s.
+fn read_within(read: impl Fn(&mut [u8]) -> std::io::Result<usize>) -> Vec<u8> {
+    let mut buf = vec![0u8; 65_537];
+    for _ in 0..300 {
+        match read(&mut buf) {
+            Ok(n) => return buf[..n].to_vec(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+    panic!("no frame within 3 s");
+}
+
+/// What built-in PPP relies on (l2tp-runtime's kernel_ppp): a frame written to one end's
+/// channel file (Protocol field first, no FF 03) is read at the other end starting with the
+/// Protocol field, FF 03 stripped; with the channel connected to a unit, LCP (0xc021) arrives
+/// on the channel file and IPCP (0x8021) on the unit file. Then the unit is renamed, given a
+/// point-to-point address and brought up over rtnetlink (crate `rtnl`), and IP passes.
+#[test]
+fn channel_and_unit_files_carry_control_frames_and_rtnl_configures_the_unit() {
+    let (a, b) = pair("tk", "10.1.77", "77");
+    let ea = ppp_end(
+        &a,
+        2,
+        (1, 2, 11, 22),
+        "10.1.77.1:1701",
+        "10.1.77.2:1701",
+        true,
+    );
+    let eb = ppp_end(
+        &b,
+        2,
+        (2, 1, 22, 11),
+        "10.1.77.2:1701",
+        "10.1.77.1:1701",
+        true,
+    );
+    let ub = eb.unit.as_ref().unwrap();
+    eb.chan.set_nonblocking(true).unwrap();
+    ub.set_nonblocking(true).unwrap();
+    // LCP Echo-Request id 1, magic 0.
+    let lcp = [0xc0, 0x21, 0x09, 0x01, 0x00, 0x08, 0, 0, 0, 0];
+    assert_eq!(ea.chan.write_frame(&lcp).unwrap(), lcp.len());
+    assert_eq!(read_within(|buf| eb.chan.read_frame(buf)), lcp);
+    // IPCP Configure-Request id 1, no options: the unit's file, not the channel's.
+    let ipcp = [0x80, 0x21, 0x01, 0x01, 0x00, 0x04];
+    ea.chan.write_frame(&ipcp).unwrap();
+    assert_eq!(read_within(|buf| ub.read_frame(buf)), ipcp);
+    assert!(
+        eb.chan.read_frame(&mut [0u8; 64]).is_err(),
+        "nothing more on the channel file"
+    );
+    // rtnetlink: rename, address with peer, up (with an MTU), in b's namespace.
+    let ifname = ub.ifname();
+    b.run(|| {
+        let index = l2tp_kernel::rtnl::ifindex(&ifname).unwrap();
+        l2tp_kernel::rtnl::set_link_name(index, "kpppt77").unwrap();
+        l2tp_kernel::rtnl::add_ptp_address(
+            index,
+            "10.103.77.2".parse().unwrap(),
+            "10.103.77.1".parse().unwrap(),
+        )
+        .unwrap();
+        assert!(matches!(
+            l2tp_kernel::rtnl::add_ptp_address(
+                index,
+                "10.103.77.2".parse().unwrap(),
+                "10.103.77.1".parse().unwrap()
+            ),
+            Err(Error::Exists { .. })
+        ));
+        l2tp_kernel::rtnl::set_link_up(index, true, Some(1400)).unwrap();
+        assert!(l2tp_kernel::rtnl::set_link_name(index, "bad name").is_err());
+    });
+    let shown = b.sh("ip addr show dev kpppt77");
+    assert!(
+        shown.contains("inet 10.103.77.2 peer 10.103.77.1/32"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("mtu 1400") && shown.contains(",UP"),
+        "{shown}"
+    );
+    assert!(b.sh("ip route show").contains("10.103.77.1 dev kpppt77"));
+    address_ppp(&a, &ea, "10.103.77.1", "10.103.77.2");
+    ping(&a, "10.103.77.2");
+}
+
 #[test]
 fn ppp_sessions_over_the_other_pppol2tp_sockaddr_variants_carry_ip() {
     // v2 over IPv6 (sockaddr_pppol2tpin6, 50 B), v3 over IPv4 (sockaddr_pppol2tpv3, 46 B),

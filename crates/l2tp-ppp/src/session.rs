@@ -344,6 +344,12 @@ impl Ppp {
                 now,
                 format!("peer not responding ({n} LCP Echo-Requests unanswered)"),
             );
+            // The peer is dead: one Terminate-Request goes out (a courtesy, should it only be
+            // deaf), but waiting Max-Terminate Restart periods (6 s) for an Ack that cannot
+            // come would only delay clearing the session. The lower layer is declared down
+            // (Closing -> Initial, no more retransmission) and the link finished now.
+            self.lcp.fsm.down(now, &mut self.lcp.opts, &mut self.out);
+            self.out.layer.push_back((wire::PROTO_LCP, Layer::Finished));
         }
         let outcome = match &mut self.auth {
             AuthState::None => None,

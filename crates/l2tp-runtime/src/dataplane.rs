@@ -78,8 +78,9 @@ pub struct SessionSpec {
     pub lns_mode: bool,
     /// PPPoE session to bridge to (pseudowire PPP_AC only): (session ID, peer MAC).
     pub pppoe: Option<(u16, [u8; 6])>,
-    /// PPP terminated in this process (user-space data plane only; the kernel data plane
-    /// hands PPP to pppd and ignores it): authentication, addresses, keepalive.
+    /// PPP terminated in this process: authentication, addresses, keepalive. The user-space
+    /// data plane always terminates PPP itself; the kernel data plane does when `ppp.mode` is
+    /// [`crate::config::PppMode::Builtin`], and otherwise hands the session to pppd.
     pub ppp: Arc<PppSettings>,
 }
 

@@ -6,7 +6,10 @@
 //!   socket from the configured addresses, as `ip l2tp add tunnel` does.
 //! - Ethernet sessions get an `l2tpethN` (or the configured) interface; PPP sessions get a
 //!   PPPoL2TP socket, whose descriptor pppd's `pppol2tp.so` plugin takes
-//!   ([`DataPlane::ppp_fd`]), and whose PPP channel index is reported in the handle.
+//!   ([`DataPlane::ppp_fd`]), and whose PPP channel index is reported in the handle. With
+//!   `ppp = "builtin"` no pppd: this process runs PPP on the session's `/dev/ppp` channel and
+//!   a `pppN` unit of its own (`kernel_ppp`), reporting to the driver through
+//!   [`DataPlane::take_events`] as the user-space data plane does.
 //! - Deleting a tunnel deletes its sessions; dropping the data plane deletes everything it
 //!   created (a crash is handled at the next start by [`KernelDataPlane::purge`]).
 
@@ -18,10 +21,14 @@ use std::path::PathBuf;
 use l2tp_kernel as k;
 use l2tp_proto::wire::{Encap, Version};
 
+use crate::config::PppMode;
 use crate::config::{L2SpecType, Pseudowire};
 use crate::dataplane::{
-    DataPlane, DataPlaneError, SessionHandle, SessionSpec, SessionStats, TunnelSpec,
+    DataPlane, DataPlaneError, DataPlaneEvent, SessionHandle, SessionSpec, SessionStats,
+    TunnelSpec, DATA_PLANE_EVENT_CAP,
 };
+use crate::kernel_ppp::KernelPppParts;
+use crate::ppp_session::{PppFactory, PppLink};
 
 struct KTunnel {
     version: Version,
@@ -33,12 +40,28 @@ struct KTunnel {
 }
 
 struct KSession {
+    /// PPP terminated in this process (`ppp = "builtin"`): its task and address lease. Declared
+    /// before `pppox`: dropped first (the task is aborted; its files close on the runtime).
+    builtin: Option<BuiltinPpp>,
     pppox: Option<k::PppoL2tpSocket>,
     /// The /dev/ppp channel handle that holds a bridge to another session's channel.
     bridge: Option<k::PppChannel>,
     /// Pseudowire pppac: the PPPoE session socket whose channel is bridged to this session's
     /// (the bridge itself is held in `bridge`).
     pppoe: Option<k::PppoeSocket>,
+}
+
+/// A session's built-in PPP: the task running it (aborted when the session goes: the
+/// unit's and the channel's files close, `pppN` goes) and the peer's pool address (LNS).
+struct BuiltinPpp {
+    task: tokio::task::JoinHandle<()>,
+    _lease: Option<crate::userspace::Lease>,
+}
+
+impl Drop for BuiltinPpp {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 /// The Linux kernel data plane. Blocking calls (netlink round trips of a few microseconds).
@@ -51,6 +74,13 @@ pub struct KernelDataPlane {
     /// The unmanaged (static) tunnels: the state file lists these alone, since only they
     /// outlive a killed process (config-bound, so writing it costs nothing per dynamic tunnel).
     unmanaged: std::collections::BTreeSet<u32>,
+    /// Built-in PPP (`ppp = "builtin"`): engines, pools, secrets, the authenticator.
+    ppp: PppFactory,
+    /// The runtime built-in PPP sessions' tasks run on (this data plane's calls run on a
+    /// thread of their own): the one current when the data plane was opened.
+    runtime: Option<tokio::runtime::Handle>,
+    events_tx: tokio::sync::mpsc::Sender<DataPlaneEvent>,
+    events_rx: Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>>,
 }
 
 fn map_err(e: k::Error) -> DataPlaneError {
@@ -71,13 +101,33 @@ impl KernelDataPlane {
     ///
     /// Errors: [`DataPlaneError::Unsupported`] naming the missing module (`l2tp_netlink`) when
     /// the kernel has no L2TP support loaded.
+    ///
+    /// Built-in PPP sessions (`ppp = "builtin"`) run their tasks on the tokio runtime current
+    /// here; opened outside one, they are refused ([`DataPlaneError::Unsupported`]).
     pub fn open() -> Result<Self, DataPlaneError> {
+        let (events_tx, events_rx) = tokio::sync::mpsc::channel(DATA_PLANE_EVENT_CAP);
         Ok(KernelDataPlane {
             nl: k::L2tpNetlink::open().map_err(map_err)?,
             tunnels: HashMap::new(),
             state: None,
             unmanaged: Default::default(),
+            ppp: PppFactory::default(),
+            runtime: tokio::runtime::Handle::try_current().ok(),
+            events_tx,
+            events_rx: Some(events_rx),
         })
+    }
+
+    /// Built-in PPP LNS sessions ask `a` instead of reading their `ppp_secrets` file (a
+    /// RADIUS client, say).
+    pub fn set_authenticator(&mut self, a: std::sync::Arc<dyn crate::userspace::Authenticator>) {
+        self.ppp.authenticator = Some(a);
+    }
+
+    /// Addresses of the pool `first..=last` in use by built-in PPP sessions (0 when no
+    /// session used that pool).
+    pub fn pool_in_use(&self, first: std::net::Ipv4Addr, last: std::net::Ipv4Addr) -> usize {
+        self.ppp.pool_in_use(first, last)
     }
 
     /// Like [`KernelDataPlane::open`], recording the tunnels it creates in `state` (one ID per
@@ -265,11 +315,25 @@ impl DataPlane for KernelDataPlane {
         }
         ks.reorder_timeout = spec.reorder_timeout;
         ks.mtu = spec.mtu;
+        let builtin = spec.pseudowire == Pseudowire::Ppp && spec.ppp.mode == PppMode::Builtin;
+        // Built-in PPP: the engine first (a refused pool or secrets file leaves nothing).
+        let engine = if builtin {
+            if self.runtime.is_none() {
+                return Err(DataPlaneError::Unsupported(
+                    "ppp = \"builtin\" on a kernel data plane opened outside a tokio runtime"
+                        .into(),
+                ));
+            }
+            Some(self.ppp.engine(spec)?)
+        } else {
+            None
+        };
         self.nl.create_session(&ks).map_err(map_err)?;
         let mut handle = SessionHandle::default();
         let mut pppox = None;
         let mut pppoe = None;
         let mut bridge = None;
+        let mut builtin_ppp = None;
         if matches!(spec.pseudowire, Pseudowire::Ppp | Pseudowire::Pppac) {
             let Some(fd) = t.control.as_ref().map(|c| c.as_raw_fd()) else {
                 let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
@@ -311,6 +375,18 @@ impl DataPlane for KernelDataPlane {
                         return Err(e);
                     }
                 }
+            } else if let Some(e) = engine {
+                match self.start_builtin(spec, &sock, e) {
+                    Ok((b, ifname)) => {
+                        builtin_ppp = Some(b);
+                        handle.interface_name = Some(ifname);
+                    }
+                    Err(err) => {
+                        drop(sock);
+                        let _ = self.nl.delete_session(spec.tunnel_id, spec.session_id);
+                        return Err(err);
+                    }
+                }
             }
             pppox = Some(sock);
         } else if let Ok(info) = self.nl.get_session(spec.tunnel_id, spec.session_id) {
@@ -320,6 +396,7 @@ impl DataPlane for KernelDataPlane {
             t.sessions.insert(
                 spec.session_id,
                 KSession {
+                    builtin: builtin_ppp,
                     pppox,
                     bridge,
                     pppoe,
@@ -369,10 +446,12 @@ impl DataPlane for KernelDataPlane {
         Ok(())
     }
 
+    /// `None` for a built-in PPP session: no pppd takes it.
     fn ppp_fd(&self, tunnel_id: u32, session_id: u32) -> Option<i32> {
-        // A pppac session's PPP runs between the PPPoE client and the LNS: no pppd here.
+        // A pppac session's PPP runs between the PPPoE client and the LNS, a built-in one's
+        // in this process: no pppd for either.
         self.session(tunnel_id, session_id)
-            .filter(|s| s.pppoe.is_none())
+            .filter(|s| s.pppoe.is_none() && s.builtin.is_none())
             .and_then(|s| s.pppox.as_ref())
             .map(|p| p.as_raw_fd())
     }
@@ -396,6 +475,10 @@ impl DataPlane for KernelDataPlane {
 
     fn blocking(&self) -> bool {
         true
+    }
+
+    fn take_events(&mut self) -> Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>> {
+        self.events_rx.take()
     }
 }
 
@@ -427,6 +510,61 @@ fn bridge_pppoe(
 }
 
 impl KernelDataPlane {
+    /// Built-in PPP for a new session: channel, unit, connect (see [`crate::kernel_ppp`]),
+    /// then the session's task. Returns it with `pppN`'s name. On an error nothing of it is
+    /// left (the caller removes the session itself).
+    fn start_builtin(
+        &self,
+        spec: &SessionSpec,
+        sock: &k::PppoL2tpSocket,
+        e: crate::ppp_session::NewEngine,
+    ) -> Result<(BuiltinPpp, String), DataPlaneError> {
+        let Some(rt) = &self.runtime else {
+            return Err(DataPlaneError::Unsupported("no tokio runtime".into()));
+        };
+        let index = sock.channel_index().map_err(map_err)?;
+        let (channel, unit, ifindex) = crate::kernel_ppp::open_unit(index).map_err(map_err)?;
+        let ifname = match &spec.interface_name {
+            // Renamed while down (as pppd's `ifname`); on an error the unit closes with `?`.
+            Some(name) => {
+                k::rtnl::set_link_name(ifindex, name).map_err(map_err)?;
+                name.clone()
+            }
+            None => unit.ifname(),
+        };
+        // pppd's default: the MTU is our MRU (1500) unless configured.
+        let mtu = spec.mtu.or(spec.ppp.mru).map_or(1500, u32::from);
+        let link = PppLink::new(
+            e.engine,
+            e.role,
+            (spec.tunnel_id, spec.session_id),
+            e.authenticator,
+            self.events_tx.clone(),
+        );
+        let parts = KernelPppParts {
+            link,
+            channel,
+            unit,
+            ifindex,
+            mtu,
+        };
+        let task = rt.spawn(crate::kernel_ppp::run(parts));
+        tracing::debug!(
+            tunnel = spec.tunnel_id,
+            session = spec.session_id,
+            channel = index,
+            interface = %ifname,
+            "built-in PPP session started"
+        );
+        Ok((
+            BuiltinPpp {
+                task,
+                _lease: e.lease,
+            },
+            ifname,
+        ))
+    }
+
     fn session(&self, tunnel_id: u32, session_id: u32) -> Option<&KSession> {
         self.tunnels.get(&tunnel_id)?.sessions.get(&session_id)
     }

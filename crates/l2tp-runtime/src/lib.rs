@@ -4,7 +4,9 @@
 //! - [`config`]: go-l2tp's TOML schema (plus our extensions), with located errors.
 //! - [`dataplane`]: the [`dataplane::DataPlane`] trait and the null implementation;
 //!   [`kernel`]: the Linux kernel implementation; [`userspace`]: data messages carried by this
-//!   process (TAP interfaces), for hosts without kernel L2TP.
+//!   process (TAP interfaces), for hosts without kernel L2TP. PPP terminated in this process
+//!   (no pppd) runs one loop for both (`ppp_session`), over a TUN device (user space) or a
+//!   `/dev/ppp` channel and `pppN` unit (`kernel_ppp`, `ppp = "builtin"`).
 //! - [`driver`]: the tokio task that owns the sans-IO endpoint, its sockets and the data plane
 //!   (how sockets map to tunnels is documented there).
 //! - [`context`]: [`Context`], a cloneable handle to that task: create / close tunnels and
@@ -21,6 +23,8 @@ pub mod control;
 pub mod dataplane;
 pub mod driver;
 pub mod kernel;
+mod kernel_ppp;
+mod ppp_session;
 pub mod pppd;
 pub mod pppoe;
 pub mod ratelimit;

@@ -412,3 +412,42 @@ fn pppoe_table_needs_a_known_dialling_v2_tunnel_and_an_interface() {
         "out of range",
     );
 }
+
+#[test]
+fn ppp_key_chooses_pppd_or_builtin_and_defaults_to_pppd() {
+    use l2tp_runtime::config::PppMode;
+    const S: &str = "[tunnel.t]\npeer = \"127.0.0.1:1701\"\n[tunnel.t.session.s]\n";
+    let mode = |extra: &str| {
+        Config::parse(&format!("{S}{extra}"), "t.toml")
+            .expect("valid")
+            .tunnels[0]
+            .1
+            .sessions[0]
+            .1
+            .ppp
+            .mode
+    };
+    assert_eq!(mode(""), PppMode::Pppd, "existing configs keep pppd");
+    assert_eq!(mode("ppp = \"pppd\"\n"), PppMode::Pppd);
+    assert_eq!(mode("ppp = \"builtin\"\n"), PppMode::Builtin);
+    assert_err(
+        &format!("{S}ppp = \"inprocess\"\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp",
+        "expect 'pppd' or 'builtin', got \"inprocess\"",
+    );
+    assert_err(
+        &format!("{S}ppp = true\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp",
+        "could not be parsed as a string",
+    );
+    assert_err(
+        "[tunnel.t]\npeer = \"127.0.0.1:1701\"\nversion = \"l2tpv3\"\n[tunnel.t.session.s]\npseudowire = \"eth\"\nppp = \"builtin\"\n",
+        "t.toml:6:1: tunnel.t.session.s.ppp",
+        "only applies to pseudowire 'ppp'",
+    );
+    assert_err(
+        &format!("{S}bridge = \"other/s2\"\nppp = \"builtin\"\n"),
+        "t.toml:5:1: tunnel.t.session.s.ppp",
+        "not 'builtin'",
+    );
+}

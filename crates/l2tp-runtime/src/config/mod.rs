@@ -50,7 +50,10 @@
 //! bridge = "tunnel2/session2"  # extension: bridge this PPP session's channel to that one
 //!                              # (tunnel switching; neither side runs pppd)
 //!
-//! # PPP terminated in this process (extension; `dataplane = "userspace"`, PPP sessions)
+//! # PPP terminated in this process (extension; PPP sessions)
+//! ppp = "builtin"              # "pppd" | "builtin": who runs PPP on the kernel data plane
+//!                              # (default "pppd": a pppd per session); the user-space data
+//!                              # plane always runs it built in and accepts either value
 //! ppp_auth = ["chap", "mschapv2", "pap"]  # LNS: methods to ask for, in order (absent or
 //!                              # empty: no authentication); LAC: methods it agrees to
 //!                              # (default: all three)
@@ -407,6 +410,9 @@ pub struct SessionSection {
 /// gives it an address, the LAC authenticates itself and takes the address it is given.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct PppSettings {
+    /// `ppp`: who runs the session's PPP on the kernel data plane (the user-space data plane
+    /// always runs it in process).
+    pub mode: PppMode,
     /// `ppp_auth`: LNS: methods to require, in order of preference (empty: none); LAC:
     /// methods it agrees to use (empty: all).
     pub auth: Vec<l2tp_ppp::AuthMethod>,
@@ -430,9 +436,21 @@ pub struct PppSettings {
     pub echo_failures: Option<u32>,
 }
 
+/// Who runs a PPP session's PPP on the kernel data plane (session key `ppp`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PppMode {
+    /// `"pppd"` (default): a pppd process per session takes the PPPoL2TP socket.
+    #[default]
+    Pppd,
+    /// `"builtin"`: this process runs PPP (the sans-IO [`l2tp_ppp::Ppp`]) over the session's
+    /// `/dev/ppp` channel and a `pppN` unit of its own; no pppd.
+    Builtin,
+}
+
 impl std::fmt::Debug for PppSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PppSettings")
+            .field("mode", &self.mode)
             .field("auth", &self.auth)
             .field("secrets", &self.secrets)
             .field("user", &self.user)

@@ -627,6 +627,16 @@ impl Cx<'_> {
                         }
                     }
                 }
+                "ppp" => {
+                    s.ppp.mode = match self.string(&kat, item)?.as_str() {
+                        "pppd" => PppMode::Pppd,
+                        "builtin" => PppMode::Builtin,
+                        other => {
+                            return Err(self
+                                .err(&kat, format!("expect 'pppd' or 'builtin', got {other:?}")))
+                        }
+                    }
+                }
                 "ppp_auth" => {
                     let mut v = Vec::new();
                     for m in self.strings(&kat, item)? {
@@ -695,6 +705,7 @@ impl Cx<'_> {
 
         if s.pseudowire != Pseudowire::Ppp && s.ppp != PppSettings::default() {
             let k = [
+                "ppp",
                 "ppp_auth",
                 "ppp_secrets",
                 "ppp_user",
@@ -730,6 +741,12 @@ impl Cx<'_> {
 
         if s.bridge.is_some() && s.pseudowire != Pseudowire::Ppp {
             return Err(self.err(&pos("bridge"), "only PPP sessions can be bridged"));
+        }
+        if s.bridge.is_some() && s.ppp.mode == PppMode::Builtin {
+            return Err(self.err(
+                &pos("ppp"),
+                "a bridged session's PPP runs end to end through the bridge: not 'builtin'",
+            ));
         }
         let v2 = tunnel.version == Version::V2;
         let id_max: u32 = if v2 { 65535 } else { u32::MAX };

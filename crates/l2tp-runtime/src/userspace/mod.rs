@@ -51,6 +51,7 @@ use crate::dataplane::{
     DataPlane, DataPlaneError, DataPlaneEvent, DataSink, L2SpecType, Pseudowire, SessionHandle,
     SessionSpec, SessionStats, TunnelSpec, DATA_PLANE_EVENT_CAP,
 };
+use crate::ppp_session::{PppFactory, PppLink};
 
 mod auth;
 pub mod ppp;
@@ -62,9 +63,7 @@ pub use auth::{
 /// Default name of a PPP session's TUN interface (the kernel picks the number).
 const DEFAULT_PPP_NAME: &str = "ppp%d";
 
-/// The server name PPP secrets are looked up with (the secrets file's second field matches
-/// it, or `*`).
-pub const PPP_SERVER_NAME: &str = "l2tp-rs";
+pub use crate::ppp_session::PPP_SERVER_NAME;
 
 /// Largest frame read from a TAP device (bytes): an Ethernet frame of the largest IP packet.
 const MAX_FRAME: usize = 65_535 + 18;
@@ -82,7 +81,7 @@ struct Path {
     /// The TAP device (Ethernet) or TUN device (PPP).
     tap: tun_rs::AsyncDevice,
     /// PPP sessions: the PPP link terminated here.
-    ppp: Option<ppp::PppLink>,
+    ppp: Option<PppLink>,
     /// The tunnel's peer: data from any other address is dropped (`rx_invalid`).
     peer: IpAddr,
     /// Frames decapsulated but refused by the TAP device (queue full): `rx_errors`.
@@ -164,56 +163,10 @@ pub struct UserspaceDataPlane {
     paths: Arc<Paths>,
     tunnels: HashMap<u32, Tunnel>,
     sessions: HashMap<(u32, u32), Session>,
-    /// PPP address pools, one per configured range.
-    pools: HashMap<(Ipv4Addr, Ipv4Addr), Arc<Mutex<AddressPool>>>,
-    /// Checks PPP credentials instead of each session's `ppp_secrets` file, when set.
-    authenticator: Option<Arc<dyn Authenticator>>,
-    /// Parsed `ppp_secrets` files, re-read only when they change.
-    secrets: SecretsCache,
+    /// PPP engines: address pools, secrets files, the authenticator.
+    ppp: PppFactory,
     events_tx: tokio::sync::mpsc::Sender<DataPlaneEvent>,
     events_rx: Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>>,
-}
-
-/// `ppp_secrets` files parsed once and shared by every session that names them: a session
-/// start costs one `stat`, and the file is parsed again only when its modification time or
-/// size changed (an operator's edit takes effect for the next session, as with pppd). A
-/// 100,000-user file takes about 0.1 s to parse, so parsing per session would not scale.
-#[derive(Default)]
-struct SecretsCache {
-    files: HashMap<std::path::PathBuf, CachedSecrets>,
-}
-
-struct CachedSecrets {
-    modified: Option<std::time::SystemTime>,
-    len: u64,
-    parsed: Arc<SecretsAuthenticator>,
-}
-
-impl SecretsCache {
-    /// The parsed file at `path`, from the cache when it has not changed.
-    ///
-    /// # Errors
-    /// [`DataPlaneError::Invalid`] naming the file when it cannot be read or parsed.
-    fn get(&mut self, path: &std::path::Path) -> Result<Arc<SecretsAuthenticator>, DataPlaneError> {
-        let err = |e: String| DataPlaneError::Invalid(format!("ppp_secrets: {e}"));
-        let meta = std::fs::metadata(path).map_err(|e| err(format!("{}: {e}", path.display())))?;
-        let (modified, len) = (meta.modified().ok(), meta.len());
-        if let Some(c) = self.files.get(path) {
-            if c.modified.is_some() && c.modified == modified && c.len == len {
-                return Ok(c.parsed.clone());
-            }
-        }
-        let parsed = Arc::new(SecretsAuthenticator::from_file(path, PPP_SERVER_NAME).map_err(err)?);
-        self.files.insert(
-            path.to_path_buf(),
-            CachedSecrets {
-                modified,
-                len,
-                parsed: parsed.clone(),
-            },
-        );
-        Ok(parsed)
-    }
 }
 
 impl Default for UserspaceDataPlane {
@@ -223,9 +176,7 @@ impl Default for UserspaceDataPlane {
             paths: Arc::default(),
             tunnels: HashMap::new(),
             sessions: HashMap::new(),
-            pools: HashMap::new(),
-            authenticator: None,
-            secrets: SecretsCache::default(),
+            ppp: PppFactory::default(),
             events_tx,
             events_rx: Some(events_rx),
         }
@@ -241,15 +192,12 @@ impl UserspaceDataPlane {
     /// PPP LNS sessions ask `a` instead of reading their `ppp_secrets` file (a RADIUS
     /// client, say).
     pub fn set_authenticator(&mut self, a: Arc<dyn Authenticator>) {
-        self.authenticator = Some(a);
+        self.ppp.authenticator = Some(a);
     }
 
     /// Addresses of the pool `first..=last` in use (0 when no session used that pool).
     pub fn pool_in_use(&self, first: Ipv4Addr, last: Ipv4Addr) -> usize {
-        self.pools
-            .get(&(first, last))
-            .and_then(|p| p.lock().ok().map(|p| p.in_use()))
-            .unwrap_or(0)
+        self.ppp.pool_in_use(first, last)
     }
 
     /// Data messages dropped because no session has their ID.
@@ -360,8 +308,8 @@ impl DataPlane for UserspaceDataPlane {
         }
         let header_len = session.header_len();
         let (ppp_parts, lease) = if is_ppp {
-            let (engine, role, auth, lease) = self.ppp_engine(spec)?;
-            (Some((engine, role, auth)), lease)
+            let e = self.ppp.engine(spec)?;
+            (Some((e.engine, e.role, e.authenticator)), e.lease)
         } else {
             (None, None)
         };
@@ -401,7 +349,7 @@ impl DataPlane for UserspaceDataPlane {
             session: Mutex::new(session),
             tap,
             ppp: ppp_parts.map(|(engine, role, auth)| {
-                ppp::PppLink::new(
+                PppLink::new(
                     engine,
                     role,
                     (spec.tunnel_id, spec.session_id),
@@ -414,7 +362,11 @@ impl DataPlane for UserspaceDataPlane {
             wrong_peer: AtomicU64::new(0),
         });
         let task = if is_ppp {
-            tokio::spawn(ppp::run(path.clone(), socket, peer))
+            tokio::spawn(crate::ppp_session::run(Arc::new(ppp::UserspacePpp {
+                path: path.clone(),
+                socket,
+                peer,
+            })))
         } else {
             tokio::spawn(tap_to_tunnel(path.clone(), socket, peer))
         };
@@ -476,95 +428,6 @@ impl DataPlane for UserspaceDataPlane {
 }
 
 impl UserspaceDataPlane {
-    /// The PPP engine of a new PPP session from its `ppp_*` settings: the LNS (`lns_mode`)
-    /// authenticates the peer and leases it an address, the LAC authenticates itself.
-    #[allow(clippy::type_complexity)]
-    fn ppp_engine(
-        &mut self,
-        spec: &SessionSpec,
-    ) -> Result<
-        (
-            l2tp_ppp::Ppp,
-            l2tp_ppp::Role,
-            Option<Arc<dyn Authenticator>>,
-            Option<Lease>,
-        ),
-        DataPlaneError,
-    > {
-        use l2tp_ppp::{AuthMethod, IpcpConfig, PppConfig, Role};
-        let s = &spec.ppp;
-        let dns = [s.dns.first().copied(), s.dns.get(1).copied()];
-        let (role, auth_methods, ipcp, authenticator, lease) = if spec.lns_mode {
-            let (Some(local), Some((first, last))) = (s.local_ip, s.pool) else {
-                return Err(DataPlaneError::Invalid(
-                    "a PPP LNS session on the user-space data plane needs ppp_local_ip and \
-                     ppp_pool"
-                        .into(),
-                ));
-            };
-            let pool = self
-                .pools
-                .entry((first, last))
-                .or_insert_with(|| Arc::new(Mutex::new(AddressPool::new(first, last))));
-            let lease = Lease::take(pool).ok_or_else(|| {
-                DataPlaneError::Invalid(format!("PPP address pool {first}-{last} is exhausted"))
-            })?;
-            let authenticator = if s.auth.is_empty() {
-                None
-            } else if let Some(a) = &self.authenticator {
-                Some(a.clone())
-            } else if let Some(path) = &s.secrets {
-                Some(self.secrets.get(path)? as Arc<dyn Authenticator>)
-            } else {
-                return Err(DataPlaneError::Invalid(
-                    "ppp_auth needs ppp_secrets (or an authenticator)".into(),
-                ));
-            };
-            let ipcp = IpcpConfig {
-                local,
-                peer: Some(lease.addr()),
-                dns,
-            };
-            (
-                Role::Authenticator,
-                s.auth.clone(),
-                ipcp,
-                authenticator,
-                Some(lease),
-            )
-        } else {
-            let methods = if s.auth.is_empty() {
-                vec![AuthMethod::MsChapV2, AuthMethod::ChapMd5, AuthMethod::Pap]
-            } else {
-                s.auth.clone()
-            };
-            let ipcp = IpcpConfig {
-                local: Ipv4Addr::UNSPECIFIED,
-                peer: None,
-                dns,
-            };
-            (Role::Peer, methods, ipcp, None, None)
-        };
-        let cfg = PppConfig {
-            role,
-            mru: s.mru.unwrap_or(l2tp_ppp::wire::DEFAULT_MRU),
-            auth_methods,
-            credentials: s.user.clone().zip(s.password.clone()),
-            echo_interval: match s.echo_interval {
-                None => Some(std::time::Duration::from_secs(30)),
-                Some(0) => None,
-                Some(n) => Some(std::time::Duration::from_secs(u64::from(n))),
-            },
-            echo_failures: s.echo_failures.unwrap_or(4),
-            ipcp: Some(ipcp),
-            ipv6cp: false,
-            name: PPP_SERVER_NAME.into(),
-            ..PppConfig::default()
-        };
-        let engine = l2tp_ppp::Ppp::new(cfg, std::time::Instant::now(), rand::random());
-        Ok((engine, role, authenticator, lease))
-    }
-
     /// Removes a session's lookup entry, stops its TAP task and closes its TAP device (the
     /// interface goes with the last descriptor). Whether it existed.
     fn remove_session(&mut self, tunnel_id: u32, session_id: u32) -> bool {

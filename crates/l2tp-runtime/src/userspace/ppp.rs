@@ -3,29 +3,23 @@
 //!
 //! - Received frames: IPv4 datagrams go straight to the TUN device once IPCP is open (the
 //!   socket reader's write, as for Ethernet); control frames are fed to the engine under its
-//!   lock and the session task is woken ([`Notify`]) to send what the engine queued and act
+//!   lock and the session task is woken ([`tokio::sync::Notify`]) to send what the engine queued and act
 //!   on its events. IPv6 datagrams are dropped (IPV6CP is not negotiated).
 //! - The session task waits on the engine's next timer, the wake-up, and (once IPCP is open)
 //!   the TUN device's readability; TUN packets get `FF 03 00 21` in front and go out in
 //!   batches through the same path as Ethernet frames.
-//! - Engine events: `Authenticate` asks the [`Authenticator`]; `IpcpUp` gives the TUN device
+//! - Engine events: `Authenticate` asks the [`super::Authenticator`]; `IpcpUp` gives the TUN device
 //!   our address with the peer's as point-to-point destination (ioctls, no `ip` command)
-//!   and brings it up, then tells the driver ([`DataPlaneEvent::PppUp`]); `Down` tells the
-//!   driver the session failed ([`DataPlaneEvent::SessionFailed`]), which clears it with a
-//!   CDN.
+//!   and brings it up, then tells the driver ([`crate::dataplane::DataPlaneEvent::PppUp`]); `Down` tells the
+//!   driver the session failed ([`crate::dataplane::DataPlaneEvent::SessionFailed`]), which clears it with a
+//!   CDN. The session loop is shared with the kernel data plane's built-in PPP
+//!   ([`crate::ppp_session`]); what is this data plane's own is [`UserspacePpp`].
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 
-use l2tp_ppp::fsm::State;
-use l2tp_ppp::{classify, Event, Frame, Ppp, Role, Verdict};
-use tokio::sync::{mpsc, Notify};
-
-use super::auth::{AuthAnswer, Authenticator};
 use super::{send_all, Path};
-use crate::dataplane::DataPlaneEvent;
+use crate::ppp_session::{PppIo, PppLink};
 
 /// PPP Address and Control fields (RFC 1662 §3.1), sent in front of every frame.
 pub(super) const ADDRESS_CONTROL: [u8; 2] = [0xff, 0x03];
@@ -33,244 +27,46 @@ pub(super) const ADDRESS_CONTROL: [u8; 2] = [0xff, 0x03];
 /// Bytes put in front of an IP packet from the TUN device: Address, Control, Protocol.
 pub(super) const IP_PREFIX: usize = 4;
 
-/// One session's PPP state, shared by the socket readers (control frames in) and the
-/// session task (everything else).
-pub(super) struct PppLink {
-    pub(super) engine: Mutex<Ppp>,
-    notify: Notify,
-    /// IPCP is open: IPv4 passes in both directions.
-    pub(super) ipv4_up: AtomicBool,
-    /// A frame from the peer has arrived (the LAC's early retransmission is done).
-    heard: AtomicBool,
-    /// Bumped by each `Authenticate` and `LinkUp` event: a verdict that arrives later
-    /// applies only if no newer request (or LCP renegotiation) came meanwhile.
-    auth_gen: AtomicU64,
-    role: Role,
-    tunnel_id: u32,
-    session_id: u32,
-    authenticator: Option<Arc<dyn Authenticator>>,
-    events: mpsc::Sender<DataPlaneEvent>,
+/// A PPP session's path on this data plane, as the shared session loop
+/// ([`crate::ppp_session::run`]) sees it: the session's [`Path`] (TUN device, L2TP data
+/// session), the tunnel's socket and the peer's address.
+pub(super) struct UserspacePpp {
+    pub(super) path: Arc<Path>,
+    pub(super) socket: Arc<std::net::UdpSocket>,
+    pub(super) peer: SocketAddr,
 }
 
-impl PppLink {
-    pub(super) fn new(
-        engine: Ppp,
-        role: Role,
-        (tunnel_id, session_id): (u32, u32),
-        authenticator: Option<Arc<dyn Authenticator>>,
-        events: mpsc::Sender<DataPlaneEvent>,
-    ) -> Self {
-        let notify = Notify::new();
-        // The engine queued its first Configure-Request: the task sends it at once.
-        notify.notify_one();
-        PppLink {
-            engine: Mutex::new(engine),
-            notify,
-            ipv4_up: AtomicBool::new(false),
-            heard: AtomicBool::new(false),
-            auth_gen: AtomicU64::new(0),
-            role,
-            tunnel_id,
-            session_id,
-            authenticator,
-            events,
-        }
+impl PppIo for UserspacePpp {
+    fn link(&self) -> Option<&PppLink> {
+        self.path.ppp.as_ref()
     }
 
-    /// A received PPP frame (after the L2TP header): the IPv4 datagram to write to the TUN
-    /// device, or `None` when the frame was the engine's (or dropped: IP before IPCP is
-    /// open, IPv6). No allocation for datagrams.
-    pub(super) fn input<'a>(&self, frame: &'a [u8]) -> Option<&'a [u8]> {
-        match classify(frame) {
-            Frame::Ipv4(d) if self.ipv4_up.load(Ordering::Relaxed) => Some(d),
-            Frame::Ipv4(_) | Frame::Ipv6(_) => None,
-            Frame::Control => {
-                tracing::trace!(session = self.session_id, frame = ?frame.get(..8), "PPP control frame in");
-                if let Ok(mut e) = self.engine.lock() {
-                    e.handle_frame(Instant::now(), frame);
-                    // One end's session comes up (and sends its first LCP Configure-Request)
-                    // before the other has made its own, which drops it as for an unknown
-                    // session: at the peer's first frame, while our request is unacknowledged (only
-                    // its Restart timer runs), send ours again now instead of after the
-                    // Restart timer (3 s). A duplicate Ack is discarded by the automaton.
-                    if !self.heard.swap(true, Ordering::Relaxed) {
-                        let lcp = e.state().lcp;
-                        if matches!(lcp, State::ReqSent | State::AckSent) {
-                            if let Some(t) = e.poll_timeout() {
-                                e.handle_timeout(t);
-                            }
-                        }
-                    }
-                }
-                self.notify.notify_one();
-                None
-            }
+    /// Control frames come in through the socket readers ([`PppLink::input`]); the task's
+    /// own I/O is the TUN device once IPCP is open: IPv4 packets read from it go out in
+    /// batches through the same path as Ethernet frames.
+    async fn io(&self, ip_up: bool) -> std::io::Result<()> {
+        if !ip_up {
+            return std::future::pending().await;
         }
+        self.path.tap.readable().await?;
+        super::TX_SCRATCH.with(|scratch| {
+            super::forward_batch(
+                &self.path,
+                &self.socket,
+                self.peer,
+                &mut scratch.borrow_mut(),
+            );
+        });
+        Ok(())
     }
-}
 
-/// The PPP session's task (see the module documentation). Ends when PPP is down (the
-/// driver then deletes the session) or the session is deleted (aborted).
-pub(super) async fn run(path: Arc<Path>, socket: Arc<std::net::UdpSocket>, peer: SocketAddr) {
-    let Some(link) = path.ppp.as_ref() else {
-        return;
-    };
-    let mut username: Option<String> = None;
-    let mut frames = Vec::new();
-    let mut events = Vec::new();
-    loop {
-        let deadline = link.engine.lock().ok().and_then(|e| e.poll_timeout());
-        let sleep = async {
-            match deadline {
-                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-                None => std::future::pending().await,
-            }
-        };
-        let ip_up = link.ipv4_up.load(Ordering::Relaxed);
-        tokio::select! {
-            r = path.tap.readable(), if ip_up => {
-                if let Err(e) = r {
-                    tracing::debug!(error = %e, "TUN device failed; session stops sending");
-                    return;
-                }
-                super::TX_SCRATCH.with(|scratch| {
-                    super::forward_batch(&path, &socket, peer, &mut scratch.borrow_mut());
-                });
-                continue;
-            }
-            _ = sleep => {
-                if let Ok(mut e) = link.engine.lock() {
-                    e.handle_timeout(Instant::now());
-                }
-            }
-            _ = link.notify.notified() => {}
-        }
-        if let Ok(mut e) = link.engine.lock() {
-            while let Some(f) = e.poll_transmit() {
-                frames.push(f);
-            }
-            while let Some(ev) = e.poll_event() {
-                events.push(ev);
-            }
-        }
-        for f in frames.drain(..) {
-            tracing::trace!(session = link.session_id, frame = ?f.get(..6), "PPP control frame out");
-            send_frame(&path, &socket, peer, &f);
-        }
-        for ev in std::mem::take(&mut events) {
-            if !on_event(&path, link, ev, &mut username).await {
-                return;
-            }
-        }
+    fn send_frame(&self, frame: &[u8]) {
+        send_frame(&self.path, &self.socket, self.peer, frame);
     }
-}
 
-/// Acts on one engine event; `false` when the link is finished.
-async fn on_event(
-    path: &Arc<Path>,
-    link: &PppLink,
-    ev: Event,
-    username: &mut Option<String>,
-) -> bool {
-    let (t, s) = (link.tunnel_id, link.session_id);
-    match ev {
-        Event::Authenticate(req) => {
-            let gen = link.auth_gen.fetch_add(1, Ordering::Relaxed) + 1;
-            let answer = match &link.authenticator {
-                Some(a) => a.check(&req),
-                None => AuthAnswer::Now(Verdict::Reject {
-                    message: "no authenticator configured".into(),
-                }),
-            };
-            match answer {
-                AuthAnswer::Now(v) => verdict(link, v),
-                AuthAnswer::Later(f) => {
-                    let path = path.clone();
-                    tokio::spawn(async move {
-                        let v = f.await;
-                        match &path.ppp {
-                            Some(link) if link.auth_gen.load(Ordering::Relaxed) == gen => {
-                                verdict(link, v)
-                            }
-                            _ => tracing::debug!(
-                                tunnel = t,
-                                session = s,
-                                "stale PPP verdict dropped"
-                            ),
-                        }
-                    });
-                }
-            }
-        }
-        Event::Authenticated { username: u } => {
-            tracing::debug!(tunnel = t, session = s, user = %u, "PPP authenticated");
-            *username = Some(u);
-        }
-        Event::AuthFailed {
-            method,
-            username: u,
-            message,
-        } => {
-            tracing::info!(tunnel = t, session = s, ?method, user = %u, %message, "PPP authentication failed");
-        }
-        Event::IpcpUp { local, peer, .. } => {
-            if let Err(e) = configure_tun(path, local, peer) {
-                let reason = format!("TUN address {local} peer {peer}: {e}");
-                let _ = link
-                    .events
-                    .send(DataPlaneEvent::SessionFailed {
-                        tunnel_id: t,
-                        session_id: s,
-                        reason,
-                    })
-                    .await;
-                return false;
-            }
-            link.ipv4_up.store(true, Ordering::Relaxed);
-            let address = match link.role {
-                Role::Authenticator => peer,
-                Role::Peer => local,
-            };
-            let _ = link
-                .events
-                .send(DataPlaneEvent::PppUp {
-                    tunnel_id: t,
-                    session_id: s,
-                    username: username.clone(),
-                    address: Some(address),
-                })
-                .await;
-        }
-        Event::NetworkDown { protocol } => {
-            if protocol == l2tp_ppp::wire::PROTO_IPCP {
-                link.ipv4_up.store(false, Ordering::Relaxed);
-            }
-        }
-        Event::Down { reason } => {
-            link.ipv4_up.store(false, Ordering::Relaxed);
-            let _ = link
-                .events
-                .send(DataPlaneEvent::SessionFailed {
-                    tunnel_id: t,
-                    session_id: s,
-                    reason,
-                })
-                .await;
-            return false;
-        }
-        Event::LinkUp => {
-            link.auth_gen.fetch_add(1, Ordering::Relaxed);
-        }
-        Event::Ipv6cpUp { .. } => {}
+    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr) -> Result<(), String> {
+        configure_tun(&self.path, local, peer).map_err(|e| format!("TUN device: {e}"))
     }
-    true
-}
-
-fn verdict(link: &PppLink, v: Verdict) {
-    if let Ok(mut e) = link.engine.lock() {
-        e.auth_verdict(Instant::now(), v);
-    }
-    link.notify.notify_one();
 }
 
 /// Our address with the peer's as point-to-point destination (/32), then the link up.

@@ -181,7 +181,7 @@ fn secrets_files_are_parsed_once_until_they_change() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("chap-secrets");
     std::fs::write(&path, "alice * \"pw\" *\n").unwrap();
-    let mut cache = SecretsCache::default();
+    let mut cache = crate::ppp_session::SecretsCache::default();
     let a = cache.get(&path).unwrap();
     let b = cache.get(&path).unwrap();
     assert!(Arc::ptr_eq(&a, &b), "an unchanged file is not parsed again");

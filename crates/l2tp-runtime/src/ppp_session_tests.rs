@@ -1,0 +1,222 @@
+//! The shared PPP session loop ([`super::run`]) over a fake path: two loops (our LAC and our
+//! LNS) whose frames go through in-memory channels, no device, no socket, no root.
+
+use super::*;
+use crate::config::PppSettings;
+use crate::userspace::SecretsAuthenticator;
+use std::time::Duration;
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+
+/// A path whose "wire" is a pair of channels; records what the loop did to the interface.
+struct FakePath {
+    link: PppLink,
+    rx: tokio::sync::Mutex<UnboundedReceiver<Vec<u8>>>,
+    tx: UnboundedSender<Vec<u8>>,
+    /// Every frame sent, in order.
+    sent: Mutex<Vec<Vec<u8>>>,
+    /// (local, peer) of each IPCP up.
+    ipcp: Mutex<Vec<(Ipv4Addr, Ipv4Addr)>>,
+    /// Make `ipcp_up` fail with this message.
+    ipcp_error: Option<&'static str>,
+}
+
+impl PppIo for FakePath {
+    fn link(&self) -> Option<&PppLink> {
+        Some(&self.link)
+    }
+
+    async fn io(&self, _ip_up: bool) -> std::io::Result<()> {
+        match self.rx.lock().await.recv().await {
+            Some(f) => {
+                self.link.control_input(&f);
+                Ok(())
+            }
+            None => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "peer gone",
+            )),
+        }
+    }
+
+    fn send_frame(&self, frame: &[u8]) {
+        self.sent.lock().unwrap().push(frame.to_vec());
+        let _ = self.tx.send(frame.to_vec());
+    }
+
+    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr) -> Result<(), String> {
+        self.ipcp.lock().unwrap().push((local, peer));
+        match self.ipcp_error {
+            Some(e) => Err(e.to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+struct Pair {
+    lac: Arc<FakePath>,
+    lns: Arc<FakePath>,
+    lac_events: mpsc::Receiver<DataPlaneEvent>,
+    lns_events: mpsc::Receiver<DataPlaneEvent>,
+    tasks: [tokio::task::JoinHandle<()>; 2],
+}
+
+/// Our LAC (alice / `password`) and our LNS (CHAP-MD5 required against alice / "pw", pool
+/// 10.0.0.2-10.0.0.9), wired to each other, their loops running.
+fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static str>) -> Pair {
+    let mut factory = PppFactory {
+        authenticator: Some(Arc::new(
+            SecretsAuthenticator::parse(b"alice * pw *\n", PPP_SERVER_NAME).unwrap(),
+        )),
+        ..PppFactory::default()
+    };
+    let spec = |lns: bool, settings: PppSettings| SessionSpec {
+        lns_mode: lns,
+        ppp: Arc::new(settings),
+        ..SessionSpec::ppp(1, 2, 10, 20)
+    };
+    let lns_engine = factory
+        .engine(&spec(
+            true,
+            PppSettings {
+                auth: vec![auth],
+                local_ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                pool: Some((Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 9))),
+                echo_interval: Some(0),
+                ..PppSettings::default()
+            },
+        ))
+        .unwrap();
+    assert!(lns_engine.lease.is_some(), "the LNS leased an address");
+    let lac_engine = factory
+        .engine(&spec(
+            false,
+            PppSettings {
+                user: Some("alice".into()),
+                password: Some(password.into()),
+                echo_interval: Some(0),
+                ..PppSettings::default()
+            },
+        ))
+        .unwrap();
+    let (to_lns, lns_rx) = unbounded_channel();
+    let (to_lac, lac_rx) = unbounded_channel();
+    let (lac_tx, lac_events) = mpsc::channel(16);
+    let (lns_tx, lns_events) = mpsc::channel(16);
+    let path = |e: NewEngine, ids, events, rx, tx, err| {
+        Arc::new(FakePath {
+            link: PppLink::new(e.engine, e.role, ids, e.authenticator, events),
+            rx: tokio::sync::Mutex::new(rx),
+            tx,
+            sent: Mutex::default(),
+            ipcp: Mutex::default(),
+            ipcp_error: err,
+        })
+    };
+    let lac = path(lac_engine, (1, 10), lac_tx, lac_rx, to_lns, None);
+    let lns = path(lns_engine, (2, 20), lns_tx, lns_rx, to_lac, ipcp_error);
+    let tasks = [
+        tokio::spawn(run(lac.clone())),
+        tokio::spawn(run(lns.clone())),
+    ];
+    Pair {
+        lac,
+        lns,
+        lac_events,
+        lns_events,
+        tasks,
+    }
+}
+
+async fn next(rx: &mut mpsc::Receiver<DataPlaneEvent>) -> DataPlaneEvent {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("an event within 20 s")
+        .expect("events channel open")
+}
+
+/// Both loops reach IPCP for each method: each configures its interface with its own address
+/// and the other's as peer (the LAC takes the pool's first address) and reports `PppUp` with
+/// the user name (the LAC's own); every frame sent starts with the Protocol field (no `FF 03`: the path puts
+/// it in front, or the kernel does).
+#[tokio::test]
+async fn lac_and_lns_loops_reach_ipcp_over_a_fake_path() {
+    use l2tp_ppp::AuthMethod::*;
+    for method in [ChapMd5, Pap, MsChapV2] {
+        let mut p = pair("pw", method, None);
+        let (l, n) = (Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 1));
+        assert_eq!(
+            next(&mut p.lac_events).await,
+            DataPlaneEvent::PppUp {
+                tunnel_id: 1,
+                session_id: 10,
+                username: Some("alice".into()),
+                address: Some(l),
+            },
+            "{method:?}"
+        );
+        assert_eq!(
+            next(&mut p.lns_events).await,
+            DataPlaneEvent::PppUp {
+                tunnel_id: 2,
+                session_id: 20,
+                username: Some("alice".into()),
+                address: Some(l),
+            },
+            "{method:?}"
+        );
+        assert_eq!(*p.lac.ipcp.lock().unwrap(), [(l, n)]);
+        assert_eq!(*p.lns.ipcp.lock().unwrap(), [(n, l)]);
+        for side in [&p.lac, &p.lns] {
+            let sent = side.sent.lock().unwrap();
+            assert_eq!(
+                sent.first().and_then(|f| f.get(..2)),
+                Some(&[0xc0, 0x21][..])
+            );
+            assert!(sent.iter().all(|f| f.first() != Some(&0xff)), "no FF 03");
+        }
+        for t in &p.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// A wrong password: the LNS's loop reports the session failed (the driver clears it with a
+/// CDN) and ends; the interface is never configured.
+#[tokio::test]
+async fn a_wrong_password_fails_the_session_and_ends_the_loop() {
+    let mut p = pair("wrong", l2tp_ppp::AuthMethod::ChapMd5, None);
+    match next(&mut p.lns_events).await {
+        DataPlaneEvent::SessionFailed {
+            tunnel_id: 2,
+            session_id: 20,
+            reason,
+        } => assert!(!reason.is_empty()),
+        other => panic!("expected SessionFailed, got {other:?}"),
+    }
+    assert!(p.lns.ipcp.lock().unwrap().is_empty());
+    let [_, lns_task] = p.tasks;
+    tokio::time::timeout(Duration::from_secs(5), lns_task)
+        .await
+        .expect("the LNS loop ends")
+        .unwrap();
+}
+
+/// The interface cannot be configured at IPCP up: the session fails with the reason (what
+/// failed and the addresses), and no `PppUp` is reported.
+#[tokio::test]
+async fn an_interface_that_cannot_be_configured_fails_the_session() {
+    let mut p = pair("pw", l2tp_ppp::AuthMethod::ChapMd5, Some("no such device"));
+    match next(&mut p.lns_events).await {
+        DataPlaneEvent::SessionFailed { reason, .. } => {
+            assert!(reason.contains("no such device"), "{reason}");
+            assert!(
+                reason.contains("10.0.0.1") && reason.contains("10.0.0.2"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected SessionFailed, got {other:?}"),
+    }
+    for t in &p.tasks {
+        t.abort();
+    }
+}
