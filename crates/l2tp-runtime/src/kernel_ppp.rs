@@ -26,6 +26,7 @@
 //! One task per session; no allocation per frame (a per-thread receive buffer); nothing is
 //! logged per frame above trace level.
 
+use crate::reaper::Reaped;
 use std::cell::RefCell;
 use std::io;
 use std::net::Ipv4Addr;
@@ -100,7 +101,7 @@ pub(crate) async fn run(parts: KernelPppParts) {
     let path = Arc::new(KernelPpp {
         link,
         channel,
-        unit,
+        unit: Reaped::new(unit),
         ifindex,
         mtu,
     });
@@ -111,7 +112,8 @@ pub(crate) async fn run(parts: KernelPppParts) {
 struct KernelPpp {
     link: PppLink,
     channel: AsyncFd<k::PppChannel>,
-    unit: AsyncFd<k::PppUnit>,
+    /// Closed on the reaper thread: `pppN` goes with it (an RCU grace period in the kernel).
+    unit: Reaped<AsyncFd<k::PppUnit>>,
     ifindex: u32,
     mtu: u32,
 }

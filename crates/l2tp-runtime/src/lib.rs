@@ -28,6 +28,7 @@ mod ppp_session;
 pub mod pppd;
 pub mod pppoe;
 pub mod ratelimit;
+mod reaper;
 pub mod status;
 pub mod userspace;
 

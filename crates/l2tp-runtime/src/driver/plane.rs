@@ -22,6 +22,9 @@ use crate::dataplane::{
     DataPlane, DataPlaneError, SessionHandle, SessionSpec, SessionStats, TunnelSpec,
 };
 
+/// The name of the thread a blocking data plane runs on.
+const DATAPLANE_THREAD: &str = "l2tp-dataplane";
+
 /// A request to the data plane.
 pub(crate) enum Job {
     /// Create a tunnel; `control` is a duplicate of the driver's control socket, handed to
@@ -140,7 +143,7 @@ impl Plane {
             let (tx, done) = mpsc::unbounded_channel();
             let runtime = tokio::runtime::Handle::try_current().ok();
             let worker = std::thread::Builder::new()
-                .name("l2tp-dataplane".into())
+                .name(DATAPLANE_THREAD.into())
                 .spawn(move || {
                     let _context = runtime.as_ref().map(|r| r.enter());
                     let mut dp = dp;

@@ -52,6 +52,7 @@ use crate::dataplane::{
     SessionSpec, SessionStats, TunnelSpec, DATA_PLANE_EVENT_CAP,
 };
 use crate::ppp_session::{PppFactory, PppLink};
+use crate::reaper::Reaped;
 
 mod auth;
 pub mod ppp;
@@ -78,8 +79,8 @@ const UNDERLAY_MTU: usize = 1500;
 /// One session's data path, shared by the receive side (socket readers) and its TAP task.
 struct Path {
     session: Mutex<DataSession>,
-    /// The TAP device (Ethernet) or TUN device (PPP).
-    tap: tun_rs::AsyncDevice,
+    /// The TAP device (Ethernet) or TUN device (PPP); closed on the reaper thread.
+    tap: Reaped<tun_rs::AsyncDevice>,
     /// PPP sessions: the PPP link terminated here.
     ppp: Option<PppLink>,
     /// The tunnel's peer: data from any other address is dropped (`rx_invalid`).
@@ -132,7 +133,7 @@ impl DataSink for Paths {
         };
         // A plain non-blocking write(2) on the device's own descriptor: tokio's readiness
         // would refuse a write it has not yet seen an event for.
-        if nix::unistd::write(AsFd::as_fd(&*path.tap), payload).is_err() {
+        if nix::unistd::write(AsFd::as_fd(&**path.tap), payload).is_err() {
             path.tap_drops.fetch_add(1, Ordering::Relaxed);
         }
         true
@@ -156,9 +157,10 @@ struct Session {
     _lease: Option<Lease>,
 }
 
-/// The user-space data plane (see the module documentation). Its calls do not block (TAP
-/// creation is a few ioctls), so the driver runs them inline; it must be created and used
-/// inside a tokio runtime (each session's TAP task is spawned on it).
+/// The user-space data plane (see the module documentation). Making a TAP/TUN device takes a
+/// few ioctls, removing one an RCU grace period in the kernel: the driver runs it on its data
+/// plane thread ([`DataPlane::blocking`]), inside the tokio runtime's context (each session's
+/// task is spawned on the runtime). Used directly, it must be called inside a tokio runtime.
 pub struct UserspaceDataPlane {
     paths: Arc<Paths>,
     tunnels: HashMap<u32, Tunnel>,
@@ -217,6 +219,11 @@ fn default_mtu(peer: &SocketAddr, encap: Encap, header_len: usize) -> u16 {
 }
 
 impl DataPlane for UserspaceDataPlane {
+    /// Device creation and removal are system calls that can take milliseconds.
+    fn blocking(&self) -> bool {
+        true
+    }
+
     fn create_tunnel(&mut self, spec: &TunnelSpec) -> Result<(), DataPlaneError> {
         self.create_tunnel_owning(spec, None)
     }
@@ -347,7 +354,7 @@ impl DataPlane for UserspaceDataPlane {
         let ifname = tap.name().map_err(op)?;
         let path = Arc::new(Path {
             session: Mutex::new(session),
-            tap,
+            tap: Reaped::new(tap),
             ppp: ppp_parts.map(|(engine, role, auth)| {
                 PppLink::new(
                     engine,
