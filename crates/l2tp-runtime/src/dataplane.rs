@@ -81,6 +81,11 @@ pub struct SessionSpec {
     /// PPP terminated in this process (user-space data plane only; the kernel data plane
     /// hands PPP to pppd and ignores it): authentication, addresses, keepalive.
     pub ppp: Arc<PppSettings>,
+    /// The call's Calling Number AVP (RFC 2661 §4.4.5), as sent, when it had one (RADIUS
+    /// Calling-Station-Id).
+    pub calling_number: Option<Vec<u8>>,
+    /// The call's Called Number AVP, as sent (RADIUS Called-Station-Id).
+    pub called_number: Option<Vec<u8>>,
 }
 
 impl TunnelSpec {
@@ -133,6 +138,8 @@ impl SessionSpec {
             lns_mode: false,
             pppoe: None,
             ppp: Arc::default(),
+            calling_number: None,
+            called_number: None,
         }
     }
 

@@ -67,6 +67,8 @@ impl Driver {
             (session.0, peer_session_id),
         );
         spec.version = t.version;
+        spec.calling_number.clone_from(&params.calling_number);
+        spec.called_number.clone_from(&params.called_number);
         if t.section.kind == TunnelKind::Dynamic {
             apply_negotiated(&mut spec, params);
             match pseudowire {
@@ -347,6 +349,8 @@ pub(super) fn session_spec(
         lns_mode: accepted || tunnel.listen,
         pppoe: session.pppoe_session_id.zip(session.pppoe_peer_mac),
         ppp: std::sync::Arc::new(session.ppp.clone()),
+        calling_number: None,
+        called_number: None,
     }
 }
 

@@ -47,6 +47,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use l2tp_proto::data::{data_key, DataConfig, DataKey, DataSession, L2Spec};
 use l2tp_proto::wire::Encap;
 
+use crate::config::PppAuthSource;
 use crate::dataplane::{
     DataPlane, DataPlaneError, DataPlaneEvent, DataSink, L2SpecType, Pseudowire, SessionHandle,
     SessionSpec, SessionStats, TunnelSpec, DATA_PLANE_EVENT_CAP,
@@ -56,7 +57,8 @@ mod auth;
 pub mod ppp;
 
 pub use auth::{
-    AddressPool, AuthAnswer, Authenticator, Lease, PendingVerdict, SecretsAuthenticator,
+    AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator, Authorization, Lease,
+    PendingVerdict, SecretsAuthenticator, SessionControl, SessionUp, TerminateCause,
 };
 
 /// Default name of a PPP session's TUN interface (the kernel picks the number).
@@ -90,6 +92,33 @@ struct Path {
     /// Data messages with this session's ID from another address than the tunnel's peer:
     /// `rx_invalid`.
     wrong_peer: AtomicU64,
+}
+
+/// A PPP session's handle for its authenticator (accounting, Session-Timeout, Disconnect):
+/// counters read from the path, termination through its PPP engine. Weak: the session's
+/// removal is not delayed by the authenticator holding it.
+struct PathControl(std::sync::Weak<Path>);
+
+impl Path {
+    /// The session's counters as `session_stats` reports them.
+    fn stats_now(&self) -> Option<SessionStats> {
+        let mut st = *self.session.lock().ok()?.stats();
+        st.rx_errors += self.tap_drops.load(Ordering::Relaxed);
+        st.rx_invalid += self.wrong_peer.load(Ordering::Relaxed);
+        Some(st)
+    }
+}
+
+impl SessionControl for PathControl {
+    fn stats(&self) -> Option<SessionStats> {
+        self.0.upgrade()?.stats_now()
+    }
+
+    fn terminate(&self, reason: &str) {
+        if let Some(link) = self.0.upgrade().as_ref().and_then(|p| p.ppp.as_ref()) {
+            link.close(reason);
+        }
+    }
 }
 
 /// The lookup table the socket readers use (the [`DataSink`]).
@@ -359,6 +388,18 @@ impl DataPlane for UserspaceDataPlane {
             )));
         }
         let header_len = session.header_len();
+        let context = Arc::new(AuthContext {
+            tunnel_id: spec.tunnel_id,
+            session_id: spec.session_id,
+            calling_number: spec.calling_number.clone(),
+            called_number: spec.called_number.clone(),
+            tunnel_peer: peer,
+            tunnel_local: tunnel
+                .spec
+                .local
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
+        });
         let (ppp_parts, lease) = if is_ppp {
             let (engine, role, auth, lease) = self.ppp_engine(spec)?;
             (Some((engine, role, auth)), lease)
@@ -406,6 +447,7 @@ impl DataPlane for UserspaceDataPlane {
                     role,
                     (spec.tunnel_id, spec.session_id),
                     auth,
+                    context.clone(),
                     self.events_tx.clone(),
                 )
             }),
@@ -459,11 +501,10 @@ impl DataPlane for UserspaceDataPlane {
     }
 
     fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
-        let s = self.sessions.get(&(tunnel_id, session_id))?;
-        let mut st = *s.path.session.lock().ok()?.stats();
-        st.rx_errors += s.path.tap_drops.load(Ordering::Relaxed);
-        st.rx_invalid += s.path.wrong_peer.load(Ordering::Relaxed);
-        Some(st)
+        self.sessions
+            .get(&(tunnel_id, session_id))?
+            .path
+            .stats_now()
     }
 
     fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
@@ -509,16 +550,22 @@ impl UserspaceDataPlane {
             let lease = Lease::take(pool).ok_or_else(|| {
                 DataPlaneError::Invalid(format!("PPP address pool {first}-{last} is exhausted"))
             })?;
-            let authenticator = if s.auth.is_empty() {
-                None
-            } else if let Some(a) = &self.authenticator {
-                Some(a.clone())
-            } else if let Some(path) = &s.secrets {
-                Some(self.secrets.get(path)? as Arc<dyn Authenticator>)
-            } else {
-                return Err(DataPlaneError::Invalid(
-                    "ppp_auth needs ppp_secrets (or an authenticator)".into(),
-                ));
+            let authenticator = match (&s.secrets, &self.authenticator) {
+                _ if s.auth.is_empty() => None,
+                (Some(path), _) if s.auth_source == PppAuthSource::Secrets => {
+                    Some(self.secrets.get(path)? as Arc<dyn Authenticator>)
+                }
+                (_, Some(a)) => Some(a.clone()),
+                _ if s.auth_source == PppAuthSource::Radius => {
+                    return Err(DataPlaneError::Invalid(
+                        "ppp_auth_source = \"radius\" needs a [radius] section".into(),
+                    ))
+                }
+                _ => {
+                    return Err(DataPlaneError::Invalid(
+                        "ppp_auth needs ppp_secrets (or an authenticator)".into(),
+                    ))
+                }
             };
             let ipcp = IpcpConfig {
                 local,
@@ -575,6 +622,11 @@ impl UserspaceDataPlane {
             t.remove(&s.key);
         }
         s.task.abort();
+        if let Some(a) = s.path.ppp.as_ref().and_then(|l| l.authenticator()) {
+            if let Some(st) = s.path.stats_now() {
+                a.session_gone(tunnel_id, session_id, st);
+            }
+        }
         true
     }
 }

@@ -23,7 +23,9 @@ use l2tp_ppp::fsm::State;
 use l2tp_ppp::{classify, Event, Frame, Ppp, Role, Verdict};
 use tokio::sync::{mpsc, Notify};
 
-use super::auth::{AuthAnswer, Authenticator};
+use super::auth::{
+    AuthAnswer, AuthContext, AuthOutcome, Authenticator, Authorization, SessionUp, TerminateCause,
+};
 use super::{send_all, Path};
 use crate::dataplane::DataPlaneEvent;
 
@@ -49,6 +51,10 @@ pub(super) struct PppLink {
     tunnel_id: u32,
     session_id: u32,
     authenticator: Option<Arc<dyn Authenticator>>,
+    /// The session, for the authenticator.
+    context: Arc<AuthContext>,
+    /// What the authenticator's accepting verdict authorized, until IPCP is up.
+    authorization: Mutex<Option<Authorization>>,
     events: mpsc::Sender<DataPlaneEvent>,
 }
 
@@ -58,6 +64,7 @@ impl PppLink {
         role: Role,
         (tunnel_id, session_id): (u32, u32),
         authenticator: Option<Arc<dyn Authenticator>>,
+        context: Arc<AuthContext>,
         events: mpsc::Sender<DataPlaneEvent>,
     ) -> Self {
         let notify = Notify::new();
@@ -73,8 +80,24 @@ impl PppLink {
             tunnel_id,
             session_id,
             authenticator,
+            context,
+            authorization: Mutex::new(None),
             events,
         }
+    }
+
+    /// The authenticator that checked (LNS) this session, if any.
+    pub(super) fn authenticator(&self) -> Option<&Arc<dyn Authenticator>> {
+        self.authenticator.as_ref()
+    }
+
+    /// Ends the link from our side (LCP Terminate-Request with `reason`); the session task
+    /// reports the `Down` that follows.
+    pub(super) fn close(&self, reason: &str) {
+        if let Ok(mut e) = self.engine.lock() {
+            e.close(Instant::now(), reason);
+        }
+        self.notify.notify_one();
     }
 
     /// A received PPP frame (after the L2TP header): the IPv4 datagram to write to the TUN
@@ -177,13 +200,13 @@ async fn on_event(
         Event::Authenticate(req) => {
             let gen = link.auth_gen.fetch_add(1, Ordering::Relaxed) + 1;
             let answer = match &link.authenticator {
-                Some(a) => a.check(&req),
+                Some(a) => a.check(&link.context, &req),
                 None => AuthAnswer::Now(Verdict::Reject {
                     message: "no authenticator configured".into(),
                 }),
             };
             match answer {
-                AuthAnswer::Now(v) => verdict(link, v),
+                AuthAnswer::Now(v) => verdict(link, v.into()),
                 AuthAnswer::Later(f) => {
                     let path = path.clone();
                     tokio::spawn(async move {
@@ -231,6 +254,18 @@ async fn on_event(
                 Role::Authenticator => peer,
                 Role::Peer => local,
             };
+            let authorization = link.authorization.lock().ok().and_then(|mut a| a.take());
+            if let (Some(a), Role::Authenticator, Some(authz)) =
+                (&link.authenticator, link.role, authorization)
+            {
+                a.session_up(SessionUp {
+                    context: link.context.clone(),
+                    username: username.clone().unwrap_or_default(),
+                    address: peer,
+                    authorization: authz,
+                    control: Arc::new(super::PathControl(Arc::downgrade(path))),
+                });
+            }
             let _ = link
                 .events
                 .send(DataPlaneEvent::PppUp {
@@ -248,6 +283,9 @@ async fn on_event(
         }
         Event::Down { reason } => {
             link.ipv4_up.store(false, Ordering::Relaxed);
+            if let (Some(a), Role::Authenticator) = (&link.authenticator, link.role) {
+                a.session_ending(t, s, TerminateCause::from_ppp_reason(&reason));
+            }
             let _ = link
                 .events
                 .send(DataPlaneEvent::SessionFailed {
@@ -266,9 +304,19 @@ async fn on_event(
     true
 }
 
-fn verdict(link: &PppLink, v: Verdict) {
+/// Applies a verdict: an accepted peer's assigned address goes to IPCP first, and the
+/// authorization is kept for the accounting start at IPCP up.
+fn verdict(link: &PppLink, o: AuthOutcome) {
     if let Ok(mut e) = link.engine.lock() {
-        e.auth_verdict(Instant::now(), v);
+        if matches!(o.verdict, Verdict::Accept { .. }) {
+            if let Some(ip) = o.authorization.framed_ip {
+                e.set_ipcp_peer_address(ip);
+            }
+            if let Ok(mut a) = link.authorization.lock() {
+                *a = Some(o.authorization);
+            }
+        }
+        e.auth_verdict(Instant::now(), o.verdict);
     }
     link.notify.notify_one();
 }
