@@ -21,6 +21,7 @@ pub mod dataplane;
 pub mod driver;
 pub mod kernel;
 pub mod pppd;
+pub mod radius;
 pub mod ratelimit;
 pub mod status;
 pub mod userspace;
