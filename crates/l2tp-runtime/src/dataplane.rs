@@ -356,6 +356,9 @@ pub enum DataPlaneEvent {
         username: Option<String>,
         /// The PPP client's IPv4 address (the one the LNS gave the LAC).
         address: Option<std::net::Ipv4Addr>,
+        /// The first RADIUS Class of the Access-Accept (LNS, RADIUS authentication), as
+        /// [`crate::userspace::printable_class`] shows it.
+        class: Option<String>,
     },
 }
 

@@ -403,8 +403,8 @@ async fn run(
         }
         None => (None, None),
     };
-    let metrics_task = metrics_listener
-        .map(|l| tokio::spawn(metrics::serve(l, ctx.clone(), radius.clone())));
+    let metrics_task =
+        metrics_listener.map(|l| tokio::spawn(metrics::serve(l, ctx.clone(), radius.clone())));
     notify::notify("READY=1");
 
     let mut config = config;

@@ -161,14 +161,54 @@ pub fn render_radius(m: &RadiusMetrics) -> String {
     let mut out = String::new();
     type Get = fn(&ServerMetrics) -> u64;
     let per_server: [(&str, &str, &str, Get); 8] = [
-        ("l2tp_radius_requests_total", "counter", "RADIUS requests sent (first transmissions).", |s| s.requests),
-        ("l2tp_radius_retransmissions_total", "counter", "RADIUS retransmissions.", |s| s.retransmissions),
-        ("l2tp_radius_timeouts_total", "counter", "RADIUS requests that used up their retransmissions on this server.", |s| s.timeouts),
-        ("l2tp_radius_accepts_total", "counter", "Access-Accepts received.", |s| s.accepts),
-        ("l2tp_radius_rejects_total", "counter", "Access-Rejects (and refused Access-Challenges) received.", |s| s.rejects),
-        ("l2tp_radius_acct_responses_total", "counter", "Accounting-Responses received.", |s| s.acct_responses),
-        ("l2tp_radius_dropped_responses_total", "counter", "Responses dropped: bad authenticator, unmatched or malformed.", |s| s.dropped_responses),
-        ("l2tp_radius_server_dead", "gauge", "1 while the server is marked dead after a timeout.", |s| u64::from(s.dead)),
+        (
+            "l2tp_radius_requests_total",
+            "counter",
+            "RADIUS requests sent (first transmissions).",
+            |s| s.requests,
+        ),
+        (
+            "l2tp_radius_retransmissions_total",
+            "counter",
+            "RADIUS retransmissions.",
+            |s| s.retransmissions,
+        ),
+        (
+            "l2tp_radius_timeouts_total",
+            "counter",
+            "RADIUS requests that used up their retransmissions on this server.",
+            |s| s.timeouts,
+        ),
+        (
+            "l2tp_radius_accepts_total",
+            "counter",
+            "Access-Accepts received.",
+            |s| s.accepts,
+        ),
+        (
+            "l2tp_radius_rejects_total",
+            "counter",
+            "Access-Rejects (and refused Access-Challenges) received.",
+            |s| s.rejects,
+        ),
+        (
+            "l2tp_radius_acct_responses_total",
+            "counter",
+            "Accounting-Responses received.",
+            |s| s.acct_responses,
+        ),
+        (
+            "l2tp_radius_dropped_responses_total",
+            "counter",
+            "Responses dropped: bad authenticator, unmatched or malformed.",
+            |s| s.dropped_responses,
+        ),
+        (
+            "l2tp_radius_server_dead",
+            "gauge",
+            "1 while the server is marked dead after a timeout.",
+            |s| u64::from(s.dead),
+        ),
     ];
     for (name, kind, help, get) in per_server {
         family(&mut out, name, kind, help);
@@ -183,14 +223,54 @@ pub fn render_radius(m: &RadiusMetrics) -> String {
         }
     }
     for (name, kind, help, v) in [
-        ("l2tp_radius_auth_timeouts_total", "counter", "Access-Requests no server answered (peer refused).", m.auth_timeouts),
-        ("l2tp_radius_acct_dropped_total", "counter", "Accounting requests dropped from the full queue.", m.acct_dropped),
-        ("l2tp_radius_acct_queued", "gauge", "Accounting requests waiting for a live server.", m.acct_queued),
-        ("l2tp_radius_sessions", "gauge", "Sessions with RADIUS accounting running.", m.sessions),
-        ("l2tp_radius_channel_drops_total", "counter", "Checks and session events refused: the RADIUS task's queue was full.", m.channel_drops),
-        ("l2tp_radius_dae_requests_total", "counter", "Disconnect/CoA requests handled.", m.dae_requests),
-        ("l2tp_radius_dae_naks_total", "counter", "Disconnect/CoA NAKs sent.", m.dae_naks),
-        ("l2tp_radius_dae_dropped_total", "counter", "DAE datagrams dropped (unknown client, bad authenticator, not a request).", m.dae_dropped),
+        (
+            "l2tp_radius_auth_timeouts_total",
+            "counter",
+            "Access-Requests no server answered (peer refused).",
+            m.auth_timeouts,
+        ),
+        (
+            "l2tp_radius_acct_dropped_total",
+            "counter",
+            "Accounting requests dropped from the full queue.",
+            m.acct_dropped,
+        ),
+        (
+            "l2tp_radius_acct_queued",
+            "gauge",
+            "Accounting requests waiting for a live server.",
+            m.acct_queued,
+        ),
+        (
+            "l2tp_radius_sessions",
+            "gauge",
+            "Sessions with RADIUS accounting running.",
+            m.sessions,
+        ),
+        (
+            "l2tp_radius_channel_drops_total",
+            "counter",
+            "Checks and session events refused: the RADIUS task's queue was full.",
+            m.channel_drops,
+        ),
+        (
+            "l2tp_radius_dae_requests_total",
+            "counter",
+            "Disconnect/CoA requests handled.",
+            m.dae_requests,
+        ),
+        (
+            "l2tp_radius_dae_naks_total",
+            "counter",
+            "Disconnect/CoA NAKs sent.",
+            m.dae_naks,
+        ),
+        (
+            "l2tp_radius_dae_dropped_total",
+            "counter",
+            "DAE datagrams dropped (unknown client, bad authenticator, not a request).",
+            m.dae_dropped,
+        ),
     ] {
         family(&mut out, name, kind, help);
         let _ = writeln!(out, "{name} {v}");
@@ -436,6 +516,7 @@ mod tests {
             last_error: None,
             username: None,
             address: None,
+            class: None,
         };
         let status = vec![
             tunnel("a", "established", vec![s]),

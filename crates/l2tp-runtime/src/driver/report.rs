@@ -193,6 +193,7 @@ impl Driver {
                         last_error: None,
                         username: s.username.clone(),
                         address: s.address,
+                        class: s.class.clone(),
                     }
                 })
                 .collect();
@@ -305,6 +306,7 @@ pub(super) fn brief_session(id: SessionId, s: &super::registry::SessionEntry) ->
         last_error: None,
         username: s.username.clone(),
         address: s.address,
+        class: s.class.clone(),
     }
 }
 

@@ -203,6 +203,7 @@ impl Driver {
                 session_id,
                 username,
                 address,
+                class,
             } => {
                 tracing::info!(
                     tunnel = tunnel_id,
@@ -217,6 +218,7 @@ impl Driver {
                 {
                     s.username = username;
                     s.address = address;
+                    s.class = class;
                 }
             }
             DataPlaneEvent::SessionFailed {

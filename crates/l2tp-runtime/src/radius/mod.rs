@@ -303,6 +303,14 @@ pub async fn start(settings: RadiusSettings) -> Result<RadiusHandle, String> {
             }
         }
     }
+    // Responses are told apart by their source address: one address, one server entry.
+    let mut seen = std::collections::HashSet::new();
+    if let Some(s) = servers.iter().find(|s| !seen.insert(s.addr)) {
+        return Err(format!(
+            "radius: {} is configured twice (auth_port and acct_port must differ)",
+            s.addr
+        ));
+    }
     let v6 = servers.first().is_some_and(|s| s.addr.is_ipv6());
     if servers.iter().any(|s| s.addr.is_ipv6() != v6) {
         return Err("radius: servers of both IPv4 and IPv6 are not supported".into());
@@ -863,3 +871,6 @@ impl Task {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -126,6 +126,20 @@ impl TerminateCause {
     }
 }
 
+/// A RADIUS Class for people (`show`, logs): the text when it is printable ASCII, else
+/// `0x` and hex digits, as FreeRADIUS prints octets.
+pub fn printable_class(c: &[u8]) -> String {
+    if !c.is_empty() && c.iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+        String::from_utf8_lossy(c).into_owned()
+    } else {
+        let mut s = String::from("0x");
+        for b in c {
+            s.push_str(&format!("{b:02x}"));
+        }
+        s
+    }
+}
+
 /// A running session's handle for its authenticator: counters now, and a way to end it.
 pub trait SessionControl: Send + Sync {
     /// The data plane's counters of the session (`None` once it is gone).

@@ -57,8 +57,9 @@ mod auth;
 pub mod ppp;
 
 pub use auth::{
-    AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator, Authorization, Lease,
-    PendingVerdict, SecretsAuthenticator, SessionControl, SessionUp, TerminateCause,
+    printable_class, AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator,
+    Authorization, Lease, PendingVerdict, SecretsAuthenticator, SessionControl, SessionUp,
+    TerminateCause,
 };
 
 /// Default name of a PPP session's TUN interface (the kernel picks the number).

@@ -255,6 +255,10 @@ async fn on_event(
                 Role::Peer => local,
             };
             let authorization = link.authorization.lock().ok().and_then(|mut a| a.take());
+            let class = authorization
+                .as_ref()
+                .and_then(|a| a.class.first())
+                .map(|c| super::auth::printable_class(c));
             if let (Some(a), Role::Authenticator, Some(authz)) =
                 (&link.authenticator, link.role, authorization)
             {
@@ -273,6 +277,7 @@ async fn on_event(
                     session_id: s,
                     username: username.clone(),
                     address: Some(address),
+                    class,
                 })
                 .await;
         }

@@ -207,6 +207,7 @@ fn lac_and_lns_data_planes_reach_ipcp_with_a_later_verdict() {
                 session_id: 11,
                 username: Some("alice".into()),
                 address: addr,
+                class: None,
             }
         );
         assert_eq!(
@@ -216,6 +217,7 @@ fn lac_and_lns_data_planes_reach_ipcp_with_a_later_verdict() {
                 session_id: 22,
                 username: Some("alice".into()),
                 address: addr,
+                class: None,
             }
         );
         // Both data planes count the control frames they carried.
