@@ -362,6 +362,19 @@ pub enum DataPlaneEvent {
     },
 }
 
+/// Hears why sessions end, before their data plane objects are removed (RADIUS accounting
+/// takes its Acct-Terminate-Cause from it). Called on the driver's task: must not block.
+pub trait SessionObserver: Send + Sync {
+    /// Session `session_id` of tunnel `tunnel_id` (local IDs) is going down for `reason`;
+    /// its data plane objects are removed right after.
+    fn session_down(
+        &self,
+        tunnel_id: u32,
+        session_id: u32,
+        reason: &l2tp_proto::endpoint::DownReason,
+    );
+}
+
 /// Capacity of the data plane's event channel (events; a full channel makes the sending
 /// session task wait, never the control plane).
 pub const DATA_PLANE_EVENT_CAP: usize = 1024;

@@ -350,6 +350,9 @@ async fn run(
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     options.socket_mode = socket_mode;
     options.pppd = pppd;
+    if let Some(r) = &radius {
+        options.session_observer = Some(std::sync::Arc::new(r.clone()));
+    }
     if let Some((_, listen)) = config.tunnels.iter().find(|(_, t)| t.listen) {
         options.endpoint = listen.to_endpoint_config();
     }

@@ -218,6 +218,8 @@ pub struct Driver {
     linger_queue: std::collections::VecDeque<(Instant, TunnelId)>,
     /// The data plane's events (PPP up, PPP down), if it has any.
     dp_events: Option<mpsc::Receiver<crate::dataplane::DataPlaneEvent>>,
+    /// Told why sessions end (RADIUS accounting).
+    session_observer: Option<Arc<dyn crate::dataplane::SessionObserver>>,
 }
 
 /// At shutdown, once every tunnel is down: how long the line must be quiet before exit, and
@@ -268,7 +270,13 @@ impl Driver {
             history: report::History::default(),
             lingering: std::collections::HashMap::new(),
             linger_queue: std::collections::VecDeque::new(),
+            session_observer: None,
         }
+    }
+
+    /// Tells `o` why each session ends, before its data plane objects are removed.
+    pub fn set_session_observer(&mut self, o: Option<Arc<dyn crate::dataplane::SessionObserver>>) {
+        self.session_observer = o;
     }
 
     /// Runs pppd for every PPP session that comes up (kl2tpd's behaviour), with these options.

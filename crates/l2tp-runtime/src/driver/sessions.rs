@@ -282,6 +282,9 @@ impl Driver {
                 self.history.session(Instant::now(), &tname, brief, why);
             }
         }
+        if let (Some(o), Some(_)) = (&self.session_observer, &removed) {
+            o.session_down(tunnel.0, session.0, &reason);
+        }
         if let Some(s) = removed {
             partner = s.bridged;
             if let Some(pid) = s.pppd {

@@ -21,8 +21,11 @@
 //!   every Acct-Interim-Interval (else the configured `acct_interim_interval`), Stop when the
 //!   session's data plane objects go, with Acct-Session-Time, octets (with Gigawords) and
 //!   packets from the data plane's counters and Acct-Terminate-Cause (the first cause heard:
-//!   Session-Timeout / Admin-Reset from here, Lost-Carrier / User-Request from PPP,
-//!   User-Request otherwise — a CDN from the LAC), Accounting-Off at [`RadiusHandle::shutdown`]
+//!   Session-Timeout / Admin-Reset from here; Lost-Carrier (LCP echo) / User-Request (the
+//!   peer's LCP Terminate) from PPP; from the driver as [`crate::dataplane::SessionObserver`]:
+//!   User-Request for the LAC's CDN, Lost-Carrier for an unanswered control channel,
+//!   Lost-Service for the tunnel going, Admin-Reset for our own close, e.g. `l2tpctl`),
+//!   Accounting-Off at [`RadiusHandle::shutdown`]
 //!   after a Stop (Admin-Reboot) for every session left. Acct-Session-Id is the task's start
 //!   time and a counter, in hex: unique per daemon start. Requests wait in the client's
 //!   bounded queue while no server answers; drops are counted ([`RadiusMetrics`]).
@@ -45,6 +48,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use l2tp_ppp::{AuthRequest, Verdict};
+use l2tp_proto::endpoint::DownReason;
 use l2tp_radius::client::{
     Client, ClientConfig, ClientEvent, Request, RequestId, Server, ServerKind,
 };
@@ -176,6 +180,22 @@ impl RadiusHandle {
         if self.tx.send(Cmd::Shutdown(tx)).await.is_ok() {
             let _ = rx.await;
         }
+    }
+}
+
+impl crate::dataplane::SessionObserver for RadiusHandle {
+    /// The L2TP side of the cause: the LAC's CDN is the user's request, an unanswered
+    /// control channel a lost carrier, the tunnel going a lost service, our own close an
+    /// administrative reset (a cause PPP or RADIUS recorded first wins).
+    fn session_down(&self, tunnel_id: u32, session_id: u32, reason: &DownReason) {
+        let cause = match reason {
+            DownReason::Peer(_) => TerminateCause::UserRequest,
+            DownReason::Timeout => TerminateCause::LostCarrier,
+            DownReason::TunnelDown => TerminateCause::LostService,
+            DownReason::Local(_) => TerminateCause::AdminReset,
+            DownReason::Protocol(_) => TerminateCause::NasError,
+        };
+        self.post(Cmd::Ending(tunnel_id, session_id, cause));
     }
 }
 

@@ -309,3 +309,76 @@ async fn no_answer_from_any_server_refuses_the_peer() {
     assert_eq!(m.auth_timeouts, 1);
     assert_eq!(m.servers[0].retransmissions, 1);
 }
+
+/// Acct-Terminate-Cause is the first cause heard: PPP's (LCP echo timeout) wins over the
+/// driver's own close that follows; the driver's alone (the LAC's CDN) gives User-Request.
+#[tokio::test]
+async fn terminate_cause_is_the_first_heard() {
+    use crate::dataplane::SessionObserver;
+    use l2tp_proto::wire::ResultCode;
+    let acct_server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let section = RadiusSection {
+        servers: vec![(
+            "s".into(),
+            RadiusServer {
+                address: "127.0.0.1".parse().unwrap(),
+                auth_port: 0,
+                acct_port: acct_server.local_addr().unwrap().port(),
+                secret: String::from_utf8(SECRET.to_vec()).unwrap(),
+            },
+        )],
+        timeout: Duration::from_secs(2),
+        retries: 2,
+        dead_time: Duration::from_secs(30),
+        acct_queue_limit: 16,
+        ..RadiusSection::default()
+    };
+    let h = start(RadiusSettings {
+        section,
+        host_name: "h".into(),
+    })
+    .await
+    .unwrap();
+    acct(&acct_server, acct_status_type::ACCOUNTING_ON).await;
+    let rc = ResultCode {
+        result: 3,
+        error: None,
+        message: None,
+    };
+    for (sid, ppp_first, want) in [
+        (1u32, true, terminate_cause::LOST_CARRIER),
+        (2, false, terminate_cause::USER_REQUEST),
+    ] {
+        let fake = Arc::new(FakeSession::default());
+        h.session_up(SessionUp {
+            context: Arc::new(AuthContext {
+                session_id: sid,
+                ..(*ctx()).clone()
+            }),
+            username: format!("u{sid}"),
+            address: Ipv4Addr::new(10, 0, 0, sid as u8),
+            authorization: Authorization::default(),
+            control: Arc::new(fake.clone()),
+        });
+        acct(&acct_server, acct_status_type::START).await;
+        if ppp_first {
+            h.session_ending(
+                5,
+                sid,
+                TerminateCause::from_ppp_reason(
+                    "peer not responding (4 LCP Echo-Requests unanswered)",
+                ),
+            );
+            SessionObserver::session_down(&h, 5, sid, &DownReason::Local(rc.clone()));
+        } else {
+            SessionObserver::session_down(&h, 5, sid, &DownReason::Peer(rc.clone()));
+        }
+        h.session_gone(5, sid, fake.stats().unwrap());
+        let stop = acct(&acct_server, acct_status_type::STOP).await;
+        assert_eq!(
+            stop.integer(at::ACCT_TERMINATE_CAUSE),
+            Some(want),
+            "session {sid}"
+        );
+    }
+}

@@ -87,6 +87,8 @@ pub enum TerminateCause {
     UserRequest,
     /// The peer vanished: LCP echo or L2TP keepalive timeout (2).
     LostCarrier,
+    /// The service ended under the session: its tunnel went down (3).
+    LostService,
     /// Idle-Timeout expired (4).
     IdleTimeout,
     /// Session-Timeout expired (5).
@@ -105,6 +107,7 @@ impl TerminateCause {
         match self {
             TerminateCause::UserRequest => 1,
             TerminateCause::LostCarrier => 2,
+            TerminateCause::LostService => 3,
             TerminateCause::IdleTimeout => 4,
             TerminateCause::SessionTimeout => 5,
             TerminateCause::AdminReset => 6,
