@@ -464,6 +464,9 @@ async fn reload_config(
             return current;
         }
     };
+    if new.radius != current.radius {
+        tracing::warn!("[radius] changed: it is read at start only; restart l2tpd to apply it");
+    }
     let plan = reload::diff(&current, &new);
     let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);
     reload::apply(ctx, &current, new, plan, wait).await

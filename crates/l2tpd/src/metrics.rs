@@ -619,4 +619,49 @@ mod tests {
         assert!(e.to_string().contains("--metrics-allow-remote"));
         assert!(check_addr("0.0.0.0:9701".parse().unwrap(), true).is_ok());
     }
+
+    #[test]
+    fn radius_counters_are_exported_per_server_and_kind() {
+        use l2tp_runtime::radius::{RadiusMetrics, ServerMetrics};
+        let m = RadiusMetrics {
+            servers: vec![
+                ServerMetrics {
+                    name: "first".into(),
+                    kind: "auth",
+                    timeouts: 2,
+                    dead: true,
+                    ..ServerMetrics::default()
+                },
+                ServerMetrics {
+                    name: "second".into(),
+                    kind: "auth",
+                    accepts: 5,
+                    ..ServerMetrics::default()
+                },
+            ],
+            acct_dropped: 3,
+            ..RadiusMetrics::default()
+        };
+        let text = render_radius(&m);
+        assert!(
+            text.contains("l2tp_radius_timeouts_total{server=\"first\",kind=\"auth\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("l2tp_radius_server_dead{server=\"first\",kind=\"auth\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("l2tp_radius_accepts_total{server=\"second\",kind=\"auth\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("l2tp_radius_acct_dropped_total 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE l2tp_radius_acct_queued gauge\n"),
+            "{text}"
+        );
+    }
 }

@@ -179,7 +179,8 @@ pub fn outcome(p: &Packet, req: &AuthRequest) -> AuthOutcome {
                     l2tp_radius::attr::ms_chap_ident_message(v)
                         .and_then(|(_, m)| m.get(..42))
                         .filter(|m| {
-                            m.starts_with(b"S=") && m[2..].iter().all(u8::is_ascii_hexdigit)
+                            m.strip_prefix(b"S=")
+                                .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))
                         })
                         .map(|m| String::from_utf8_lossy(m).to_ascii_uppercase())
                 }
