@@ -271,6 +271,9 @@ struct Task {
     /// Client server index → metrics slot.
     server_names: Vec<(String, &'static str, SocketAddr)>,
     nas: NasIdentity,
+    /// Some server takes accounting (else sessions are still tracked for Session-Timeout
+    /// and DAE, and no Accounting-Request is built).
+    has_acct: bool,
     default_interim: Option<Duration>,
     pending: HashMap<RequestId, Pending>,
     sessions: HashMap<Key, Acct>,
@@ -388,6 +391,7 @@ pub async fn start(settings: RadiusSettings) -> Result<RadiusHandle, String> {
         client,
         server_names,
         nas,
+        has_acct,
         default_interim: sec.acct_interim_interval,
         pending: HashMap::new(),
         sessions: HashMap::new(),
@@ -533,6 +537,9 @@ impl Task {
     }
 
     fn send(&mut self, now: Instant, req: Request, p: Pending) {
+        if matches!(p, Pending::Acct) && !self.has_acct {
+            return;
+        }
         match self.client.send(now, req) {
             Ok(id) => {
                 self.pending.insert(id, p);
@@ -699,7 +706,7 @@ impl Task {
                 self.stop(now, &a, &st, cause);
             }
         }
-        if self.server_names.iter().any(|(_, k, _)| *k == "acct") {
+        if self.has_acct {
             let id = format!("{:08X}{:08X}", self.id_prefix, 0);
             let a = attrs::accounting_on_off(
                 acct_status_type::ACCOUNTING_OFF,
