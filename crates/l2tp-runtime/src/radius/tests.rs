@@ -382,3 +382,80 @@ async fn terminate_cause_is_the_first_heard() {
         );
     }
 }
+
+/// Throughput of the task: 10,000 PAP checks in flight at once (under the 16,384 the
+/// channel holds) against a scripted server
+/// that accepts each (one server: 256 Identifiers, the rest waits in the client's queue).
+/// Run with `cargo test -p l2tp-runtime --release --lib radius::tests::checks_per_second --
+/// --ignored --nocapture`; asserts every check is accepted and at least 2,000 a second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "throughput figure; run on purpose"]
+async fn checks_per_second() {
+    const N: usize = 10_000;
+    let server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let port = server.local_addr().unwrap().port();
+    let section = RadiusSection {
+        servers: vec![(
+            "s".into(),
+            RadiusServer {
+                address: "127.0.0.1".parse().unwrap(),
+                auth_port: port,
+                acct_port: 0,
+                secret: String::from_utf8(SECRET.to_vec()).unwrap(),
+            },
+        )],
+        timeout: Duration::from_secs(3),
+        retries: 2,
+        dead_time: Duration::from_secs(30),
+        acct_queue_limit: 16,
+        ..RadiusSection::default()
+    };
+    let h = start(RadiusSettings {
+        section,
+        host_name: "h".into(),
+    })
+    .await
+    .unwrap();
+    let responder = tokio::spawn(async move {
+        let mut buf = vec![0u8; 4096];
+        loop {
+            let (n, from) = server.recv_from(&mut buf).await.unwrap();
+            let p = Packet::decode_request(&buf[..n], SECRET).unwrap();
+            let mut r = Packet::new(code::ACCESS_ACCEPT, p.identifier);
+            r.attrs.push(Attr {
+                typ: at::MESSAGE_AUTHENTICATOR,
+                value: Value::MessageAuthenticator([0; 16]),
+            });
+            let bytes = r.encode_response(SECRET, &p.authenticator).unwrap();
+            server.send_to(&bytes, from).await.unwrap();
+        }
+    });
+    let req = AuthRequest::Pap {
+        username: b"alice".to_vec(),
+        password: b"pw".to_vec(),
+    };
+    let t0 = Instant::now();
+    let mut pending = Vec::with_capacity(N);
+    for i in 0..N {
+        let c = Arc::new(AuthContext {
+            session_id: i as u32,
+            ..(*ctx()).clone()
+        });
+        match h.check(&c, &req) {
+            AuthAnswer::Later(f) => pending.push(f),
+            AuthAnswer::Now(v) => panic!("refused at once: {v:?}"),
+        }
+    }
+    let mut accepted = 0;
+    for f in pending {
+        if matches!(f.await.verdict, Verdict::Accept { .. }) {
+            accepted += 1;
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    responder.abort();
+    let rate = N as f64 / secs;
+    println!("bench: radius checks: {N} PAP Access-Requests accepted in {secs:.2} s: {rate:.0}/s");
+    assert_eq!(accepted, N);
+    assert!(rate > 2000.0, "{rate:.0} checks/s");
+}
