@@ -366,7 +366,10 @@ pub enum DataPlaneEvent {
 /// takes its Acct-Terminate-Cause from it). Called on the driver's task: must not block.
 pub trait SessionObserver: Send + Sync {
     /// Session `session_id` of tunnel `tunnel_id` (local IDs) is going down for `reason`;
-    /// its data plane objects are removed right after.
+    /// its data plane objects are removed right after. A session that goes with its tunnel
+    /// gets the tunnel's reason when the engine gave it in the same batch (the peer's StopCCN,
+    /// a timeout), else [`DownReason::TunnelDown`](l2tp_proto::endpoint::DownReason) (we are
+    /// closing the tunnel).
     fn session_down(
         &self,
         tunnel_id: u32,

@@ -283,7 +283,11 @@ impl Driver {
             }
         }
         if let (Some(o), Some(_)) = (&self.session_observer, &removed) {
-            o.session_down(tunnel.0, session.0, &reason);
+            let why = match reason {
+                DownReason::TunnelDown => self.tunnel_down_reasons.get(&tunnel).unwrap_or(&reason),
+                _ => &reason,
+            };
+            o.session_down(tunnel.0, session.0, why);
         }
         if let Some(s) = removed {
             partner = s.bridged;

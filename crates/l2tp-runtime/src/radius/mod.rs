@@ -23,8 +23,8 @@
 //!   packets from the data plane's counters and Acct-Terminate-Cause (the first cause heard:
 //!   Session-Timeout / Admin-Reset from here; Lost-Carrier (LCP echo) / User-Request (the
 //!   peer's LCP Terminate) from PPP; from the driver as [`crate::dataplane::SessionObserver`]:
-//!   User-Request for the LAC's CDN, Lost-Carrier for an unanswered control channel,
-//!   Lost-Service for the tunnel going, Admin-Reset for our own close, e.g. `l2tpctl`),
+//!   User-Request for the LAC's CDN or StopCCN, Lost-Carrier for an unanswered control
+//!   channel, Admin-Reset for our own close of the session or its tunnel, e.g. `l2tpctl`),
 //!   Accounting-Off at [`RadiusHandle::shutdown`]
 //!   after a Stop (Admin-Reboot) for every session left. Acct-Session-Id is the task's start
 //!   time and a counter, in hex: unique per daemon start. Requests wait in the client's
@@ -184,15 +184,15 @@ impl RadiusHandle {
 }
 
 impl crate::dataplane::SessionObserver for RadiusHandle {
-    /// The L2TP side of the cause: the LAC's CDN is the user's request, an unanswered
-    /// control channel a lost carrier, the tunnel going a lost service, our own close an
-    /// administrative reset (a cause PPP or RADIUS recorded first wins).
+    /// The L2TP side of the cause: the LAC's CDN or StopCCN is the user's request, an
+    /// unanswered control channel a lost carrier, our own close (of the session or its
+    /// tunnel) an administrative reset, a protocol error a NAS error (a cause PPP or RADIUS
+    /// recorded first wins).
     fn session_down(&self, tunnel_id: u32, session_id: u32, reason: &DownReason) {
         let cause = match reason {
             DownReason::Peer(_) => TerminateCause::UserRequest,
             DownReason::Timeout => TerminateCause::LostCarrier,
-            DownReason::TunnelDown => TerminateCause::LostService,
-            DownReason::Local(_) => TerminateCause::AdminReset,
+            DownReason::Local(_) | DownReason::TunnelDown => TerminateCause::AdminReset,
             DownReason::Protocol(_) => TerminateCause::NasError,
         };
         self.post(Cmd::Ending(tunnel_id, session_id, cause));
