@@ -11,6 +11,8 @@
 //!   sessions, subscribe to events, read status and counters, shut down.
 //! - [`status`]: serialisable snapshots for the CLI and the control socket;
 //!   [`control`]: the control socket's requests, replies and events (l2tpd and l2tpctl).
+//! - [`radius`]: RADIUS authentication, accounting and Disconnect/CoA for the PPP sessions the
+//!   user-space data plane terminates (a task around the sans-IO `l2tp-radius` client).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 

@@ -459,3 +459,67 @@ async fn checks_per_second() {
     assert_eq!(accepted, N);
     assert!(rate > 2000.0, "{rate:.0} checks/s");
 }
+
+/// A Stop survives an accounting server that is briefly away: unanswered, the server is
+/// marked dead and the Stop waits in the queue; once the dead time has passed it goes again
+/// (with Acct-Delay-Time) and is answered. Nothing is dropped.
+#[tokio::test]
+async fn stop_waits_for_a_server_that_was_away() {
+    let acct_server = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let section = RadiusSection {
+        servers: vec![(
+            "s".into(),
+            RadiusServer {
+                address: "127.0.0.1".parse().unwrap(),
+                auth_port: 0,
+                acct_port: acct_server.local_addr().unwrap().port(),
+                secret: String::from_utf8(SECRET.to_vec()).unwrap(),
+            },
+        )],
+        timeout: Duration::from_millis(100),
+        retries: 1,
+        dead_time: Duration::from_secs(1),
+        acct_queue_limit: 16,
+        ..RadiusSection::default()
+    };
+    let h = start(RadiusSettings {
+        section,
+        host_name: "h".into(),
+    })
+    .await
+    .unwrap();
+    acct(&acct_server, acct_status_type::ACCOUNTING_ON).await;
+    let fake = Arc::new(FakeSession::default());
+    h.session_up(SessionUp {
+        context: ctx(),
+        username: "alice".into(),
+        address: Ipv4Addr::new(10, 0, 0, 1),
+        authorization: Authorization::default(),
+        control: Arc::new(fake.clone()),
+    });
+    acct(&acct_server, acct_status_type::START).await;
+    h.session_gone(5, 77, fake.stats().unwrap());
+    // The server is away: the Stop and its retransmission go unanswered.
+    let t0 = Instant::now();
+    for _ in 0..2 {
+        let (p, _) = recv_request(&acct_server).await;
+        assert_eq!(
+            p.integer(at::ACCT_STATUS_TYPE),
+            Some(acct_status_type::STOP)
+        );
+    }
+    // Back: the Stop comes again after the dead time, and is answered.
+    let stop = acct(&acct_server, acct_status_type::STOP).await;
+    assert!(
+        t0.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(
+        stop.integer(at::ACCT_DELAY_TIME).is_some_and(|d| d >= 1),
+        "{stop:?}"
+    );
+    let m = h.metrics().await.unwrap();
+    assert_eq!((m.acct_dropped, m.acct_queued), (0, 0));
+    assert_eq!(m.servers[0].timeouts, 1);
+}
