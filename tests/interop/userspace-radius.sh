@@ -13,6 +13,9 @@
 #   and the session is gone within 1 s; the Stop says Admin-Reset with octet/packet counts
 #   that match the counters read; a Disconnect-Request for an unknown session gets a NAK with
 #   Error-Cause 503.
+# MODE=dae-mute: the LAC daemon is frozen (SIGSTOP) before the Disconnect-Request: no LCP
+#   Terminate-Ack comes, the LNS still clears the session within 1 s (CDN) and the Stop says
+#   Admin-Reset.
 # MODE=timeout: bob's Access-Accept has Session-Timeout 2: the LNS clears the session and the
 #   Stop says Session-Timeout.
 # MODE=failover: two FreeRADIUS servers; the first is stopped before the LAC dials; the session
@@ -267,6 +270,24 @@ ACCT_ID=$(awk 'BEGIN{RS=""} /Acct-Status-Type = Start/ {print; exit}' "$DETAIL" 
 # stop_record: the last Stop record of the detail file, one attribute a line.
 stop_record() { awk 'BEGIN{RS=""} /Acct-Status-Type = Stop/ {r=$0} END{print r}' "$DETAIL"; }
 attr() { stop_record | sed -n "s/^[[:space:]]*$1 = //p" | head -1; }
+
+if [ "$MODE" = dae-mute ]; then
+    kill -STOP "$A"
+    t0=$(date +%s%N)
+    echo "User-Name = \"alice\"" | ip netns exec b radclient -x 127.0.0.1:3799 disconnect "$DAE_SECRET" > "$OUT/disc.log" 2>&1 || fail "Disconnect: $(cat "$OUT/disc.log")"
+    grep -q "Disconnect-ACK" "$OUT/disc.log" || fail "no Disconnect-ACK: $(cat "$OUT/disc.log")"
+    for _ in $(seq 75); do grep -q '"event":"session_down"' "$OUT/b.events" && break; sleep 0.02; done
+    t1=$(date +%s%N)
+    kill -CONT "$A"
+    grep -q '"event":"session_down"' "$OUT/b.events" || fail "the session of the frozen LAC is still there 1.5 s after the Disconnect-Request"
+    echo "session of the frozen LAC gone $(( (t1 - t0) / 1000000 )) ms after radclient was started"
+    [ $(( (t1 - t0) / 1000000 )) -lt 1000 ] || fail "the session took $(( (t1 - t0) / 1000000 )) ms to go"
+    pass "a frozen LAC's session is gone within 1 s of the Disconnect-Request"
+    wait_for 10 "Stop in the detail file" grep -q "Acct-Status-Type = Stop" "$DETAIL"
+    [ "$(attr Acct-Terminate-Cause)" = Admin-Reset ] || fail "cause $(attr Acct-Terminate-Cause), expected Admin-Reset"
+    pass "Stop: Admin-Reset"
+    echo "interop userspace-radius (dae-mute): passed"; exit 0
+fi
 
 if [ "$MODE" = dae ]; then
     "$L2TPCTL" --control "$OUT/b.sock" show session --json > "$OUT/b-show.json"

@@ -134,6 +134,20 @@ fn disconnect_request_clears_the_session_within_a_second_and_unknown_gets_nak_50
 }
 
 #[test]
+fn disconnect_request_clears_a_frozen_lacs_session_within_a_second() {
+    if !skip() {
+        let text = run("dae-mute", "pap");
+        assert_steps(
+            &text,
+            &[
+                "ok: a frozen LAC's session is gone within 1 s of the Disconnect-Request",
+                "ok: Stop: Admin-Reset",
+            ],
+        );
+    }
+}
+
+#[test]
 fn session_timeout_from_radius_clears_the_session() {
     if !skip() {
         let text = run("timeout", "pap");

@@ -148,7 +148,8 @@ pub trait SessionControl: Send + Sync {
     /// The data plane's counters of the session (`None` once it is gone).
     fn stats(&self) -> Option<SessionStats>;
     /// Ends the session: PPP sends an LCP Terminate-Request with `reason`, goes down, and the
-    /// driver clears the session with a CDN.
+    /// driver clears the session with a CDN (at once if the peer does not acknowledge). Call
+    /// it inside a tokio runtime.
     fn terminate(&self, reason: &str);
 }
 

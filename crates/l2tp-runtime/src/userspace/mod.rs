@@ -95,6 +95,10 @@ struct Path {
     wrong_peer: AtomicU64,
 }
 
+/// How long a session ended by its authenticator (Session-Timeout, Disconnect-Request) waits
+/// for the peer's LCP Terminate-Ack before the driver clears it regardless.
+const TERMINATE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A PPP session's handle for its authenticator (accounting, Session-Timeout, Disconnect):
 /// counters read from the path, termination through its PPP engine. Weak: the session's
 /// removal is not delayed by the authenticator holding it.
@@ -115,10 +119,24 @@ impl SessionControl for PathControl {
         self.0.upgrade()?.stats_now()
     }
 
+    /// LCP Terminate-Request now; if the session is still there [`TERMINATE_GRACE`] later
+    /// (the peer did not acknowledge), the driver is told to clear it anyway.
     fn terminate(&self, reason: &str) {
-        if let Some(link) = self.0.upgrade().as_ref().and_then(|p| p.ppp.as_ref()) {
-            link.close(reason);
-        }
+        let Some(path) = self.0.upgrade() else {
+            return;
+        };
+        let Some(link) = path.ppp.as_ref() else {
+            return;
+        };
+        link.close(reason);
+        let weak = self.0.clone();
+        let reason = format!("{reason} (no LCP Terminate-Ack)");
+        tokio::spawn(async move {
+            tokio::time::sleep(TERMINATE_GRACE).await;
+            if let Some(link) = weak.upgrade().as_ref().and_then(|p| p.ppp.as_ref()) {
+                link.fail(reason).await;
+            }
+        });
     }
 }
 

@@ -100,6 +100,19 @@ impl PppLink {
         self.notify.notify_one();
     }
 
+    /// Tells the driver the session failed (it clears it with a CDN) without waiting for
+    /// PPP: for a peer that does not acknowledge our LCP Terminate-Request.
+    pub(super) async fn fail(&self, reason: String) {
+        let _ = self
+            .events
+            .send(DataPlaneEvent::SessionFailed {
+                tunnel_id: self.tunnel_id,
+                session_id: self.session_id,
+                reason,
+            })
+            .await;
+    }
+
     /// A received PPP frame (after the L2TP header): the IPv4 datagram to write to the TUN
     /// device, or `None` when the frame was the engine's (or dropped: IP before IPCP is
     /// open, IPv6). No allocation for datagrams.
