@@ -440,6 +440,18 @@ impl Task {
         let mut dbuf = vec![0u8; MAX_DATAGRAM];
         let mut shutdown: Option<(oneshot::Sender<()>, Instant)> = None;
         loop {
+            // What the last step queued (the Accounting-On at the first turn) goes out now.
+            self.flush(&socket).await;
+            if let Some((_, until)) = &shutdown {
+                let (_, acct_waiting) = self.client.queued();
+                let done = self.client.in_flight() == 0 && acct_waiting == 0;
+                if done || Instant::now() >= *until {
+                    if let Some((reply, _)) = shutdown.take() {
+                        let _ = reply.send(());
+                    }
+                    return;
+                }
+            }
             let deadline = [
                 self.client.poll_timeout(),
                 self.timers.peek().map(|Reverse((t, _, _))| *t),
@@ -473,7 +485,7 @@ impl Task {
                 r = recv(&dae_socket, &mut dbuf) => {
                     if let (Ok((n, from)), Some(s)) = (r, &dae_socket) {
                         if let Some(reply) = dbuf.get(..n).and_then(|d| self.dae(from, d)) {
-                            let _ = s.try_send_to(&reply, from);
+                            let _ = s.send_to(&reply, from).await;
                         }
                     }
                 }
@@ -483,24 +495,15 @@ impl Task {
                     self.fire_timers(now);
                 }
             }
-            self.flush(&socket);
-            if let Some((_, until)) = &shutdown {
-                let (_, acct_waiting) = self.client.queued();
-                let done = self.client.in_flight() == 0 && acct_waiting == 0;
-                if done || Instant::now() >= *until {
-                    if let Some((reply, _)) = shutdown.take() {
-                        let _ = reply.send(());
-                    }
-                    return;
-                }
-            }
         }
     }
 
-    /// Sends what the client queued, acts on its events.
-    fn flush(&mut self, socket: &UdpSocket) {
+    /// Sends what the client queued, acts on its events. (`send_to` waits for the socket's
+    /// readiness: a UDP send seldom blocks, and `try_send_to` refuses a socket whose
+    /// writability tokio has not yet seen.)
+    async fn flush(&mut self, socket: &UdpSocket) {
         while let Some((to, d)) = self.client.poll_transmit() {
-            if let Err(e) = socket.try_send_to(&d, to) {
+            if let Err(e) = socket.send_to(&d, to).await {
                 tracing::debug!(server = %to, error = %e, "RADIUS send failed (retransmission follows)");
             }
         }
