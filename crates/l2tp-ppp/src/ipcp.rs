@@ -64,6 +64,13 @@ impl IpcpOptions {
     fn is_server(&self) -> bool {
         self.cfg.peer.is_some()
     }
+
+    /// Server: the address to give the peer from now on (an address the authentication
+    /// server assigned, say). Takes effect at the next (re)negotiation: call it before IPCP
+    /// starts. Does not change DNS or our own address.
+    pub fn set_peer(&mut self, peer: Ipv4Addr) {
+        self.cfg.peer = Some(peer);
+    }
 }
 
 impl Options for IpcpOptions {

@@ -10,7 +10,7 @@ use rand::{RngCore, SeedableRng};
 
 use crate::auth::{printable, AuthMethod, AuthRequest, Outcome, Verdict};
 use crate::chap::{ChapClient, ChapServer};
-use crate::fsm::{self, Fsm, Layer, Out, State};
+use crate::fsm::{self, Fsm, Layer, Options, Out, State};
 use crate::ipcp::{IpcpConfig, IpcpOptions};
 use crate::ipv6cp::Ipv6cpOptions;
 use crate::lcp::{Lcp, LcpNotice};
@@ -416,6 +416,26 @@ impl Ppp {
             self.auth_outcome(now, o);
         }
         self.drive(now);
+    }
+
+    /// LNS: give the peer `peer` in IPCP instead of the configured address (RADIUS
+    /// Framed-IP-Address, RFC 2865 §5.8). Call it before the verdict that opens the network
+    /// phase ([`Ppp::auth_verdict`]); IPCP negotiations after that offer this address. Has no
+    /// effect on a link without IPCP, and on the peer side of a link (the address is ours to
+    /// learn, not to give).
+    pub fn set_ipcp_peer_address(&mut self, peer: Ipv4Addr) {
+        if self.cfg.role != Role::Authenticator {
+            return;
+        }
+        if let Some(n) = &mut self.ipcp {
+            n.opts.set_peer(peer);
+            if let Some(c) = &mut self.cfg.ipcp {
+                c.peer = Some(peer);
+            }
+            if matches!(n.fsm.state(), State::Initial | State::Starting) {
+                n.opts.reset();
+            }
+        }
     }
 
     /// Close the link: LCP Terminate-Request with `reason` as data; [`Event::Down`] follows

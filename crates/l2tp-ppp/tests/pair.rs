@@ -68,6 +68,9 @@ struct Pair {
     password: String,
     /// The runtime's credential check (local secrets by default; a test can play RADIUS).
     check: fn(&AuthRequest, &str) -> Verdict,
+    /// An address the authentication server assigned (RADIUS Framed-IP-Address), given to
+    /// the engine before the verdict.
+    assigned: Option<Ipv4Addr>,
     frames: usize,
 }
 
@@ -88,6 +91,7 @@ impl Pair {
             lac_events: Vec::new(),
             password: "correct horse".into(),
             check: verify_local,
+            assigned: None,
             frames: 0,
         }
     }
@@ -110,6 +114,9 @@ impl Pair {
         while let Some(e) = self.lns.poll_event() {
             if let Event::Authenticate(req) = &e {
                 let v = (self.check)(req, &self.password);
+                if let Some(a) = self.assigned {
+                    self.lns.set_ipcp_peer_address(a);
+                }
                 self.lns.auth_verdict(self.now, v);
             }
             self.lns_events.push(e);
@@ -239,6 +246,31 @@ fn chap_md5_reaches_ipcp_up_with_assigned_addresses() {
     );
     assert!(p.run_until(Duration::from_secs(5), both_ipcp_up));
     assert_up(&p, AuthMethod::ChapMd5);
+}
+
+/// An address set at authentication time (RADIUS Framed-IP-Address) replaces the
+/// configured one in IPCP: the LAC ends up with it, the LNS reports it.
+#[test]
+fn address_assigned_at_authentication_replaces_the_configured_one() {
+    let mut p = Pair::new(
+        lns_config(vec![AuthMethod::Pap]),
+        lac_config(vec![AuthMethod::Pap], "correct horse"),
+        11,
+        0.0,
+        0.0,
+    );
+    let radius = Ipv4Addr::new(10, 9, 7, 77);
+    p.assigned = Some(radius);
+    assert!(p.run_until(Duration::from_secs(5), both_ipcp_up));
+    assert_eq!(
+        ipcp_up(&p.lac_events).map(|u| (u.0, u.1)),
+        Some((radius, LNS_ADDR))
+    );
+    assert_eq!(
+        ipcp_up(&p.lns_events).map(|u| (u.0, u.1)),
+        Some((LNS_ADDR, radius))
+    );
+    assert_eq!(p.lns.state().addresses, Some((LNS_ADDR, radius)));
 }
 
 /// MS-CHAPv2 end to end with the real RFC 2759 crypto (`mschap`): the authenticator checks the

@@ -59,6 +59,8 @@ pub struct ContextOptions {
     /// Receive buffer of listening sockets (bytes; 0 = system default), sized for bursts of
     /// SCCRQs: `SO_RCVBUFFORCE` when privileged, else `SO_RCVBUF`.
     pub recv_buffer: usize,
+    /// Told why each session ends, before its data plane objects go (RADIUS accounting).
+    pub session_observer: Option<std::sync::Arc<dyn crate::dataplane::SessionObserver>>,
 }
 
 impl ContextOptions {
@@ -73,6 +75,7 @@ impl ContextOptions {
             event_buffer: 4096,
             pppd: None,
             recv_buffer: crate::driver::DEFAULT_RECV_BUFFER,
+            session_observer: None,
         }
     }
 }
@@ -101,6 +104,7 @@ impl Context {
             options.socket_mode,
         );
         driver.set_pppd(options.pppd);
+        driver.set_session_observer(options.session_observer);
         driver.set_recv_buffer(options.recv_buffer);
         tokio::spawn(async move {
             let mut publish = |ev: &RuntimeEvent| {

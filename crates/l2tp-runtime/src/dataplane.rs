@@ -82,6 +82,11 @@ pub struct SessionSpec {
     /// data plane always terminates PPP itself; the kernel data plane does when `ppp.mode` is
     /// [`crate::config::PppMode::Builtin`], and otherwise hands the session to pppd.
     pub ppp: Arc<PppSettings>,
+    /// The call's Calling Number AVP (RFC 2661 §4.4.5), as sent, when it had one (RADIUS
+    /// Calling-Station-Id).
+    pub calling_number: Option<Vec<u8>>,
+    /// The call's Called Number AVP, as sent (RADIUS Called-Station-Id).
+    pub called_number: Option<Vec<u8>>,
 }
 
 impl TunnelSpec {
@@ -134,6 +139,8 @@ impl SessionSpec {
             lns_mode: false,
             pppoe: None,
             ppp: Arc::default(),
+            calling_number: None,
+            called_number: None,
         }
     }
 
@@ -350,7 +357,26 @@ pub enum DataPlaneEvent {
         username: Option<String>,
         /// The PPP client's IPv4 address (the one the LNS gave the LAC).
         address: Option<std::net::Ipv4Addr>,
+        /// The first RADIUS Class of the Access-Accept (LNS, RADIUS authentication), as
+        /// [`crate::userspace::printable_class`] shows it.
+        class: Option<String>,
     },
+}
+
+/// Hears why sessions end, before their data plane objects are removed (RADIUS accounting
+/// takes its Acct-Terminate-Cause from it). Called on the driver's task: must not block.
+pub trait SessionObserver: Send + Sync {
+    /// Session `session_id` of tunnel `tunnel_id` (local IDs) is going down for `reason`;
+    /// its data plane objects are removed right after. A session that goes with its tunnel
+    /// gets the tunnel's reason when the engine gave it in the same batch (the peer's StopCCN,
+    /// a timeout), else [`DownReason::TunnelDown`](l2tp_proto::endpoint::DownReason) (we are
+    /// closing the tunnel).
+    fn session_down(
+        &self,
+        tunnel_id: u32,
+        session_id: u32,
+        reason: &l2tp_proto::endpoint::DownReason,
+    );
 }
 
 /// Capacity of the data plane's event channel (events; a full channel makes the sending

@@ -534,11 +534,26 @@ impl KernelDataPlane {
         };
         // pppd's default: the MTU is our MRU (1500) unless configured.
         let mtu = spec.mtu.or(spec.ppp.mru).map_or(1500, u32::from);
+        let Some(tunnel_peer) = self.tunnels.get(&spec.tunnel_id).map(|t| t.peer) else {
+            return Err(DataPlaneError::NotFound(format!(
+                "tunnel {}",
+                spec.tunnel_id
+            )));
+        };
+        let context = std::sync::Arc::new(crate::userspace::AuthContext {
+            tunnel_id: spec.tunnel_id,
+            session_id: spec.session_id,
+            calling_number: spec.calling_number.clone(),
+            called_number: spec.called_number.clone(),
+            tunnel_peer,
+            tunnel_local: None,
+        });
         let link = PppLink::new(
             e.engine,
             e.role,
             (spec.tunnel_id, spec.session_id),
             e.authenticator,
+            context,
             self.events_tx.clone(),
         );
         let parts = KernelPppParts {

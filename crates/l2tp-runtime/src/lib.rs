@@ -14,6 +14,8 @@
 //! - [`status`]: serialisable snapshots for the CLI and the control socket;
 //!   [`control`]: the control socket's requests, replies and events (l2tpd and l2tpctl).
 //! - [`pppoe`]: the PPPoE access concentrator that switches subscribers into L2TPv2 calls.
+//! - [`radius`]: RADIUS authentication, accounting and Disconnect/CoA for the PPP sessions the
+//!   user-space data plane terminates (a task around the sans-IO `l2tp-radius` client).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
@@ -27,6 +29,7 @@ mod kernel_ppp;
 mod ppp_session;
 pub mod pppd;
 pub mod pppoe;
+pub mod radius;
 pub mod ratelimit;
 mod reaper;
 pub mod status;

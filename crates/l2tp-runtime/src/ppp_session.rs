@@ -29,8 +29,16 @@ use l2tp_ppp::fsm::State;
 use l2tp_ppp::{classify, Event, Frame, Ppp, Role, Verdict};
 use tokio::sync::{mpsc, Notify};
 
-use crate::dataplane::{DataPlaneError, DataPlaneEvent, SessionSpec};
-use crate::userspace::{AddressPool, AuthAnswer, Authenticator, Lease, SecretsAuthenticator};
+use crate::config::PppAuthSource;
+use crate::dataplane::{DataPlaneError, DataPlaneEvent, SessionSpec, SessionStats};
+use crate::userspace::{
+    printable_class, AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator,
+    Authorization, Lease, SecretsAuthenticator, SessionControl, SessionUp, TerminateCause,
+};
+
+/// How long a session ended by its authenticator (Session-Timeout, Disconnect-Request) waits
+/// for the peer's LCP Terminate-Ack before the driver clears it regardless.
+const TERMINATE_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// The server name PPP secrets are looked up with (the secrets file's second field matches
 /// it, or `*`).
@@ -59,6 +67,44 @@ pub(crate) trait PppIo: Send + Sync + 'static {
 
     /// IPCP went down (the link may come back): IPv4 stops passing.
     fn ipcp_down(&self) {}
+
+    /// The session's data counters, for accounting (`None`: this path does not count them).
+    fn stats(&self) -> Option<SessionStats> {
+        None
+    }
+}
+
+/// A PPP session's handle for its authenticator (accounting, Session-Timeout, Disconnect):
+/// counters read from the path, termination through its PPP engine. Weak: the session's
+/// removal is not delayed by the authenticator holding it.
+struct LinkControl<P>(std::sync::Weak<P>);
+
+impl<P: PppIo> SessionControl for LinkControl<P> {
+    fn stats(&self) -> Option<SessionStats> {
+        self.0.upgrade()?.stats()
+    }
+
+    /// LCP Terminate-Request now; if the session is still there [`TERMINATE_GRACE`] later
+    /// (the peer did not acknowledge), the driver is told to clear it anyway.
+    fn terminate(&self, reason: &str) {
+        let Some(path) = self.0.upgrade() else {
+            return;
+        };
+        let Some(link) = path.link() else {
+            return;
+        };
+        link.close(reason);
+        let weak = self.0.clone();
+        let reason = format!("{reason} (no LCP Terminate-Ack)");
+        tokio::spawn(async move {
+            tokio::time::sleep(TERMINATE_GRACE).await;
+            if let Some(path) = weak.upgrade() {
+                if let Some(link) = path.link() {
+                    link.fail(reason).await;
+                }
+            }
+        });
+    }
 }
 
 /// One session's PPP state, shared by whoever feeds it control frames (the socket readers,
@@ -77,6 +123,10 @@ pub(crate) struct PppLink {
     tunnel_id: u32,
     session_id: u32,
     authenticator: Option<Arc<dyn Authenticator>>,
+    /// The session, for the authenticator.
+    context: Arc<AuthContext>,
+    /// What the authenticator's accepting verdict authorized, until IPCP is up.
+    authorization: Mutex<Option<Authorization>>,
     events: mpsc::Sender<DataPlaneEvent>,
 }
 
@@ -86,6 +136,7 @@ impl PppLink {
         role: Role,
         (tunnel_id, session_id): (u32, u32),
         authenticator: Option<Arc<dyn Authenticator>>,
+        context: Arc<AuthContext>,
         events: mpsc::Sender<DataPlaneEvent>,
     ) -> Self {
         let notify = Notify::new();
@@ -101,8 +152,24 @@ impl PppLink {
             tunnel_id,
             session_id,
             authenticator,
+            context,
+            authorization: Mutex::new(None),
             events,
         }
+    }
+
+    /// The authenticator that checked (LNS) this session, if any.
+    pub(crate) fn authenticator(&self) -> Option<&Arc<dyn Authenticator>> {
+        self.authenticator.as_ref()
+    }
+
+    /// Ends the link from our side (LCP Terminate-Request with `reason`); the session task
+    /// reports the `Down` that follows.
+    pub(crate) fn close(&self, reason: &str) {
+        if let Ok(mut e) = self.engine.lock() {
+            e.close(Instant::now(), reason);
+        }
+        self.notify.notify_one();
     }
 
     /// A received PPP frame (after the L2TP header): the IPv4 datagram to write to the TUN
@@ -228,13 +295,13 @@ async fn on_event<P: PppIo>(
         Event::Authenticate(req) => {
             let gen = link.auth_gen.fetch_add(1, Ordering::Relaxed) + 1;
             let answer = match &link.authenticator {
-                Some(a) => a.check(&req),
+                Some(a) => a.check(&link.context, &req),
                 None => AuthAnswer::Now(Verdict::Reject {
                     message: "no authenticator configured".into(),
                 }),
             };
             match answer {
-                AuthAnswer::Now(v) => verdict(link, v),
+                AuthAnswer::Now(v) => verdict(link, v.into()),
                 AuthAnswer::Later(f) => {
                     let path = path.clone();
                     tokio::spawn(async move {
@@ -282,6 +349,22 @@ async fn on_event<P: PppIo>(
                 Role::Authenticator => peer,
                 Role::Peer => local,
             };
+            let authorization = link.authorization.lock().ok().and_then(|mut a| a.take());
+            let class = authorization
+                .as_ref()
+                .and_then(|a| a.class.first())
+                .map(|c| printable_class(c));
+            if let (Some(a), Role::Authenticator, Some(authz)) =
+                (&link.authenticator, link.role, authorization)
+            {
+                a.session_up(SessionUp {
+                    context: link.context.clone(),
+                    username: username.clone().unwrap_or_default(),
+                    address: peer,
+                    authorization: authz,
+                    control: Arc::new(LinkControl(Arc::downgrade(path))),
+                });
+            }
             let _ = link
                 .events
                 .send(DataPlaneEvent::PppUp {
@@ -289,6 +372,7 @@ async fn on_event<P: PppIo>(
                     session_id: s,
                     username: username.clone(),
                     address: Some(address),
+                    class,
                 })
                 .await;
         }
@@ -300,6 +384,9 @@ async fn on_event<P: PppIo>(
         }
         Event::Down { reason } => {
             link.ipv4_up.store(false, Ordering::Relaxed);
+            if let (Some(a), Role::Authenticator) = (&link.authenticator, link.role) {
+                a.session_ending(t, s, TerminateCause::from_ppp_reason(&reason));
+            }
             let _ = link
                 .events
                 .send(DataPlaneEvent::SessionFailed {
@@ -318,9 +405,19 @@ async fn on_event<P: PppIo>(
     true
 }
 
-fn verdict(link: &PppLink, v: Verdict) {
+/// Applies a verdict: an accepted peer's assigned address goes to IPCP first, and the
+/// authorization is kept for the accounting start at IPCP up.
+fn verdict(link: &PppLink, o: AuthOutcome) {
     if let Ok(mut e) = link.engine.lock() {
-        e.auth_verdict(Instant::now(), v);
+        if matches!(o.verdict, Verdict::Accept { .. }) {
+            if let Some(ip) = o.authorization.framed_ip {
+                e.set_ipcp_peer_address(ip);
+            }
+            if let Ok(mut a) = link.authorization.lock() {
+                *a = Some(o.authorization);
+            }
+        }
+        e.auth_verdict(Instant::now(), o.verdict);
     }
     link.notify.notify_one();
 }
@@ -382,16 +479,22 @@ impl PppFactory {
             let lease = Lease::take(pool).ok_or_else(|| {
                 DataPlaneError::Invalid(format!("PPP address pool {first}-{last} is exhausted"))
             })?;
-            let authenticator = if s.auth.is_empty() {
-                None
-            } else if let Some(a) = &self.authenticator {
-                Some(a.clone())
-            } else if let Some(path) = &s.secrets {
-                Some(self.secrets.get(path)? as Arc<dyn Authenticator>)
-            } else {
-                return Err(DataPlaneError::Invalid(
-                    "ppp_auth needs ppp_secrets (or an authenticator)".into(),
-                ));
+            let authenticator = match (&s.secrets, &self.authenticator) {
+                _ if s.auth.is_empty() => None,
+                (Some(path), _) if s.auth_source == PppAuthSource::Secrets => {
+                    Some(self.secrets.get(path)? as Arc<dyn Authenticator>)
+                }
+                (_, Some(a)) => Some(a.clone()),
+                _ if s.auth_source == PppAuthSource::Radius => {
+                    return Err(DataPlaneError::Invalid(
+                        "ppp_auth_source = \"radius\" needs a [radius] section".into(),
+                    ))
+                }
+                _ => {
+                    return Err(DataPlaneError::Invalid(
+                        "ppp_auth needs ppp_secrets (or an authenticator)".into(),
+                    ))
+                }
             };
             let ipcp = IpcpConfig {
                 local,

@@ -102,9 +102,17 @@ fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static 
     let (to_lac, lac_rx) = unbounded_channel();
     let (lac_tx, lac_events) = mpsc::channel(16);
     let (lns_tx, lns_events) = mpsc::channel(16);
-    let path = |e: NewEngine, ids, events, rx, tx, err| {
+    let path = |e: NewEngine, ids: (u32, u32), events, rx, tx, err| {
+        let context = Arc::new(crate::userspace::AuthContext {
+            tunnel_id: ids.0,
+            session_id: ids.1,
+            calling_number: None,
+            called_number: None,
+            tunnel_peer: "127.0.0.1:1701".parse().unwrap(),
+            tunnel_local: None,
+        });
         Arc::new(FakePath {
-            link: PppLink::new(e.engine, e.role, ids, e.authenticator, events),
+            link: PppLink::new(e.engine, e.role, ids, e.authenticator, context, events),
             rx: tokio::sync::Mutex::new(rx),
             tx,
             sent: Mutex::default(),
@@ -151,6 +159,7 @@ async fn lac_and_lns_loops_reach_ipcp_over_a_fake_path() {
                 session_id: 10,
                 username: Some("alice".into()),
                 address: Some(l),
+                class: None,
             },
             "{method:?}"
         );
@@ -161,6 +170,7 @@ async fn lac_and_lns_loops_reach_ipcp_over_a_fake_path() {
                 session_id: 20,
                 username: Some("alice".into()),
                 address: Some(l),
+                class: None,
             },
             "{method:?}"
         );

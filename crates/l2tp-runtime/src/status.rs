@@ -83,6 +83,10 @@ pub struct SessionStatus {
     /// gave the LAC), once IPCP is up.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<std::net::Ipv4Addr>,
+    /// PPP terminated in this process, authenticated by RADIUS: the Access-Accept's Class
+    /// (text, or `0x` and hex when not printable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub class: Option<String>,
 }
 
 /// Control plane counters: the endpoint's own (the core's `EndpointStats`, its fields inline

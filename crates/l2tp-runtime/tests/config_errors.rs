@@ -451,3 +451,90 @@ fn ppp_key_chooses_pppd_or_builtin_and_defaults_to_pppd() {
         "not 'builtin'",
     );
 }
+
+#[test]
+fn radius_section_is_read_with_secrets_from_file_and_environment() {
+    let dir = std::env::temp_dir().join(format!("l2tp-radius-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret_file = dir.join("secret");
+    std::fs::write(&secret_file, "from-file\nignored second line\n").unwrap();
+    std::env::set_var("L2TP_CFG_TEST_RADIUS_SECRET", "from-env");
+    let text = format!(
+        "[radius]\nnas_identifier = \"lns1\"\nnas_ip = \"192.0.2.1\"\ntimeout = 500\nretries = 1\n\
+         dead_time = 10\nacct_interim_interval = 60\ndae_listen = \"127.0.0.1:3799\"\n\
+         [radius.server.b]\naddress = \"192.0.2.10\"\nsecret_file = \"{}\"\n\
+         [radius.server.a]\naddress = \"192.0.2.11\"\nauth_port = 1645\nacct_port = 0\n\
+         secret_env = \"L2TP_CFG_TEST_RADIUS_SECRET\"\n\
+         [radius.dae_client.c]\naddress = \"192.0.2.10\"\nsecret = \"dae\"\n\
+         [tunnel.t]\nlocal = \"0.0.0.0:1701\"\nlisten = true\n[tunnel.t.session.s]\n\
+         ppp_auth = [\"pap\"]\nppp_auth_source = \"radius\"\n",
+        secret_file.display()
+    );
+    let c = Config::parse(&text, "t.toml").expect("valid [radius]");
+    let r = c.radius.expect("a radius section");
+    // File order is the order of preference.
+    let names: Vec<_> = r.servers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["b", "a"]);
+    assert_eq!(r.servers[0].1.secret, "from-file");
+    assert_eq!(
+        (r.servers[0].1.auth_port, r.servers[0].1.acct_port),
+        (1812, 1813)
+    );
+    assert_eq!(r.servers[1].1.secret, "from-env");
+    assert_eq!(
+        (r.servers[1].1.auth_port, r.servers[1].1.acct_port),
+        (1645, 0)
+    );
+    assert_eq!(r.timeout, std::time::Duration::from_millis(500));
+    assert_eq!(r.retries, 1);
+    assert_eq!(
+        r.acct_interim_interval,
+        Some(std::time::Duration::from_secs(60))
+    );
+    assert_eq!(r.nas_identifier.as_deref(), Some("lns1"));
+    assert_eq!(r.dae_clients[0].1.secret, "dae");
+    assert!(
+        !format!("{r:?}").contains("from-file"),
+        "Debug hides secrets"
+    );
+    assert_eq!(
+        c.tunnels[0].1.sessions[0].1.ppp.auth_source,
+        l2tp_runtime::config::PppAuthSource::Radius
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn radius_section_errors_are_located() {
+    const T: &str = "[tunnel.t]\npeer = \"127.0.0.1:1701\"\n";
+    assert_err(
+        &format!("[radius]\nnas_ip = \"192.0.2.1\"\n{T}"),
+        "t.toml:1:2: radius",
+        "no [radius.server.NAME] table present",
+    );
+    assert_err(
+        &format!("[radius.server.a]\naddress = \"192.0.2.1\"\n{T}"),
+        "t.toml:1:16: radius.server.a",
+        "a non-empty secret is required",
+    );
+    assert_err(
+        &format!("[radius.server.a]\naddress = \"192.0.2.1\"\nsecret_env = \"L2TP_NO_SUCH_VARIABLE_X\"\n{T}"),
+        "t.toml:3:1: radius.server.a.secret_env",
+        "environment variable L2TP_NO_SUCH_VARIABLE_X is not set",
+    );
+    assert_err(
+        &format!("[radius.server.a]\naddress = \"nowhere\"\nsecret = \"s\"\n{T}"),
+        "t.toml:2:1: radius.server.a.address",
+        "expect an IP address",
+    );
+    assert_err(
+        &format!("[radius]\ndae_listen = \"127.0.0.1:3799\"\n[radius.server.a]\naddress = \"192.0.2.1\"\nsecret = \"s\"\n{T}"),
+        "t.toml:1:2: radius",
+        "dae_listen needs a [radius.dae_client.NAME] table",
+    );
+    assert_err(
+        &format!("{T}[tunnel.t.session.s]\nppp_auth_source = \"ldap\"\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_auth_source",
+        "expect 'secrets' or 'radius'",
+    );
+}

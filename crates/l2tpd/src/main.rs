@@ -30,6 +30,7 @@ use l2tp_runtime::config::{Config, Profile};
 use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
 use l2tp_runtime::kernel::KernelDataPlane;
 use l2tp_runtime::pppd::PppdOptions;
+use l2tp_runtime::radius::{RadiusHandle, RadiusSettings};
 use l2tp_runtime::userspace::UserspaceDataPlane;
 use l2tp_runtime::{Context, ContextOptions, SocketMode};
 
@@ -225,13 +226,18 @@ fn daemon(args: Args, profile: Profile, default_config: &str) -> Result<(), Fail
 type Plane = (Box<dyn DataPlane>, SocketMode, Option<PppdOptions>);
 
 /// Opens the data plane `kind` names (`auto`: the kernel's when it opens, else user space).
-fn open_dataplane(args: &Args, config_path: &Path, kind: DataPlaneKind) -> anyhow::Result<Plane> {
+fn open_dataplane(
+    args: &Args,
+    config_path: &Path,
+    kind: DataPlaneKind,
+    radius: Option<&RadiusHandle>,
+) -> anyhow::Result<Plane> {
     let userspace = || -> Plane {
-        (
-            Box::new(UserspaceDataPlane::new()),
-            SocketMode::Shared,
-            None,
-        )
+        let mut dp = UserspaceDataPlane::new();
+        if let Some(r) = radius {
+            dp.set_authenticator(std::sync::Arc::new(r.clone()));
+        }
+        (Box::new(dp), SocketMode::Shared, None)
     };
     let kernel = || -> Result<Plane, String> {
         let state = args
@@ -283,7 +289,30 @@ async fn run(
     profile: Profile,
 ) -> anyhow::Result<()> {
     let kind = chosen_kind(&args, &config);
-    let (dataplane, socket_mode, pppd) = open_dataplane(&args, &config_path, kind)?;
+    let radius = match &config.radius {
+        Some(section) => {
+            let host_name = config
+                .tunnels
+                .iter()
+                .find(|(_, t)| t.listen)
+                .map_or_else(|| "l2tpd".to_string(), |(_, t)| t.host_name.clone());
+            let settings = RadiusSettings {
+                section: section.clone(),
+                host_name,
+            };
+            let h = l2tp_runtime::radius::start(settings)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!(servers = section.servers.len(), dae = ?section.dae_listen, "RADIUS client started");
+            Some(h)
+        }
+        None => None,
+    };
+    let (dataplane, socket_mode, pppd) =
+        open_dataplane(&args, &config_path, kind, radius.as_ref())?;
+    if radius.is_some() && pppd.is_some() {
+        tracing::warn!("[radius] applies to PPP terminated in this process (dataplane = \"userspace\"); pppd sessions authenticate with pppd's own plugins");
+    }
     let stop = shutdown_signal();
     let nofile = l2tp_runtime::raise_nofile_limit();
     tracing::debug!(nofile, "open files limit");
@@ -327,6 +356,9 @@ async fn run(
     options.shutdown_grace = Duration::from_secs(args.shutdown_grace);
     options.socket_mode = socket_mode;
     options.pppd = pppd;
+    if let Some(r) = &radius {
+        options.session_observer = Some(std::sync::Arc::new(r.clone()));
+    }
     if let Some((_, listen)) = config.tunnels.iter().find(|(_, t)| t.listen) {
         options.endpoint = listen.to_endpoint_config();
     }
@@ -390,7 +422,8 @@ async fn run(
         }
         None => (None, None),
     };
-    let metrics_task = metrics_listener.map(|l| tokio::spawn(metrics::serve(l, ctx.clone())));
+    let metrics_task =
+        metrics_listener.map(|l| tokio::spawn(metrics::serve(l, ctx.clone(), radius.clone())));
     notify::notify("READY=1");
 
     let mut config = config;
@@ -413,6 +446,11 @@ async fn run(
     }
     if let Some(t) = metrics_task {
         t.abort();
+    }
+    if let Some(r) = &radius {
+        // Stops (Admin-Reboot) with the sessions' counters while they still exist, then
+        // Accounting-Off.
+        r.shutdown().await;
     }
     drop(pppoe);
     let left = ctx.shutdown().await.unwrap_or(0);
@@ -445,6 +483,9 @@ async fn reload_config(
     };
     if current.pppoe != new.pppoe {
         tracing::warn!("reload: [pppoe] changes apply at the next start (the access concentrator keeps its settings)");
+    }
+    if new.radius != current.radius {
+        tracing::warn!("[radius] changed: it is read at start only; restart l2tpd to apply it");
     }
     let plan = reload::diff(&current, &new);
     let wait = Duration::from_secs(args.shutdown_grace) + Duration::from_secs(2);

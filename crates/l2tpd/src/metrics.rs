@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use l2tp_runtime::radius::{RadiusHandle, RadiusMetrics, ServerMetrics};
 use l2tp_runtime::status::{RuntimeStats, TunnelStatus};
 use l2tp_runtime::Context;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -33,7 +34,7 @@ pub fn check_addr(addr: SocketAddr, allow_remote: bool) -> anyhow::Result<()> {
 }
 
 /// Accepts scrapes until the task is dropped.
-pub async fn serve(listener: TcpListener, ctx: Context) {
+pub async fn serve(listener: TcpListener, ctx: Context, radius: Option<RadiusHandle>) {
     let limit = Arc::new(Semaphore::new(MAX_CLIENTS));
     loop {
         let (stream, _) = match listener.accept().await {
@@ -48,9 +49,10 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
             continue; // Too many scrapers at once: drop the connection.
         };
         let ctx = ctx.clone();
+        let radius = radius.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            if tokio::time::timeout(CONN_TIMEOUT, handle(stream, ctx))
+            if tokio::time::timeout(CONN_TIMEOUT, handle(stream, ctx, radius))
                 .await
                 .is_err()
             {
@@ -60,7 +62,7 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
     }
 }
 
-async fn handle(mut stream: TcpStream, ctx: Context) {
+async fn handle(mut stream: TcpStream, ctx: Context, radius: Option<RadiusHandle>) {
     let mut head = Vec::with_capacity(512);
     let mut buf = [0u8; 1024];
     loop {
@@ -100,6 +102,12 @@ async fn handle(mut stream: TcpStream, ctx: Context) {
             let mut body = render(&status, &stats);
             if let Some(p) = crate::PPPOE.get() {
                 body.push_str(&render_pppoe(&p.status().await));
+            }
+            if let Some(m) = match &radius {
+                Some(r) => r.metrics().await,
+                None => None,
+            } {
+                body.push_str(&render_radius(&m));
             }
             body
         }
@@ -210,6 +218,131 @@ pub fn render_pppoe(st: &[l2tp_runtime::pppoe::PppoeInterfaceStatus]) -> String 
                 label(&i.interface)
             );
         }
+    }
+    out
+}
+
+/// The RADIUS client's counters (`[radius]`): per server and kind (`server`, `kind` =
+/// auth|acct labels) requests, retransmissions, timeouts, accepts, rejects, accounting
+/// responses, dropped responses and whether it is dead; accounting queue length and drops,
+/// Access-Requests no server answered, DAE requests, NAKs and drops.
+pub fn render_radius(m: &RadiusMetrics) -> String {
+    let mut out = String::new();
+    type Get = fn(&ServerMetrics) -> u64;
+    let per_server: [(&str, &str, &str, Get); 8] = [
+        (
+            "l2tp_radius_requests_total",
+            "counter",
+            "RADIUS requests sent (first transmissions).",
+            |s| s.requests,
+        ),
+        (
+            "l2tp_radius_retransmissions_total",
+            "counter",
+            "RADIUS retransmissions.",
+            |s| s.retransmissions,
+        ),
+        (
+            "l2tp_radius_timeouts_total",
+            "counter",
+            "RADIUS requests that used up their retransmissions on this server.",
+            |s| s.timeouts,
+        ),
+        (
+            "l2tp_radius_accepts_total",
+            "counter",
+            "Access-Accepts received.",
+            |s| s.accepts,
+        ),
+        (
+            "l2tp_radius_rejects_total",
+            "counter",
+            "Access-Rejects (and refused Access-Challenges) received.",
+            |s| s.rejects,
+        ),
+        (
+            "l2tp_radius_acct_responses_total",
+            "counter",
+            "Accounting-Responses received.",
+            |s| s.acct_responses,
+        ),
+        (
+            "l2tp_radius_dropped_responses_total",
+            "counter",
+            "Responses dropped: bad authenticator, unmatched or malformed.",
+            |s| s.dropped_responses,
+        ),
+        (
+            "l2tp_radius_server_dead",
+            "gauge",
+            "1 while the server is marked dead after a timeout.",
+            |s| u64::from(s.dead),
+        ),
+    ];
+    for (name, kind, help, get) in per_server {
+        family(&mut out, name, kind, help);
+        for s in &m.servers {
+            let _ = writeln!(
+                out,
+                "{name}{{server=\"{}\",kind=\"{}\"}} {}",
+                label(&s.name),
+                s.kind,
+                get(s)
+            );
+        }
+    }
+    for (name, kind, help, v) in [
+        (
+            "l2tp_radius_auth_timeouts_total",
+            "counter",
+            "Access-Requests no server answered (peer refused).",
+            m.auth_timeouts,
+        ),
+        (
+            "l2tp_radius_acct_dropped_total",
+            "counter",
+            "Accounting requests dropped from the full queue.",
+            m.acct_dropped,
+        ),
+        (
+            "l2tp_radius_acct_queued",
+            "gauge",
+            "Accounting requests waiting for a live server.",
+            m.acct_queued,
+        ),
+        (
+            "l2tp_radius_sessions",
+            "gauge",
+            "Sessions with RADIUS accounting running.",
+            m.sessions,
+        ),
+        (
+            "l2tp_radius_channel_drops_total",
+            "counter",
+            "Checks and session events refused: the RADIUS task's queue was full.",
+            m.channel_drops,
+        ),
+        (
+            "l2tp_radius_dae_requests_total",
+            "counter",
+            "Disconnect/CoA requests handled.",
+            m.dae_requests,
+        ),
+        (
+            "l2tp_radius_dae_naks_total",
+            "counter",
+            "Disconnect/CoA NAKs sent.",
+            m.dae_naks,
+        ),
+        (
+            "l2tp_radius_dae_dropped_total",
+            "counter",
+            "DAE datagrams dropped (unknown client, bad authenticator, not a request).",
+            m.dae_dropped,
+        ),
+    ] {
+        family(&mut out, name, kind, help);
+        let _ = writeln!(out, "{name} {v}");
     }
     out
 }
@@ -452,6 +585,7 @@ mod tests {
             last_error: None,
             username: None,
             address: None,
+            class: None,
         };
         let status = vec![
             tunnel("a", "established", vec![s]),
@@ -574,5 +708,50 @@ mod tests {
         let e = check_addr("0.0.0.0:9701".parse().unwrap(), false).unwrap_err();
         assert!(e.to_string().contains("--metrics-allow-remote"));
         assert!(check_addr("0.0.0.0:9701".parse().unwrap(), true).is_ok());
+    }
+
+    #[test]
+    fn radius_counters_are_exported_per_server_and_kind() {
+        use l2tp_runtime::radius::{RadiusMetrics, ServerMetrics};
+        let m = RadiusMetrics {
+            servers: vec![
+                ServerMetrics {
+                    name: "first".into(),
+                    kind: "auth",
+                    timeouts: 2,
+                    dead: true,
+                    ..ServerMetrics::default()
+                },
+                ServerMetrics {
+                    name: "second".into(),
+                    kind: "auth",
+                    accepts: 5,
+                    ..ServerMetrics::default()
+                },
+            ],
+            acct_dropped: 3,
+            ..RadiusMetrics::default()
+        };
+        let text = render_radius(&m);
+        assert!(
+            text.contains("l2tp_radius_timeouts_total{server=\"first\",kind=\"auth\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("l2tp_radius_server_dead{server=\"first\",kind=\"auth\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("l2tp_radius_accepts_total{server=\"second\",kind=\"auth\"} 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("l2tp_radius_acct_dropped_total 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE l2tp_radius_acct_queued gauge\n"),
+            "{text}"
+        );
     }
 }

@@ -67,6 +67,27 @@
 //! ppp_mru = 1500               # bytes, 128..=65535 (default 1500)
 //! ppp_echo_interval = 30       # LCP Echo-Request interval, seconds; 0 = no keepalive
 //! ppp_echo_failures = 4        # unanswered Echo-Requests before the link is declared dead
+//! ppp_auth_source = "secrets"  # LNS: "secrets" (ppp_secrets) | "radius" (the [radius] servers)
+//!
+//! # RADIUS (extension, top level; see `crate::radius`)
+//! [radius]
+//! nas_identifier = "lns1"      # NAS-Identifier (default: the host name when nas_ip is unset)
+//! nas_ip = "192.0.2.1"         # NAS-IP-Address
+//! timeout = 3000               # ms before the first retransmission, doubled each time (3000)
+//! retries = 2                  # retransmissions to one server before failing over (2)
+//! dead_time = 30               # s a server that timed out is skipped (30)
+//! acct_interim_interval = 300  # s between Interim-Updates when the server gives none (none)
+//! acct_queue_limit = 4096      # accounting requests held while no server answers (4096)
+//! dae_listen = "0.0.0.0:3799"  # RFC 5176 Disconnect/CoA server (default: none)
+//! [radius.server.a]            # servers in order of preference
+//! address = "192.0.2.10"
+//! auth_port = 1812             # 0: not for authentication (1812)
+//! acct_port = 1813             # 0: not for accounting (1813)
+//! secret = "s3cr3t"            # or secret_file = "/etc/l2tpd/radius.secret" (first line),
+//!                              # or secret_env = "RADIUS_SECRET"
+//! [radius.dae_client.radius1]  # who may send Disconnect/CoA-Requests
+//! address = "192.0.2.10"
+//! secret = "s3cr3t"            # or secret_file / secret_env
 //! ```
 //!
 //! Top-level `dataplane = "kernel" | "userspace" | "null" | "auto"` (extension) chooses who
@@ -245,6 +266,8 @@ pub struct Config {
     /// `dataplane` (extension, top level): who carries data messages. `None` when the file
     /// does not say (the daemon's command line decides, default kernel).
     pub dataplane: Option<DataPlaneKind>,
+    /// `[radius]` (extension): RADIUS for in-process PPP sessions.
+    pub radius: Option<RadiusSection>,
 }
 
 /// `dataplane = "kernel" | "userspace" | "null" | "auto"`: who carries the data messages.
@@ -434,6 +457,105 @@ pub struct PppSettings {
     pub echo_interval: Option<u32>,
     /// `ppp_echo_failures`: unanswered Echo-Requests in a row that end the link (`None`: 4).
     pub echo_failures: Option<u32>,
+    /// `ppp_auth_source`: LNS: who checks the peer's credentials.
+    pub auth_source: PppAuthSource,
+}
+
+/// `ppp_auth_source = "secrets" | "radius"`: who checks an LNS session's PPP credentials.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PppAuthSource {
+    /// The `ppp_secrets` file (the default; without one, the data plane's authenticator).
+    #[default]
+    Secrets,
+    /// The RADIUS servers of the `[radius]` section.
+    Radius,
+}
+
+/// The `[radius]` section (extension): RADIUS authentication, accounting and Dynamic
+/// Authorization for PPP sessions terminated in this process (`ppp_auth_source = "radius"`).
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct RadiusSection {
+    /// `[radius.server.NAME]` tables in file order (the order of preference).
+    pub servers: Vec<(String, RadiusServer)>,
+    /// `timeout`: wait for a response before the first retransmission (ms in the file;
+    /// default 3000), doubled each retransmission.
+    pub timeout: Duration,
+    /// `retries`: retransmissions to one server before failing over (default 2).
+    pub retries: u32,
+    /// `dead_time`: how long a server that timed out is skipped (seconds; default 30).
+    pub dead_time: Duration,
+    /// `nas_identifier`: NAS-Identifier sent (default: none unless `nas_ip` is unset, then
+    /// the host name).
+    pub nas_identifier: Option<String>,
+    /// `nas_ip`: NAS-IP-Address sent.
+    pub nas_ip: Option<Ipv4Addr>,
+    /// `acct_interim_interval`: seconds between Interim-Updates when the server gives no
+    /// Acct-Interim-Interval (0 or unset: none).
+    pub acct_interim_interval: Option<Duration>,
+    /// `acct_queue_limit`: accounting requests held while no server answers (default 4096).
+    pub acct_queue_limit: usize,
+    /// `dae_listen`: UDP address of the Dynamic Authorization server (RFC 5176; port 3799
+    /// usually); `None`: no DAE.
+    pub dae_listen: Option<SocketAddr>,
+    /// `[radius.dae_client.NAME]`: who may send Disconnect/CoA requests.
+    pub dae_clients: Vec<(String, RadiusDaeClient)>,
+}
+
+impl fmt::Debug for RadiusSection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RadiusSection")
+            .field("servers", &self.servers)
+            .field("timeout", &self.timeout)
+            .field("retries", &self.retries)
+            .field("nas_identifier", &self.nas_identifier)
+            .field("nas_ip", &self.nas_ip)
+            .field("dae_listen", &self.dae_listen)
+            .field("dae_clients", &self.dae_clients)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A `[radius.server.NAME]` table: one RADIUS server.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RadiusServer {
+    /// `address`: the server's IP address.
+    pub address: IpAddr,
+    /// `auth_port`: Access-Request port (default 1812; 0: not used for authentication).
+    pub auth_port: u16,
+    /// `acct_port`: Accounting-Request port (default 1813; 0: not used for accounting).
+    pub acct_port: u16,
+    /// The shared secret: `secret` (in the file), `secret_file` (first line of that file) or
+    /// `secret_env` (an environment variable), read at load time.
+    pub secret: String,
+}
+
+impl fmt::Debug for RadiusServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RadiusServer")
+            .field("address", &self.address)
+            .field("auth_port", &self.auth_port)
+            .field("acct_port", &self.acct_port)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A `[radius.dae_client.NAME]` table: a Dynamic Authorization client (RFC 5176).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RadiusDaeClient {
+    /// `address`: the source IP its requests come from.
+    pub address: IpAddr,
+    /// Its shared secret (`secret`, `secret_file` or `secret_env`, as for servers).
+    pub secret: String,
+}
+
+impl fmt::Debug for RadiusDaeClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RadiusDaeClient")
+            .field("address", &self.address)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Who runs a PPP session's PPP on the kernel data plane (session key `ppp`).
@@ -461,6 +583,7 @@ impl std::fmt::Debug for PppSettings {
             .field("mru", &self.mru)
             .field("echo_interval", &self.echo_interval)
             .field("echo_failures", &self.echo_failures)
+            .field("auth_source", &self.auth_source)
             .finish()
     }
 }

@@ -226,6 +226,12 @@ pub struct Driver {
     linger_queue: std::collections::VecDeque<(Instant, TunnelId)>,
     /// The data plane's events (PPP up, PPP down), if it has any.
     dp_events: Option<mpsc::Receiver<crate::dataplane::DataPlaneEvent>>,
+    /// Told why sessions end (RADIUS accounting).
+    session_observer: Option<Arc<dyn crate::dataplane::SessionObserver>>,
+    /// Engine events being handled (kept for its allocation).
+    event_batch: Vec<Event>,
+    /// With a session observer: why each tunnel of the batch being handled went down.
+    tunnel_down_reasons: std::collections::HashMap<TunnelId, DownReason>,
 }
 
 /// At shutdown, once every tunnel is down: how long the line must be quiet before exit, and
@@ -276,7 +282,15 @@ impl Driver {
             history: report::History::default(),
             lingering: std::collections::HashMap::new(),
             linger_queue: std::collections::VecDeque::new(),
+            session_observer: None,
+            event_batch: Vec::new(),
+            tunnel_down_reasons: std::collections::HashMap::new(),
         }
+    }
+
+    /// Tells `o` why each session ends, before its data plane objects are removed.
+    pub fn set_session_observer(&mut self, o: Option<Arc<dyn crate::dataplane::SessionObserver>>) {
+        self.session_observer = o;
     }
 
     /// Runs pppd for every PPP session that comes up (kl2tpd's behaviour), with these options.
@@ -525,10 +539,26 @@ impl Driver {
                     None => self.send_errors += 1,
                 }
             }
+            // The engine reports a tunnel's sessions down, then the tunnel with its reason,
+            // in one batch: the session observer is told the tunnel's reason (the peer's
+            // StopCCN, a timeout) instead of just "tunnel down".
+            let mut batch = std::mem::take(&mut self.event_batch);
             while let Some(ev) = self.endpoint.poll_event() {
+                batch.push(ev);
+            }
+            if self.session_observer.is_some() {
+                for ev in &batch {
+                    if let Event::TunnelDown { tunnel, reason } = ev {
+                        self.tunnel_down_reasons.insert(*tunnel, reason.clone());
+                    }
+                }
+            }
+            for ev in batch.drain(..) {
                 progressed = true;
                 self.on_engine_event(ev);
             }
+            self.tunnel_down_reasons.clear();
+            self.event_batch = batch;
             while let Some(done) = self.plane.try_done() {
                 progressed = true;
                 self.on_done(done);

@@ -135,6 +135,8 @@ pub(crate) struct SessionEntry {
     pub username: Option<String>,
     /// PPP in this process: the PPP client's IPv4 address, once IPCP is up.
     pub address: Option<std::net::Ipv4Addr>,
+    /// PPP in this process with RADIUS: the Access-Accept's Class, printable.
+    pub class: Option<String>,
 }
 
 impl SessionEntry {
@@ -150,6 +152,7 @@ impl SessionEntry {
             pending_up: None,
             username: None,
             address: None,
+            class: None,
         }
     }
 }

@@ -284,6 +284,7 @@ pub(super) fn session_line(id: SessionId, s: &SessionEntry) -> SessionStatus {
         last_error: None,
         username: s.username.clone(),
         address: s.address,
+        class: s.class.clone(),
     }
 }
 
@@ -330,6 +331,7 @@ pub(super) fn brief_session(id: SessionId, s: &SessionEntry) -> SessionStatus {
         last_error: None,
         username: s.username.clone(),
         address: s.address,
+        class: s.class.clone(),
     }
 }
 

@@ -67,6 +67,8 @@ impl Driver {
             (session.0, peer_session_id),
         );
         spec.version = t.version;
+        spec.calling_number.clone_from(&params.calling_number);
+        spec.called_number.clone_from(&params.called_number);
         if t.section.kind == TunnelKind::Dynamic {
             apply_negotiated(&mut spec, params);
             match pseudowire {
@@ -201,6 +203,7 @@ impl Driver {
                 session_id,
                 username,
                 address,
+                class,
             } => {
                 tracing::info!(
                     tunnel = tunnel_id,
@@ -215,6 +218,7 @@ impl Driver {
                 {
                     s.username = username;
                     s.address = address;
+                    s.class = class;
                 }
             }
             DataPlaneEvent::SessionFailed {
@@ -277,6 +281,13 @@ impl Driver {
                 let why = super::report::describe_down(&reason, false);
                 self.history.session(Instant::now(), &tname, brief, why);
             }
+        }
+        if let (Some(o), Some(_)) = (&self.session_observer, &removed) {
+            let why = match reason {
+                DownReason::TunnelDown => self.tunnel_down_reasons.get(&tunnel).unwrap_or(&reason),
+                _ => &reason,
+            };
+            o.session_down(tunnel.0, session.0, why);
         }
         if let Some(s) = removed {
             partner = s.bridged;
@@ -347,6 +358,8 @@ pub(super) fn session_spec(
         lns_mode: accepted || tunnel.listen,
         pppoe: session.pppoe_session_id.zip(session.pppoe_peer_mac),
         ppp: std::sync::Arc::new(session.ppp.clone()),
+        calling_number: None,
+        called_number: None,
     }
 }
 

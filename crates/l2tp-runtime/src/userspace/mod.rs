@@ -58,7 +58,9 @@ mod auth;
 pub mod ppp;
 
 pub use auth::{
-    AddressPool, AuthAnswer, Authenticator, Lease, PendingVerdict, SecretsAuthenticator,
+    printable_class, AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator,
+    Authorization, Lease, PendingVerdict, SecretsAuthenticator, SessionControl, SessionUp,
+    TerminateCause,
 };
 
 /// Default name of a PPP session's TUN interface (the kernel picks the number).
@@ -90,6 +92,16 @@ struct Path {
     /// Data messages with this session's ID from another address than the tunnel's peer:
     /// `rx_invalid`.
     wrong_peer: AtomicU64,
+}
+
+impl Path {
+    /// The session's counters as `session_stats` reports them.
+    fn stats_now(&self) -> Option<SessionStats> {
+        let mut st = *self.session.lock().ok()?.stats();
+        st.rx_errors += self.tap_drops.load(Ordering::Relaxed);
+        st.rx_invalid += self.wrong_peer.load(Ordering::Relaxed);
+        Some(st)
+    }
 }
 
 /// The lookup table the socket readers use (the [`DataSink`]).
@@ -314,6 +326,18 @@ impl DataPlane for UserspaceDataPlane {
             )));
         }
         let header_len = session.header_len();
+        let context = Arc::new(AuthContext {
+            tunnel_id: spec.tunnel_id,
+            session_id: spec.session_id,
+            calling_number: spec.calling_number.clone(),
+            called_number: spec.called_number.clone(),
+            tunnel_peer: peer,
+            tunnel_local: tunnel
+                .spec
+                .local
+                .map(|a| a.ip())
+                .filter(|ip| !ip.is_unspecified()),
+        });
         let (ppp_parts, lease) = if is_ppp {
             let e = self.ppp.engine(spec)?;
             (Some((e.engine, e.role, e.authenticator)), e.lease)
@@ -361,6 +385,7 @@ impl DataPlane for UserspaceDataPlane {
                     role,
                     (spec.tunnel_id, spec.session_id),
                     auth,
+                    context.clone(),
                     self.events_tx.clone(),
                 )
             }),
@@ -418,11 +443,10 @@ impl DataPlane for UserspaceDataPlane {
     }
 
     fn session_stats(&mut self, tunnel_id: u32, session_id: u32) -> Option<SessionStats> {
-        let s = self.sessions.get(&(tunnel_id, session_id))?;
-        let mut st = *s.path.session.lock().ok()?.stats();
-        st.rx_errors += s.path.tap_drops.load(Ordering::Relaxed);
-        st.rx_invalid += s.path.wrong_peer.load(Ordering::Relaxed);
-        Some(st)
+        self.sessions
+            .get(&(tunnel_id, session_id))?
+            .path
+            .stats_now()
     }
 
     fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
@@ -445,6 +469,11 @@ impl UserspaceDataPlane {
             t.remove(&s.key);
         }
         s.task.abort();
+        if let Some(a) = s.path.ppp.as_ref().and_then(|l| l.authenticator()) {
+            if let Some(st) = s.path.stats_now() {
+                a.session_gone(tunnel_id, session_id, st);
+            }
+        }
         true
     }
 }

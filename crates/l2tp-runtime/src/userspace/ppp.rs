@@ -69,6 +69,10 @@ impl PppIo for UserspacePpp {
     async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr) -> Result<(), String> {
         configure_tun(&self.path, local, peer).map_err(|e| format!("TUN device: {e}"))
     }
+
+    fn stats(&self) -> Option<crate::dataplane::SessionStats> {
+        self.path.stats_now()
+    }
 }
 
 /// Our address with the peer's as point-to-point destination (/32), then the link up: two

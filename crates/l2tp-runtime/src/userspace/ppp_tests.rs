@@ -102,16 +102,17 @@ fn lns_ppp_sessions_send_lcp_at_once_and_lease_pool_addresses() {
 struct SlowAuthenticator;
 
 impl Authenticator for SlowAuthenticator {
-    fn check(&self, req: &l2tp_ppp::AuthRequest) -> AuthAnswer {
+    fn check(&self, _ctx: &Arc<super::AuthContext>, req: &l2tp_ppp::AuthRequest) -> AuthAnswer {
         let req = req.clone();
         AuthAnswer::Later(Box::pin(async move {
             tokio::time::sleep(Duration::from_millis(50)).await;
             if req.username() != b"alice" {
                 return l2tp_ppp::Verdict::Reject {
                     message: "who?".into(),
-                };
+                }
+                .into();
             }
-            l2tp_ppp::verify_local(&req, "pw")
+            l2tp_ppp::verify_local(&req, "pw").into()
         }))
     }
 }
@@ -206,6 +207,7 @@ fn lac_and_lns_data_planes_reach_ipcp_with_a_later_verdict() {
                 session_id: 11,
                 username: Some("alice".into()),
                 address: addr,
+                class: None,
             }
         );
         assert_eq!(
@@ -215,6 +217,7 @@ fn lac_and_lns_data_planes_reach_ipcp_with_a_later_verdict() {
                 session_id: 22,
                 username: Some("alice".into()),
                 address: addr,
+                class: None,
             }
         );
         // Both data planes count the control frames they carried.

@@ -367,6 +367,28 @@ mod tests {
         vec![listener, a, d]
     }
 
+    /// A RADIUS session's note names user, Class and address; one without a Class keeps
+    /// the old line.
+    #[test]
+    fn ppp_note_shows_the_radius_class_next_to_the_user() {
+        let mut st = status();
+        let t = &mut st[0];
+        let mut r = session("r", 6, "established");
+        r.username = Some("alice".into());
+        r.address = Some("10.99.7.7".parse().unwrap());
+        r.class = Some("cls-alice".into());
+        t.sessions[0].username = Some("bob".into());
+        t.sessions.push(r);
+        let t = &st[0];
+        let rows: Vec<_> = t.sessions.iter().map(|s| (t, s)).collect();
+        let text = sessions_table(&rows);
+        assert!(
+            text.contains("ppp: user alice, class cls-alice, address 10.99.7.7"),
+            "{text}"
+        );
+        assert!(text.contains("ppp: user bob, address -"), "{text}");
+    }
+
     #[test]
     fn tunnels_table_aligns_columns() {
         let st = status();

@@ -195,8 +195,12 @@ pub fn sessions_table(sessions: &[(&TunnelStatus, &SessionStatus)]) -> String {
                 tx,
             ];
             let ppp = (x.username.is_some() || x.address.is_some()).then(|| {
+                let class = x
+                    .class
+                    .as_deref()
+                    .map_or(String::new(), |c| format!(", class {c}"));
                 format!(
-                    "ppp: user {}, address {}",
+                    "ppp: user {}{class}, address {}",
                     x.username.as_deref().unwrap_or("-"),
                     x.address.map_or("-".to_string(), |a| a.to_string())
                 )
