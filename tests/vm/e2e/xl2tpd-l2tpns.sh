@@ -75,6 +75,10 @@ check_up() { # TAG
         sh -c "ip -n a addr show | grep -q 'inet $L2TPNS_USER_IP peer $L2TPNS_TUN_IP'"
     wait_for 10 "$1: l2tpns routes $L2TPNS_USER_IP into its tun" \
         sh -c "ip -n b route show | grep -q '^$L2TPNS_USER_IP dev $L2TPNS_TUN'"
+    # pppd gives ppp0 its addresses before it brings the link up (and the peer route with it):
+    # one CI run pinged in between ("Network is unreachable").
+    wait_for 10 "$1: a routes to l2tpns's tun address over ppp0" \
+        sh -c "ip -n a route get $L2TPNS_TUN_IP | grep -q 'dev ppp'"
     ip netns exec a ping -c 3 -i 0.3 -W 2 "$L2TPNS_TUN_IP" >"$OUT/ping-$1.log" 2>&1 || fail "$1: ping a -> l2tpns $L2TPNS_TUN_IP"
     pass "$1: ping from a to l2tpns's tun address"
     wait_for 10 "$1: Accounting-Start for alice in the detail file" \
