@@ -55,18 +55,23 @@ fn l2tpctl() -> PathBuf {
 }
 
 fn run(mode: &str, auth: &str) -> String {
+    run_script("userspace-radius.sh", &[("MODE", mode), ("AUTH", auth)])
+}
+
+/// Runs `tests/interop/SCRIPT` with our binaries and `env`; its standard output, once it
+/// succeeded.
+fn run_script(script: &str, env: &[(&str, &str)]) -> String {
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let out = Command::new(repo.join("tests/interop/userspace-radius.sh"))
+    let out = Command::new(repo.join("tests/interop").join(script))
         .env("L2TPD", env!("CARGO_BIN_EXE_l2tpd"))
         .env("L2TPCTL", l2tpctl())
-        .env("MODE", mode)
-        .env("AUTH", auth)
+        .envs(env.iter().copied())
         .output()
-        .expect("run tests/interop/userspace-radius.sh");
+        .unwrap_or_else(|e| panic!("run tests/interop/{script}: {e}"));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
-        "userspace-radius.sh (MODE={mode} AUTH={auth}) failed:\n{text}\n{}",
+        "{script} ({env:?}) failed:\n{text}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     text
@@ -185,5 +190,24 @@ fn access_reject_clears_the_session_with_a_cdn() {
             &["ok: Access-Reject: the session was cleared with a CDN"],
         );
         assert!(!text.contains("IPCP up"), "{text}");
+    }
+}
+
+/// Scale-out (issue 12): two LNS hosts share one FreeRADIUS; one is stopped and its
+/// subscribers reconnect through the other; every session is started and stopped exactly once
+/// in the shared accounting (see `tests/interop/radius-scaleout.sh`).
+#[test]
+fn two_lns_hosts_share_one_radius_and_every_session_is_accounted_once() {
+    if !skip() {
+        let text = run_script("radius-scaleout.sh", &[]);
+        assert_steps(
+            &text,
+            &[
+                "ok: six Starts: three from lns-b, three from lns-c",
+                "ok: lns-b's three Stops and its Accounting-Off",
+                "ok: b's subscribers reconnected through c: six PPP sessions up again",
+                "ok: 9 sessions over two LNS hosts, each started and stopped exactly once",
+            ],
+        );
     }
 }

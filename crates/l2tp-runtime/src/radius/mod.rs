@@ -27,7 +27,8 @@
 //!   channel, Admin-Reset for our own close of the session or its tunnel, e.g. `l2tpctl`),
 //!   Accounting-Off at [`RadiusHandle::shutdown`]
 //!   after a Stop (Admin-Reboot) for every session left. Acct-Session-Id is the task's start
-//!   time and a counter, in hex: unique per daemon start. Requests wait in the client's
+//!   time, 16 random bits and a counter, in hex (20 digits): unique per daemon start, and
+//!   across LNS hosts that share an accounting server. Requests wait in the client's
 //!   bounded queue while no server answers; drops are counted ([`RadiusMetrics`]).
 //! - **Timers.** One binary heap of (deadline, session) entries for Interim-Updates and
 //!   Session-Timeouts, checked lazily: no scan over sessions, ever. Session-Timeout ends the
@@ -283,7 +284,10 @@ struct Task {
     by_port: HashMap<u32, Vec<Key>>,
     timers: BinaryHeap<Reverse<(Instant, Key, TimerKind)>>,
     dae: Option<DaeServer>,
-    id_prefix: u32,
+    /// The first 12 hex digits of every Acct-Session-Id this task makes: the start time
+    /// (seconds, 8 digits) and 16 random bits (4 digits), so that LNS hosts started in the same
+    /// second and sharing one accounting server do not issue the same IDs.
+    id_prefix: String,
     id_counter: u32,
     auth_timeouts: u64,
     acct_dropped: u64,
@@ -401,7 +405,7 @@ pub async fn start(settings: RadiusSettings) -> Result<RadiusHandle, String> {
         by_port: HashMap::new(),
         timers: BinaryHeap::new(),
         dae,
-        id_prefix: unix_now(),
+        id_prefix: format!("{:08X}{:04X}", unix_now(), rand::random::<u16>()),
         id_counter: 0,
         auth_timeouts: 0,
         acct_dropped: 0,
@@ -410,7 +414,7 @@ pub async fn start(settings: RadiusSettings) -> Result<RadiusHandle, String> {
         dae_dropped: 0,
     };
     if has_acct {
-        let id = format!("{:08X}{:08X}", task.id_prefix, 0);
+        let id = format!("{}{:08X}", task.id_prefix, 0);
         let a =
             attrs::accounting_on_off(acct_status_type::ACCOUNTING_ON, &task.nas, &id, unix_now());
         task.send(Instant::now(), Request::accounting(a), Pending::Acct);
@@ -599,7 +603,7 @@ impl Task {
     fn start_session(&mut self, now: Instant, up: SessionUp) {
         let key = (up.context.tunnel_id, up.context.session_id);
         self.id_counter = self.id_counter.wrapping_add(1);
-        let acct_id = format!("{:08X}{:08X}", self.id_prefix, self.id_counter);
+        let acct_id = format!("{}{:08X}", self.id_prefix, self.id_counter);
         let Authorization {
             session_timeout,
             interim_interval,
@@ -710,7 +714,7 @@ impl Task {
             }
         }
         if self.has_acct {
-            let id = format!("{:08X}{:08X}", self.id_prefix, 0);
+            let id = format!("{}{:08X}", self.id_prefix, 0);
             let a = attrs::accounting_on_off(
                 acct_status_type::ACCOUNTING_OFF,
                 &self.nas,
