@@ -85,10 +85,22 @@ fn link_stats_counts_loopback_traffic_and_rejects_unknown_index() {
         assert_eq!(rx.recv(&mut buf).unwrap(), 100);
     }
     let after = l2tp_kernel::rtnl::link_stats(lo).unwrap();
-    assert!(after.tx_packets - before.tx_packets >= 10, "{before:?} {after:?}");
-    assert!(after.rx_packets - before.rx_packets >= 10, "{before:?} {after:?}");
-    assert!(after.tx_bytes - before.tx_bytes >= 10 * 128, "{before:?} {after:?}");
-    assert!(after.rx_bytes - before.rx_bytes >= 10 * 128, "{before:?} {after:?}");
+    assert!(
+        after.tx_packets - before.tx_packets >= 10,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.rx_packets - before.rx_packets >= 10,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.tx_bytes - before.tx_bytes >= 10 * 128,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.rx_bytes - before.rx_bytes >= 10 * 128,
+        "{before:?} {after:?}"
+    );
     assert!(matches!(
         l2tp_kernel::rtnl::link_stats(0x7fff_fff0),
         Err(Error::NotFound { .. })
