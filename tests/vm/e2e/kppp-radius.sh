@@ -11,6 +11,12 @@
 #      the session is gone within 1 s, the far pppd logs the LCP Terminate; the Stop says
 #      Admin-Reset and its octets/packets equal pppN's counters read just before (only the
 #      LCP Terminate exchange passed since, on the channel: pppN does not count it).
+#      What pppN counts: IP packets without the PPP Protocol field (6 pings of 84 bytes each
+#      way: 504 bytes) plus, received only, the peer's IPCP frames (the unit's file gets them
+#      and counts them: 4 frames, 44 bytes, in a run on 6.1): in 548 / 10, out 504 / 6. Not
+#      counted: L2TP/UDP/IP encapsulation, FF 03, LCP and authentication frames. The
+#      Disconnect time is measured from l2tpd's log line for the request to the session_down
+#      event: radclient alone needs over a second to start under TCG.
 source "$(dirname "$0")/../../netns-lib.sh"
 SECRET=radius-test-secret
 DAE_SECRET=dae-test-secret
@@ -160,11 +166,25 @@ print(s["rx"]["bytes"], s["tx"]["bytes"], s["rx"]["packets"], s["tx"]["packets"]
         t0=$(date +%s%N)
         echo "Acct-Session-Id = $id" | ip netns exec b radclient -x 127.0.0.1:3799 disconnect "$DAE_SECRET" > "$OUT/disc.log" 2>&1 || fail "Disconnect: $(cat "$OUT/disc.log")"
         grep -q "Disconnect-ACK" "$OUT/disc.log" || fail "no Disconnect-ACK: $(cat "$OUT/disc.log")"
-        for _ in $(seq 50); do [ "$(grep -c '"event":"session_down"' "$OUT/lns.events")" -gt "$downs" ] && break; sleep 0.02; done
+        wait_for 5 "session_down after the Disconnect-Request" sh -c "[ \$(grep -c '\"event\":\"session_down\"' '$OUT/lns.events') -gt $downs ]"
         dt=$(( ($(date +%s%N) - t0) / 1000000 ))
-        [ "$(grep -c '"event":"session_down"' "$OUT/lns.events")" -gt "$downs" ] || fail "the session is still there $dt ms after the Disconnect-Request"
-        [ "$dt" -lt 1000 ] || fail "the session took $dt ms to go"
-        pass "Disconnect-Request ACKed, session gone $dt ms after radclient was started"
+        # From the request's arrival (l2tpd's log) to the session_down event (its ts): radclient
+        # itself takes over a second to start under TCG (it loads the dictionaries).
+        ms=$(python3 - "$OUT/lns.log" "$OUT/lns.events" <<'PY'
+import datetime, json, re, sys
+t_req = None
+for line in open(sys.argv[1]):
+    if "Disconnect-Request: ending the session" in line:
+        stamp = re.match(r"(\S+?)\.(\d+)Z", line)
+        base = datetime.datetime.strptime(stamp.group(1), "%Y-%m-%dT%H:%M:%S").replace(tzinfo=datetime.timezone.utc)
+        t_req = base.timestamp() + float("0." + stamp.group(2))
+downs = [json.loads(l)["ts"] for l in open(sys.argv[2]) if '"session_down"' in l]
+print(int((downs[-1] - t_req) * 1000))
+PY
+)
+        echo "session gone $ms ms after l2tpd got the Disconnect-Request ($dt ms after radclient was started)"
+        [ "$ms" -ge 0 ] && [ "$ms" -lt 1000 ] || fail "the session took $ms ms to go after the Disconnect-Request"
+        pass "Disconnect-Request ACKed, session gone within 1 s ($ms ms)"
         wait_for 10 "the far pppd logs the LCP Terminate" grep -q "LCP terminated by peer" "$log"
         pass "the far pppd saw the LCP Terminate-Request"
         wait_for 10 "Stop in the detail file" sh -c "[ \$(grep -c 'Acct-Status-Type = Stop' '$DETAIL') -gt $stops ]"
