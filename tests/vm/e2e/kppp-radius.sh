@@ -11,7 +11,7 @@
 #      the session is gone within 1 s, the far pppd logs the LCP Terminate; the Stop says
 #      Admin-Reset and its octets/packets equal pppN's counters read just before (only the
 #      LCP Terminate exchange passed since, on the channel: pppN does not count it).
-#      What pppN counts: IP packets without the PPP Protocol field (6 pings of 84 bytes each
+#      What pppN counts: IP packets without the PPP Protocol field (6 ICMP packets of 84 bytes each
 #      way: 504 bytes) plus, received only, the peer's IPCP frames (the unit's file gets them
 #      and counts them: 4 frames, 44 bytes, in a run on 6.1): in 548 / 10, out 504 / 6. Not
 #      counted: L2TP/UDP/IP encapsulation, FF 03, LCP and authentication frames. The
