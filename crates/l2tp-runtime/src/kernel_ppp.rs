@@ -206,15 +206,16 @@ impl PppIo for KernelPpp {
 
 impl Drop for KernelPpp {
     /// The session's last counters for the authenticator's accounting Stop, read while
-    /// `pppN` still exists (its file is closed after this, with the fields).
+    /// `pppN` still exists (its file is closed after this, with the fields). Sent even when
+    /// they cannot be read (zeros): the authenticator must hear that the session is gone, or
+    /// its accounting entry would stay until shutdown.
     fn drop(&mut self) {
         let Some(a) = self.link.authenticator() else {
             return;
         };
-        if let Some(st) = self.stats() {
-            let (t, s) = self.link.key();
-            a.session_gone(t, s, st);
-        }
+        let st = self.stats().unwrap_or_default();
+        let (t, s) = self.link.key();
+        a.session_gone(t, s, st);
     }
 }
 
