@@ -43,7 +43,7 @@ E2E_A="ppp-lac-lns ppp-switch kill-restart"
 E2E_B="v3-eth v3-eth-ip"
 E2E_C="v3-eth-ip6 xl2tpd-kernel userspace-kernel xl2tpd-l2tpns"
 # Built-in PPP on the kernel data plane (ppp = "builtin").
-E2E_D="kppp-xl2tpd kppp-lac"
+E2E_D="kppp-xl2tpd kppp-lac kppp-radius"
 E2E_E="pppoe-ac pppoe-lns"
 # Each boot's own limit (seconds): a quiet machine needs well under half of it.
 export L2TP_VM_TIMEOUT=${L2TP_VM_TIMEOUT:-720}

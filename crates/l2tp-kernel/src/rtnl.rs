@@ -2,6 +2,8 @@
 //! point-to-point address pppd would give it (`ip addr add LOCAL peer PEER/32 dev pppN`) and
 //! the link up (`ip link set pppN up`). Messages are built with `netlink-packet-route`.
 //!
+//! One more reads an interface's 64-bit counters (`IFLA_STATS64`, as `ip -s link show`).
+//!
 //! Each call opens its own socket (one per PPP session's IPCP up, not per packet) and waits
 //! for the kernel's acknowledgement, so an error names what the kernel refused.
 
@@ -93,15 +95,86 @@ pub fn set_link_name(index: u32, name: &str) -> Result<()> {
     request(RouteNetlinkMessage::SetLink(msg), 0, "rename")
 }
 
+/// An interface's counters (`struct rtnl_link_stats64`, `IFLA_STATS64`), the ones
+/// `ip -s link show` prints. For a PPP unit (`pppN`, drivers/net/ppp/ppp_generic.c) the byte
+/// counts are PPP frames without their two-byte Protocol field (so IP packets, headers
+/// included, for IPv4/IPv6), neither L2TP/UDP/IP encapsulation nor `FF 03`; received
+/// frames are counted before the NP mode check, including the IPCP/IPV6CP/CCP frames queued
+/// for the control process; frames written to the PPP channel directly (LCP,
+/// authentication) are not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LinkStats {
+    /// Packets received.
+    pub rx_packets: u64,
+    /// Bytes received.
+    pub rx_bytes: u64,
+    /// Packets received in error.
+    pub rx_errors: u64,
+    /// Packets received and dropped (no buffer, NP mode drop, ...).
+    pub rx_dropped: u64,
+    /// Packets sent.
+    pub tx_packets: u64,
+    /// Bytes sent.
+    pub tx_bytes: u64,
+    /// Packets whose transmission failed.
+    pub tx_errors: u64,
+    /// Packets dropped on the way out.
+    pub tx_dropped: u64,
+}
+
+/// Interface `index`'s counters: one `RTM_GETLINK` request for that index (no dump).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown index; [`Error::Decode`] when the reply carries no
+/// `IFLA_STATS64` or cannot be parsed; [`Error::Kernel`] for any other refusal.
+pub fn link_stats(index: u32) -> Result<LinkStats> {
+    let what = "read counters of";
+    let mut msg = LinkMessage::default();
+    msg.header.index = index;
+    let reply = exchange(RouteNetlinkMessage::GetLink(msg), 0, what, |m| match m {
+        RouteNetlinkMessage::NewLink(l) if l.header.index == index => Some(l),
+        _ => None,
+    })?
+    .ok_or_else(|| Error::Decode(format!("rtnetlink: no link message for index {index}")))?;
+    reply
+        .attributes
+        .iter()
+        .find_map(|a| match a {
+            LinkAttribute::Stats64(s) => Some(LinkStats {
+                rx_packets: s.rx_packets,
+                rx_bytes: s.rx_bytes,
+                rx_errors: s.rx_errors,
+                rx_dropped: s.rx_dropped,
+                tx_packets: s.tx_packets,
+                tx_bytes: s.tx_bytes,
+                tx_errors: s.tx_errors,
+                tx_dropped: s.tx_dropped,
+            }),
+            _ => None,
+        })
+        .ok_or_else(|| Error::Decode(format!("rtnetlink: interface {index} without IFLA_STATS64")))
+}
+
 /// Sends one request and waits for its acknowledgement.
 fn request(msg: RouteNetlinkMessage, extra_flags: u16, what: &'static str) -> Result<()> {
+    exchange(msg, NLM_F_ACK | extra_flags, what, |_| None::<()>).map(|_| ())
+}
+
+/// Sends one request and reads replies until the acknowledgement (or error) or, when
+/// `pick` takes a reply message, that message.
+fn exchange<T>(
+    msg: RouteNetlinkMessage,
+    flags: u16,
+    what: &'static str,
+    mut pick: impl FnMut(RouteNetlinkMessage) -> Option<T>,
+) -> Result<Option<T>> {
     let object = Object::Other("network interface");
     let io_err = |e: io::Error| Error::from_io(e, what, object, "");
     let mut sock = Socket::new(NETLINK_ROUTE).map_err(io_err)?;
     sock.bind_auto().map_err(io_err)?;
     sock.connect(&NlAddr::new(0, 0)).map_err(io_err)?;
     let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | NLM_F_ACK | extra_flags;
+    header.flags = NLM_F_REQUEST | flags;
     header.sequence_number = 1;
     let mut nl = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
     nl.finalize();
@@ -115,11 +188,19 @@ fn request(msg: RouteNetlinkMessage, extra_flags: u16, what: &'static str) -> Re
             let m = NetlinkMessage::<RouteNetlinkMessage>::deserialize(rest)
                 .map_err(|e| Error::Decode(format!("rtnetlink reply to {what}: {e}")))?;
             let len = (m.header.length as usize).max(16);
-            if let NetlinkPayload::Error(e) = m.payload {
-                return match e.code {
-                    None => Ok(()),
-                    Some(code) => Err(Error::from_errno(-code.get(), what, object, "")),
-                };
+            match m.payload {
+                NetlinkPayload::Error(e) => {
+                    return match e.code {
+                        None => Ok(None),
+                        Some(code) => Err(Error::from_errno(-code.get(), what, object, "")),
+                    };
+                }
+                NetlinkPayload::InnerMessage(inner) => {
+                    if let Some(t) = pick(inner) {
+                        return Ok(Some(t));
+                    }
+                }
+                _ => {}
             }
             rest = rest.get(len..).unwrap_or(&[]);
         }

@@ -68,3 +68,41 @@ fn missing_pppox_module_is_reported_by_name() {
         "{e}"
     );
 }
+
+/// `rtnl::link_stats` reads `IFLA_STATS64` by index: the loopback's counters grow by at
+/// least what this test sends through it (other processes may add to them), each datagram
+/// counted with its IPv4 and UDP headers (20 + 8 bytes); an unknown index is `NotFound`.
+#[test]
+fn link_stats_counts_loopback_traffic_and_rejects_unknown_index() {
+    let lo = l2tp_kernel::rtnl::ifindex("lo").unwrap();
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let before = l2tp_kernel::rtnl::link_stats(lo).unwrap();
+    let payload = [0x5au8; 100];
+    let mut buf = [0u8; 200];
+    for _ in 0..10 {
+        tx.send_to(&payload, rx.local_addr().unwrap()).unwrap();
+        assert_eq!(rx.recv(&mut buf).unwrap(), 100);
+    }
+    let after = l2tp_kernel::rtnl::link_stats(lo).unwrap();
+    assert!(
+        after.tx_packets - before.tx_packets >= 10,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.rx_packets - before.rx_packets >= 10,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.tx_bytes - before.tx_bytes >= 10 * 128,
+        "{before:?} {after:?}"
+    );
+    assert!(
+        after.rx_bytes - before.rx_bytes >= 10 * 128,
+        "{before:?} {after:?}"
+    );
+    assert!(matches!(
+        l2tp_kernel::rtnl::link_stats(0x7fff_fff0),
+        Err(Error::NotFound { .. })
+    ));
+}

@@ -476,6 +476,22 @@ fn channel_and_unit_files_carry_control_frames_and_rtnl_configures_the_unit() {
     assert!(b.sh("ip route show").contains("10.103.77.1 dev kpppt77"));
     address_ppp(&a, &ea, "10.103.77.1", "10.103.77.2");
     ping(&a, "10.103.77.2");
+    // rtnl::link_stats (IFLA_STATS64, what built-in PPP's accounting reads): the same
+    // counters as sysfs; the pings (84-byte IPv4 packets, no Protocol field counted) and the
+    // IPCP frame (read by the unit's file, counted on the way) in, the replies out.
+    let index = b.run(|| l2tp_kernel::rtnl::ifindex("kpppt77").unwrap());
+    let st = b.run(|| l2tp_kernel::rtnl::link_stats(index).unwrap());
+    let sysfs = |what: &str| -> u64 {
+        b.sh(&format!("cat /sys/class/net/kpppt77/statistics/{what}"))
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(st.rx_bytes, sysfs("rx_bytes"), "{st:?}");
+    assert_eq!(st.tx_bytes, sysfs("tx_bytes"), "{st:?}");
+    assert_eq!(st.rx_packets, sysfs("rx_packets"), "{st:?}");
+    assert!(st.rx_packets >= 4 && st.rx_bytes >= 3 * 84 + 4, "{st:?}");
+    assert!(st.tx_packets >= 3 && st.tx_bytes >= 3 * 84, "{st:?}");
 }
 
 #[test]

@@ -23,6 +23,15 @@
 //! On session end the task is aborted: the unit's file closes (`pppN` goes) and the channel's
 //! (it is disconnected and released with the PPPoL2TP socket).
 //!
+//! Counters for accounting ([`PppIo::stats`]) are `pppN`'s (`IFLA_STATS64`, one rtnetlink
+//! request per call): what pppd's RADIUS plugin reports too. They count PPP frames through
+//! the unit without the Protocol field, i.e. IP packets, headers included; not the L2TP,
+//! UDP and outer IP headers, nor `FF 03`, nor the LCP and authentication frames (written to
+//! the channel, not the unit). Received IPCP/IPV6CP frames are counted (the unit counts
+//! them before handing them to us). When the session's path goes (task ended or aborted),
+//! the final counters go to the authenticator ([`crate::userspace::Authenticator::session_gone`])
+//! before `pppN` is closed.
+//!
 //! One task per session; no allocation per frame (a per-thread receive buffer); nothing is
 //! logged per frame above trace level.
 
@@ -35,6 +44,7 @@ use std::sync::Arc;
 use l2tp_kernel as k;
 use tokio::io::unix::AsyncFd;
 
+use crate::dataplane::SessionStats;
 use crate::ppp_session::{PppIo, PppLink};
 
 /// Largest frame read from a `/dev/ppp` file (bytes): a longer one is dropped by the kernel
@@ -177,6 +187,49 @@ impl PppIo for KernelPpp {
             .unit
             .get_ref()
             .set_np_mode(k::ppp::PPP_IP, k::NpMode::Drop);
+    }
+
+    /// `pppN`'s counters (see the module docs for which bytes): rx is from the peer, tx to
+    /// it. One blocking rtnetlink round trip (tens of microseconds): called for accounting
+    /// (Start, Interim-Update, Stop), never per packet. `None` when the interface cannot be
+    /// read (gone).
+    fn stats(&self) -> Option<SessionStats> {
+        match k::rtnl::link_stats(self.ifindex) {
+            Ok(s) => Some(session_stats(&s)),
+            Err(e) => {
+                tracing::debug!(ifindex = self.ifindex, error = %e, "pppN counters not read");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for KernelPpp {
+    /// The session's last counters for the authenticator's accounting Stop, read while
+    /// `pppN` still exists (its file is closed after this, with the fields). Sent even when
+    /// they cannot be read (zeros): the authenticator must hear that the session is gone, or
+    /// its accounting entry would stay until shutdown.
+    fn drop(&mut self) {
+        let Some(a) = self.link.authenticator() else {
+            return;
+        };
+        let st = self.stats().unwrap_or_default();
+        let (t, s) = self.link.key();
+        a.session_gone(t, s, st);
+    }
+}
+
+/// A PPP unit's interface counters as session counters: packets and bytes each way, errors
+/// and drops together as errors.
+fn session_stats(s: &k::rtnl::LinkStats) -> SessionStats {
+    SessionStats {
+        rx_packets: s.rx_packets,
+        rx_bytes: s.rx_bytes,
+        rx_errors: s.rx_errors.saturating_add(s.rx_dropped),
+        tx_packets: s.tx_packets,
+        tx_bytes: s.tx_bytes,
+        tx_errors: s.tx_errors.saturating_add(s.tx_dropped),
+        ..SessionStats::default()
     }
 }
 

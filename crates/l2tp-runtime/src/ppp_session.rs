@@ -159,6 +159,11 @@ impl PppLink {
     }
 
     /// The authenticator that checked (LNS) this session, if any.
+    /// (Tunnel ID, Session ID) of the session, host order.
+    pub(crate) fn key(&self) -> (u32, u32) {
+        (self.tunnel_id, self.session_id)
+    }
+
     pub(crate) fn authenticator(&self) -> Option<&Arc<dyn Authenticator>> {
         self.authenticator.as_ref()
     }

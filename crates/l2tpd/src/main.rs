@@ -244,7 +244,13 @@ fn open_dataplane(
             .state
             .clone()
             .unwrap_or_else(|| default_state_path(config_path));
-        let (dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| e.to_string())?;
+        let (mut dp, removed) =
+            KernelDataPlane::open_with_state(state).map_err(|e| e.to_string())?;
+        // Built-in PPP (`ppp = "builtin"`) authenticates through RADIUS as on the
+        // user-space data plane; pppd sessions keep pppd's own plugins.
+        if let Some(r) = radius {
+            dp.set_authenticator(std::sync::Arc::new(r.clone()));
+        }
         if removed > 0 {
             tracing::warn!(
                 tunnels = removed,
@@ -311,7 +317,7 @@ async fn run(
     let (dataplane, socket_mode, pppd) =
         open_dataplane(&args, &config_path, kind, radius.as_ref())?;
     if radius.is_some() && pppd.is_some() {
-        tracing::warn!("[radius] applies to PPP terminated in this process (dataplane = \"userspace\"); pppd sessions authenticate with pppd's own plugins");
+        tracing::info!("[radius] applies to PPP terminated in this process (dataplane = \"userspace\", or ppp = \"builtin\" on the kernel data plane); pppd sessions authenticate with pppd's own plugins");
     }
     let stop = shutdown_signal();
     let nofile = l2tp_runtime::raise_nofile_limit();

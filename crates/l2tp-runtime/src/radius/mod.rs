@@ -4,7 +4,8 @@
 //!
 //! One tokio task ([`start`]) owns the [`l2tp_radius::client::Client`], its UDP socket, the
 //! DAE socket and the accounting state of every RADIUS-authenticated session. The
-//! [`RadiusHandle`] it returns is the user-space data plane's [`Authenticator`]: a check
+//! [`RadiusHandle`] it returns is the [`Authenticator`] of in-process PPP (the user-space
+//! data plane; `ppp = "builtin"` on the kernel data plane): a check
 //! sends the task an Access-Request and answers [`AuthAnswer::Later`]; IPCP up, PPP down and
 //! the session's removal reach the task as messages (bounded channel; a full channel drops
 //! and counts, nothing blocks a session).
@@ -20,7 +21,9 @@
 //! - **Accounting.** Accounting-On when the task starts, Start at IPCP up, Interim-Update
 //!   every Acct-Interim-Interval (else the configured `acct_interim_interval`), Stop when the
 //!   session's data plane objects go, with Acct-Session-Time, octets (with Gigawords) and
-//!   packets from the data plane's counters and Acct-Terminate-Cause (the first cause heard:
+//!   packets from the session's counters ([`crate::userspace::SessionControl::stats`]: the
+//!   L2TP session's on the user-space data plane, `pppN`'s on the kernel one, see module
+//!   `kernel_ppp`) and Acct-Terminate-Cause (the first cause heard:
 //!   Session-Timeout / Admin-Reset from here; Lost-Carrier (LCP echo) / User-Request (the
 //!   peer's LCP Terminate) from PPP; from the driver as [`crate::dataplane::SessionObserver`]:
 //!   User-Request for the LAC's CDN or StopCCN, Lost-Carrier for an unanswered control
