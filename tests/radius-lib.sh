@@ -4,11 +4,25 @@
 #
 # Users: alice / "open sesame" (Framed-IP-Address 10.99.7.7, Acct-Interim-Interval 2,
 # Class "cls-alice"); bob / "builder" (Session-Timeout 2).
+#
+# Optional environment: RADIUS_LISTEN (address it listens on, default 127.0.0.1; `*` for
+# all), RADIUS_CLIENTS (the NAS addresses allowed, space-separated, default 127.0.0.1),
+# RADIUS_USERS (a users file used instead of the two users above).
 
 # radius NS NAME AUTH_PORT ACCT_PORT: FreeRADIUS (-X, log $OUT/NAME.log) on NS's loopback,
 # PAP, CHAP and MS-CHAPv2 against its users file, accounting to $OUT/NAME/acct/detail.
 radius() {
-    local ns=$1 name=$2 auth=$3 acct=$4 d=$OUT/$2
+    local ns=$1 name=$2 auth=$3 acct=$4 d=$OUT/$2 listen=${RADIUS_LISTEN:-127.0.0.1} c n=0
+    local clients=""
+    for c in ${RADIUS_CLIENTS:-127.0.0.1}; do
+        n=$((n + 1))
+        clients+="client nas$n {
+    ipaddr = $c
+    secret = $SECRET
+    require_message_authenticator = yes
+}
+"
+    done
     mkdir -p "$d/log" "$d/run" "$d/acct"
     cat > "$d/radiusd.conf" <<CONF
 prefix = /usr
@@ -40,11 +54,7 @@ security {
     reject_delay = 0
     status_server = no
 }
-client lns {
-    ipaddr = 127.0.0.1
-    secret = $SECRET
-    require_message_authenticator = yes
-}
+$clients
 modules {
     pap {
     }
@@ -65,12 +75,12 @@ modules {
 server default {
     listen {
         type = auth
-        ipaddr = 127.0.0.1
+        ipaddr = $listen
         port = $auth
     }
     listen {
         type = acct
-        ipaddr = 127.0.0.1
+        ipaddr = $listen
         port = $acct
     }
     authorize {
@@ -110,7 +120,10 @@ server default {
     }
 }
 CONF
-    cat > "$d/users" <<'USERS'
+    if [ -n "${RADIUS_USERS:-}" ]; then
+        cp "$RADIUS_USERS" "$d/users"
+    else
+        cat > "$d/users" <<'USERS'
 alice Cleartext-Password := "open sesame"
         Framed-IP-Address = 10.99.7.7,
         Acct-Interim-Interval = 2,
@@ -118,6 +131,7 @@ alice Cleartext-Password := "open sesame"
 bob Cleartext-Password := "builder"
         Session-Timeout = 2
 USERS
+    fi
     ip netns exec "$ns" freeradius -X -d "$d" >"$OUT/$name.log" 2>&1 &
     PIDS+=($!)
     eval "${name}_PID=$!"

@@ -33,109 +33,13 @@ link b vbr 10.72.0.1 r vrb 10.72.0.2
 link c vcr 10.73.0.1 r vrc 10.73.0.2
 for n in c r; do ip -n $n link set lo up; done
 
-# FreeRADIUS in r, on both of its links; one client entry per LNS.
-d=$OUT/radius
-mkdir -p "$d/log" "$d/run" "$d/acct"
-cat > "$d/radiusd.conf" <<CONF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $d/log
-raddbdir = $d
-radacctdir = $d/acct
-name = freeradius
-confdir = $d
-modconfdir = $d
-run_dir = $d/run
-db_dir = $d
-libdir = /usr/lib/freeradius
-pidfile = $d/run/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {
-    destination = stdout
-    auth = yes
-}
-security {
-    allow_core_dumps = no
-    max_attributes = 200
-    reject_delay = 0
-    status_server = no
-}
-client lnsb {
-    ipaddr = 10.72.0.1
-    secret = $SECRET
-    require_message_authenticator = yes
-}
-client lnsc {
-    ipaddr = 10.73.0.1
-    secret = $SECRET
-    require_message_authenticator = yes
-}
-modules {
-    pap {
-    }
-    chap {
-    }
-    files {
-        filename = $d/users
-    }
-    detail {
-        filename = $d/acct/detail
-        escape_filenames = no
-        permissions = 0600
-        header = "%t"
-    }
-}
-server default {
-    listen {
-        type = auth
-        ipaddr = *
-        port = 1812
-    }
-    listen {
-        type = acct
-        ipaddr = *
-        port = 1813
-    }
-    authorize {
-        files
-        chap
-        pap
-    }
-    authenticate {
-        Auth-Type PAP {
-            pap
-        }
-        Auth-Type CHAP {
-            chap
-        }
-    }
-    preacct {
-    }
-    accounting {
-        detail
-    }
-    # FreeRADIUS before 3.2.5 adds no Message-Authenticator to its replies unless told to;
-    # our client requires one (RFC 3579 §3.2).
-    post-auth {
-        update reply {
-            Message-Authenticator := 0x00
-        }
-    }
-}
-CONF
-: > "$d/users"
+# FreeRADIUS in r, on both of its links; one client entry per LNS (tests/radius-lib.sh).
+source "$(dirname "$0")/../radius-lib.sh"
 for i in 1 2 3 4 5 6; do
-    printf 'alice%d Cleartext-Password := "pw%d"\n        Class = "cls-alice%d"\n' $i $i $i >> "$d/users"
-done
-ip netns exec r freeradius -X -d "$d" >"$OUT/radius.log" 2>&1 &
-PIDS+=($!)
-wait_for 30 "FreeRADIUS ready in r" grep -q "Ready to process requests" "$OUT/radius.log"
+    printf 'alice%d Cleartext-Password := "pw%d"\n        Class = "cls-alice%d"\n' $i $i $i
+done > "$OUT/users"
+RADIUS_LISTEN='*' RADIUS_CLIENTS="10.72.0.1 10.73.0.1" RADIUS_USERS=$OUT/users radius r radius 1812 1813
+d=$OUT/radius
 DETAIL=$d/acct/detail
 
 # lns NS NAME LOCAL RADIUS_ADDR POOL_NET: an LNS authenticating and accounting through r.
