@@ -18,6 +18,7 @@
 # - sends a gratuitous ARP on eth0 unless send_garp is no;
 # - reads its address pool only from /etc/l2tpns/ip_pool (compiled in);
 # - on SIGTERM signals its whole process group.
+source "$(dirname "${BASH_SOURCE[0]}")/radius-lib.sh"
 # Fixed test data:
 L2TPNS_USER=alice
 L2TPNS_PASS='correct horse'
@@ -37,113 +38,18 @@ udp_port_free() { ! ip netns exec "$1" ss -Hunl "sport = :$2" | grep -q .; }
 # to $OUT/radius/acct/detail. The -X log shows each "Sent Access-Accept"; `log { auth = yes }`
 # adds "Login OK: [alice]" lines. Waits for "Ready to process requests".
 start_radius() {
-    local ns=$1 d=$OUT/radius
+    local ns=$1
     command -v freeradius >/dev/null || fail "freeradius is not installed (Debian: freeradius)"
     udp_port_free "$ns" "$RADIUS_AUTH_PORT" || fail "UDP $RADIUS_AUTH_PORT taken in $ns"
     udp_port_free "$ns" "$RADIUS_ACCT_PORT" || fail "UDP $RADIUS_ACCT_PORT taken in $ns"
-    mkdir -p "$d/log" "$d/run" "$d/acct"
-    cat > "$d/radiusd.conf" <<CONF
-prefix = /usr
-exec_prefix = /usr
-sysconfdir = /etc
-localstatedir = /var
-sbindir = /usr/sbin
-logdir = $d/log
-raddbdir = $d
-radacctdir = $d/acct
-name = freeradius
-confdir = $d
-modconfdir = $d
-run_dir = $d/run
-db_dir = $d
-libdir = /usr/lib/freeradius
-pidfile = $d/run/radiusd.pid
-max_request_time = 30
-cleanup_delay = 5
-max_requests = 1024
-hostname_lookups = no
-log {
-    destination = stdout
-    auth = yes
-}
-security {
-    allow_core_dumps = no
-    max_attributes = 200
-    reject_delay = 0
-    status_server = no
-}
-# l2tpns sends no Message-Authenticator in its Access-Requests.
-client lns {
-    ipaddr = 127.0.0.1
-    secret = $L2TPNS_SECRET
-    require_message_authenticator = no
-}
-modules {
-    pap {
-    }
-    chap {
-    }
-    files {
-        filename = $d/users
-    }
-    detail {
-        filename = $d/acct/detail
-        escape_filenames = no
-        permissions = 0600
-        header = "%t"
-    }
-}
-server default {
-    listen {
-        type = auth
-        ipaddr = 127.0.0.1
-        port = $RADIUS_AUTH_PORT
-    }
-    listen {
-        type = acct
-        ipaddr = 127.0.0.1
-        port = $RADIUS_ACCT_PORT
-    }
-    authorize {
-        files
-        chap
-        pap
-    }
-    authenticate {
-        Auth-Type PAP {
-            pap
-        }
-        Auth-Type CHAP {
-            chap
-        }
-    }
-    preacct {
-    }
-    accounting {
-        detail
-    }
-    # FreeRADIUS 3.2.1 (Debian 12) adds no Message-Authenticator to replies unless told to.
-    post-auth {
-        update reply {
-            Message-Authenticator := 0x00
-        }
-        Post-Auth-Type REJECT {
-            update reply {
-                Message-Authenticator := 0x00
-            }
-        }
-    }
-}
-CONF
-    cat > "$d/users" <<CONF
+    cat > "$OUT/radius-users" <<CONF
 $L2TPNS_USER Cleartext-Password := "$L2TPNS_PASS"
         Service-Type = Framed-User,
         Framed-Protocol = PPP,
         Framed-IP-Address = $L2TPNS_USER_IP
 CONF
-    ip netns exec "$ns" freeradius -X -d "$d" >"$OUT/radius.log" 2>&1 &
-    PIDS+=($!)
-    wait_for 30 "FreeRADIUS ready in $ns" grep -q "Ready to process requests" "$OUT/radius.log"
+    # l2tpns sends no Message-Authenticator in its Access-Requests.
+    SECRET=$L2TPNS_SECRET RADIUS_USERS=$OUT/radius-users RADIUS_REQUIRE_MA=no radius "$ns" radius "$RADIUS_AUTH_PORT" "$RADIUS_ACCT_PORT"
 }
 
 # start_l2tpns NS LOCAL_IP: l2tpns in NS (config $OUT/l2tpns/startup-config, log

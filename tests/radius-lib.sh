@@ -1,4 +1,5 @@
 # Sourced by tests that need a FreeRADIUS 3.2 server (tests/interop/userspace-radius.sh,
+# radius-scaleout.sh, tests/l2tpns-lib.sh,
 # tests/vm/e2e/kppp-radius.sh). Needs netns-lib.sh sourced first ($OUT, PIDS, wait_for) and
 # $SECRET (the shared secret of the client 127.0.0.1). Works with Debian's freeradius 3.2.1.
 #
@@ -7,7 +8,8 @@
 #
 # Optional environment: RADIUS_LISTEN (address it listens on, default 127.0.0.1; `*` for
 # all), RADIUS_CLIENTS (the NAS addresses allowed, space-separated, default 127.0.0.1),
-# RADIUS_USERS (a users file used instead of the two users above).
+# RADIUS_USERS (a users file used instead of the two users above), RADIUS_REQUIRE_MA (`no`:
+# accept requests without Message-Authenticator, as l2tpns sends them; default yes).
 
 # radius NS NAME AUTH_PORT ACCT_PORT: FreeRADIUS (-X, log $OUT/NAME.log) on NS's loopback,
 # PAP, CHAP and MS-CHAPv2 against its users file, accounting to $OUT/NAME/acct/detail.
@@ -19,7 +21,7 @@ radius() {
         clients+="client nas$n {
     ipaddr = $c
     secret = $SECRET
-    require_message_authenticator = yes
+    require_message_authenticator = ${RADIUS_REQUIRE_MA:-yes}
 }
 "
     done
@@ -135,5 +137,5 @@ USERS
     ip netns exec "$ns" freeradius -X -d "$d" >"$OUT/$name.log" 2>&1 &
     PIDS+=($!)
     eval "${name}_PID=$!"
-    wait_for 30 "FreeRADIUS $name ready" grep -q "Ready to process requests" "$OUT/$name.log"
+    wait_for 30 "FreeRADIUS $name ready in $ns" grep -q "Ready to process requests" "$OUT/$name.log"
 }

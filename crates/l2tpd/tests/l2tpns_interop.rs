@@ -29,7 +29,7 @@ fn our_lac_sets_up_tunnel_and_session_with_l2tpns_and_its_stopccn_is_acknowledge
         String::from_utf8_lossy(&out.stderr)
     );
     for step in [
-        "ok: FreeRADIUS ready in lns",
+        "ok: FreeRADIUS radius ready in lns",
         "ok: l2tpns is cluster master",
         "ok: tunnel up with l2tpns",
         "ok: l2tpns's SCCRP names it lns.l2tpns",
