@@ -30,7 +30,9 @@ use l2tp_ppp::{classify, Event, Frame, Ppp, Role, Verdict};
 use tokio::sync::{mpsc, Notify};
 
 use crate::config::PppAuthSource;
-use crate::dataplane::{DataPlaneError, DataPlaneEvent, SessionSpec, SessionStats};
+use crate::dataplane::{
+    AuthProgress, DataPlaneError, DataPlaneEvent, PppPhase, SessionSpec, SessionStats,
+};
 use crate::userspace::{
     printable_class, AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator,
     Authorization, Lease, SecretsAuthenticator, SessionControl, SessionUp, TerminateCause,
@@ -234,6 +236,9 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
     let mut username: Option<String> = None;
     let mut frames = Vec::new();
     let mut events = Vec::new();
+    // What was last reported for `show`, and the authentication's progress (from events).
+    let mut reported: Option<PppPhase> = None;
+    let mut auth: Option<AuthProgress> = None;
     loop {
         let deadline = link.engine.lock().ok().and_then(|e| e.poll_timeout());
         let sleep = async {
@@ -263,6 +268,7 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
             }
             _ = link.notify.notified() => {}
         }
+        let mut automata = None;
         if let Ok(mut e) = link.engine.lock() {
             while let Some(f) = e.poll_transmit() {
                 frames.push(f);
@@ -270,16 +276,55 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
             while let Some(ev) = e.poll_event() {
                 events.push(ev);
             }
+            automata = Some(e.automata());
         }
         for f in frames.drain(..) {
             tracing::trace!(session = link.session_id, frame = ?f.get(..6), "PPP control frame out");
             path.send_frame(&f);
         }
         for ev in std::mem::take(&mut events) {
+            auth = match &ev {
+                Event::LinkUp => None,
+                Event::Authenticate(_) => Some(AuthProgress::Running),
+                Event::Authenticated { .. } => Some(AuthProgress::Ok),
+                Event::AuthFailed { .. } => Some(AuthProgress::Failed),
+                _ => auth,
+            };
             if !on_event(&path, link, ev, &mut username).await {
                 return;
             }
         }
+        if let Some(a) = automata {
+            let phase = phase_of(&a, auth);
+            if reported != Some(phase) {
+                reported = Some(phase);
+                let _ = link
+                    .events
+                    .send(DataPlaneEvent::PppPhase {
+                        tunnel_id: link.tunnel_id,
+                        session_id: link.session_id,
+                        phase,
+                    })
+                    .await;
+            }
+        }
+    }
+}
+
+/// What `show` reports of a link: its automata, and the authentication's progress as the
+/// events told it (`running` while in the Authenticate phase before any verdict: the LAC
+/// gets no `Authenticate` event).
+fn phase_of(a: &l2tp_ppp::Automata, auth: Option<AuthProgress>) -> PppPhase {
+    let auth = match auth {
+        None if a.phase == l2tp_ppp::Phase::Authenticate => Some(AuthProgress::Running),
+        other => other,
+    };
+    PppPhase {
+        lcp: a.lcp,
+        auth_method: a.auth,
+        auth,
+        ipcp: a.ipcp,
+        ipv6cp: a.ipv6cp,
     }
 }
 
@@ -330,6 +375,14 @@ async fn on_event<P: PppIo>(
             message,
         } => {
             tracing::info!(tunnel = t, session = s, ?method, user = %u, %message, "PPP authentication failed");
+            let _ = link
+                .events
+                .send(DataPlaneEvent::PppAuthFailed {
+                    tunnel_id: t,
+                    session_id: s,
+                    method,
+                })
+                .await;
         }
         Event::IpcpUp { local, peer, .. } => {
             if let Err(e) = path.ipcp_up(local, peer).await {

@@ -100,8 +100,8 @@ fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static 
         .unwrap();
     let (to_lns, lns_rx) = unbounded_channel();
     let (to_lac, lac_rx) = unbounded_channel();
-    let (lac_tx, lac_events) = mpsc::channel(16);
-    let (lns_tx, lns_events) = mpsc::channel(16);
+    let (lac_tx, lac_events) = mpsc::channel(64);
+    let (lns_tx, lns_events) = mpsc::channel(64);
     let path = |e: NewEngine, ids: (u32, u32), events, rx, tx, err| {
         let context = Arc::new(crate::userspace::AuthContext {
             tunnel_id: ids.0,
@@ -135,11 +135,114 @@ fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static 
     }
 }
 
-async fn next(rx: &mut mpsc::Receiver<DataPlaneEvent>) -> DataPlaneEvent {
+/// The next event, phase changes and authentication failures included.
+async fn next_any(rx: &mut mpsc::Receiver<DataPlaneEvent>) -> DataPlaneEvent {
     tokio::time::timeout(Duration::from_secs(20), rx.recv())
         .await
         .expect("an event within 20 s")
         .expect("events channel open")
+}
+
+/// The next `PppUp` or `SessionFailed` (phase changes and authentication failures skipped).
+async fn next(rx: &mut mpsc::Receiver<DataPlaneEvent>) -> DataPlaneEvent {
+    loop {
+        match next_any(rx).await {
+            DataPlaneEvent::PppPhase { .. } | DataPlaneEvent::PppAuthFailed { .. } => {}
+            e => return e,
+        }
+    }
+}
+
+/// The phases reported, in order, until (and without) the first `PppUp` or `SessionFailed`,
+/// and that event; auth failures reported meanwhile, by method.
+async fn phases_until_end(
+    rx: &mut mpsc::Receiver<DataPlaneEvent>,
+) -> (Vec<PppPhase>, Vec<l2tp_ppp::AuthMethod>, DataPlaneEvent) {
+    let (mut phases, mut failed) = (Vec::new(), Vec::new());
+    loop {
+        match next_any(rx).await {
+            DataPlaneEvent::PppPhase { phase, .. } => phases.push(phase),
+            DataPlaneEvent::PppAuthFailed { method, .. } => failed.push(method),
+            e => return (phases, failed, e),
+        }
+    }
+}
+
+/// The LNS reports each change of its link as it happens, no repeats: LCP leaves its first
+/// state for opened, authentication runs then succeeds (CHAP-MD5), and right after `PppUp`
+/// IPCP is reported opened; no authentication failure is counted.
+#[tokio::test]
+async fn the_loop_reports_phase_changes_once_each() {
+    use crate::dataplane::AuthProgress;
+    use l2tp_ppp::fsm::State;
+    let mut p = pair("pw", l2tp_ppp::AuthMethod::ChapMd5, None);
+    let (phases, failed, up) = phases_until_end(&mut p.lns_events).await;
+    assert!(matches!(up, DataPlaneEvent::PppUp { .. }), "{up:?}");
+    assert!(failed.is_empty());
+    assert!(
+        phases.windows(2).all(|w| w[0] != w[1]),
+        "a repeat: {phases:?}"
+    );
+    assert_ne!(
+        phases.first().map(|p| p.lcp),
+        Some(State::Opened),
+        "{phases:?}"
+    );
+    assert!(
+        phases.iter().any(|p| p.lcp == State::Opened
+            && p.auth_method == Some(l2tp_ppp::AuthMethod::ChapMd5)
+            && p.auth == Some(AuthProgress::Running)),
+        "{phases:?}"
+    );
+    match next_any(&mut p.lns_events).await {
+        DataPlaneEvent::PppPhase {
+            tunnel_id: 2,
+            session_id: 20,
+            phase,
+        } => assert_eq!(
+            phase,
+            PppPhase {
+                lcp: State::Opened,
+                auth_method: Some(l2tp_ppp::AuthMethod::ChapMd5),
+                auth: Some(AuthProgress::Ok),
+                ipcp: Some(State::Opened),
+                ipv6cp: None,
+            }
+        ),
+        other => panic!("expected the IPCP-opened phase, got {other:?}"),
+    }
+    for t in &p.tasks {
+        t.abort();
+    }
+}
+
+/// A wrong password, each method: both ends report one authentication failure of that
+/// method before the session fails, and the LNS's last phase says authentication failed.
+#[tokio::test]
+async fn a_wrong_password_reports_one_auth_failure_of_its_method() {
+    use crate::dataplane::AuthProgress;
+    use l2tp_ppp::AuthMethod::*;
+    for method in [ChapMd5, Pap, MsChapV2] {
+        let mut p = pair("wrong", method, None);
+        let (phases, failed, end) = phases_until_end(&mut p.lns_events).await;
+        assert!(
+            matches!(end, DataPlaneEvent::SessionFailed { .. }),
+            "{method:?}: {end:?}"
+        );
+        assert_eq!(failed, [method], "LNS");
+        let last = phases.last().expect("phases reported");
+        assert_eq!(
+            last.auth,
+            Some(AuthProgress::Failed),
+            "{method:?}: {phases:?}"
+        );
+        assert_eq!(last.auth_method, Some(method));
+        let (_, failed, _) = phases_until_end(&mut p.lac_events).await;
+        assert_eq!(failed, [method], "LAC");
+        for t in &p.tasks {
+            t.abort();
+        }
+    }
 }
 
 /// Both loops reach IPCP for each method: each configures its interface with its own address
