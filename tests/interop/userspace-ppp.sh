@@ -4,9 +4,10 @@
 # (b); the LNS asks for AUTH, checks the LAC's user/password against a chap-secrets file,
 # gives it the first address of its pool and its own local address; both TUN interfaces must
 # carry those addresses (point-to-point), and pings cross both ways. `l2tpctl show` on the
-# LNS names the user and the address. With BAD=1 the LAC's password is wrong: the LNS refuses
+# LNS names the PPP state (LCP, authentication, IPCP), the user and the address. With BAD=1 the LAC's password is wrong: the LNS refuses
 # it, PPP goes down, both ends clear the session with a CDN (session_down events) and no TUN
-# interface is left.
+# interface is left, and each end counts one authentication failure of that method (LNS:
+# /metrics, LAC: l2tpctl stats).
 #
 # Env: AUTH=chap|mschapv2|pap (default chap), BAD=0|1 (default 0), VERSION=2|3 (default 2;
 #      3: an L2TPv3 PPP pseudowire), DEAD=1 (then the LAC daemon is frozen with SIGSTOP: the
@@ -55,7 +56,7 @@ ppp_user = "alice"
 ppp_password = "$PASS"
 ppp_echo_interval = 1
 CONF
-ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
+ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --metrics 127.0.0.1:9155 --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "listener up" sh -c "ip netns exec b ss -uln | grep -q ':1701'"
 ip netns exec a "$L2TPD" --control "$OUT/a.sock" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
@@ -67,6 +68,13 @@ if [ "$BAD" = 1 ]; then
     grep '"event":"session_down"' "$OUT/b.events" | grep -q '"result_code":2,.*"message":"PPP: Authentication failed"' || fail "b's session_down is not its CDN for the refused password: $(grep session_down "$OUT/b.events")"
     grep '"event":"session_down"' "$OUT/a.events" | grep -q '"result_code":2,.*"message":"PPP: ' || fail "a's session_down is not a CDN for PPP: $(grep session_down "$OUT/a.events")"
     pass "both CDNs say PPP failed (result 2)"
+    # The failure is counted once, under its method, on both ends (LNS: /metrics; LAC: stats).
+    ip netns exec b curl -s http://127.0.0.1:9155/metrics -o "$OUT/metrics.txt" || fail "metrics scrape"
+    grep -q "^l2tp_ppp_auth_failures_total{method=\"$AUTH\"} 1\$" "$OUT/metrics.txt" || fail "the LNS did not count one $AUTH failure: $(grep ppp_auth_failures "$OUT/metrics.txt")"
+    [ "$(grep -c '^l2tp_ppp_auth_failures_total{.*} 0$' "$OUT/metrics.txt")" = 2 ] || fail "another method counted: $(grep ppp_auth_failures "$OUT/metrics.txt")"
+    pass "LNS metrics: l2tp_ppp_auth_failures_total{method=\"$AUTH\"} 1, the other methods 0"
+    "$L2TPCTL" --control "$OUT/a.sock" stats | grep -q "PPP auth failures.* $AUTH 1" || fail "the LAC did not count one $AUTH failure: $("$L2TPCTL" --control "$OUT/a.sock" stats | grep PPP)"
+    pass "LAC stats: one $AUTH authentication failure"
     wait_for 10 "no TUN interface left on the LAC" sh -c "! ip -n a link show uppp0"
     wait_for 10 "no TUN interface left on the LNS" sh -c "! ip -n b link show | grep -q ': ppp'"
     [ -n "${KEEP_EVENTS:-}" ] && cat "$OUT/a.events" "$OUT/b.events"
@@ -82,7 +90,7 @@ pass "ping LNS -> LAC across PPP"
 ip netns exec a ping -c 2 -i 0.2 -W 2 -s 1300 10.99.0.1 >"$OUT/ping-big.log" 2>&1 || fail "1300-byte ping: $(tail -2 "$OUT/ping-big.log")"
 pass "1300-byte ping across PPP"
 "$L2TPCTL" --control "$OUT/b.sock" show session --json > "$OUT/b-show.json" || fail "l2tpctl show session (b)"
-python3 - "$OUT/b-show.json" <<'PY' || fail "b's session status"
+python3 - "$OUT/b-show.json" "$AUTH" <<'PY' || fail "b's session status"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 def sessions(d):
@@ -98,10 +106,13 @@ assert s.get("username") == "alice", s
 assert s.get("address") == "10.99.0.2", s
 st = s["stats"]
 assert st["tx_packets"] >= 6 and st["rx_packets"] >= 6, st
+ppp = s.get("ppp")
+assert ppp == {"lcp": "opened", "auth_method": sys.argv[2], "auth": "ok", "ipcp": "opened"}, ppp
+print("ok: show --json: ppp", ppp)
 print("ok: show: user", s["username"], "address", s["address"], "counters", {k: st[k] for k in ("tx_packets", "rx_packets")})
 PY
-"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
-pass "l2tpctl show session names user and address"
+"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: lcp opened, auth $AUTH ok, ipcp opened, user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
+pass "l2tpctl show session names the PPP phase, user and address"
 if [ "${IPERF:-0}" = 1 ]; then
     command -v iperf3 >/dev/null || fail "iperf3 is not installed (apt-get install iperf3)"
     SECS=${IPERF_SECS:-5}
