@@ -70,6 +70,17 @@ pub(crate) trait PppIo: Send + Sync + 'static {
     /// IPCP went down (the link may come back): IPv4 stops passing.
     fn ipcp_down(&self) {}
 
+    /// IPV6CP is up: gives the interface `fe80::<local_id>/64` (our interface identifier,
+    /// RFC 5072 §5) and lets IPv6 pass. The error says what failed; IPv6 then stays blocked
+    /// (IPv4 is not affected).
+    fn ipv6cp_up(&self, local_id: u64) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = local_id;
+        async { Err("IPv6 is not supported on this path".to_string()) }
+    }
+
+    /// IPV6CP went down: IPv6 stops passing.
+    fn ipv6cp_down(&self) {}
+
     /// The session's data counters, for accounting (`None`: this path does not count them).
     fn stats(&self) -> Option<SessionStats> {
         None
@@ -116,6 +127,8 @@ pub(crate) struct PppLink {
     notify: Notify,
     /// IPCP is open: IPv4 passes in both directions.
     pub(crate) ipv4_up: AtomicBool,
+    /// IPV6CP is open and the interface has its link-local address: IPv6 passes.
+    pub(crate) ipv6_up: AtomicBool,
     /// A frame from the peer has arrived (the LAC's early retransmission is done).
     heard: AtomicBool,
     /// Bumped by each `Authenticate` and `LinkUp` event: a verdict that arrives later
@@ -148,6 +161,7 @@ impl PppLink {
             engine: Mutex::new(engine),
             notify,
             ipv4_up: AtomicBool::new(false),
+            ipv6_up: AtomicBool::new(false),
             heard: AtomicBool::new(false),
             auth_gen: AtomicU64::new(0),
             role,
@@ -174,12 +188,13 @@ impl PppLink {
         self.notify.notify_one();
     }
 
-    /// A received PPP frame (after the L2TP header): the IPv4 datagram to write to the TUN
-    /// device, or `None` when the frame was the engine's (or dropped: IP before IPCP is
-    /// open, IPv6). No allocation for datagrams.
+    /// A received PPP frame (after the L2TP header): the IPv4 or IPv6 datagram to write to
+    /// the TUN device, or `None` when the frame was the engine's (or dropped: IPv4 before
+    /// IPCP is open, IPv6 before IPV6CP is). No allocation for datagrams.
     pub(crate) fn input<'a>(&self, frame: &'a [u8]) -> Option<&'a [u8]> {
         match classify(frame) {
             Frame::Ipv4(d) if self.ipv4_up.load(Ordering::Relaxed) => Some(d),
+            Frame::Ipv6(d) if self.ipv6_up.load(Ordering::Relaxed) => Some(d),
             Frame::Ipv4(_) | Frame::Ipv6(_) => None,
             Frame::Control => {
                 self.control_input(frame);
@@ -247,7 +262,7 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
                 None => std::future::pending().await,
             }
         };
-        let ip_up = link.ipv4_up.load(Ordering::Relaxed);
+        let ip_up = link.ipv4_up.load(Ordering::Relaxed) || link.ipv6_up.load(Ordering::Relaxed);
         tokio::select! {
             r = path.io(ip_up) => {
                 if let Err(e) = r {
@@ -433,10 +448,14 @@ async fn on_event<P: PppIo>(
             if protocol == l2tp_ppp::wire::PROTO_IPCP {
                 link.ipv4_up.store(false, Ordering::Relaxed);
                 path.ipcp_down();
+            } else if protocol == l2tp_ppp::wire::PROTO_IPV6CP {
+                link.ipv6_up.store(false, Ordering::Relaxed);
+                path.ipv6cp_down();
             }
         }
         Event::Down { reason } => {
             link.ipv4_up.store(false, Ordering::Relaxed);
+            link.ipv6_up.store(false, Ordering::Relaxed);
             if let (Some(a), Role::Authenticator) = (&link.authenticator, link.role) {
                 a.session_ending(t, s, TerminateCause::from_ppp_reason(&reason));
             }
@@ -453,7 +472,22 @@ async fn on_event<P: PppIo>(
         Event::LinkUp => {
             link.auth_gen.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Ipv6cpUp { .. } => {}
+        Event::Ipv6cpUp { local_id, peer_id } => match path.ipv6cp_up(local_id).await {
+            Ok(()) => {
+                link.ipv6_up.store(true, Ordering::Relaxed);
+                tracing::debug!(
+                    tunnel = t,
+                    session = s,
+                    local = %l2tp_kernel::rtnl::link_local_v6(local_id),
+                    peer = %l2tp_kernel::rtnl::link_local_v6(peer_id),
+                    "IPV6CP up"
+                );
+            }
+            // IPv4 may still be fine: IPv6 stays blocked, the session stays.
+            Err(e) => {
+                tracing::warn!(tunnel = t, session = s, error = %e, "IPV6CP up but IPv6 not configured")
+            }
+        },
     }
     true
 }
@@ -586,7 +620,7 @@ impl PppFactory {
             },
             echo_failures: s.echo_failures.unwrap_or(4),
             ipcp: Some(ipcp),
-            ipv6cp: false,
+            ipv6cp: s.ipv6,
             name: PPP_SERVER_NAME.into(),
             ..PppConfig::default()
         };

@@ -18,6 +18,8 @@ struct FakePath {
     ipcp: Mutex<Vec<(Ipv4Addr, Ipv4Addr)>>,
     /// Make `ipcp_up` fail with this message.
     ipcp_error: Option<&'static str>,
+    /// Our interface identifier at each IPV6CP up.
+    ipv6cp: Mutex<Vec<u64>>,
 }
 
 impl PppIo for FakePath {
@@ -50,6 +52,11 @@ impl PppIo for FakePath {
             None => Ok(()),
         }
     }
+
+    async fn ipv6cp_up(&self, local_id: u64) -> Result<(), String> {
+        self.ipv6cp.lock().unwrap().push(local_id);
+        Ok(())
+    }
 }
 
 struct Pair {
@@ -63,6 +70,16 @@ struct Pair {
 /// Our LAC (alice / `password`) and our LNS (CHAP-MD5 required against alice / "pw", pool
 /// 10.0.0.2-10.0.0.9), wired to each other, their loops running.
 fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static str>) -> Pair {
+    pair_with(password, auth, ipcp_error, false)
+}
+
+/// [`pair`], both ends negotiating IPV6CP too when `ipv6` (`ppp_ipv6 = true`).
+fn pair_with(
+    password: &str,
+    auth: l2tp_ppp::AuthMethod,
+    ipcp_error: Option<&'static str>,
+    ipv6: bool,
+) -> Pair {
     let mut factory = PppFactory {
         authenticator: Some(Arc::new(
             SecretsAuthenticator::parse(b"alice * pw *\n", PPP_SERVER_NAME).unwrap(),
@@ -82,6 +99,7 @@ fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static 
                 local_ip: Some(Ipv4Addr::new(10, 0, 0, 1)),
                 pool: Some((Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 9))),
                 echo_interval: Some(0),
+                ipv6,
                 ..PppSettings::default()
             },
         ))
@@ -94,6 +112,7 @@ fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static 
                 user: Some("alice".into()),
                 password: Some(password.into()),
                 echo_interval: Some(0),
+                ipv6,
                 ..PppSettings::default()
             },
         ))
@@ -118,6 +137,7 @@ fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static 
             sent: Mutex::default(),
             ipcp: Mutex::default(),
             ipcp_error: err,
+            ipv6cp: Mutex::default(),
         })
     };
     let lac = path(lac_engine, (1, 10), lac_tx, lac_rx, to_lns, None);
@@ -329,6 +349,60 @@ async fn an_interface_that_cannot_be_configured_fails_the_session() {
         }
         other => panic!("expected SessionFailed, got {other:?}"),
     }
+    for t in &p.tasks {
+        t.abort();
+    }
+}
+
+/// `ppp_ipv6 = true` on both ends: IPV6CP opens, each end configures its own interface
+/// identifier (distinct, non-zero), IPv6 then passes in (`input` hands the datagram over)
+/// while before it was dropped, and the phase reports IPV6CP opened. Off (the default), no
+/// IPV6CP: the phase has none and IPv6 stays dropped.
+#[tokio::test]
+async fn ipv6cp_opens_when_enabled_and_then_ipv6_passes() {
+    use l2tp_ppp::fsm::State;
+    // PPP Protocol 0x0057, then the start of an IPv6 header.
+    let v6 = [0x00, 0x57, 0x60, 0, 0, 0];
+    let p = pair_with("pw", l2tp_ppp::AuthMethod::ChapMd5, None, true);
+    assert_eq!(p.lns.link.input(&v6), None, "IPv6 before IPV6CP is dropped");
+    let mut lns_events = p.lns_events;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let e = tokio::time::timeout_at(deadline, lns_events.recv())
+            .await
+            .expect("IPV6CP opened within 20 s")
+            .expect("events");
+        if let DataPlaneEvent::PppPhase { phase, .. } = e {
+            if phase.ipv6cp == Some(State::Opened) {
+                break;
+            }
+        }
+    }
+    let ids = |side: &FakePath| side.ipv6cp.lock().unwrap().clone();
+    // The LAC may be a moment behind the LNS.
+    tokio::time::timeout(Duration::from_secs(5), async {
+        while ids(&p.lac).is_empty() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the LAC's IPV6CP up");
+    let (lac, lns) = (ids(&p.lac), ids(&p.lns));
+    assert_eq!((lac.len(), lns.len()), (1, 1), "{lac:?} {lns:?}");
+    assert!(
+        lac[0] != 0 && lns[0] != 0 && lac[0] != lns[0],
+        "{lac:?} {lns:?}"
+    );
+    assert_eq!(p.lns.link.input(&v6), Some(&v6[2..]), "IPv6 passes");
+    for t in &p.tasks {
+        t.abort();
+    }
+
+    let mut p = pair("pw", l2tp_ppp::AuthMethod::ChapMd5, None);
+    let (phases, _, _) = phases_until_end(&mut p.lns_events).await;
+    assert!(phases.iter().all(|p| p.ipv6cp.is_none()), "{phases:?}");
+    assert_eq!(p.lns.link.input(&v6), None, "no IPV6CP: IPv6 dropped");
+    assert!(p.lns.ipv6cp.lock().unwrap().is_empty());
     for t in &p.tasks {
         t.abort();
     }

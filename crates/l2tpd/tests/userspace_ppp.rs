@@ -154,3 +154,23 @@ fn lcp_echo_timeout_clears_the_session_with_a_cdn_and_keeps_the_tunnel() {
         );
     }
 }
+
+/// `ppp_ipv6 = true` on both ends: IPV6CP opens (`show` says so), each TUN interface gets a
+/// fe80::/64 address and ping -6 crosses PPP both ways (IPv6 is dropped until IPV6CP is open).
+#[test]
+fn ipv6cp_with_ppp_ipv6_gives_link_local_addresses_and_carries_ping6() {
+    if !skip() {
+        let text = run_with("chap", false, &[("IPV6", "1")]);
+        assert_ipcp_and_pings(&text);
+        assert_steps(
+            &text,
+            &[
+                "ok: IPV6CP up: the LAC's TUN has a /64 link-local address",
+                "ok: IPV6CP up: the LNS's TUN has a /64 link-local address",
+                "ok: show: ipv6cp opened",
+                "ok: ping -6 LAC -> LNS fe80::",
+                "ok: ping -6 LNS -> LAC fe80::",
+            ],
+        );
+    }
+}
