@@ -12,8 +12,14 @@
 //!   on its events;
 //! - `Authenticate` asks the [`Authenticator`] (at once or later: a stale verdict, one for a
 //!   request LCP renegotiation has overtaken, is dropped); `IpcpUp` configures the interface
-//!   and reports [`DataPlaneEvent::PppUp`]; `Down` reports [`DataPlaneEvent::SessionFailed`],
-//!   which makes the driver clear the session with a CDN.
+//!   and reports [`DataPlaneEvent::PppUp`]; `Ipv6cpUp` gives the interface its link-local
+//!   address and lets IPv6 pass; `AuthFailed` reports [`DataPlaneEvent::PppAuthFailed`]
+//!   (counted by method); `Down` reports [`DataPlaneEvent::SessionFailed`], which makes the
+//!   driver clear the session with a CDN;
+//! - after each wake-up, the link's automata ([`l2tp_ppp::Ppp::automata`], no allocation) and
+//!   the authentication's progress are compared with what was last reported: a change is
+//!   reported as [`DataPlaneEvent::PppPhase`] (what `show` prints), so `show` costs nothing
+//!   per session and each session sends a handful of these in its life.
 //!
 //! [`PppFactory`] builds a session's engine from its `ppp_*` settings (address pools, the
 //! parsed secrets files, an optional shared authenticator), for both data planes.
