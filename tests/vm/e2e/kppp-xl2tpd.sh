@@ -105,6 +105,9 @@ for method in mschapv2 chap pap; do
     wait_for 15 "$method: pppd logs IPV6CP's link-local addresses" grep -Eq "remote LL address fe80::" "$OUT/pppd-$method.log"
     ours=$(grep -Eo "remote LL address fe80::[0-9a-f:]+" "$OUT/pppd-$method.log" | tail -1 | awk '{print $4}')
     theirs=$(grep -Eo "local +LL address fe80::[0-9a-f:]+" "$OUT/pppd-$method.log" | tail -1 | awk '{print $NF}')
+    # pppd prints groups with leading zeros (fe80::…:051c:…), ip without: canonical forms.
+    canon() { python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$1"; }
+    ours=$(canon "$ours"); theirs=$(canon "$theirs")
     bif=$(ip -n b -o link show | awk -F': ' '$2 ~ /^ppp[0-9]/ {print $2; exit}'); bif=${bif%%@*}
     aif=$(ip -n a -o link show | awk -F': ' '$2 ~ /^ppp[0-9]/ {print $2; exit}'); aif=${aif%%@*}
     wait_for 10 "$method: our $bif has $ours/64" sh -c "ip -n b -6 addr show dev $bif | grep -q 'inet6 $ours/64'"
