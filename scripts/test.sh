@@ -61,7 +61,7 @@ if [ "${L2TP_SKIP_VM:-0}" != 1 ]; then
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_A" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_B" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_C" tests/vm/kernel-tests.sh --kernel 6.1
-    run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_D" tests/vm/kernel-tests.sh --kernel 6.1
+    run_vm env L2TP_VM_E2E_TIMEOUT=300 L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_D" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_UNIT=0 L2TP_VM_E2E_ONLY="$E2E_E" tests/vm/kernel-tests.sh --kernel 6.1
     run_vm env L2TP_VM_E2E=0 tests/vm/kernel-tests.sh --kernel 6.12
     echo "vm: all boots took $(( $(date +%s) - vm_start )) s"

@@ -4,15 +4,17 @@
 # (b); the LNS asks for AUTH, checks the LAC's user/password against a chap-secrets file,
 # gives it the first address of its pool and its own local address; both TUN interfaces must
 # carry those addresses (point-to-point), and pings cross both ways. `l2tpctl show` on the
-# LNS names the user and the address. With BAD=1 the LAC's password is wrong: the LNS refuses
+# LNS names the PPP state (LCP, authentication, IPCP), the user and the address. With BAD=1 the LAC's password is wrong: the LNS refuses
 # it, PPP goes down, both ends clear the session with a CDN (session_down events) and no TUN
-# interface is left.
+# interface is left, and each end counts one authentication failure of that method (LNS:
+# /metrics, LAC: l2tpctl stats).
 #
 # Env: AUTH=chap|mschapv2|pap (default chap), BAD=0|1 (default 0), VERSION=2|3 (default 2;
 #      3: an L2TPv3 PPP pseudowire), DEAD=1 (then the LAC daemon is frozen with SIGSTOP: the
 #      LNS's LCP echo (1 s, 3 failures) must declare the peer dead and clear the session with a
 #      CDN while the tunnel stays), IPERF=1 (iperf3 TCP and 64-byte UDP through the PPP TUN
-#      interfaces, with the two daemons' CPU; IPERF_SECS), QUIET=1 (no show print).
+#      interfaces, with the two daemons' CPU; IPERF_SECS), QUIET=1 (no show print), IPV6=1
+#      (both ends `ppp_ipv6 = true`: IPV6CP opens, link-local addresses, ping -6 both ways).
 source "$(dirname "$0")/../netns-lib.sh"
 AUTH=${AUTH:-chap} BAD=${BAD:-0} VERSION=${VERSION:-2}
 L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
@@ -40,6 +42,7 @@ ppp_pool = "10.99.0.2-10.99.0.20"
 ppp_dns = ["10.99.0.53"]
 ppp_echo_interval = 1
 ppp_echo_failures = 3
+$([ "${IPV6:-0}" = 1 ] && echo "ppp_ipv6 = true")
 CONF
 cat > "$OUT/a.toml" <<CONF
 dataplane = "userspace"
@@ -54,8 +57,9 @@ interface_name = "uppp0"
 ppp_user = "alice"
 ppp_password = "$PASS"
 ppp_echo_interval = 1
+$([ "${IPV6:-0}" = 1 ] && echo "ppp_ipv6 = true")
 CONF
-ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
+ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --metrics 127.0.0.1:9155 --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "listener up" sh -c "ip netns exec b ss -uln | grep -q ':1701'"
 ip netns exec a "$L2TPD" --control "$OUT/a.sock" --config "$OUT/a.toml" --events json --events-file "$OUT/a.events" >"$OUT/a.log" 2>&1 &
@@ -67,6 +71,13 @@ if [ "$BAD" = 1 ]; then
     grep '"event":"session_down"' "$OUT/b.events" | grep -q '"result_code":2,.*"message":"PPP: Authentication failed"' || fail "b's session_down is not its CDN for the refused password: $(grep session_down "$OUT/b.events")"
     grep '"event":"session_down"' "$OUT/a.events" | grep -q '"result_code":2,.*"message":"PPP: ' || fail "a's session_down is not a CDN for PPP: $(grep session_down "$OUT/a.events")"
     pass "both CDNs say PPP failed (result 2)"
+    # The failure is counted once, under its method, on both ends (LNS: /metrics; LAC: stats).
+    ip netns exec b curl -s http://127.0.0.1:9155/metrics -o "$OUT/metrics.txt" || fail "metrics scrape"
+    grep -q "^l2tp_ppp_auth_failures_total{method=\"$AUTH\"} 1\$" "$OUT/metrics.txt" || fail "the LNS did not count one $AUTH failure: $(grep ppp_auth_failures "$OUT/metrics.txt")"
+    [ "$(grep -c '^l2tp_ppp_auth_failures_total{.*} 0$' "$OUT/metrics.txt")" = 2 ] || fail "another method counted: $(grep ppp_auth_failures "$OUT/metrics.txt")"
+    pass "LNS metrics: l2tp_ppp_auth_failures_total{method=\"$AUTH\"} 1, the other methods 0"
+    "$L2TPCTL" --control "$OUT/a.sock" stats | grep -q "PPP auth failures.* $AUTH 1" || fail "the LAC did not count one $AUTH failure: $("$L2TPCTL" --control "$OUT/a.sock" stats | grep PPP)"
+    pass "LAC stats: one $AUTH authentication failure"
     wait_for 10 "no TUN interface left on the LAC" sh -c "! ip -n a link show uppp0"
     wait_for 10 "no TUN interface left on the LNS" sh -c "! ip -n b link show | grep -q ': ppp'"
     [ -n "${KEEP_EVENTS:-}" ] && cat "$OUT/a.events" "$OUT/b.events"
@@ -82,7 +93,7 @@ pass "ping LNS -> LAC across PPP"
 ip netns exec a ping -c 2 -i 0.2 -W 2 -s 1300 10.99.0.1 >"$OUT/ping-big.log" 2>&1 || fail "1300-byte ping: $(tail -2 "$OUT/ping-big.log")"
 pass "1300-byte ping across PPP"
 "$L2TPCTL" --control "$OUT/b.sock" show session --json > "$OUT/b-show.json" || fail "l2tpctl show session (b)"
-python3 - "$OUT/b-show.json" <<'PY' || fail "b's session status"
+python3 - "$OUT/b-show.json" "$AUTH" "${IPV6:-0}" <<'PY' || fail "b's session status"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 def sessions(d):
@@ -98,10 +109,34 @@ assert s.get("username") == "alice", s
 assert s.get("address") == "10.99.0.2", s
 st = s["stats"]
 assert st["tx_packets"] >= 6 and st["rx_packets"] >= 6, st
+ppp = s.get("ppp")
+want = {"lcp": "opened", "auth_method": sys.argv[2], "auth": "ok", "ipcp": "opened"}
+if sys.argv[3] == "1":
+    want["ipv6cp"] = "opened"
+assert ppp == want, ppp
+print("ok: show --json: ppp", ppp)
 print("ok: show: user", s["username"], "address", s["address"], "counters", {k: st[k] for k in ("tx_packets", "rx_packets")})
 PY
-"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
-pass "l2tpctl show session names user and address"
+"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: lcp opened, auth $AUTH ok, ipcp opened, $([ "${IPV6:-0}" = 1 ] && echo "ipv6cp opened, ")user alice, address 10.99.0.2" || fail "l2tpctl show session (text) has no PPP line: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
+pass "l2tpctl show session names the PPP phase, user and address"
+if [ "${IPV6:-0}" = 1 ]; then
+    # IPV6CP: each end's interface gets fe80::<its identifier>/64 (a TUN device may have a
+    # kernel-made link-local address too); a ping6 to each of the LNS's link-local addresses,
+    # through the LAC's interface, crosses PPP (IPv6 is dropped until IPV6CP is open).
+    wait_for 10 "IPV6CP up: the LAC's TUN has a /64 link-local address" sh -c "ip -n a -6 addr show dev uppp0 scope link | grep -q 'inet6 fe80::.*/64'"
+    BIF=$(ip -n b -o link show | awk -F': ' '$2 ~ /^ppp/ {print $2; exit}')
+    BIF=${BIF%%@*}
+    wait_for 10 "IPV6CP up: the LNS's TUN has a /64 link-local address" sh -c "ip -n b -6 addr show dev $BIF scope link | grep -q 'inet6 fe80::.*/64'"
+    "$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ipv6cp opened" || fail "show has no ipv6cp opened: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
+    pass "show: ipv6cp opened"
+    for addr in $(ip -n b -6 -o addr show dev "$BIF" scope link | awk '{print $4}' | cut -d/ -f1); do
+        ip netns exec a ping -6 -c 3 -i 0.2 -W 2 "$addr%uppp0" >"$OUT/ping6.log" 2>&1 || fail "ping -6 $addr%uppp0: $(tail -2 "$OUT/ping6.log")"
+        pass "ping -6 LAC -> LNS $addr%uppp0 across PPP"
+    done
+    AADDR=$(ip -n a -6 -o addr show dev uppp0 scope link | awk '{print $4}' | cut -d/ -f1 | head -1)
+    ip netns exec b ping -6 -c 3 -i 0.2 -W 2 "$AADDR%$BIF" >"$OUT/ping6b.log" 2>&1 || fail "ping -6 $AADDR%$BIF: $(tail -2 "$OUT/ping6b.log")"
+    pass "ping -6 LNS -> LAC $AADDR across PPP"
+fi
 if [ "${IPERF:-0}" = 1 ]; then
     command -v iperf3 >/dev/null || fail "iperf3 is not installed (apt-get install iperf3)"
     SECS=${IPERF_SECS:-5}

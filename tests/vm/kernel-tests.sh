@@ -10,7 +10,8 @@
 # Environment: CARGO_TARGET_DIR is honoured (and passed into the VM);
 #   L2TP_VM_E2E=0            no end-to-end scripts;
 #   L2TP_VM_E2E_ONLY='a b'   only these end-to-end scripts (names under tests/vm/e2e/);
-#   L2TP_VM_UNIT=0           not the kernel crate's tests (an end-to-end-only boot).
+#   L2TP_VM_UNIT=0           not the kernel crate's tests (an end-to-end-only boot);
+#   L2TP_VM_E2E_TIMEOUT=180  seconds each end-to-end script may take (a loaded host: more).
 # scripts/test.sh splits the work over several boots, each with its own time limit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,7 +60,7 @@ fi
 for f in "${E2E[@]}"; do
     name=e2e/$(basename "$f" .sh)
     # Each end-to-end script prints "ok: …" / "FAIL: …" lines; its status decides the test.
-    SCRIPT="$SCRIPT; echo '--- $name'; if L2TPD='$L2TPD_BIN' timeout 180 '$f'; then echo 'test $name ... ok'; else echo 'test $name ... FAILED'; rc=1; fi"
+    SCRIPT="$SCRIPT; echo '--- $name'; if L2TPD='$L2TPD_BIN' timeout ${L2TP_VM_E2E_TIMEOUT:-180} '$f'; then echo 'test $name ... ok'; else echo 'test $name ... FAILED'; rc=1; fi"
 done
 if [[ $BENCH == 1 ]]; then
     SCRIPT="$SCRIPT; '$BIN' --ignored --exact bench_create_delete_1000_eth_sessions_crate_vs_ip_l2tp --nocapture --test-threads=1 --color never"

@@ -8,7 +8,7 @@
 //! for the kernel's acknowledgement, so an error names what the kernel refused.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use netlink_packet_core::{
     NetlinkHeader, NetlinkMessage, NetlinkPayload, NLM_F_ACK, NLM_F_CREATE, NLM_F_EXCL,
@@ -52,6 +52,39 @@ pub fn add_ptp_address(index: u32, local: Ipv4Addr, peer: Ipv4Addr) -> Result<()
         NLM_F_CREATE | NLM_F_EXCL,
         "add address to",
     )
+}
+
+/// Gives interface `index` the IPv6 link-local address `fe80::<interface_id>/64` (the
+/// interface identifier IPV6CP negotiated, RFC 5072 §5; host byte order `u64`, the address's
+/// low 64 bits), scope link, as pppd's `sif6addr`; the kernel adds the fe80::/64 route
+/// through the interface. The interface should be up (the kernel refuses IPv6 addresses on an
+/// interface whose IPv6 is disabled).
+///
+/// # Errors
+/// [`Error::Exists`] when the interface has that address already; [`Error::NotFound`] for an
+/// unknown index; [`Error::Kernel`] for any other refusal.
+pub fn add_link_local_v6(index: u32, interface_id: u64) -> Result<()> {
+    let addr = link_local_v6(interface_id);
+    let mut msg = AddressMessage::default();
+    msg.header.family = AddressFamily::Inet6;
+    msg.header.prefix_len = 64;
+    msg.header.scope = AddressScope::Link;
+    msg.header.index = index;
+    msg.attributes
+        .push(AddressAttribute::Local(IpAddr::V6(addr)));
+    msg.attributes
+        .push(AddressAttribute::Address(IpAddr::V6(addr)));
+    request(
+        RouteNetlinkMessage::NewAddress(msg),
+        NLM_F_CREATE | NLM_F_EXCL,
+        "add IPv6 address to",
+    )
+}
+
+/// `fe80::<interface_id>`: the link-local address of an IPV6CP interface identifier (RFC 5072
+/// §5: the identifier is the address's low 64 bits).
+pub fn link_local_v6(interface_id: u64) -> Ipv6Addr {
+    Ipv6Addr::from((0xfe80u128 << 112) | u128::from(interface_id))
 }
 
 /// Sets interface `index` up (`IFF_UP`) or down, and its MTU (bytes) when `mtu` is given.
@@ -204,5 +237,20 @@ fn exchange<T>(
             }
             rest = rest.get(len..).unwrap_or(&[]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The identifier is the address's low 64 bits, behind fe80::/64.
+    #[test]
+    fn link_local_v6_puts_the_interface_id_in_the_low_64_bits() {
+        assert_eq!(
+            link_local_v6(0x0211_22ff_fe33_4455),
+            "fe80::211:22ff:fe33:4455".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(link_local_v6(1), "fe80::1".parse::<Ipv6Addr>().unwrap());
     }
 }

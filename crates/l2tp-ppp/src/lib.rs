@@ -23,5 +23,5 @@ pub mod wire;
 pub use auth::{verify_local, AuthMethod, AuthRequest, Verdict};
 pub use chap::{mschapv2_failure_message, mschapv2_success_message};
 pub use ipcp::IpcpConfig;
-pub use session::{Event, Phase, PhaseSnapshot, Ppp, PppConfig, Role, EVENT_QUEUE_CAP};
+pub use session::{Automata, Event, Phase, PhaseSnapshot, Ppp, PppConfig, Role, EVENT_QUEUE_CAP};
 pub use wire::{classify, Frame};

@@ -136,6 +136,21 @@ pub enum Event {
     },
 }
 
+/// The link's phase and automata states (see [`Ppp::automata`]): `Copy`, no allocation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Automata {
+    /// Current phase (RFC 1661 §3.2).
+    pub phase: Phase,
+    /// LCP automaton state.
+    pub lcp: State,
+    /// Negotiated authentication method.
+    pub auth: Option<AuthMethod>,
+    /// IPCP automaton state, if IPCP is configured.
+    pub ipcp: Option<State>,
+    /// IPV6CP automaton state, if enabled.
+    pub ipv6cp: Option<State>,
+}
+
 /// A snapshot of the link for status displays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PhaseSnapshot {
@@ -443,6 +458,18 @@ impl Ppp {
     pub fn close(&mut self, now: Instant, reason: &str) {
         self.close_with(now, reason.to_string());
         self.drive(now);
+    }
+
+    /// The link's phase and automata states, without allocating (for a caller that compares
+    /// them after each input to report changes; [`Ppp::state`] has everything).
+    pub fn automata(&self) -> Automata {
+        Automata {
+            phase: self.phase,
+            lcp: self.lcp.fsm.state(),
+            auth: self.auth_method,
+            ipcp: self.ipcp.as_ref().map(|n| n.fsm.state()),
+            ipv6cp: self.ipv6cp.as_ref().map(|n| n.fsm.state()),
+        }
     }
 
     /// The link's state for `l2tpctl show`.

@@ -361,6 +361,100 @@ pub enum DataPlaneEvent {
         /// [`crate::userspace::printable_class`] shows it.
         class: Option<String>,
     },
+    /// PPP terminated in this process changed state (an automaton moved, authentication
+    /// started, succeeded or failed): what `show` reports from now on.
+    PppPhase {
+        /// Local tunnel ID.
+        tunnel_id: u32,
+        /// Local session ID.
+        session_id: u32,
+        /// The new state.
+        phase: PppPhase,
+    },
+    /// PPP terminated in this process failed authentication with `method` (the peer failed
+    /// our check on the LNS, or our credentials were refused on the LAC): counted by method.
+    PppAuthFailed {
+        /// Local tunnel ID.
+        tunnel_id: u32,
+        /// Local session ID.
+        session_id: u32,
+        /// The method that failed.
+        method: l2tp_ppp::AuthMethod,
+    },
+}
+
+/// How a PPP authentication stands (see [`PppPhase`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthProgress {
+    /// Credentials being exchanged or checked.
+    Running,
+    /// Succeeded.
+    Ok,
+    /// Failed (the link is being terminated).
+    Failed,
+}
+
+/// The state of a PPP link terminated in this process, compact (a few bytes per session):
+/// its automata (RFC 1661 §4.2) and its authentication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PppPhase {
+    /// The LCP automaton's state.
+    pub lcp: l2tp_ppp::fsm::State,
+    /// The authentication method LCP negotiated, if any.
+    pub auth_method: Option<l2tp_ppp::AuthMethod>,
+    /// The authentication's progress (`None`: not started, or none).
+    pub auth: Option<AuthProgress>,
+    /// The IPCP automaton's state (`None`: IPCP not configured).
+    pub ipcp: Option<l2tp_ppp::fsm::State>,
+    /// The IPV6CP automaton's state (`None`: not enabled).
+    pub ipv6cp: Option<l2tp_ppp::fsm::State>,
+}
+
+impl PppPhase {
+    /// The serialisable form `show` prints (see [`crate::status::PppStatus`]).
+    pub fn status(&self) -> crate::status::PppStatus {
+        crate::status::PppStatus {
+            lcp: state_name(self.lcp).into(),
+            auth_method: self.auth_method.map(|m| auth_method_name(m).into()),
+            auth: self.auth.map(|a| {
+                match a {
+                    AuthProgress::Running => "running",
+                    AuthProgress::Ok => "ok",
+                    AuthProgress::Failed => "failed",
+                }
+                .into()
+            }),
+            ipcp: self.ipcp.map(|s| state_name(s).into()),
+            ipv6cp: self.ipv6cp.map(|s| state_name(s).into()),
+        }
+    }
+}
+
+/// The RFC 1661 §4.2 name of an automaton state, lower case (`req-sent`, `opened`, …).
+pub fn state_name(s: l2tp_ppp::fsm::State) -> &'static str {
+    use l2tp_ppp::fsm::State::*;
+    match s {
+        Initial => "initial",
+        Starting => "starting",
+        Closed => "closed",
+        Stopped => "stopped",
+        Closing => "closing",
+        Stopping => "stopping",
+        ReqSent => "req-sent",
+        AckRcvd => "ack-rcvd",
+        AckSent => "ack-sent",
+        Opened => "opened",
+    }
+}
+
+/// The short name of an authentication method, as metrics labels and `show` use it: `pap`,
+/// `chap` (CHAP-MD5), `mschapv2`.
+pub fn auth_method_name(m: l2tp_ppp::AuthMethod) -> &'static str {
+    match m {
+        l2tp_ppp::AuthMethod::Pap => "pap",
+        l2tp_ppp::AuthMethod::ChapMd5 => "chap",
+        l2tp_ppp::AuthMethod::MsChapV2 => "mschapv2",
+    }
 }
 
 /// Hears why sessions end, before their data plane objects are removed (RADIUS accounting

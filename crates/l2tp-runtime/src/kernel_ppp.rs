@@ -182,6 +182,36 @@ impl PppIo for KernelPpp {
         }
     }
 
+    async fn ipv6cp_up(&self, local_id: u64) -> Result<(), String> {
+        self.unit
+            .get_ref()
+            .set_np_mode(k::ppp::PPP_IPV6, k::NpMode::Pass)
+            .map_err(|e| e.to_string())?;
+        let (index, mtu) = (self.ifindex, self.mtu);
+        // The link up first: the kernel refuses IPv6 addresses on a down PPP interface
+        // whose IPv6 is not initialised yet.
+        let configured = tokio::task::spawn_blocking(move || {
+            k::rtnl::set_link_up(index, true, Some(mtu))?;
+            match k::rtnl::add_link_local_v6(index, local_id) {
+                Ok(()) | Err(k::Error::Exists { .. }) => Ok(()),
+                Err(e) => Err(e),
+            }
+        })
+        .await;
+        match configured {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(format!("ppp unit {}: {e}", self.unit.get_ref().unit())),
+            Err(e) => Err(format!("configuring task: {e}")),
+        }
+    }
+
+    fn ipv6cp_down(&self) {
+        let _ = self
+            .unit
+            .get_ref()
+            .set_np_mode(k::ppp::PPP_IPV6, k::NpMode::Drop);
+    }
+
     fn ipcp_down(&self) {
         let _ = self
             .unit

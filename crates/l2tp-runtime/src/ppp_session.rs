@@ -12,8 +12,14 @@
 //!   on its events;
 //! - `Authenticate` asks the [`Authenticator`] (at once or later: a stale verdict, one for a
 //!   request LCP renegotiation has overtaken, is dropped); `IpcpUp` configures the interface
-//!   and reports [`DataPlaneEvent::PppUp`]; `Down` reports [`DataPlaneEvent::SessionFailed`],
-//!   which makes the driver clear the session with a CDN.
+//!   and reports [`DataPlaneEvent::PppUp`]; `Ipv6cpUp` gives the interface its link-local
+//!   address and lets IPv6 pass; `AuthFailed` reports [`DataPlaneEvent::PppAuthFailed`]
+//!   (counted by method); `Down` reports [`DataPlaneEvent::SessionFailed`], which makes the
+//!   driver clear the session with a CDN;
+//! - after each wake-up, the link's automata ([`l2tp_ppp::Ppp::automata`], no allocation) and
+//!   the authentication's progress are compared with what was last reported: a change is
+//!   reported as [`DataPlaneEvent::PppPhase`] (what `show` prints), so `show` costs nothing
+//!   per session and each session sends a handful of these in its life.
 //!
 //! [`PppFactory`] builds a session's engine from its `ppp_*` settings (address pools, the
 //! parsed secrets files, an optional shared authenticator), for both data planes.
@@ -30,7 +36,9 @@ use l2tp_ppp::{classify, Event, Frame, Ppp, Role, Verdict};
 use tokio::sync::{mpsc, Notify};
 
 use crate::config::PppAuthSource;
-use crate::dataplane::{DataPlaneError, DataPlaneEvent, SessionSpec, SessionStats};
+use crate::dataplane::{
+    AuthProgress, DataPlaneError, DataPlaneEvent, PppPhase, SessionSpec, SessionStats,
+};
 use crate::userspace::{
     printable_class, AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator,
     Authorization, Lease, SecretsAuthenticator, SessionControl, SessionUp, TerminateCause,
@@ -67,6 +75,17 @@ pub(crate) trait PppIo: Send + Sync + 'static {
 
     /// IPCP went down (the link may come back): IPv4 stops passing.
     fn ipcp_down(&self) {}
+
+    /// IPV6CP is up: gives the interface `fe80::<local_id>/64` (our interface identifier,
+    /// RFC 5072 §5) and lets IPv6 pass. The error says what failed; IPv6 then stays blocked
+    /// (IPv4 is not affected).
+    fn ipv6cp_up(&self, local_id: u64) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = local_id;
+        async { Err("IPv6 is not supported on this path".to_string()) }
+    }
+
+    /// IPV6CP went down: IPv6 stops passing.
+    fn ipv6cp_down(&self) {}
 
     /// The session's data counters, for accounting (`None`: this path does not count them).
     fn stats(&self) -> Option<SessionStats> {
@@ -114,6 +133,8 @@ pub(crate) struct PppLink {
     notify: Notify,
     /// IPCP is open: IPv4 passes in both directions.
     pub(crate) ipv4_up: AtomicBool,
+    /// IPV6CP is open and the interface has its link-local address: IPv6 passes.
+    pub(crate) ipv6_up: AtomicBool,
     /// A frame from the peer has arrived (the LAC's early retransmission is done).
     heard: AtomicBool,
     /// Bumped by each `Authenticate` and `LinkUp` event: a verdict that arrives later
@@ -146,6 +167,7 @@ impl PppLink {
             engine: Mutex::new(engine),
             notify,
             ipv4_up: AtomicBool::new(false),
+            ipv6_up: AtomicBool::new(false),
             heard: AtomicBool::new(false),
             auth_gen: AtomicU64::new(0),
             role,
@@ -177,12 +199,13 @@ impl PppLink {
         self.notify.notify_one();
     }
 
-    /// A received PPP frame (after the L2TP header): the IPv4 datagram to write to the TUN
-    /// device, or `None` when the frame was the engine's (or dropped: IP before IPCP is
-    /// open, IPv6). No allocation for datagrams.
+    /// A received PPP frame (after the L2TP header): the IPv4 or IPv6 datagram to write to
+    /// the TUN device, or `None` when the frame was the engine's (or dropped: IPv4 before
+    /// IPCP is open, IPv6 before IPV6CP is). No allocation for datagrams.
     pub(crate) fn input<'a>(&self, frame: &'a [u8]) -> Option<&'a [u8]> {
         match classify(frame) {
             Frame::Ipv4(d) if self.ipv4_up.load(Ordering::Relaxed) => Some(d),
+            Frame::Ipv6(d) if self.ipv6_up.load(Ordering::Relaxed) => Some(d),
             Frame::Ipv4(_) | Frame::Ipv6(_) => None,
             Frame::Control => {
                 self.control_input(frame);
@@ -239,6 +262,9 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
     let mut username: Option<String> = None;
     let mut frames = Vec::new();
     let mut events = Vec::new();
+    // What was last reported for `show`, and the authentication's progress (from events).
+    let mut reported: Option<PppPhase> = None;
+    let mut auth: Option<AuthProgress> = None;
     loop {
         let deadline = link.engine.lock().ok().and_then(|e| e.poll_timeout());
         let sleep = async {
@@ -247,7 +273,7 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
                 None => std::future::pending().await,
             }
         };
-        let ip_up = link.ipv4_up.load(Ordering::Relaxed);
+        let ip_up = link.ipv4_up.load(Ordering::Relaxed) || link.ipv6_up.load(Ordering::Relaxed);
         tokio::select! {
             r = path.io(ip_up) => {
                 if let Err(e) = r {
@@ -268,6 +294,7 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
             }
             _ = link.notify.notified() => {}
         }
+        let mut automata = None;
         if let Ok(mut e) = link.engine.lock() {
             while let Some(f) = e.poll_transmit() {
                 frames.push(f);
@@ -275,16 +302,55 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
             while let Some(ev) = e.poll_event() {
                 events.push(ev);
             }
+            automata = Some(e.automata());
         }
         for f in frames.drain(..) {
             tracing::trace!(session = link.session_id, frame = ?f.get(..6), "PPP control frame out");
             path.send_frame(&f);
         }
         for ev in std::mem::take(&mut events) {
+            auth = match &ev {
+                Event::LinkUp => None,
+                Event::Authenticate(_) => Some(AuthProgress::Running),
+                Event::Authenticated { .. } => Some(AuthProgress::Ok),
+                Event::AuthFailed { .. } => Some(AuthProgress::Failed),
+                _ => auth,
+            };
             if !on_event(&path, link, ev, &mut username).await {
                 return;
             }
         }
+        if let Some(a) = automata {
+            let phase = phase_of(&a, auth);
+            if reported != Some(phase) {
+                reported = Some(phase);
+                let _ = link
+                    .events
+                    .send(DataPlaneEvent::PppPhase {
+                        tunnel_id: link.tunnel_id,
+                        session_id: link.session_id,
+                        phase,
+                    })
+                    .await;
+            }
+        }
+    }
+}
+
+/// What `show` reports of a link: its automata, and the authentication's progress as the
+/// events told it (`running` while in the Authenticate phase before any verdict: the LAC
+/// gets no `Authenticate` event).
+fn phase_of(a: &l2tp_ppp::Automata, auth: Option<AuthProgress>) -> PppPhase {
+    let auth = match auth {
+        None if a.phase == l2tp_ppp::Phase::Authenticate => Some(AuthProgress::Running),
+        other => other,
+    };
+    PppPhase {
+        lcp: a.lcp,
+        auth_method: a.auth,
+        auth,
+        ipcp: a.ipcp,
+        ipv6cp: a.ipv6cp,
     }
 }
 
@@ -335,6 +401,14 @@ async fn on_event<P: PppIo>(
             message,
         } => {
             tracing::info!(tunnel = t, session = s, ?method, user = %u, %message, "PPP authentication failed");
+            let _ = link
+                .events
+                .send(DataPlaneEvent::PppAuthFailed {
+                    tunnel_id: t,
+                    session_id: s,
+                    method,
+                })
+                .await;
         }
         Event::IpcpUp { local, peer, .. } => {
             if let Err(e) = path.ipcp_up(local, peer).await {
@@ -385,10 +459,14 @@ async fn on_event<P: PppIo>(
             if protocol == l2tp_ppp::wire::PROTO_IPCP {
                 link.ipv4_up.store(false, Ordering::Relaxed);
                 path.ipcp_down();
+            } else if protocol == l2tp_ppp::wire::PROTO_IPV6CP {
+                link.ipv6_up.store(false, Ordering::Relaxed);
+                path.ipv6cp_down();
             }
         }
         Event::Down { reason } => {
             link.ipv4_up.store(false, Ordering::Relaxed);
+            link.ipv6_up.store(false, Ordering::Relaxed);
             if let (Some(a), Role::Authenticator) = (&link.authenticator, link.role) {
                 a.session_ending(t, s, TerminateCause::from_ppp_reason(&reason));
             }
@@ -405,7 +483,22 @@ async fn on_event<P: PppIo>(
         Event::LinkUp => {
             link.auth_gen.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Ipv6cpUp { .. } => {}
+        Event::Ipv6cpUp { local_id, peer_id } => match path.ipv6cp_up(local_id).await {
+            Ok(()) => {
+                link.ipv6_up.store(true, Ordering::Relaxed);
+                tracing::debug!(
+                    tunnel = t,
+                    session = s,
+                    local = %l2tp_kernel::rtnl::link_local_v6(local_id),
+                    peer = %l2tp_kernel::rtnl::link_local_v6(peer_id),
+                    "IPV6CP up"
+                );
+            }
+            // IPv4 may still be fine: IPv6 stays blocked, the session stays.
+            Err(e) => {
+                tracing::warn!(tunnel = t, session = s, error = %e, "IPV6CP up but IPv6 not configured")
+            }
+        },
     }
     true
 }
@@ -538,7 +631,7 @@ impl PppFactory {
             },
             echo_failures: s.echo_failures.unwrap_or(4),
             ipcp: Some(ipcp),
-            ipv6cp: false,
+            ipv6cp: s.ipv6,
             name: PPP_SERVER_NAME.into(),
             ..PppConfig::default()
         };

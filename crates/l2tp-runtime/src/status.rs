@@ -87,6 +87,58 @@ pub struct SessionStatus {
     /// (text, or `0x` and hex when not printable).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub class: Option<String>,
+    /// PPP terminated in this process: where its LCP, authentication and NCPs stand (updated
+    /// by the session's PPP loop at each change).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ppp: Option<PppStatus>,
+}
+
+/// Where a PPP link terminated in this process stands: its automata's states (RFC 1661 §4.2
+/// names, lower case: `initial`, `starting`, `closed`, `stopped`, `closing`, `stopping`,
+/// `req-sent`, `ack-rcvd`, `ack-sent`, `opened`) and the authentication's progress.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PppStatus {
+    /// The LCP automaton's state.
+    pub lcp: String,
+    /// The authentication protocol LCP negotiated: `pap`, `chap` (CHAP-MD5) or `mschapv2`;
+    /// `None` when none was (or LCP is not open yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_method: Option<String>,
+    /// The authentication's progress: `running`, `ok` or `failed` (`None`: no
+    /// authentication, or not started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    /// The IPCP automaton's state (`None`: IPCP not configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipcp: Option<String>,
+    /// The IPV6CP automaton's state (`None`: IPV6CP not enabled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv6cp: Option<String>,
+}
+
+/// Authentication failures of PPP sessions terminated in this process, by method (the peer
+/// failing our check on the LNS, our credentials refused on the LAC). Each is a count of
+/// failed authentications since the daemon started.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PppAuthFailures {
+    /// PAP (RFC 1334).
+    pub pap: u64,
+    /// CHAP with MD5 (RFC 1994).
+    pub chap: u64,
+    /// MS-CHAPv2 (RFC 2759).
+    pub mschapv2: u64,
+}
+
+impl PppAuthFailures {
+    /// Counts one failure of `method` (O(1)).
+    pub fn count(&mut self, method: l2tp_ppp::AuthMethod) {
+        let c = match method {
+            l2tp_ppp::AuthMethod::Pap => &mut self.pap,
+            l2tp_ppp::AuthMethod::ChapMd5 => &mut self.chap,
+            l2tp_ppp::AuthMethod::MsChapV2 => &mut self.mschapv2,
+        };
+        *c = c.saturating_add(1);
+    }
 }
 
 /// Control plane counters: the endpoint's own (the core's `EndpointStats`, its fields inline
@@ -118,6 +170,9 @@ pub struct RuntimeStats {
     pub dataplane_errors: u64,
     /// Control plane counters.
     pub endpoint: EndpointCounters,
+    /// Authentication failures of PPP sessions terminated in this process, by method.
+    #[serde(default)]
+    pub ppp_auth_failures: PppAuthFailures,
 }
 
 impl RuntimeStats {

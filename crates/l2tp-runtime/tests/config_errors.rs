@@ -294,7 +294,8 @@ fn ppp_keys_are_read_and_bad_values_are_located() {
         &format!(
             "{S}ppp_auth = [\"mschapv2\", \"chap\", \"pap\"]\nppp_secrets = \"/etc/ppp/chap-secrets\"\n\
              ppp_local_ip = \"10.0.0.1\"\nppp_pool = \"10.0.0.2 - 10.0.0.254\"\nppp_dns = [\"192.0.2.53\", \"192.0.2.54\"]\n\
-             ppp_mru = 1400\nppp_echo_interval = 0\nppp_echo_failures = 5\nppp_user = \"alice\"\nppp_password = \"pw\"\n"
+             ppp_mru = 1400\nppp_echo_interval = 0\nppp_echo_failures = 5\nppp_user = \"alice\"\nppp_password = \"pw\"\n\
+             ppp_ipv6 = true\n"
         ),
         "t.toml",
     )
@@ -317,6 +318,23 @@ fn ppp_keys_are_read_and_bad_values_are_located() {
         (Some(1400), Some(0), Some(5))
     );
     assert_eq!(p.user.as_deref(), Some("alice"));
+    assert!(p.ipv6, "ppp_ipv6 = true");
+    assert!(
+        !Config::parse(&format!("{S}ppp_mru = 1400\n"), "t.toml")
+            .unwrap()
+            .tunnels[0]
+            .1
+            .sessions[0]
+            .1
+            .ppp
+            .ipv6,
+        "IPV6CP is off by default"
+    );
+    assert_err(
+        &format!("{S}ppp_ipv6 = 1\n"),
+        "t.toml:4:1: tunnel.t.session.s.ppp_ipv6",
+        "expect true or false",
+    );
     assert!(
         !format!("{p:?}").contains("\"pw\""),
         "Debug must not print the password"

@@ -494,6 +494,20 @@ pub fn render(status: &[TunnelStatus], stats: &RuntimeStats) -> String {
         let _ = writeln!(out, "{name} {v}");
     }
 
+    let f = &stats.ppp_auth_failures;
+    family(
+        &mut out,
+        "l2tp_ppp_auth_failures_total",
+        "counter",
+        "PPP authentications failed, sessions terminated in this process, by method.",
+    );
+    for (method, v) in [("pap", f.pap), ("chap", f.chap), ("mschapv2", f.mschapv2)] {
+        let _ = writeln!(
+            out,
+            "l2tp_ppp_auth_failures_total{{method=\"{method}\"}} {v}"
+        );
+    }
+
     type Get = fn(&l2tp_runtime::dataplane::SessionStats) -> u64;
     let per_session: [(&str, &str, Get); 10] = [
         ("rx_packets", "Data packets received.", |s| s.rx_packets),
@@ -586,6 +600,7 @@ mod tests {
             username: None,
             address: None,
             class: None,
+            ppp: None,
         };
         let status = vec![
             tunnel("a", "established", vec![s]),
@@ -682,6 +697,32 @@ mod tests {
             "l2tp_dataplane_errors_total",
         ] {
             assert!(text.contains(&format!("# TYPE {name} counter\n")), "{name}");
+        }
+    }
+
+    /// PPP authentication failures are one counter family, labelled by method, each method
+    /// with its own count (zeros exported too, so that rate() works from the start).
+    #[test]
+    fn ppp_auth_failures_are_counted_by_method() {
+        let stats = RuntimeStats {
+            ppp_auth_failures: l2tp_runtime::status::PppAuthFailures {
+                pap: 0,
+                chap: 3,
+                mschapv2: 5,
+            },
+            ..RuntimeStats::default()
+        };
+        let text = render(&[], &stats);
+        assert!(
+            text.contains("# TYPE l2tp_ppp_auth_failures_total counter\n"),
+            "{text}"
+        );
+        for line in [
+            "l2tp_ppp_auth_failures_total{method=\"pap\"} 0\n",
+            "l2tp_ppp_auth_failures_total{method=\"chap\"} 3\n",
+            "l2tp_ppp_auth_failures_total{method=\"mschapv2\"} 5\n",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
         }
     }
 

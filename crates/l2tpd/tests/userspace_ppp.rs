@@ -71,7 +71,8 @@ fn assert_ipcp_and_pings(text: &str) {
             "ok: ping LNS -> LAC across PPP",
             "ok: 1300-byte ping across PPP",
             "ok: show: user alice address 10.99.0.2",
-            "ok: l2tpctl show session names user and address",
+            "ok: show --json: ppp",
+            "ok: l2tpctl show session names the PPP phase, user and address",
             "and its TUN removed",
             "ok: session_down names the user and the address",
         ],
@@ -117,6 +118,8 @@ fn wrong_password_is_refused_and_both_ends_clear_the_session_with_a_cdn() {
                 "ok: the LAC's session cleared after the refused password",
                 "ok: the LNS's session cleared",
                 "ok: both CDNs say PPP failed (result 2)",
+                "ok: LNS metrics: l2tp_ppp_auth_failures_total{method=\"chap\"} 1, the other methods 0",
+                "ok: LAC stats: one chap authentication failure",
                 "ok: no TUN interface left on the LAC",
                 "ok: no TUN interface left on the LNS",
             ],
@@ -147,6 +150,26 @@ fn lcp_echo_timeout_clears_the_session_with_a_cdn_and_keeps_the_tunnel() {
                 "ok: the LNS's LCP echo declared the frozen LAC dead",
                 "ok: the LNS's TUN removed with the session",
                 "ok: the LAC got the CDN",
+            ],
+        );
+    }
+}
+
+/// `ppp_ipv6 = true` on both ends: IPV6CP opens (`show` says so), each TUN interface gets a
+/// fe80::/64 address and ping -6 crosses PPP both ways (IPv6 is dropped until IPV6CP is open).
+#[test]
+fn ipv6cp_with_ppp_ipv6_gives_link_local_addresses_and_carries_ping6() {
+    if !skip() {
+        let text = run_with("chap", false, &[("IPV6", "1")]);
+        assert_ipcp_and_pings(&text);
+        assert_steps(
+            &text,
+            &[
+                "ok: IPV6CP up: the LAC's TUN has a /64 link-local address",
+                "ok: IPV6CP up: the LNS's TUN has a /64 link-local address",
+                "ok: show: ipv6cp opened",
+                "ok: ping -6 LAC -> LNS fe80::",
+                "ok: ping -6 LNS -> LAC fe80::",
             ],
         );
     }

@@ -7,6 +7,10 @@
 #   2. A wrong password: pppd reports the failure, our LNS clears the session with a CDN.
 #   3. LCP echo: the far pppd stopped (SIGSTOP: the L2TP session stays, LCP goes silent);
 #      our LNS clears the session within interval x failures (1 s x 3) plus margin.
+#   IPv6 (`ppp_ipv6 = true`, pppd `+ipv6`): in 1, IPV6CP opens, pppd logs the link-local
+#   addresses, our pppN has fe80::<our identifier>/64 and ping -6 crosses both ways.
+#   The L2TP/PPP exchange of 1 is captured on the veth (tshark): `tshark -z expert` must show
+#   no Warning or Error for it.
 source "$(dirname "$0")/../../netns-lib.sh"
 two_hosts a b
 
@@ -28,7 +32,11 @@ ppp_local_ip = "10.96.0.1"
 ppp_pool = "10.96.0.2-10.96.0.20"
 ppp_echo_interval = 1
 ppp_echo_failures = 3
+ppp_ipv6 = true
 CONF
+ip netns exec b tshark -q -i vb -f "udp port 1701" -w "$OUT/kppp.pcap" >"$OUT/tshark.log" 2>&1 &
+TS=$!; PIDS+=($TS)
+wait_for 30 "capture running" grep -q "Capturing on" "$OUT/tshark.log"
 ip netns exec b "$L2TPD" --config "$OUT/lns.toml" --events json --events-file "$OUT/lns.events" >"$OUT/lns.log" 2>&1 &
 LNS=$!; PIDS+=($LNS)
 wait_for 10 "our LNS listening" sh -c "ip netns exec b ss -uln | grep -q 10.70.0.2:1701"
@@ -66,7 +74,7 @@ ppp_client() {
         echo "noauth"; echo "nodefaultroute"; echo "noccp"; echo "nodeflate"; echo "nobsdcomp"
         echo "ipcp-accept-local"; echo "ipcp-accept-remote"; echo "noipdefault"
         echo "lcp-echo-interval 0"; echo "user alice"; echo "password $pw"
-        echo "logfile $log"; echo "debug"
+        echo "logfile $log"; echo "debug"; echo "+ipv6"
         for r in "$@"; do echo "$r"; done
     } > "$f"
 }
@@ -93,12 +101,40 @@ for method in mschapv2 chap pap; do
     ip netns exec a ping -c 3 -i 0.3 -W 2 10.96.0.1 >"$OUT/ping-$method.log" 2>&1 || fail "$method: ping xl2tpd LAC -> our LNS"
     ip netns exec b ping -c 3 -i 0.3 -W 2 10.96.0.2 >"$OUT/pingr-$method.log" 2>&1 || fail "$method: ping our LNS -> xl2tpd LAC"
     pass "$method: ping both ways over pppN"
+    # IPV6CP: pppd logs both link-local addresses; ours is on our pppN; ping -6 both ways.
+    wait_for 15 "$method: pppd logs IPV6CP's link-local addresses" grep -Eq "remote LL address fe80::" "$OUT/pppd-$method.log"
+    ours=$(grep -Eo "remote LL address fe80::[0-9a-f:]+" "$OUT/pppd-$method.log" | tail -1 | awk '{print $4}')
+    theirs=$(grep -Eo "local +LL address fe80::[0-9a-f:]+" "$OUT/pppd-$method.log" | tail -1 | awk '{print $NF}')
+    # pppd prints groups with leading zeros (fe80::…:051c:…), ip without: canonical forms.
+    canon() { python3 -c 'import ipaddress, sys; print(ipaddress.ip_address(sys.argv[1]))' "$1"; }
+    ours=$(canon "$ours"); theirs=$(canon "$theirs")
+    bif=$(ip -n b -o link show | awk -F': ' '$2 ~ /^ppp[0-9]/ {print $2; exit}'); bif=${bif%%@*}
+    aif=$(ip -n a -o link show | awk -F': ' '$2 ~ /^ppp[0-9]/ {print $2; exit}'); aif=${aif%%@*}
+    wait_for 10 "$method: our $bif has $ours/64" sh -c "ip -n b -6 addr show dev $bif | grep -q 'inet6 $ours/64'"
+    ip netns exec a ping -6 -c 3 -i 0.3 -W 2 "$ours%$aif" >"$OUT/ping6-$method.log" 2>&1 || fail "$method: ping -6 xl2tpd LAC -> our LNS $ours%$aif: $(tail -2 "$OUT/ping6-$method.log")"
+    ip netns exec b ping -6 -c 3 -i 0.3 -W 2 "$theirs%$bif" >"$OUT/ping6r-$method.log" 2>&1 || fail "$method: ping -6 our LNS -> xl2tpd LAC $theirs%$bif: $(tail -2 "$OUT/ping6r-$method.log")"
+    pass "$method: IPV6CP: our $bif has $ours/64, ping -6 both ways"
     [ -z "$(pppd_in b)" ] || fail "$method: a pppd runs on the LNS side"
     pass "$method: no pppd on the LNS side"
     stop_lac
     wait_for 15 "$method: our LNS's session went" sh -c "[ \$(grep -c '\"event\":\"session_down\"' '$OUT/lns.events') -ge $n ]"
     wait_for 5 "$method: our pppN is gone" sh -c "! ip -n b -o link show | grep -q ': ppp[0-9]' "
 done
+
+# The exchange of 1 (three sessions, IPv4 and IPv6): decoded, with no tshark expert Warning
+# or Error.
+sleep 0.5
+kill "$TS"; wait "$TS" 2>/dev/null || true
+# One tshark run (each costs tens of seconds under TCG): expert items and protocol hierarchy.
+tshark -r "$OUT/kppp.pcap" -q -z expert -z io,phs 2>/dev/null > "$OUT/expert.txt" || fail "tshark -r: $(tail -3 "$OUT/tshark.log")"
+for p in lcp chap pap ipcp ipv6cp icmpv6; do
+    grep -Eq "^ +$p +frames:[1-9]" "$OUT/expert.txt" || { cat "$OUT/expert.txt"; fail "tshark decodes no $p in the capture"; }
+done
+if grep -Eq "^[[:space:]]*(Errors|Warns) \(" "$OUT/expert.txt"; then
+    cat "$OUT/expert.txt"
+    fail "tshark expert: Warning or Error in the L2TP/PPP exchange"
+fi
+pass "tshark: the L2TP/PPP exchange (LCP, authentication, IPCP, IPV6CP, data) has no expert Warning or Error"
 
 # --- 2. A wrong password (CHAP-MD5).
 ppp_client "$OUT/ppp-bad" "$OUT/pppd-bad.log" wrong refuse-pap refuse-mschap refuse-mschap-v2 refuse-eap

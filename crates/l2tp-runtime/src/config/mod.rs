@@ -68,6 +68,8 @@
 //! ppp_echo_interval = 30       # LCP Echo-Request interval, seconds; 0 = no keepalive
 //! ppp_echo_failures = 4        # unanswered Echo-Requests before the link is declared dead
 //! ppp_auth_source = "secrets"  # LNS: "secrets" (ppp_secrets) | "radius" (the [radius] servers)
+//! ppp_ipv6 = false             # PPP in process: negotiate IPV6CP (RFC 5072) too; at IPV6CP
+//!                              # up the interface gets fe80::<our identifier>/64 and IPv6 passes
 //!
 //! # RADIUS (extension, top level; see `crate::radius`)
 //! [radius]
@@ -459,6 +461,8 @@ pub struct PppSettings {
     pub echo_failures: Option<u32>,
     /// `ppp_auth_source`: LNS: who checks the peer's credentials.
     pub auth_source: PppAuthSource,
+    /// `ppp_ipv6`: negotiate IPV6CP (RFC 5072) besides IPCP (PPP in process; default off).
+    pub ipv6: bool,
 }
 
 /// `ppp_auth_source = "secrets" | "radius"`: who checks an LNS session's PPP credentials.
@@ -584,6 +588,7 @@ impl std::fmt::Debug for PppSettings {
             .field("echo_interval", &self.echo_interval)
             .field("echo_failures", &self.echo_failures)
             .field("auth_source", &self.auth_source)
+            .field("ipv6", &self.ipv6)
             .finish()
     }
 }

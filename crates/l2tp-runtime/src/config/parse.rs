@@ -837,6 +837,7 @@ impl Cx<'_> {
                 "ppp_echo_failures" => {
                     s.ppp.echo_failures = Some(self.int(&kat, item, 1, 1000)? as u32)
                 }
+                "ppp_ipv6" => s.ppp.ipv6 = self.bool(&kat, item)?,
                 _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
             }
         }
@@ -855,6 +856,7 @@ impl Cx<'_> {
                 "ppp_echo_interval",
                 "ppp_echo_failures",
                 "ppp_auth_source",
+                "ppp_ipv6",
             ]
             .into_iter()
             .find(|k| t.contains_key(k))

@@ -216,6 +216,8 @@ pub struct Driver {
     pppd_running: usize,
     /// Datagrams dropped on listening sockets because the sender is not in `accept_peers`.
     refused_peers: u64,
+    /// Authentication failures of PPP sessions terminated in this process, by method.
+    ppp_auth_failures: crate::status::PppAuthFailures,
     malformed_log: crate::ratelimit::RateLimit,
     /// Tunnels and sessions that went down recently (for `show`).
     history: report::History,
@@ -278,6 +280,7 @@ impl Driver {
             pppd_exit_rx,
             pppd_running: 0,
             refused_peers: 0,
+            ppp_auth_failures: Default::default(),
             malformed_log: crate::ratelimit::RateLimit::new(10, Duration::from_secs(10)),
             history: report::History::default(),
             lingering: std::collections::HashMap::new(),

@@ -137,6 +137,8 @@ pub(crate) struct SessionEntry {
     pub address: Option<std::net::Ipv4Addr>,
     /// PPP in this process with RADIUS: the Access-Accept's Class, printable.
     pub class: Option<String>,
+    /// PPP in this process: its automata and authentication, as last reported.
+    pub ppp: Option<crate::dataplane::PppPhase>,
 }
 
 impl SessionEntry {
@@ -153,6 +155,7 @@ impl SessionEntry {
             username: None,
             address: None,
             class: None,
+            ppp: None,
         }
     }
 }

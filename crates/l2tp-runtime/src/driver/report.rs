@@ -143,6 +143,7 @@ impl Driver {
                 engine: self.endpoint.stats(),
                 refused_peers: self.refused_peers,
             },
+            ppp_auth_failures: self.ppp_auth_failures,
         }
     }
 
@@ -285,6 +286,7 @@ pub(super) fn session_line(id: SessionId, s: &SessionEntry) -> SessionStatus {
         username: s.username.clone(),
         address: s.address,
         class: s.class.clone(),
+        ppp: s.ppp.map(|p| p.status()),
     }
 }
 
@@ -332,6 +334,7 @@ pub(super) fn brief_session(id: SessionId, s: &SessionEntry) -> SessionStatus {
         username: s.username.clone(),
         address: s.address,
         class: s.class.clone(),
+        ppp: s.ppp.map(|p| p.status()),
     }
 }
 

@@ -221,6 +221,21 @@ impl Driver {
                     s.class = class;
                 }
             }
+            DataPlaneEvent::PppPhase {
+                tunnel_id,
+                session_id,
+                phase,
+            } => {
+                if let Some(s) = self
+                    .registry
+                    .session_mut(TunnelId(tunnel_id), SessionId(session_id))
+                {
+                    s.ppp = Some(phase);
+                }
+            }
+            DataPlaneEvent::PppAuthFailed { method, .. } => {
+                self.ppp_auth_failures.count(method);
+            }
             DataPlaneEvent::SessionFailed {
                 tunnel_id,
                 session_id,

@@ -528,11 +528,15 @@ fn forward_batch(
             vec![0u8; DataSession::MAX_HEADER_LEN + MAX_FRAME]
         });
     }
-    // PPP: FF 03 and the Protocol field between the L2TP header and the IP packet.
-    let extra = if path.ppp.is_some() {
-        ppp::IP_PREFIX
-    } else {
-        0
+    // PPP: FF 03 and the Protocol field between the L2TP header and the IP packet; each IP
+    // version passes only while its NCP is open.
+    let (extra, v4_up, v6_up) = match &path.ppp {
+        Some(l) => (
+            ppp::IP_PREFIX,
+            l.ipv4_up.load(std::sync::atomic::Ordering::Relaxed),
+            l.ipv6_up.load(std::sync::atomic::Ordering::Relaxed),
+        ),
+        None => (0, false, false),
     };
     let mut lens = [0usize; TX_BATCH];
     let mut n = 0;
@@ -548,10 +552,15 @@ fn forward_batch(
             Err(_) => break, // WouldBlock (readiness cleared) or a failed device
         }
         if extra > 0 {
-            // Only IPv4 is negotiated: anything else read from the TUN device is dropped.
-            let v4 = buf.get(h + extra).is_some_and(|b| b >> 4 == 4);
-            match buf.get_mut(h..h + extra) {
-                Some(p) if v4 => p.copy_from_slice(&[0xff, 0x03, 0x00, 0x21]),
+            // IPv4 (IPCP open) or IPv6 (IPV6CP open); anything else read from the TUN
+            // device is dropped.
+            let proto = match buf.get(h + extra).map(|b| b >> 4) {
+                Some(4) if v4_up => Some([0x00, 0x21]),
+                Some(6) if v6_up => Some([0x00, 0x57]),
+                _ => None,
+            };
+            match (buf.get_mut(h..h + extra), proto) {
+                (Some(p), Some([a, b])) => p.copy_from_slice(&[0xff, 0x03, a, b]),
                 _ => *len = 0,
             }
         }

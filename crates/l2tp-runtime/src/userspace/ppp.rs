@@ -4,9 +4,11 @@
 //! - Received frames: IPv4 datagrams go straight to the TUN device once IPCP is open (the
 //!   socket reader's write, as for Ethernet); control frames are fed to the engine under its
 //!   lock and the session task is woken ([`tokio::sync::Notify`]) to send what the engine queued and act
-//!   on its events. IPv6 datagrams are dropped (IPV6CP is not negotiated).
+//!   on its events. IPv6 datagrams likewise once IPV6CP is open (`ppp_ipv6 = true`), else
+//!   dropped.
 //! - The session task waits on the engine's next timer, the wake-up, and (once IPCP is open)
-//!   the TUN device's readability; TUN packets get `FF 03 00 21` in front and go out in
+//!   the TUN device's readability; TUN packets get `FF 03 00 21` (IPv4) or `FF 03 00 57`
+//!   (IPv6, IPV6CP open) in front and go out in
 //!   batches through the same path as Ethernet frames.
 //! - Engine events: `Authenticate` asks the [`super::Authenticator`]; `IpcpUp` gives the TUN device
 //!   our address with the peer's as point-to-point destination (ioctls, no `ip` command)
@@ -68,6 +70,19 @@ impl PppIo for UserspacePpp {
 
     async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr) -> Result<(), String> {
         configure_tun(&self.path, local, peer).map_err(|e| format!("TUN device: {e}"))
+    }
+
+    async fn ipv6cp_up(&self, local_id: u64) -> Result<(), String> {
+        let index = self
+            .path
+            .tap
+            .if_index()
+            .map_err(|e| format!("TUN device: {e}"))?;
+        match rtnl::add_link_local_v6(index, local_id) {
+            Ok(()) | Err(l2tp_kernel::Error::Exists { .. }) => {}
+            Err(e) => return Err(format!("TUN device: {e}")),
+        }
+        rtnl::set_link_up(index, true, None).map_err(|e| format!("TUN device: {e}"))
     }
 
     fn stats(&self) -> Option<crate::dataplane::SessionStats> {

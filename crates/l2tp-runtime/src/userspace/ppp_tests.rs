@@ -117,11 +117,20 @@ impl Authenticator for SlowAuthenticator {
     }
 }
 
+/// The next `PppUp` or `SessionFailed` (phase changes and authentication failures skipped).
 async fn wait(rx: &mut tokio::sync::mpsc::Receiver<DataPlaneEvent>) -> DataPlaneEvent {
-    tokio::time::timeout(Duration::from_secs(10), rx.recv())
-        .await
-        .expect("an event within 10 s")
-        .expect("channel open")
+    loop {
+        let e = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+            .await
+            .expect("an event within 10 s")
+            .expect("channel open");
+        if !matches!(
+            e,
+            DataPlaneEvent::PppPhase { .. } | DataPlaneEvent::PppAuthFailed { .. }
+        ) {
+            return e;
+        }
+    }
 }
 
 /// Feeds what `socket` receives to `sink`, as the driver's socket readers do.

@@ -389,6 +389,46 @@ mod tests {
         assert!(text.contains("ppp: user bob, address -"), "{text}");
     }
 
+    /// A session terminated in process shows where its PPP stands before user and address;
+    /// a failed authentication shows which method failed.
+    #[test]
+    fn ppp_note_shows_lcp_auth_and_ipcp() {
+        use l2tp_runtime::status::PppStatus;
+        let mut st = status();
+        let t = &mut st[0];
+        t.sessions[0].username = Some("alice".into());
+        t.sessions[0].address = Some("10.99.7.7".parse().unwrap());
+        t.sessions[0].ppp = Some(PppStatus {
+            lcp: "opened".into(),
+            auth_method: Some("chap".into()),
+            auth: Some("ok".into()),
+            ipcp: Some("opened".into()),
+            ipv6cp: None,
+        });
+        let mut f = session("f", 7, "established");
+        f.ppp = Some(PppStatus {
+            lcp: "closing".into(),
+            auth_method: Some("pap".into()),
+            auth: Some("failed".into()),
+            ipcp: Some("initial".into()),
+            ipv6cp: None,
+        });
+        t.sessions.push(f);
+        let t = &st[0];
+        let rows: Vec<_> = t.sessions.iter().map(|s| (t, s)).collect();
+        let text = sessions_table(&rows);
+        assert!(
+            text.contains(
+                "ppp: lcp opened, auth chap ok, ipcp opened, user alice, address 10.99.7.7"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("ppp: lcp closing, auth pap failed, ipcp initial, user -, address -"),
+            "{text}"
+        );
+    }
+
     #[test]
     fn tunnels_table_aligns_columns() {
         let st = status();

@@ -174,6 +174,25 @@ pub fn tunnels_table(tunnels: &[&TunnelStatus]) -> String {
     )
 }
 
+/// A PPP link's state for the sessions table: `lcp opened, auth chap ok, ipcp opened, `
+/// (authentication and NCPs only when there are some), ready for the user and address.
+fn ppp_phase(p: &l2tp_runtime::status::PppStatus) -> String {
+    let mut out = format!("lcp {}, ", p.lcp);
+    match (&p.auth_method, &p.auth) {
+        (Some(m), Some(a)) => out.push_str(&format!("auth {m} {a}, ")),
+        (Some(m), None) => out.push_str(&format!("auth {m}, ")),
+        (None, Some(a)) => out.push_str(&format!("auth {a}, ")),
+        (None, None) => {}
+    }
+    if let Some(s) = &p.ipcp {
+        out.push_str(&format!("ipcp {s}, "));
+    }
+    if let Some(s) = &p.ipv6cp {
+        out.push_str(&format!("ipv6cp {s}, "));
+    }
+    out
+}
+
 /// The sessions table.
 pub fn sessions_table(sessions: &[(&TunnelStatus, &SessionStatus)]) -> String {
     let rows: Vec<(Vec<String>, Option<String>)> = sessions
@@ -194,13 +213,14 @@ pub fn sessions_table(sessions: &[(&TunnelStatus, &SessionStatus)]) -> String {
                 rx,
                 tx,
             ];
-            let ppp = (x.username.is_some() || x.address.is_some()).then(|| {
+            let ppp = (x.username.is_some() || x.address.is_some() || x.ppp.is_some()).then(|| {
                 let class = x
                     .class
                     .as_deref()
                     .map_or(String::new(), |c| format!(", class {c}"));
                 format!(
-                    "ppp: user {}{class}, address {}",
+                    "ppp: {}user {}{class}, address {}",
+                    x.ppp.as_ref().map_or(String::new(), ppp_phase),
                     x.username.as_deref().unwrap_or("-"),
                     x.address.map_or("-".to_string(), |a| a.to_string())
                 )
@@ -345,6 +365,13 @@ pub fn stats_text(st: &StatsReply) -> String {
         ("peer lost tie break", e.tie_breaks_lost_by_peer.to_string()),
         ("send errors", r.send_errors.to_string()),
         ("data plane errors", r.dataplane_errors.to_string()),
+        (
+            "PPP auth failures",
+            format!(
+                "pap {}, chap {}, mschapv2 {}",
+                r.ppp_auth_failures.pap, r.ppp_auth_failures.chap, r.ppp_auth_failures.mschapv2
+            ),
+        ),
     ];
     let w = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     rows.iter()
