@@ -15,7 +15,7 @@
 //!   and brings it up, then tells the driver ([`crate::dataplane::DataPlaneEvent::PppUp`]); `Down` tells the
 //!   driver the session failed ([`crate::dataplane::DataPlaneEvent::SessionFailed`]), which clears it with a
 //!   CDN. The session loop is shared with the kernel data plane's built-in PPP
-//!   ([`crate::ppp_session`]); what is this data plane's own is [`UserspacePpp`].
+//!   (`crate::ppp_session`); what is this data plane's own is `UserspacePpp`.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
