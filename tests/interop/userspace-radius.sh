@@ -145,7 +145,7 @@ grep -q "Class = 0x636c732d616c696365" "$DETAIL" || fail "the Class is not echoe
 grep -q 'NAS-Identifier = "lns-b"' "$DETAIL" || fail "no NAS-Identifier"
 pass "Start names user, address, NAS and echoes the Class"
 wait_for 10 "Interim-Update (Acct-Interim-Interval 2)" grep -q "Acct-Status-Type = Interim-Update" "$DETAIL"
-"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "ppp: user alice, class cls-alice, address 10.99.7.7" || fail "show: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
+"$L2TPCTL" --control "$OUT/b.sock" show session | grep -q "user alice, class cls-alice, address 10.99.7.7" || fail "show: $("$L2TPCTL" --control "$OUT/b.sock" show session)"
 pass "l2tpctl show session names user, RADIUS Class and the RADIUS address"
 ACCT_ID=$(awk 'BEGIN{RS=""} /Acct-Status-Type = Start/ {print; exit}' "$DETAIL" | sed -n 's/^[[:space:]]*Acct-Session-Id = "\(.*\)"/\1/p')
 [ -n "$ACCT_ID" ] || fail "no Acct-Session-Id"
