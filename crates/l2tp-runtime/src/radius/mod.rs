@@ -45,7 +45,7 @@
 pub mod attrs;
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -283,8 +283,10 @@ struct Task {
     sessions: HashMap<Key, Acct>,
     by_acct_id: HashMap<String, Key>,
     by_ip: HashMap<Ipv4Addr, Key>,
-    by_user: HashMap<String, Vec<Key>>,
-    by_port: HashMap<u32, Vec<Key>>,
+    /// Sessions by user name and by NAS-Port: sets, so that removing one of many sessions
+    /// sharing a name (a shared account) is O(1), not a walk of its list.
+    by_user: HashMap<String, HashSet<Key>>,
+    by_port: HashMap<u32, HashSet<Key>>,
     timers: BinaryHeap<Reverse<(Instant, Key, TimerKind)>>,
     dae: Option<DaeServer>,
     /// The first 12 hex digits of every Acct-Session-Id this task makes: the start time
@@ -655,8 +657,8 @@ impl Task {
         self.by_user
             .entry(a.username.clone())
             .or_default()
-            .push(key);
-        self.by_port.entry(key.1).or_default().push(key);
+            .insert(key);
+        self.by_port.entry(key.1).or_default().insert(key);
         self.sessions.insert(key, a);
     }
 
@@ -677,13 +679,13 @@ impl Task {
             self.by_ip.remove(&a.address);
         }
         if let Some(v) = self.by_user.get_mut(&a.username) {
-            v.retain(|x| *x != key);
+            v.remove(&key);
             if v.is_empty() {
                 self.by_user.remove(&a.username);
             }
         }
         if let Some(v) = self.by_port.get_mut(&key.1) {
-            v.retain(|x| *x != key);
+            v.remove(&key);
             if v.is_empty() {
                 self.by_port.remove(&key.1);
             }
@@ -785,10 +787,12 @@ impl Task {
         } else if let Some(u) = &s.user_name {
             String::from_utf8(u.clone())
                 .ok()
-                .and_then(|u| self.by_user.get(&u).cloned())
-                .unwrap_or_default()
+                .and_then(|u| self.by_user.get(&u))
+                .map_or_else(Vec::new, |v| v.iter().copied().collect())
         } else if let Some(p) = s.nas_port {
-            self.by_port.get(&p).cloned().unwrap_or_default()
+            self.by_port
+                .get(&p)
+                .map_or_else(Vec::new, |v| v.iter().copied().collect())
         } else {
             Vec::new()
         };
