@@ -9,6 +9,7 @@
 #   veth        the bare veth path;
 #   kernel      a static L2TPv3 Ethernet pseudowire (UDP) made by `ip l2tp` at both ends;
 #   us-kernel   our l2tpd with `dataplane = "userspace"` (TAP) in a, `ip l2tp` in b;
+#   kernel-us   the same pair, b sending to a (iperf3 -R);
 #   us-us       our user-space data plane at both ends.
 # Each pseudowire run also reports the daemons' CPU (cores busy) and CPU per Gbit/s.
 # Needs iperf3 (Debian package) on the host: the guest runs the host's root file system.

@@ -45,12 +45,12 @@ down_all() {
 }
 cpu() { local s=0; for p in ${DPID_a:-} ${DPID_b:-}; do s=$((s + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done; echo $s; }
 ip netns exec b iperf3 -s -D -I "$OUT/iperf3.pid" >/dev/null 2>&1; sleep 0.5; PIDS+=("$(cat "$OUT/iperf3.pid")")
-measure() { # NAME DEST
+measure() { # NAME DEST [-R: b sends to a]
     local c0 c1 t0 t1 name
     for mode in tcp udp64; do
         name="$1-$mode"
         c0=$(cpu); t0=$(date +%s.%N)
-        if [ $mode = tcp ]; then args=""; else args="-u -b 0 -l 64"; fi
+        if [ $mode = tcp ]; then args="${3:-}"; else args="-u -b 0 -l 64 ${3:-}"; fi
         ip netns exec a iperf3 -c "$2" -t "$SECS" -J $args > "$OUT/$name.json" || fail "iperf3 $name"
         c1=$(cpu); t1=$(date +%s.%N)
         python3 - "$OUT/$name.json" "$name" "$c0" "$c1" "$t0" "$t1" <<'PY'
@@ -82,6 +82,7 @@ kernel_end b kpb 10.70.0.2 10.70.0.1 2000 1000 20 10
 up a upa 10.72.0.1/24; up b kpb 10.72.0.2/24
 ip netns exec a ping -c 2 -W 2 10.72.0.2 >/dev/null || fail "user-space -> kernel pseudowire ping"
 measure us-kernel 10.72.0.2
+measure kernel-us 10.72.0.2 -R
 down_all
 user_end a upa 10.70.0.1 10.70.0.2 1000 2000 10 20
 user_end b upb 10.70.0.2 10.70.0.1 2000 1000 20 10

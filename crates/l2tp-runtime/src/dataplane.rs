@@ -486,6 +486,11 @@ pub trait DataSink: Send + Sync {
     /// for L2TP/IP). Returns `true` when the datagram was a data message and was taken
     /// (carried, or dropped and counted), `false` to hand it to the control plane.
     fn input(&self, encap: Encap, from: SocketAddr, datagram: &[u8]) -> bool;
+
+    /// Called by a socket reader after it has offered every datagram of one receive batch
+    /// (on the same thread): a sink that holds frames back to merge them (the user-space data
+    /// plane's receive offload) writes them now. Default: nothing held.
+    fn end_of_batch(&self) {}
 }
 
 mod null;

@@ -49,6 +49,7 @@ mod registry;
 mod report;
 mod sessions;
 mod sockets;
+pub(crate) use sockets::set_recv_buffer;
 mod trace;
 mod tunnels;
 

@@ -441,7 +441,7 @@ fn holder_of(local: SocketAddr) -> Option<String> {
 /// Sets `SO_RCVBUFFORCE` (privileged: beyond `net.core.rmem_max`), falling back to
 /// `SO_RCVBUF`. Returns the size the kernel reports now (bytes; it doubles the request for
 /// its bookkeeping).
-fn set_recv_buffer(sock: &UdpSocket, size: usize) -> usize {
+pub(crate) fn set_recv_buffer(sock: &impl std::os::fd::AsFd, size: usize) -> usize {
     use nix::sys::socket::{getsockopt, setsockopt, sockopt};
     if setsockopt(sock, sockopt::RcvBufForce, &size).is_err() {
         let _ = setsockopt(sock, sockopt::RcvBuf, &size);
@@ -549,6 +549,9 @@ fn recv_batch(sock: &UdpSocket, r: &Reader) -> std::io::Result<Batch> {
             batch.data.extend_from_slice(prefix);
             batch.data.extend_from_slice(data);
             batch.items.push((from, start, prefix.len() + data.len()));
+        }
+        if let Some(sink) = &r.sink {
+            sink.end_of_batch();
         }
         Ok(batch)
     })

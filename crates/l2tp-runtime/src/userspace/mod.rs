@@ -55,7 +55,9 @@ use crate::ppp_session::{PppFactory, PppLink};
 use crate::reaper::Reaped;
 
 mod auth;
+mod offload;
 pub mod ppp;
+mod tx;
 
 pub use auth::{
     printable_class, AddressPool, AuthAnswer, AuthContext, AuthOutcome, Authenticator,
@@ -75,6 +77,10 @@ const MAX_FRAME: usize = 65_535 + 18;
 /// `l2tpeth%d`).
 const DEFAULT_NAME: &str = "l2tpeth%d";
 
+/// Receive buffer of a tunnel socket carrying data through this process (bytes; the kernel
+/// reports twice this). A TCP flow at a few Gbit/s fills the default 208 KiB in a millisecond.
+const DATA_RECV_BUFFER: usize = 4 << 20;
+
 /// Path MTU assumed for the underlying network when a session has no MTU of its own (bytes).
 const UNDERLAY_MTU: usize = 1500;
 
@@ -85,6 +91,12 @@ struct Path {
     tap: Reaped<tun_rs::AsyncDevice>,
     /// PPP sessions: the PPP link terminated here.
     ppp: Option<PppLink>,
+    /// The TAP device was opened with offloads (`IFF_VNET_HDR`, TSO/USO and checksum): every
+    /// read and write starts with a `virtio_net_hdr` ([`offload`]).
+    offload: bool,
+    /// Segments of offloaded reads go out with UDP segmentation offload (`UDP_SEGMENT`):
+    /// UDP encapsulation, until the socket refuses it once.
+    udp_gso: std::sync::atomic::AtomicBool,
     /// The tunnel's peer: data from any other address is dropped (`rx_invalid`).
     peer: IpAddr,
     /// Frames decapsulated but refused by the TAP device (queue full): `rx_errors`.
@@ -143,12 +155,58 @@ impl DataSink for Paths {
                 None => return true, // the engine's, or dropped
             },
         };
-        // A plain non-blocking write(2) on the device's own descriptor: tokio's readiness
-        // would refuse a write it has not yet seen an event for.
-        if nix::unistd::write(AsFd::as_fd(&**path.tap), payload).is_err() {
+        if path.offload {
+            // Consecutive TCP segments of a flow are merged into one frame (receive offload),
+            // written when the run ends or at the end of the batch.
+            RX.with(|rx| {
+                let mut rx = rx.borrow_mut();
+                let rx = &mut *rx;
+                if let Some(owner) = rx.owner.take_if(|o| !Arc::ptr_eq(o, path)) {
+                    rx.coalescer.flush(&mut |h, f| owner.write_offloaded(h, f));
+                }
+                rx.owner.get_or_insert_with(|| path.clone());
+                rx.coalescer
+                    .push(payload, &mut |h, f| path.write_offloaded(h, f));
+            });
+        } else if nix::unistd::write(AsFd::as_fd(&**path.tap), payload).is_err() {
+            // A plain non-blocking write(2) on the device's own descriptor: tokio's
+            // readiness would refuse a write it has not yet seen an event for.
             path.tap_drops.fetch_add(1, Ordering::Relaxed);
         }
         true
+    }
+
+    fn end_of_batch(&self) {
+        RX.with(|rx| {
+            let mut rx = rx.borrow_mut();
+            let rx = &mut *rx;
+            if let Some(owner) = rx.owner.take() {
+                rx.coalescer.flush(&mut |h, f| owner.write_offloaded(h, f));
+            }
+        });
+    }
+}
+
+/// A socket reader thread's receive offload state: the run of TCP segments being merged and
+/// the session whose device it goes to.
+#[derive(Default)]
+struct RxMerge {
+    coalescer: offload::Coalescer,
+    owner: Option<Arc<Path>>,
+}
+
+thread_local! {
+    static RX: std::cell::RefCell<RxMerge> = std::cell::RefCell::new(RxMerge::default());
+}
+
+impl Path {
+    /// Writes one frame with its `virtio_net_hdr` to an offloading TAP device (`writev`,
+    /// non-blocking); a refused write counts as `rx_errors`.
+    fn write_offloaded(&self, hdr: &[u8], frame: &[u8]) {
+        let iov = [std::io::IoSlice::new(hdr), std::io::IoSlice::new(frame)];
+        if nix::sys::uio::writev(AsFd::as_fd(&**self.tap), &iov).is_err() {
+            self.tap_drops.fetch_add(1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -251,6 +309,14 @@ impl DataPlane for UserspaceDataPlane {
         }
         // The socket is non-blocking already (the flag belongs to the shared open file).
         let socket = control.map(|fd| Arc::new(std::net::UdpSocket::from(fd)));
+        // The socket carries the tunnel's data through this process: a receive buffer for
+        // bursts (a limit, not an allocation), as the listening socket has.
+        if let Some(s) = &socket {
+            let now = nix::sys::socket::getsockopt(&**s, nix::sys::socket::sockopt::RcvBuf);
+            if now.is_ok_and(|n| n < DATA_RECV_BUFFER) {
+                crate::driver::set_recv_buffer(&**s, DATA_RECV_BUFFER);
+            }
+        }
         self.tunnels.insert(
             spec.tunnel_id,
             Tunnel {
@@ -363,18 +429,30 @@ impl DataPlane for UserspaceDataPlane {
             op: format!("{kind} device {name} for session {}", spec.session_id),
             message: e.to_string(),
         };
-        let tap = tun_rs::DeviceBuilder::new()
-            .name(name)
-            .layer(if is_ppp {
-                tun_rs::Layer::L3
-            } else {
-                tun_rs::Layer::L2
-            })
-            .mtu(mtu)
-            // A PPP session's interface comes up with IPCP.
-            .enable(!is_ppp)
-            .build_async()
-            .map_err(op)?;
+        let build = |offload: bool| {
+            tun_rs::DeviceBuilder::new()
+                .name(name)
+                .layer(if is_ppp {
+                    tun_rs::Layer::L3
+                } else {
+                    tun_rs::Layer::L2
+                })
+                .mtu(mtu)
+                .offload(offload)
+                // A PPP session's interface comes up with IPCP.
+                .enable(!is_ppp)
+                .build_async()
+        };
+        // Ethernet: TAP offloads (TSO: one read per 64 KiB of a TCP flow), unless the kernel
+        // refuses them; PPP's TUN device carries plain packets.
+        let (tap, offload) = match build(!is_ppp) {
+            Ok(tap) => (tap, !is_ppp),
+            Err(e) if !is_ppp => {
+                tracing::debug!(error = %e, "TAP offloads refused; plain frames");
+                (build(false).map_err(op)?, false)
+            }
+            Err(e) => return Err(op(e)),
+        };
         let ifname = tap.name().map_err(op)?;
         let path = Arc::new(Path {
             session: Mutex::new(session),
@@ -389,6 +467,8 @@ impl DataPlane for UserspaceDataPlane {
                     self.events_tx.clone(),
                 )
             }),
+            offload,
+            udp_gso: std::sync::atomic::AtomicBool::new(encap == Encap::Udp),
             peer: peer.ip(),
             tap_drops: AtomicU64::new(0),
             wrong_peer: AtomicU64::new(0),
@@ -400,7 +480,7 @@ impl DataPlane for UserspaceDataPlane {
                 peer,
             })))
         } else {
-            tokio::spawn(tap_to_tunnel(path.clone(), socket, peer))
+            tokio::spawn(tx::tap_to_tunnel(path.clone(), socket, peer))
         };
         if let Ok(mut t) = self.paths.by_key.write() {
             t.insert(key, path.clone());
@@ -484,153 +564,6 @@ impl Drop for UserspaceDataPlane {
             s.task.abort();
         }
     }
-}
-
-/// Frames read from a TAP device and sent with one `sendmmsg`, at most.
-const TX_BATCH: usize = 32;
-
-thread_local! {
-    /// The TAP → network batch buffers, per worker thread (not per session: 100,000 idle
-    /// sessions hold no buffer): [`TX_BATCH`] buffers of a header's room plus a frame.
-    static TX_SCRATCH: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// A session's TAP → network direction: wait until the TAP device has frames, then (without
-/// yielding) read up to [`TX_BATCH`] of them, each after the header room, let the session write
-/// each header in place, and send them all with one `sendmmsg`. Runs until the session is
-/// deleted (aborted) or its TAP device fails.
-async fn tap_to_tunnel(path: Arc<Path>, socket: Arc<std::net::UdpSocket>, peer: SocketAddr) {
-    loop {
-        if let Err(e) = path.tap.readable().await {
-            tracing::debug!(error = %e, "TAP device failed; session stops sending");
-            return;
-        }
-        TX_SCRATCH.with(|scratch| {
-            let mut bufs = scratch.borrow_mut();
-            forward_batch(&path, &socket, peer, &mut bufs);
-        });
-    }
-}
-
-/// Reads what the TAP device has queued (up to [`TX_BATCH`] frames), encapsulates and sends it.
-fn forward_batch(
-    path: &Path,
-    socket: &std::net::UdpSocket,
-    peer: SocketAddr,
-    bufs: &mut Vec<Vec<u8>>,
-) {
-    // (Fixed for Ethernet; a v2 LAC session's follows the peer's sequencing.)
-    let Some(h) = path.session.lock().ok().map(|s| s.header_len()) else {
-        return;
-    };
-    if bufs.len() < TX_BATCH {
-        bufs.resize_with(TX_BATCH, || {
-            vec![0u8; DataSession::MAX_HEADER_LEN + MAX_FRAME]
-        });
-    }
-    // PPP: FF 03 and the Protocol field between the L2TP header and the IP packet; each IP
-    // version passes only while its NCP is open.
-    let (extra, v4_up, v6_up) = match &path.ppp {
-        Some(l) => (
-            ppp::IP_PREFIX,
-            l.ipv4_up.load(std::sync::atomic::Ordering::Relaxed),
-            l.ipv6_up.load(std::sync::atomic::Ordering::Relaxed),
-        ),
-        None => (0, false, false),
-    };
-    let mut lens = [0usize; TX_BATCH];
-    let mut n = 0;
-    for (buf, len) in bufs.iter_mut().zip(lens.iter_mut()) {
-        let Some(room) = buf.get_mut(h + extra..) else {
-            break;
-        };
-        match path.tap.try_recv(room) {
-            Ok(got) => {
-                *len = h + extra + got;
-                n += 1;
-            }
-            Err(_) => break, // WouldBlock (readiness cleared) or a failed device
-        }
-        if extra > 0 {
-            // IPv4 (IPCP open) or IPv6 (IPV6CP open); anything else read from the TUN
-            // device is dropped.
-            let proto = match buf.get(h + extra).map(|b| b >> 4) {
-                Some(4) if v4_up => Some([0x00, 0x21]),
-                Some(6) if v6_up => Some([0x00, 0x57]),
-                _ => None,
-            };
-            match (buf.get_mut(h..h + extra), proto) {
-                (Some(p), Some([a, b])) => p.copy_from_slice(&[0xff, 0x03, a, b]),
-                _ => *len = 0,
-            }
-        }
-    }
-    if n == 0 {
-        return;
-    }
-    let Ok(mut session) = path.session.lock() else {
-        return;
-    };
-    if session.header_len() != h {
-        // The peer switched sequencing meanwhile (v2 LAC): the room is wrong; drop these.
-        return;
-    }
-    let mut ready: [&[u8]; TX_BATCH] = [&[]; TX_BATCH];
-    let mut k = 0;
-    for (buf, &len) in bufs.iter_mut().zip(&lens[..n]) {
-        if len == 0 {
-            continue;
-        }
-        let Some(datagram) = buf.get_mut(..len) else {
-            continue;
-        };
-        if session.encapsulate(datagram).is_ok() {
-            ready[k] = datagram;
-            k += 1;
-        }
-    }
-    drop(session);
-    let sent = send_all(socket, &ready[..k], peer);
-    if sent < k {
-        if let Ok(mut s) = path.session.lock() {
-            for _ in sent..k {
-                s.count_tx_error();
-            }
-        }
-    }
-}
-
-/// Sends `datagrams` to `peer` with `sendmmsg` (non-blocking); returns how many the kernel
-/// took. What a full socket buffer refuses is dropped, as the kernel drops it.
-fn send_all(socket: &std::net::UdpSocket, datagrams: &[&[u8]], peer: SocketAddr) -> usize {
-    use nix::sys::socket::{sendmmsg, MsgFlags, MultiHeaders, SockaddrStorage};
-    use std::io::IoSlice;
-    use std::os::fd::AsRawFd;
-    let to = SockaddrStorage::from(peer);
-    let (mut done, mut sent) = (0, 0);
-    while let Some(rest) = datagrams.get(done..).filter(|r| !r.is_empty()) {
-        let iovs: Vec<[IoSlice; 1]> = rest.iter().map(|d| [IoSlice::new(d)]).collect();
-        let addrs = vec![Some(to); rest.len()];
-        let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(rest.len(), None);
-        let r = sendmmsg(
-            socket.as_raw_fd(),
-            &mut headers,
-            &iovs,
-            &addrs,
-            [],
-            MsgFlags::MSG_DONTWAIT,
-        );
-        match r.map(|r| r.count()) {
-            Ok(c) if c > 0 => {
-                done += c;
-                sent += c;
-            }
-            // Nothing taken, or the first datagram failed (buffer full, unreachable): that
-            // one is dropped; the rest are tried.
-            _ => done += 1,
-        }
-    }
-    sent
 }
 
 #[cfg(test)]

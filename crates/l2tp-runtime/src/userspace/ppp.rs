@@ -22,7 +22,8 @@ use std::sync::Arc;
 
 use l2tp_kernel::rtnl;
 
-use super::{send_all, Path};
+use super::tx::{self, send_all};
+use super::Path;
 use crate::ppp_session::{PppIo, PppLink};
 
 /// PPP Address and Control fields (RFC 1662 §3.1), sent in front of every frame.
@@ -53,8 +54,8 @@ impl PppIo for UserspacePpp {
             return std::future::pending().await;
         }
         self.path.tap.readable().await?;
-        super::TX_SCRATCH.with(|scratch| {
-            super::forward_batch(
+        tx::TX_SCRATCH.with(|scratch| {
+            tx::forward_batch(
                 &self.path,
                 &self.socket,
                 self.peer,
