@@ -10,11 +10,17 @@
 //!   one hash map, checked and stripped by the session's sans-IO
 //!   [`l2tp_proto::data::DataSession`] (cookie, L2-Specific Sublayer, sequence numbers,
 //!   counters with the kernel's meaning), and its payload written to the TAP device with one
-//!   non-blocking write. No allocation and no copy besides the write.
-//! - **TAP → network.** One task per session reads frames from its TAP device into a buffer
-//!   with room for the header in front, has the session write the header in place, and sends
-//!   the datagram on the tunnel's socket (the control connection's own socket, so the peer
-//!   sees data from the address and port it knows; for L2TP/IP a raw IP socket).
+//!   non-blocking write. Consecutive TCP segments of one flow in a batch are first merged
+//!   into one GSO frame (receive offload, `offload::Coalescer`): one write and one pass
+//!   through the stack behind the TAP device for up to 64 of them.
+//! - **TAP → network** (module `tx`). One task per session reads frames from its TAP device into a
+//!   buffer with room for the header in front, has the session write the header in place,
+//!   and sends the datagrams with one `sendmmsg` on the tunnel's socket (the control
+//!   connection's own socket, so the peer sees data from the address and port it knows; for
+//!   L2TP/IP a raw IP socket). The TAP device is opened with offloads (`IFF_VNET_HDR`, TSO):
+//!   the stack behind it hands over TCP segments of up to 64 KiB, cut here into frames that
+//!   fit the pseudowire and sent with UDP segmentation offload (`UDP_SEGMENT`, one `sendmsg`
+//!   per 64 KiB) where the socket takes it.
 //!
 //! A full TAP queue or socket buffer drops the packet and counts it (`rx_errors` /
 //! `tx_errors`), as the kernel does; nothing ever blocks the control plane.
