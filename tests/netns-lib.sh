@@ -63,5 +63,38 @@ wait_for() {
     fail "$what (not within ${secs} s)"
 }
 
+# tcp_bulk FROM TO ADDR PORT [MIB]: MIB (default 8) MiB of seeded random bytes over one TCP
+# connection from namespace FROM to a receiver in TO listening on PORT (IPv4 or IPv6 ADDR);
+# fails unless the receiver's byte count and SHA-256 match what was sent (30 s limit).
+tcp_bulk() {
+    local from=$1 to=$2 addr=$3 port=$4 mib=${5:-8} rx want
+    ip netns exec "$to" python3 - "$OUT/bulk-$port" "$port" <<'PY' &
+import hashlib, socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.bind(("::", int(sys.argv[2]))); s.listen(1); s.settimeout(30)
+open(sys.argv[1] + ".ready", "w").close()
+c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(1 << 16)
+    if not b: break
+    h.update(b); n += len(b)
+open(sys.argv[1], "w").write(f"{n} {h.hexdigest()}")
+PY
+    rx=$!
+    wait_for 5 "bulk receiver on port $port in $to" test -e "$OUT/bulk-$port.ready"
+    want=$(ip netns exec "$from" python3 - "$addr" "$port" "$mib" <<'PY'
+import hashlib, random, socket, sys
+data = random.Random(7).randbytes(int(sys.argv[3]) << 20)
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
+s.sendall(data); s.close()
+print(f"{len(data)} {hashlib.sha256(data).hexdigest()}")
+PY
+) || fail "bulk TCP $from -> $to ($addr): send failed"
+    wait "$rx" || fail "bulk TCP $from -> $to ($addr): receiver failed"
+    [ "$(cat "$OUT/bulk-$port")" = "$want" ] || fail "bulk TCP $from -> $to ($addr): got $(cat "$OUT/bulk-$port"), sent $want"
+    pass "$mib MiB over TCP $from -> $to ($addr), contents intact"
+}
+
 # l2tp_empty NS: no kernel tunnel left in NS.
 l2tp_empty() { [ -z "$(ip netns exec "$1" ip l2tp show tunnel 2>/dev/null)" ]; }

@@ -81,38 +81,9 @@ pass "1300-byte ping across"
 # back before the TAP write; a wrong checksum, length or sequence number would stall or
 # corrupt the transfer.
 ip -n a addr add fd77::1/64 dev pw0 nodad; ip -n b addr add fd77::2/64 dev pw0 nodad
-bulk() { # FROM TO ADDR PORT
-    ip netns exec "$2" python3 - "$OUT/bulk-$4" "$4" <<'PY' &
-import hashlib, socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-s.bind(("::", int(sys.argv[2]))); s.listen(1); s.settimeout(30)
-open(sys.argv[1] + ".ready", "w").close()
-c, _ = s.accept(); c.settimeout(30); h = hashlib.sha256(); n = 0
-while True:
-    b = c.recv(1 << 16)
-    if not b: break
-    h.update(b); n += len(b)
-open(sys.argv[1], "w").write(f"{n} {h.hexdigest()}")
-PY
-    local rx=$!
-    wait_for 5 "bulk receiver on port $4" test -e "$OUT/bulk-$4.ready"
-    local want
-    want=$(ip netns exec "$1" python3 - "$3" "$4" <<'PY'
-import hashlib, random, socket, sys
-data = random.Random(7).randbytes(8 << 20)
-s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=30)
-s.sendall(data); s.close()
-print(f"{len(data)} {hashlib.sha256(data).hexdigest()}")
-PY
-) || fail "bulk TCP $1 -> $2 ($3): send failed"
-    wait "$rx" || fail "bulk TCP $1 -> $2 ($3): receiver failed"
-    [ "$(cat "$OUT/bulk-$4")" = "$want" ] || fail "bulk TCP $1 -> $2 ($3): got $(cat "$OUT/bulk-$4"), sent $want"
-    pass "8 MiB over TCP $1 -> $2 ($3), contents intact"
-}
-bulk a b 192.168.77.2 5201
-bulk b a 192.168.77.1 5202
-bulk a b fd77::2 5203
+tcp_bulk a b 192.168.77.2 5201
+tcp_bulk b a 192.168.77.1 5202
+tcp_bulk a b fd77::2 5203
 # Datagrams the kernel dropped for a full socket buffer in a (the loss that sequencing then
 # counts as out-of-sequence discards, as the kernel's l2tp does).
 A_DROPS=$(ip netns exec a nstat -az UdpRcvbufErrors Udp6RcvbufErrors | awk 'NR > 1 {s += $2} END {print s + 0}')

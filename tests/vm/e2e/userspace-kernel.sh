@@ -53,6 +53,11 @@ if grep -Eq "cookie discards [1-9]|seq discards [1-9]|[1-9][0-9]* (cookie|seq) d
     cat "$OUT/kstats1.txt"; fail "the kernel discarded our packets (cookie / sequence)"
 fi
 pass "kernel counters: no cookie or sequence discard"
+# Bulk TCP both ways: our TSO reads cut into segments and sent with UDP segmentation offload
+# must reach the kernel's l2tpeth as ordinary datagrams; its segments must merge into our GSO
+# writes. (Loss under TCG may cost sequence discards here; TCP recovers, contents must match.)
+tcp_bulk a b 10.71.0.2 5201 4
+tcp_bulk b a 10.71.0.1 5202 4
 kill -TERM "$A"; rc=0; wait "$A" || rc=$?; [ "$rc" = 0 ] || fail "a (static) exit status $rc"
 ip -n a link show upw >/dev/null 2>&1 && fail "upw left behind in a"
 ip -n b l2tp del session tunnel_id 2000 session_id 20
