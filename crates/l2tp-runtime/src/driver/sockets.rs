@@ -15,7 +15,7 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::Arc;
 
 use l2tp_proto::wire::Encap;
-use nix::sys::socket::{MsgFlags, MultiHeaders, SockaddrStorage};
+use nix::sys::socket::{ControlMessageOwned, MsgFlags, MultiHeaders, SockaddrStorage};
 use tokio::io::Interest;
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -312,6 +312,12 @@ impl Sockets {
             }
         };
         s.set_nonblocking(true).map_err(err)?;
+        // Data through this process (user-space data plane) over UDP: let the kernel hand a
+        // run of datagrams of one flow over as one (UDP_GRO; split again in `recv_batch`).
+        let gro = encap == Encap::Udp
+            && self.sink.is_some()
+            && nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::UdpGroSegment, &true)
+                .is_ok();
         let sock = UdpSocket::from_std(s).map_err(err)?;
         let bound = sock.local_addr().unwrap_or(local);
         let sock = Arc::new(sock);
@@ -332,6 +338,7 @@ impl Sockets {
                 encap,
                 strip_ipv4: raw && local.is_ipv4(),
                 sink: self.sink.clone(),
+                gro,
             },
             self.inbox_tx.clone(),
         ));
@@ -473,6 +480,9 @@ struct Reader {
     strip_ipv4: bool,
     /// Data messages go here, straight from the read buffers (no copy into the batch).
     sink: Option<Arc<dyn DataSink>>,
+    /// `UDP_GRO` is on: a read may hold several datagrams of one length (the last may be
+    /// shorter), its segment size in a control message.
+    gro: bool,
 }
 
 /// The L2TP part of a raw IPv4 read: what follows the IP header (IHL × 4 bytes); `None` for
@@ -494,13 +504,16 @@ fn recv_batch(sock: &UdpSocket, r: &Reader) -> std::io::Result<Batch> {
         if bufs.len() < BATCH {
             bufs.resize_with(BATCH, || vec![0u8; MAX_DATAGRAM]);
         }
-        let mut got: [(usize, Option<SocketAddr>); BATCH] = [(0, None); BATCH];
+        // Per read: its length, the sender, and the length of each datagram in it (UDP_GRO;
+        // 0: one datagram).
+        let mut got: [(usize, Option<SocketAddr>, usize); BATCH] = [(0, None, 0); BATCH];
         let n = {
             let mut iovs: Vec<[IoSliceMut; 1]> = bufs
                 .iter_mut()
                 .map(|b| [IoSliceMut::new(b.as_mut_slice())])
                 .collect();
-            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, None);
+            let cmsg = r.gro.then(|| nix::cmsg_space!(i32));
+            let mut headers = MultiHeaders::<SockaddrStorage>::preallocate(BATCH, cmsg);
             let res = nix::sys::socket::recvmmsg(
                 sock.as_raw_fd(),
                 &mut headers,
@@ -514,7 +527,17 @@ fn recv_batch(sock: &UdpSocket, r: &Reader) -> std::io::Result<Batch> {
                 // A truncated datagram (larger than any L2TP control message may be) is
                 // dropped here; the engine would reject it anyway.
                 if !r.flags.contains(MsgFlags::MSG_TRUNC) {
-                    *slot = (r.bytes, r.address.as_ref().and_then(to_std));
+                    let segment = r
+                        .cmsgs()
+                        .ok()
+                        .and_then(|mut c| {
+                            c.find_map(|m| match m {
+                                ControlMessageOwned::UdpGroSegments(s) => usize::try_from(s).ok(),
+                                _ => None,
+                            })
+                        })
+                        .unwrap_or(0);
+                    *slot = (r.bytes, r.address.as_ref().and_then(to_std), segment);
                 }
                 n += 1;
             }
@@ -524,12 +547,24 @@ fn recv_batch(sock: &UdpSocket, r: &Reader) -> std::io::Result<Batch> {
         // front (an all-data batch allocates nothing).
         let mut batch = Batch::default();
         if r.sink.is_none() {
-            let total: usize = got[..n].iter().map(|(len, _)| prefix.len() + len).sum();
+            let total: usize = got[..n].iter().map(|(len, _, _)| prefix.len() + len).sum();
             batch.data.reserve_exact(total);
             batch.items.reserve_exact(n);
         }
-        for (buf, &(len, from)) in bufs.iter().zip(&got[..n]) {
-            let (Some(from), Some(data)) = (from, buf.get(..len)) else {
+        let datagrams = bufs
+            .iter()
+            .zip(&got[..n])
+            .flat_map(|(buf, &(len, from, seg))| {
+                let read = buf.get(..len).unwrap_or_default();
+                // One datagram (even an empty one), or a UDP_GRO read cut at its segment size.
+                let whole = (seg == 0 || seg >= len).then_some(read);
+                let parts =
+                    read.chunks(seg.max(1))
+                        .take(if whole.is_some() { 0 } else { usize::MAX });
+                whole.into_iter().chain(parts).map(move |d| (from, d))
+            });
+        for (from, data) in datagrams {
+            let Some(from) = from else {
                 continue;
             };
             let data = if r.strip_ipv4 {

@@ -142,7 +142,7 @@ pub(super) fn forward_batch(
                     match offload::split(read, hdr, segments, sizes, FRAME_AT) {
                         Ok(k) => {
                             let k = k.min(sizes.len());
-                            errors += send_segments(path, socket, peer, segments, &sizes[..k], h);
+                            errors += send_frames(path, socket, peer, segments, &sizes[..k], h, 0);
                         }
                         Err(e) => {
                             tracing::trace!(error = ?e, "offloaded frame dropped");
@@ -187,8 +187,8 @@ pub(super) fn forward_batch(
 }
 
 /// Encapsulates the frames `bufs[i][FRAME_AT..FRAME_AT + lens[i]]` (`extra` bytes in front of
-/// each already written: the PPP prefix) with `h`-byte L2TP headers and sends them with
-/// `sendmmsg`. Returns how many were dropped (refused by the socket), for `tx_errors`.
+/// each already written: the PPP prefix) with `h`-byte L2TP headers and sends them
+/// ([`send_ready`]). Returns how many were dropped (refused by the socket), for `tx_errors`.
 fn send_frames(
     path: &Path,
     socket: &std::net::UdpSocket,
@@ -200,8 +200,51 @@ fn send_frames(
 ) -> u64 {
     let mut ready: [&[u8]; SEGMENTS] = [&[]; SEGMENTS];
     let k = encapsulate_all(path, bufs, lens, h, extra, &mut ready);
-    let sent = send_all(socket, &ready[..k], peer);
+    let sent = send_ready(path, socket, &ready[..k], peer);
     (k - sent) as u64
+}
+
+/// Sends `ready` in order. Over UDP, each run of datagrams of one length (the last may be
+/// shorter: the segments of an offloaded read, or a stream of equal small packets) goes out
+/// with UDP segmentation offload: one `sendmsg` with `UDP_SEGMENT` per 64 KiB, one route lookup
+/// and one pass through the stack for the run, cut into datagrams by the kernel (or the NIC).
+/// The others, and everything on a socket that refused offload once, go with `sendmmsg`.
+/// Returns how many the kernel took.
+fn send_ready(
+    path: &Path,
+    socket: &std::net::UdpSocket,
+    ready: &[&[u8]],
+    peer: SocketAddr,
+) -> usize {
+    if ready.len() < 2 || !path.udp_gso.load(Ordering::Relaxed) {
+        return send_all(socket, ready, peer);
+    }
+    let (mut sent, mut singles, mut i) = (0, 0, 0);
+    while let Some(first) = ready.get(i) {
+        let size = first.len();
+        let mut j = i + 1;
+        while ready.get(j).is_some_and(|d| d.len() == size) {
+            j += 1;
+        }
+        if ready.get(j).is_some_and(|d| d.len() < size) {
+            j += 1; // a shorter one ends the run
+        }
+        if j - i >= 2 {
+            sent += send_all(socket, ready.get(singles..i).unwrap_or_default(), peer);
+            let run = ready.get(i..j).unwrap_or_default();
+            match send_gso(socket, run, peer) {
+                Some(n) => sent += n,
+                None => {
+                    tracing::debug!("UDP segmentation offload refused; one datagram per send");
+                    path.udp_gso.store(false, Ordering::Relaxed);
+                    return sent + send_all(socket, ready.get(i..).unwrap_or_default(), peer);
+                }
+            }
+            singles = j;
+        }
+        i = j;
+    }
+    sent + send_all(socket, ready.get(singles..).unwrap_or_default(), peer)
 }
 
 /// Encapsulates what [`send_frames`] sends into `ready`; returns how many are ready.
@@ -238,33 +281,6 @@ fn encapsulate_all<'a>(
         }
     }
     k
-}
-
-/// Sends the segments of one offloaded read (as [`send_frames`]): over UDP with UDP
-/// segmentation offload where the socket takes it (`UDP_SEGMENT`: one `sendmsg` per 64 KiB,
-/// cut into datagrams by the kernel; all but the last segment have the same length, so the
-/// datagrams have too), else with `sendmmsg`.
-fn send_segments(
-    path: &Path,
-    socket: &std::net::UdpSocket,
-    peer: SocketAddr,
-    bufs: &mut [Vec<u8>],
-    lens: &[usize],
-    h: usize,
-) -> u64 {
-    let mut ready: [&[u8]; SEGMENTS] = [&[]; SEGMENTS];
-    let k = encapsulate_all(path, bufs, lens, h, 0, &mut ready);
-    let ready = &ready[..k];
-    if path.udp_gso.load(Ordering::Relaxed) && k > 1 {
-        match send_gso(socket, ready, peer) {
-            Some(sent) => return (k - sent) as u64,
-            None => {
-                tracing::debug!("UDP segmentation offload refused; one datagram per send");
-                path.udp_gso.store(false, Ordering::Relaxed);
-            }
-        }
-    }
-    (k - send_all(socket, ready, peer)) as u64
 }
 
 /// Largest UDP payload one `UDP_SEGMENT` send carries (bytes; under IPv4's 65,507) and most
