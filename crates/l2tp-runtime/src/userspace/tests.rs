@@ -104,6 +104,9 @@ fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
         assert!(sink.input(Encap::Udp, stranger, &data(42, &[1, 2, 3, 4])));
         // Garbage too short for a header is left to the control plane (counted there).
         assert!(!sink.input(Encap::Udp, peer, &[0, 3]));
+        // As a socket reader does after each batch: what was held back to merge is written
+        // and the session let go of.
+        sink.end_of_batch();
 
         let st = dp.session_stats(7, 42).unwrap();
         assert_eq!(st.rx_packets, 1, "{st:?}");
@@ -145,6 +148,7 @@ fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
         dp.delete_session(7, 42).unwrap();
         assert!(dp.session_stats(7, 42).is_none());
         assert!(sink.input(Encap::Udp, peer, &data(42, &[1, 2, 3, 4])));
+        sink.end_of_batch();
         assert_eq!(
             dp.unknown_session_drops(),
             2,
