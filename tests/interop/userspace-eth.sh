@@ -7,7 +7,7 @@
 #
 # Env: ENCAP=udp|ip (default udp), FAMILY=4|6 (underlay; default 4), COOKIES=0|1 (default 1:
 #      a 4-byte cookie one way, 8 bytes the other), SEQ=0|1 (default 1: the default L2-Specific
-#      Sublayer with sequence numbers), PW=eth|eth_vlan (default eth; eth_vlan also pings over
+#      Sublayer with sequence numbers and a 50 ms reorder queue), PW=eth|eth_vlan (default eth; eth_vlan also pings over
 #      an 802.1Q VLAN inside the pseudowire), DATAPLANE=userspace|auto (b's config; auto picks
 #      the kernel where its L2TP modules load, user space elsewhere), QUIET=1 (no `l2tpctl show` print), IPERF=1 (iperf3
 #      TCP and 64-byte UDP, bare veth vs the pseudowire, with the daemons' CPU; IPERF_SECS).
@@ -23,7 +23,7 @@ session_opts() {
     echo "pseudowire = \"$PW\""
     echo 'interface_name = "pw0"'
     if [ "$COOKIES" = 1 ]; then echo "cookie = $1"; echo "peer_cookie = $2"; fi
-    if [ "$SEQ" = 1 ]; then echo 'l2spec_type = "default"'; echo 'seqnum = true'; fi
+    if [ "$SEQ" = 1 ]; then echo 'l2spec_type = "default"'; echo 'seqnum = true'; echo 'reorder_timeout = 50'; fi
 }
 cat > "$OUT/b.toml" <<CONF
 dataplane = "$DATAPLANE"

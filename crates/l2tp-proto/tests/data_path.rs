@@ -4,6 +4,7 @@
 
 use l2tp_proto::data::*;
 use l2tp_proto::wire::{DataHeader, Encap, Version};
+use std::time::{Duration, Instant};
 
 fn h(s: &str) -> Vec<u8> {
     hex::decode(s.replace(' ', "")).unwrap()
@@ -789,4 +790,102 @@ fn encapsulate_errors_count_tx_errors_and_keep_ns() {
     s.count_tx_error();
     let st = s.stats();
     assert_eq!((st.tx_packets, st.tx_bytes, st.tx_errors), (1, 65527, 4));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reordering (ReorderQueue)
+// ---------------------------------------------------------------------------------------------
+
+/// Feeds `rx` (reordering on) the datagrams with these sequence numbers at these times
+/// (milliseconds after `t0`), as a data plane does: deliver, hold, then pop what is ready.
+/// Returns the payloads delivered, in order.
+fn reorder_run(
+    version: Version,
+    arrivals: &[(u32, u64)],
+    timeout_ms: u64,
+) -> (Vec<u32>, DataSession, ReorderQueue) {
+    let (tx, rx) = seq_pair(version);
+    let mut rx = rx.with_reorder(true);
+    let mut q = ReorderQueue::new(Duration::from_millis(timeout_ms));
+    let t0 = Instant::now();
+    let mut out = Vec::new();
+    let num = |p: &[u8]| u32::from_be_bytes(p.try_into().unwrap());
+    for &(ns, ms) in arrivals {
+        let d = with_ns(&tx, version, ns, &ns.to_be_bytes());
+        let now = t0 + Duration::from_millis(ms);
+        match rx.receive(&d) {
+            Ok(Received::Deliver(p)) => out.push(num(p)),
+            Ok(Received::Ahead { ns, payload }) => q.hold(&mut rx, ns, d.len(), payload, now),
+            Err(_) => {}
+        }
+        while let Some(h) = q.pop_ready(&mut rx, now) {
+            out.push(num(&h.payload));
+        }
+    }
+    (out, rx, q)
+}
+
+/// Packets that arrive out of order within the timeout are delivered in order; none is
+/// discarded; `rx_oos_packets` counts the ones that came early.
+#[test]
+fn reorder_queue_puts_early_packets_back_in_order() {
+    for version in [Version::V2, Version::V3] {
+        let arrivals = [(0, 0), (2, 1), (3, 2), (1, 3), (5, 4), (4, 5), (6, 6)];
+        let (out, rx, q) = reorder_run(version, &arrivals, 100);
+        assert_eq!(out, vec![0, 1, 2, 3, 4, 5, 6], "{version:?}");
+        assert!(q.is_empty());
+        let st = rx.stats();
+        assert_eq!(st.rx_packets, 7);
+        assert_eq!(
+            (st.rx_oos_packets, st.rx_seq_discards, st.rx_errors),
+            (3, 0, 0)
+        );
+        assert_eq!(rx.expected_nr(), 7);
+    }
+}
+
+/// A lost packet holds the ones after it for the timeout only; then they are delivered (the
+/// gap given up on) and a late copy of the lost one is behind: discarded.
+#[test]
+fn reorder_queue_gives_up_on_a_gap_after_the_timeout() {
+    let arrivals = [(0, 0), (2, 1), (3, 2), (4, 30), (5, 60), (1, 70), (6, 71)];
+    let (out, rx, _) = reorder_run(Version::V3, &arrivals, 50);
+    // 2, 3, 4 wait for 1; at 60 ms packet 2 has waited 59 ms: 2..5 go, 1 is then too late.
+    assert_eq!(out, vec![0, 2, 3, 4, 5, 6]);
+    let st = rx.stats();
+    assert_eq!(st.rx_packets, 6);
+    assert_eq!(st.rx_errors, 1, "the late packet 1: outside the window");
+}
+
+/// Duplicates of a held packet are discarded; a peer cannot make one session hold more
+/// than REORDER_MAX_HELD packets (the oldest goes out, gap or not).
+#[test]
+fn reorder_queue_drops_duplicates_and_is_bounded() {
+    let mut arrivals = vec![(0, 0), (2, 1), (2, 1), (3, 1)];
+    let (out, rx, q) = reorder_run(Version::V3, &arrivals, 1000);
+    assert_eq!(out, vec![0]);
+    assert_eq!(q.len(), 2);
+    assert_eq!(rx.stats().rx_seq_discards, 1);
+    // Every other number missing: each packet past the bound forces the oldest out alone.
+    arrivals = vec![(0, 0)];
+    arrivals.extend((1..=REORDER_MAX_HELD as u32 + 10).map(|i| (2 * i, 1)));
+    let (out, _, q) = reorder_run(Version::V3, &arrivals, 1000);
+    assert_eq!(q.len(), REORDER_MAX_HELD);
+    assert_eq!(out.len(), 1 + 10, "ten forced out");
+    assert_eq!(&out[..4], &[0, 2, 4, 6], "in order");
+}
+
+/// Without reordering `receive` never holds: out-of-sequence packets are discarded as by
+/// `decapsulate` (the kernel's `reorder_timeout` 0).
+#[test]
+fn without_reordering_receive_discards_as_before() {
+    let (tx, mut rx) = seq_pair(Version::V3);
+    assert!(matches!(
+        rx.receive(&with_ns(&tx, Version::V3, 0, b"p")),
+        Ok(Received::Deliver(_))
+    ));
+    assert_eq!(
+        rx.receive(&with_ns(&tx, Version::V3, 2, b"p")),
+        Err(Discard::OutOfSequence { ns: 2, expected: 1 })
+    );
 }

@@ -371,5 +371,7 @@ fn be32(b: &[u8], off: usize) -> Option<u32> {
     Some(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
 }
 
+mod reorder;
 mod session;
+pub use reorder::{Held, Received, ReorderQueue, REORDER_MAX_HELD};
 pub use session::DataSession;

@@ -43,6 +43,9 @@ pub struct DataSession {
     nr_oos_count: u32,
     /// Take the next sequence number as expected (start, and resync).
     reorder_skip: bool,
+    /// Packets ahead of the expected number are handed back to be held
+    /// ([`Received::Ahead`]), not discarded (a reorder queue is in use).
+    reorder: bool,
     stats: DataStats,
 }
 
@@ -132,6 +135,7 @@ impl DataSession {
             nr_oos: 0,
             nr_oos_count: 0,
             reorder_skip: true,
+            reorder: false,
             stats: DataStats::default(),
         };
         s.set_header_len();
@@ -333,18 +337,43 @@ impl DataSession {
     /// A [`Discard`] giving the reason; each discard is counted once, in the counter
     /// [`Discard::counter`] names.
     pub fn decapsulate<'a>(&mut self, datagram: &'a [u8]) -> Result<&'a [u8], Discard> {
+        match self.receive(datagram)? {
+            Received::Deliver(payload) => Ok(payload),
+            // Only with reordering on (`with_reorder`), whose caller uses `receive`.
+            Received::Ahead { ns, .. } => {
+                self.count_seq_discard();
+                Err(Discard::OutOfSequence {
+                    ns,
+                    expected: self.nr,
+                })
+            }
+        }
+    }
+
+    /// As [`DataSession::decapsulate`], for a session with reordering on
+    /// ([`DataSession::with_reorder`]): a packet ahead of the expected sequence number within
+    /// the window comes back as [`Received::Ahead`] (counted in `rx_oos_packets`, not yet in
+    /// `rx_packets`), for a [`ReorderQueue`] to hold; anything else as `decapsulate` says.
+    ///
+    /// # Errors
+    /// As [`DataSession::decapsulate`].
+    pub fn receive<'a>(&mut self, datagram: &'a [u8]) -> Result<Received<'a>, Discard> {
         let r = match self.version {
             Version::V2 => self.recv_v2(datagram),
             Version::V3 => self.recv_v3(datagram),
         };
         match r {
-            Ok((payload, has_seq)) => {
+            Ok((payload, _, Some(ns))) => {
+                self.stats.rx_oos_packets += 1;
+                Ok(Received::Ahead { ns, payload })
+            }
+            Ok((payload, has_seq, None)) => {
                 self.stats.rx_packets += 1;
                 self.stats.rx_bytes += datagram.len() as u64;
                 if has_seq {
                     self.nr = (self.nr + 1) & self.seq_mask;
                 }
-                Ok(payload)
+                Ok(Received::Deliver(payload))
             }
             Err(why) => {
                 match why.counter() {
@@ -354,18 +383,46 @@ impl DataSession {
                         self.stats.rx_cookie_discards += 1;
                         self.stats.rx_errors += 1;
                     }
-                    DiscardCounter::Sequence => {
-                        self.stats.rx_seq_discards += 1;
-                        self.stats.rx_errors += 1;
-                    }
+                    DiscardCounter::Sequence => self.count_seq_discard(),
                 }
                 Err(why)
             }
         }
     }
 
-    /// v2: returns the payload and whether it carried a sequence number.
-    fn recv_v2<'a>(&mut self, d: &'a [u8]) -> Result<(&'a [u8], bool), Discard> {
+    /// Reordering (RFC 3931 §4.6 / RFC 2661 §5.4: the receiver may reorder): packets ahead of
+    /// the expected sequence number are handed back by [`DataSession::receive`] to be held,
+    /// not discarded. Off by default (the kernel's `reorder_timeout` 0).
+    pub fn with_reorder(mut self, on: bool) -> Self {
+        self.reorder = on;
+        self
+    }
+
+    /// The sequence space's mask: 0xffff (v2, RFC 2661 §3.1), 0xffffff (v3 default L2SS,
+    /// RFC 3931 §4.6).
+    pub fn sequence_mask(&self) -> u32 {
+        self.seq_mask
+    }
+
+    /// A held packet with sequence number `ns` (of a `datagram_len`-byte datagram) is
+    /// delivered now: the expected number moves past it; counted in `rx_packets` / `rx_bytes`.
+    pub fn deliver_held(&mut self, ns: u32, datagram_len: usize) {
+        self.nr = ns.wrapping_add(1) & self.seq_mask;
+        self.reorder_skip = false;
+        self.stats.rx_packets += 1;
+        self.stats.rx_bytes += datagram_len as u64;
+    }
+
+    /// Counts one packet discarded for its sequence number (`rx_seq_discards`, `rx_errors`):
+    /// a held duplicate, or one left behind.
+    pub fn count_seq_discard(&mut self) {
+        self.stats.rx_seq_discards += 1;
+        self.stats.rx_errors += 1;
+    }
+
+    /// v2: returns the payload, whether it carried a sequence number, and its number when it
+    /// is ahead of the expected one (reordering on).
+    fn recv_v2<'a>(&mut self, d: &'a [u8]) -> Result<(&'a [u8], bool, Option<u32>), Discard> {
         let short = |needed| Discard::Short {
             needed,
             have: d.len(),
@@ -430,15 +487,16 @@ impl DataSession {
                 });
             }
         }
-        if let Some(ns) = ns {
-            self.seq_check(ns)?;
-        }
+        let ahead = match ns {
+            Some(ns) => self.seq_check(ns)?.then_some(ns),
+            None => None,
+        };
         let payload = d.get(off..end).ok_or(short(off))?;
-        Ok((payload, has_seq))
+        Ok((payload, has_seq, ahead))
     }
 
-    /// v3: returns the payload and whether it carried a sequence number.
-    fn recv_v3<'a>(&mut self, d: &'a [u8]) -> Result<(&'a [u8], bool), Discard> {
+    /// v3: as [`DataSession::recv_v2`].
+    fn recv_v3<'a>(&mut self, d: &'a [u8]) -> Result<(&'a [u8], bool, Option<u32>), Discard> {
         let short = |needed| Discard::Short {
             needed,
             have: d.len(),
@@ -487,11 +545,12 @@ impl DataSession {
             None
         };
         self.seq_presence(ns.is_some())?;
-        if let Some(ns) = ns {
-            self.seq_check(ns)?;
-        }
+        let ahead = match ns {
+            Some(ns) => self.seq_check(ns)?.then_some(ns),
+            None => None,
+        };
         let payload = d.get(off..).ok_or(short(off))?;
-        Ok((payload, ns.is_some()))
+        Ok((payload, ns.is_some(), ahead))
     }
 
     /// Presence of sequence numbers (l2tp_recv_common): in LAC mode follow the peer; discard
@@ -516,16 +575,23 @@ impl DataSession {
         Ok(())
     }
 
-    /// The receive sequence check without a reorder queue (l2tp_recv_data_seq with
-    /// `reorder_timeout` 0). On `Ok` the packet is delivered and the caller advances `nr`.
-    fn seq_check(&mut self, ns: u32) -> Result<(), Discard> {
+    /// The receive sequence check (l2tp_recv_data_seq). Without reordering: `reorder_timeout`
+    /// 0, an out-of-sequence packet is discarded, and after [`NR_OOS_COUNT_MAX`] of them in a
+    /// row the peer's numbers are taken (resync). With reordering: a packet ahead within the
+    /// window is `Ok(true)`, to be held. On `Ok(false)` the packet is delivered now and the
+    /// caller advances `nr`.
+    fn seq_check(&mut self, ns: u32) -> Result<bool, Discard> {
         let window = self.seq_mask / 2;
         // Distance ahead of the expected number, modulo the sequence space.
-        if ns.wrapping_sub(self.nr) & self.seq_mask >= window {
+        let ahead = ns.wrapping_sub(self.nr) & self.seq_mask;
+        if ahead >= window {
             return Err(Discard::OutsideWindow {
                 ns,
                 expected: self.nr,
             });
+        }
+        if ns != self.nr && self.reorder && !self.reorder_skip {
+            return Ok(true);
         }
         if ns != self.nr {
             if ns == (self.nr_oos + 1) & self.seq_mask {
@@ -547,7 +613,7 @@ impl DataSession {
         // Delivered: at start or after a resync take the peer's number as the expected one.
         self.reorder_skip = false;
         self.nr = ns;
-        Ok(())
+        Ok(false)
     }
 
     /// Counters so far.

@@ -37,8 +37,16 @@
 //! when PPP goes down the driver is told ([`DataPlane::take_events`]) and clears the session
 //! with a CDN.
 //!
+//! # Sequencing and reordering
+//! Sequence numbers are checked as the kernel does. With `reorder_timeout` set (and
+//! sequence numbers required of the peer), packets that arrive ahead of their turn are held
+//! in a bounded per-session [`ReorderQueue`] until the ones before them come or the timeout
+//! passes (then the gap is given up on and they are delivered); without it, they are
+//! dropped (`rx_seq_discards`), as the kernel does with `reorder_timeout` 0.
+//!
 //! # What is not carried
-//! - IPv6 over PPP: IPV6CP is not negotiated (IPv6 frames are dropped).
+//! - IPv6 over PPP unless `ppp_ipv6 = true` (IPV6CP); the TUN device of a PPP session has no
+//!   offloads.
 //! - PPP-AC (`pppac`, PPPoE bridged into L2TP): refused with [`DataPlaneError::Unsupported`].
 //! - Address restrictions of the secrets file (its fourth field on) are not applied; the
 //!   address comes from the pool. Pools of overlapping but different ranges are not
@@ -50,8 +58,11 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use l2tp_proto::data::{data_key, DataConfig, DataKey, DataSession, L2Spec};
+use l2tp_proto::data::{
+    data_key, DataConfig, DataKey, DataSession, L2Spec, Received, ReorderQueue,
+};
 use l2tp_proto::wire::Encap;
+use std::time::Instant;
 
 use crate::dataplane::{
     DataPlane, DataPlaneError, DataPlaneEvent, DataSink, L2SpecType, Pseudowire, SessionHandle,
@@ -100,6 +111,8 @@ struct Path {
     /// The TAP device was opened with offloads (`IFF_VNET_HDR`, TSO/USO and checksum): every
     /// read and write starts with a `virtio_net_hdr` ([`offload`]).
     offload: bool,
+    /// Sequenced sessions with a `reorder_timeout`: packets that came early, held.
+    reorder: Option<Mutex<ReorderQueue>>,
     /// Segments of offloaded reads go out with UDP segmentation offload (`UDP_SEGMENT`):
     /// UDP encapsulation, until the socket refuses it once.
     udp_gso: std::sync::atomic::AtomicBool,
@@ -150,34 +163,30 @@ impl DataSink for Paths {
         let Ok(mut session) = path.session.lock() else {
             return true;
         };
-        let Ok(payload) = session.decapsulate(datagram) else {
+        let Ok(received) = session.receive(datagram) else {
             return true; // counted by the session
         };
         drop(session);
-        let payload = match &path.ppp {
-            None => payload,
-            Some(link) => match link.input(payload) {
-                Some(ip) => ip,
-                None => return true, // the engine's, or dropped
-            },
-        };
-        if path.offload {
-            // Consecutive TCP segments of a flow are merged into one frame (receive offload),
-            // written when the run ends or at the end of the batch.
-            RX.with(|rx| {
-                let mut rx = rx.borrow_mut();
-                let rx = &mut *rx;
-                if let Some(owner) = rx.owner.take_if(|o| !Arc::ptr_eq(o, path)) {
-                    rx.coalescer.flush(&mut |h, f| owner.write_offloaded(h, f));
+        match (received, &path.reorder) {
+            (Received::Deliver(payload), _) => path.deliver(payload),
+            (Received::Ahead { ns, payload }, Some(queue)) => {
+                if let (Ok(mut q), Ok(mut s)) = (queue.lock(), path.session.lock()) {
+                    q.hold(&mut s, ns, datagram.len(), payload, Instant::now());
                 }
-                rx.owner.get_or_insert_with(|| path.clone());
-                rx.coalescer
-                    .push(payload, &mut |h, f| path.write_offloaded(h, f));
-            });
-        } else if nix::unistd::write(AsFd::as_fd(&**path.tap), payload).is_err() {
-            // A plain non-blocking write(2) on the device's own descriptor: tokio's
-            // readiness would refuse a write it has not yet seen an event for.
-            path.tap_drops.fetch_add(1, Ordering::Relaxed);
+            }
+            (Received::Ahead { .. }, None) => {} // reordering is on only with a queue
+        }
+        if let Some(queue) = &path.reorder {
+            // What the packet let through: held ones now in order, or waited long enough.
+            let now = Instant::now();
+            loop {
+                let next = match (queue.lock(), path.session.lock()) {
+                    (Ok(mut q), Ok(mut s)) if !q.is_empty() => q.pop_ready(&mut s, now),
+                    _ => None,
+                };
+                let Some(held) = next else { break };
+                path.deliver(&held.payload);
+            }
         }
         true
     }
@@ -206,6 +215,34 @@ thread_local! {
 }
 
 impl Path {
+    /// Hands one received payload on: to the PPP engine (control frames) or the TUN device
+    /// (IP), or to the TAP device: merged with its neighbours first when the device offloads
+    /// (written when the run ends or at the end of the batch), else with one non-blocking
+    /// `write` (tokio's readiness would refuse a write it has not yet seen an event for).
+    fn deliver(self: &Arc<Self>, payload: &[u8]) {
+        let payload = match &self.ppp {
+            None => payload,
+            Some(link) => match link.input(payload) {
+                Some(ip) => ip,
+                None => return, // the engine's, or dropped
+            },
+        };
+        if self.offload {
+            RX.with(|rx| {
+                let mut rx = rx.borrow_mut();
+                let rx = &mut *rx;
+                if let Some(owner) = rx.owner.take_if(|o| !Arc::ptr_eq(o, self)) {
+                    rx.coalescer.flush(&mut |h, f| owner.write_offloaded(h, f));
+                }
+                rx.owner.get_or_insert_with(|| self.clone());
+                rx.coalescer
+                    .push(payload, &mut |h, f| self.write_offloaded(h, f));
+            });
+        } else if nix::unistd::write(AsFd::as_fd(&**self.tap), payload).is_err() {
+            self.tap_drops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     /// Writes one frame with its `virtio_net_hdr` to an offloading TAP device (`writev`,
     /// non-blocking); a refused write counts as `rx_errors`.
     fn write_offloaded(&self, hdr: &[u8], frame: &[u8]) {
@@ -385,6 +422,12 @@ impl DataPlane for UserspaceDataPlane {
         })
         .map_err(|e| DataPlaneError::Invalid(e.to_string()))?
         .with_lns_mode(spec.lns_mode);
+        // A reorder queue where the session receives sequence numbers and has a timeout
+        // (the kernel's `reorder_timeout`; 0 or none: out-of-sequence packets are dropped).
+        let reorder_timeout = spec
+            .reorder_timeout
+            .filter(|t| !t.is_zero() && spec.recv_seq);
+        let session = session.with_reorder(reorder_timeout.is_some());
         let key = session.key();
         let taken = self
             .paths
@@ -474,6 +517,7 @@ impl DataPlane for UserspaceDataPlane {
                 )
             }),
             offload,
+            reorder: reorder_timeout.map(|t| Mutex::new(ReorderQueue::new(t))),
             udp_gso: std::sync::atomic::AtomicBool::new(encap == Encap::Udp),
             peer: peer.ip(),
             tap_drops: AtomicU64::new(0),

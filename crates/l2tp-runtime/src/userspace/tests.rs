@@ -177,6 +177,78 @@ fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
     );
 }
 
+/// A sequenced session with `reorder_timeout`: data messages that arrive out of order are
+/// written to the TAP device in sequence order (seen by a packet socket on the interface);
+/// a duplicate is dropped and counted.
+#[test]
+fn reorder_timeout_puts_frames_back_in_order_on_the_tap() {
+    if std::env::var_os("L2TP_SKIP_NETNS").is_some() {
+        return;
+    }
+    let ran = in_netns(|| async {
+        let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
+        let mut dp = UserspaceDataPlane::new();
+        let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
+        dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
+            .unwrap();
+        let spec = SessionSpec {
+            l2spec: L2SpecType::Default,
+            send_seq: true,
+            recv_seq: true,
+            reorder_timeout: Some(std::time::Duration::from_secs(5)),
+            ..eth(42, "usreord%d")
+        };
+        let ifname = dp.create_session(&spec).unwrap().interface_name.unwrap();
+        // Frames the data plane writes to the TAP device arrive on its interface.
+        let ps = l2tp_kernel::pppoe::PacketSocket::bind(&ifname, 0x88b5).unwrap();
+        let sink = dp.data_sink().unwrap();
+        // Data message with the L2SS sequence number `ns` and a frame that carries it.
+        let msg = |ns: u32| {
+            let mut d = vec![0, 3, 0, 0];
+            d.extend_from_slice(&42u32.to_be_bytes());
+            d.extend_from_slice(&[1, 2, 3, 4]);
+            d.extend_from_slice(&(0x4000_0000 | ns).to_be_bytes());
+            d.extend_from_slice(&[0xff; 6]);
+            d.extend_from_slice(&[0x02, 0, 0, 0, 0, 1]);
+            d.extend_from_slice(&[0x88, 0xb5]);
+            d.extend_from_slice(&ns.to_be_bytes());
+            d.extend_from_slice(&[0u8; 42]);
+            d
+        };
+        for ns in [0, 2, 3, 3, 1, 5, 4] {
+            assert!(sink.input(Encap::Udp, peer, &msg(ns)));
+            sink.end_of_batch();
+        }
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 2048];
+        for _ in 0..200 {
+            match ps.recv(&mut buf) {
+                Ok(n) if n >= 18 && buf[12..14] == [0x88, 0xb5] => {
+                    seen.push(u32::from_be_bytes([buf[14], buf[15], buf[16], buf[17]]));
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    if seen.len() >= 6 {
+                        break;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+        assert_eq!(seen, vec![0, 1, 2, 3, 4, 5], "frames in sequence order");
+        let st = dp.session_stats(7, 42).unwrap();
+        assert_eq!(st.rx_packets, 6, "{st:?}");
+        assert_eq!(st.rx_seq_discards, 1, "the duplicate 3: {st:?}");
+        assert_eq!(st.rx_oos_packets, 4, "2, 3, 3 and 5 came early: {st:?}");
+        dp.delete_session(7, 42).unwrap();
+    });
+    assert!(
+        ran,
+        "cannot make a network namespace (not root?); set L2TP_SKIP_NETNS=1 to skip"
+    );
+}
+
 /// A `ppp_secrets` file is parsed once and shared while it is unchanged; an edit (here: a new
 /// size) is read for the next session; a file that does not parse is an error naming it.
 #[test]
