@@ -873,6 +873,25 @@ fn reorder_queue_drops_duplicates_and_is_bounded() {
     assert_eq!(q.len(), REORDER_MAX_HELD);
     assert_eq!(out.len(), 1 + 10, "ten forced out");
     assert_eq!(&out[..4], &[0, 2, 4, 6], "in order");
+    // And no more than REORDER_MAX_BYTES of payload: 20 KiB datagrams, every other missing.
+    let (tx, rx) = seq_pair(Version::V3);
+    let mut rx = rx.with_reorder(true);
+    let mut q = ReorderQueue::new(Duration::from_secs(1));
+    let now = Instant::now();
+    let big = vec![7u8; 20 * 1024];
+    assert!(rx.receive(&with_ns(&tx, Version::V3, 0, &big)).is_ok());
+    let mut forced = 0;
+    for i in 1..40u32 {
+        let d = with_ns(&tx, Version::V3, 2 * i, &big);
+        if let Ok(Received::Ahead { ns, payload }) = rx.receive(&d) {
+            q.hold(&mut rx, ns, d.len(), payload, now);
+        }
+        while q.pop_ready(&mut rx, now).is_some() {
+            forced += 1;
+        }
+        assert!(q.len() * big.len() <= REORDER_MAX_BYTES);
+    }
+    assert_eq!(forced, 39 - REORDER_MAX_BYTES / big.len());
 }
 
 /// Without reordering `receive` never holds: out-of-sequence packets are discarded as by

@@ -373,5 +373,5 @@ fn be32(b: &[u8], off: usize) -> Option<u32> {
 
 mod reorder;
 mod session;
-pub use reorder::{Held, Received, ReorderQueue, REORDER_MAX_HELD};
+pub use reorder::{Held, Received, ReorderQueue, REORDER_MAX_BYTES, REORDER_MAX_HELD};
 pub use session::DataSession;

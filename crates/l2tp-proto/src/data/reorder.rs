@@ -11,6 +11,10 @@ use super::DataSession;
 /// worth, 8 million packets on v3).
 pub const REORDER_MAX_HELD: usize = 64;
 
+/// Payload bytes held at most per session: past this too the oldest is delivered at once
+/// (64 jumbo datagrams would otherwise be 4 MiB per session).
+pub const REORDER_MAX_BYTES: usize = 256 * 1024;
+
 /// What [`DataSession::receive`] makes of a datagram it accepts.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Received<'a> {
@@ -44,7 +48,8 @@ pub struct Held {
 /// sequence order; [`ReorderQueue::pop_ready`] gives back the next one to deliver: the
 /// expected one, or the first after a gap once it has waited `timeout` (the missing ones are
 /// given up on: unlike the kernel, which drops the packet that timed out and resyncs on the
-/// next, the packet is delivered), or the oldest when [`REORDER_MAX_HELD`] are held.
+/// next, the packet is delivered), or the oldest when more than [`REORDER_MAX_HELD`] packets
+/// or [`REORDER_MAX_BYTES`] bytes are held.
 ///
 /// Like the kernel's, the queue is looked at when packets arrive: with no more traffic, a held
 /// packet waits for the next datagram.
@@ -52,6 +57,8 @@ pub struct Held {
 pub struct ReorderQueue {
     timeout: Duration,
     held: VecDeque<Held>,
+    /// Sum of the held payloads' lengths (bytes).
+    bytes: usize,
 }
 
 impl ReorderQueue {
@@ -60,6 +67,7 @@ impl ReorderQueue {
         ReorderQueue {
             timeout,
             held: VecDeque::new(),
+            bytes: 0,
         }
     }
 
@@ -92,6 +100,7 @@ impl ReorderQueue {
             session.count_seq_discard();
             return;
         }
+        self.bytes += payload.len();
         self.held.insert(
             at,
             Held {
@@ -114,17 +123,21 @@ impl ReorderQueue {
             let dist = head.ns.wrapping_sub(nr) & mask;
             if dist > mask / 2 {
                 // Behind the expected number: too late.
-                self.held.pop_front();
+                if let Some(h) = self.held.pop_front() {
+                    self.bytes -= h.payload.len();
+                }
                 session.count_seq_discard();
                 continue;
             }
             let due = dist == 0
                 || now.saturating_duration_since(head.at) >= self.timeout
-                || self.held.len() > REORDER_MAX_HELD;
+                || self.held.len() > REORDER_MAX_HELD
+                || self.bytes > REORDER_MAX_BYTES;
             if !due {
                 return None;
             }
             let h = self.held.pop_front()?;
+            self.bytes -= h.payload.len();
             session.deliver_held(h.ns, h.datagram_len);
             return Some(h);
         }
