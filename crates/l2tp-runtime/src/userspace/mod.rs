@@ -45,8 +45,7 @@
 //! dropped (`rx_seq_discards`), as the kernel does with `reorder_timeout` 0.
 //!
 //! # What is not carried
-//! - IPv6 over PPP unless `ppp_ipv6 = true` (IPV6CP); the TUN device of a PPP session has no
-//!   offloads.
+//! - IPv6 over PPP unless `ppp_ipv6 = true` (IPV6CP).
 //! - PPP-AC (`pppac`, PPPoE bridged into L2TP): refused with [`DataPlaneError::Unsupported`].
 //! - Address restrictions of the secrets file (its fourth field on) are not applied; the
 //!   address comes from the pool. Pools of overlapping but different ranges are not
@@ -235,11 +234,20 @@ impl Path {
                     rx.coalescer.flush(&mut |h, f| owner.write_offloaded(h, f));
                 }
                 rx.owner.get_or_insert_with(|| self.clone());
-                rx.coalescer
-                    .push(payload, &mut |h, f| self.write_offloaded(h, f));
+                let mut write = |h: &[u8], f: &[u8]| self.write_offloaded(h, f);
+                rx.coalescer.set_framing(self.framing(), &mut write);
+                rx.coalescer.push(payload, &mut write);
             });
         } else if nix::unistd::write(AsFd::as_fd(&**self.tap), payload).is_err() {
             self.tap_drops.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// What the session's device frames start with: Ethernet (TAP) or IP (PPP's TUN).
+    fn framing(&self) -> offload::Framing {
+        match self.ppp {
+            Some(_) => offload::Framing::Ip,
+            None => offload::Framing::Ethernet,
         }
     }
 
@@ -492,15 +500,14 @@ impl DataPlane for UserspaceDataPlane {
                 .enable(!is_ppp)
                 .build_async()
         };
-        // Ethernet: TAP offloads (TSO: one read per 64 KiB of a TCP flow), unless the kernel
-        // refuses them; PPP's TUN device carries plain packets.
-        let (tap, offload) = match build(!is_ppp) {
-            Ok(tap) => (tap, !is_ppp),
-            Err(e) if !is_ppp => {
-                tracing::debug!(error = %e, "TAP offloads refused; plain frames");
+        // Offloads (TSO: one read per 64 KiB of a TCP flow; merged writes), unless the
+        // kernel refuses them.
+        let (tap, offload) = match build(true) {
+            Ok(tap) => (tap, true),
+            Err(e) => {
+                tracing::debug!(error = %e, "{kind} offloads refused; plain frames");
                 (build(false).map_err(op)?, false)
             }
-            Err(e) => return Err(op(e)),
         };
         let ifname = tap.name().map_err(op)?;
         let path = Arc::new(Path {

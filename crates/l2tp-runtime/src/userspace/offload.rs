@@ -34,6 +34,16 @@ const F_NEEDS_CSUM: u8 = 1;
 /// (802.1Q / 802.1ad), EtherType (bytes).
 const MAX_L2_LEN: usize = 14 + 2 * 4;
 
+/// What a device's frames start with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(super) enum Framing {
+    /// An Ethernet header (TAP device: Ethernet pseudowires).
+    #[default]
+    Ethernet,
+    /// The IP header (TUN device: PPP sessions).
+    Ip,
+}
+
 /// Why an offloaded frame could not be made into datagrams; the frame is dropped and counted
 /// as a transmit error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,9 +97,17 @@ fn finish_checksum(frame: &mut [u8], start: usize, offset: usize) -> Result<(), 
     Ok(())
 }
 
-/// Length of the Ethernet header of `frame` (14, 18 or 22 bytes: up to two VLAN tags) and
-/// whether the packet after it is IPv6 (`false`: IPv4); `None` for anything else.
-fn l2_header(frame: &[u8]) -> Option<(usize, bool)> {
+/// Length of the link header of `frame` (Ethernet: 14, 18 or 22 bytes, up to two VLAN tags;
+/// IP: none) and whether the packet after it is IPv6 (`false`: IPv4); `None` for anything
+/// else.
+fn l2_header(frame: &[u8], framing: Framing) -> Option<(usize, bool)> {
+    if framing == Framing::Ip {
+        return match frame.first()? >> 4 {
+            4 => Some((0, false)),
+            6 => Some((0, true)),
+            _ => None,
+        };
+    }
     let mut at = 12;
     while at + 2 <= MAX_L2_LEN {
         let ethertype = u16::from_be_bytes([*frame.get(at)?, *frame.get(at + 1)?]);
@@ -113,6 +131,7 @@ fn l2_header(frame: &[u8]) -> Option<(usize, bool)> {
 /// segments than `out` has buffers (each must hold `at` + the largest segment).
 pub(super) fn split(
     read: &mut [u8],
+    framing: Framing,
     hdr: VirtioNetHdr,
     out: &mut [Vec<u8>],
     sizes: &mut [usize],
@@ -121,7 +140,7 @@ pub(super) fn split(
     let frame = read
         .get_mut(VNET_HDR_LEN..)
         .ok_or(OffloadError::Truncated)?;
-    let (l2, is_v6) = l2_header(frame).ok_or(OffloadError::Malformed)?;
+    let (l2, is_v6) = l2_header(frame, framing).ok_or(OffloadError::Malformed)?;
     let (eth, packet) = frame.split_at_mut(l2);
     // Offsets from the start of the IP packet. The header length is recomputed from the
     // transport header: the kernel may give the whole linear part (wireguard-go's note).
@@ -204,11 +223,13 @@ fn pseudo_sum(frame: &[u8], seg: &Segment, tcp_len: usize) -> Option<u64> {
 /// with TCP as its next header), TCP with ACK (and maybe PSH) only and a payload, both
 /// checksums right (a segment with a wrong checksum is written as it came, for the stack to
 /// drop). `None` for anything else.
-fn tcp_segment(frame: &[u8]) -> Option<Segment> {
-    let ethertype = u16::from_be_bytes([*frame.get(12)?, *frame.get(13)?]);
-    let ip = 14;
-    let (v6, tcp, ip_end) = match ethertype {
-        0x0800 => {
+fn tcp_segment(frame: &[u8], framing: Framing) -> Option<Segment> {
+    let (ip, v6) = l2_header(frame, framing)?;
+    if framing == Framing::Ethernet && ip != 14 {
+        return None; // tagged: written as it came
+    }
+    let (v6, tcp, ip_end) = match v6 {
+        false => {
             let h = frame.get(ip..ip + 20)?;
             let total = usize::from(u16::from_be_bytes([h[2], h[3]]));
             let frag = u16::from_be_bytes([h[6], h[7]]) & 0x3fff;
@@ -217,7 +238,7 @@ fn tcp_segment(frame: &[u8]) -> Option<Segment> {
             }
             (false, ip + 20, ip + total)
         }
-        0x86dd => {
+        true => {
             let h = frame.get(ip..ip + 40)?;
             let payload = usize::from(u16::from_be_bytes([h[4], h[5]]));
             if h[0] >> 4 != 6 || h[6] != 6 {
@@ -225,7 +246,6 @@ fn tcp_segment(frame: &[u8]) -> Option<Segment> {
             }
             (true, ip + 40, ip + 40 + payload)
         }
-        _ => return None,
     };
     if ip_end != frame.len() {
         return None; // Ethernet padding (or a lie): not merged
@@ -272,12 +292,22 @@ pub(super) struct Coalescer {
     next_seq: u32,
     /// The last merged segment was short or had PSH: nothing more goes after it.
     closed: bool,
+    /// What the frames of the device being fed start with.
+    framing: Framing,
 }
 
 impl Coalescer {
+    /// Frames from now on start with `framing` (a run being built is written first).
+    pub(super) fn set_framing(&mut self, framing: Framing, write: &mut impl FnMut(&[u8], &[u8])) {
+        if framing != self.framing {
+            self.flush(write);
+            self.framing = framing;
+        }
+    }
+
     /// Offers one received frame; writes (through `write`) what can no longer grow.
     pub(super) fn push(&mut self, frame: &[u8], write: &mut impl FnMut(&[u8], &[u8])) {
-        let seg = tcp_segment(frame);
+        let seg = tcp_segment(frame, self.framing);
         if let Some(seg) = seg {
             if self.append(frame, &seg) {
                 return;
@@ -468,7 +498,7 @@ mod tests {
             };
             let mut out = vec![vec![0u8; 2048]; 8];
             let mut sizes = [0usize; 8];
-            let n = split(&mut read, hdr, &mut out, &mut sizes, 30).unwrap();
+            let n = split(&mut read, Framing::Ethernet, hdr, &mut out, &mut sizes, 30).unwrap();
             assert_eq!(n, 3, "4000 bytes in segments of 1448");
             let mut seq = 1000u32;
             let mut data = Vec::new();
@@ -525,7 +555,7 @@ mod tests {
         let mut out = vec![vec![0u8; 2048]; 4];
         let mut sizes = [0usize; 4];
         assert_eq!(
-            split(&mut read, hdr, &mut out, &mut sizes, 0).err(),
+            split(&mut read, Framing::Ethernet, hdr, &mut out, &mut sizes, 0).err(),
             Some(OffloadError::Malformed)
         );
 
@@ -534,7 +564,7 @@ mod tests {
             panic!()
         };
         assert_eq!(
-            split(&mut read, hdr, &mut out, &mut sizes, 0).err(),
+            split(&mut read, Framing::Ethernet, hdr, &mut out, &mut sizes, 0).err(),
             Some(OffloadError::Split),
             "30 segments, 4 buffers"
         );
@@ -544,7 +574,7 @@ mod tests {
         let Ok(Offloaded::Gso(hdr)) = classify(&mut read) else {
             panic!()
         };
-        assert!(split(&mut read, hdr, &mut out, &mut sizes, 0).is_err());
+        assert!(split(&mut read, Framing::Ethernet, hdr, &mut out, &mut sizes, 0).is_err());
     }
 
     /// Segments of a GSO frame, cut by [`split`] (valid checksums, IDs counting up).
@@ -555,7 +585,7 @@ mod tests {
         };
         let mut out = vec![vec![0u8; 2048]; 64];
         let mut sizes = [0usize; 64];
-        let n = split(&mut read, hdr, &mut out, &mut sizes, 0).unwrap();
+        let n = split(&mut read, Framing::Ethernet, hdr, &mut out, &mut sizes, 0).unwrap();
         out.iter()
             .zip(sizes)
             .take(n)
@@ -601,7 +631,7 @@ mod tests {
         };
         let mut out = vec![vec![0u8; 2048]; 64];
         let mut sizes = [0usize; 64];
-        let n = split(&mut read, h2, &mut out, &mut sizes, 0).unwrap();
+        let n = split(&mut read, Framing::Ethernet, h2, &mut out, &mut sizes, 0).unwrap();
         let again: Vec<Vec<u8>> = out
             .iter()
             .zip(sizes)
@@ -698,7 +728,8 @@ mod tests {
             };
             let mut out = vec![vec![0u8; 2048]; 70];
             let mut sizes = [0usize; 70];
-            let n = split(&mut read, h2, &mut out, &mut sizes, 0).expect("a merged frame splits");
+            let n = split(&mut read, Framing::Ethernet, h2, &mut out, &mut sizes, 0)
+                .expect("a merged frame splits");
             frames.extend(out.iter().zip(sizes).take(n).map(|(b, s)| b[..s].to_vec()));
         }
         frames

@@ -137,12 +137,20 @@ pub(super) fn forward_batch(
                 Ok(Offloaded::Frame) => lens[n] = got - VNET_HDR_LEN,
                 Ok(Offloaded::Gso(hdr)) => {
                     // What was read before it goes first, then its segments.
-                    errors += send_frames(path, socket, peer, frames, &lens[..n], h, 0);
+                    errors += send_frames(path, socket, peer, frames, &lens[..n], h, extra);
                     let read = &mut frames[n][read_at..read_at + got];
-                    match offload::split(read, hdr, segments, sizes, FRAME_AT) {
+                    match offload::split(read, path.framing(), hdr, segments, sizes, FRAME_AT) {
                         Ok(k) => {
                             let k = k.min(sizes.len());
-                            errors += send_frames(path, socket, peer, segments, &sizes[..k], h, 0);
+                            if extra > 0 {
+                                for (seg, size) in segments.iter_mut().zip(&mut sizes[..k]) {
+                                    if !ppp_prefix(seg, v4_up, v6_up) {
+                                        *size = 0;
+                                    }
+                                }
+                            }
+                            errors +=
+                                send_frames(path, socket, peer, segments, &sizes[..k], h, extra);
                         }
                         Err(e) => {
                             tracing::trace!(error = ?e, "offloaded frame dropped");
@@ -161,18 +169,8 @@ pub(super) fn forward_batch(
         } else {
             lens[n] = got;
         }
-        if extra > 0 {
-            // IPv4 (IPCP open) or IPv6 (IPV6CP open).
-            let buf = &mut frames[n];
-            let proto = match buf.get(FRAME_AT).map(|b| b >> 4) {
-                Some(4) if v4_up => Some([0x00, 0x21]),
-                Some(6) if v6_up => Some([0x00, 0x57]),
-                _ => None,
-            };
-            match (buf.get_mut(FRAME_AT - extra..FRAME_AT), proto) {
-                (Some(p), Some([a, b])) => p.copy_from_slice(&[0xff, 0x03, a, b]),
-                _ => lens[n] = 0,
-            }
+        if extra > 0 && !ppp_prefix(&mut frames[n], v4_up, v6_up) {
+            lens[n] = 0;
         }
         n += 1;
     }
@@ -183,6 +181,24 @@ pub(super) fn forward_batch(
                 s.count_tx_error();
             }
         }
+    }
+}
+
+/// PPP: writes Address, Control and the Protocol field in front of the IP packet at
+/// [`FRAME_AT`] in `buf`: IPv4 while IPCP is open, IPv6 while IPV6CP is. `false` for anything
+/// else (dropped).
+fn ppp_prefix(buf: &mut [u8], v4_up: bool, v6_up: bool) -> bool {
+    let proto = match buf.get(FRAME_AT).map(|b| b >> 4) {
+        Some(4) if v4_up => [0x00, 0x21],
+        Some(6) if v6_up => [0x00, 0x57],
+        _ => return false,
+    };
+    match buf.get_mut(FRAME_AT - ppp::IP_PREFIX..FRAME_AT) {
+        Some(p) => {
+            p.copy_from_slice(&[0xff, 0x03, proto[0], proto[1]]);
+            true
+        }
+        None => false,
     }
 }
 
