@@ -173,10 +173,6 @@ pub(super) fn split(
     Ok(n)
 }
 
-/// `virtio_net_hdr.gso_type` of a coalesced TCP frame written to the device.
-const GSO_TCPV6: u8 = tun_rs::VIRTIO_NET_HDR_GSO_TCPV6;
-const GSO_TCPV4: u8 = tun_rs::VIRTIO_NET_HDR_GSO_TCPV4;
-
 /// Most segments merged into one frame (the kernel's GRO merges up to 64 too).
 const MAX_SEGMENTS: u16 = 64;
 
@@ -256,7 +252,7 @@ fn tcp_segment(frame: &[u8], framing: Framing) -> Option<Segment> {
     if thl < 20 || th[13] & !TCP_PSH != TCP_ACK || payload >= frame.len() {
         return None;
     }
-    let mut seg = Segment {
+    let seg = Segment {
         ip,
         tcp,
         payload,
@@ -266,11 +262,7 @@ fn tcp_segment(frame: &[u8], framing: Framing) -> Option<Segment> {
         psh: th[13] & TCP_PSH != 0,
     };
     let sum = pseudo_sum(frame, &seg, frame.len() - tcp)?;
-    if tun_rs::checksum(frame.get(tcp..)?, sum) != 0xffff {
-        return None;
-    }
-    seg.len = frame.len() - payload;
-    Some(seg)
+    (tun_rs::checksum(frame.get(tcp..)?, sum) == 0xffff).then_some(seg)
 }
 
 /// Merges runs of consecutive TCP segments of one flow, received for one TAP device, into one
@@ -408,7 +400,11 @@ impl Coalescer {
         frame[tcp + 16..tcp + 18].copy_from_slice(&partial.to_be_bytes());
         let hdr = VirtioNetHdr {
             flags: F_NEEDS_CSUM,
-            gso_type: if first.v6 { GSO_TCPV6 } else { GSO_TCPV4 },
+            gso_type: if first.v6 {
+                VIRTIO_NET_HDR_GSO_TCPV6
+            } else {
+                VIRTIO_NET_HDR_GSO_TCPV4
+            },
             hdr_len: first.payload as u16,
             gso_size: self.gso_size as u16,
             csum_start: tcp as u16,
@@ -613,7 +609,7 @@ mod tests {
         let written = run(&segs);
         assert_eq!(written.len(), 1, "one write for the run");
         let (hdr, frame) = &written[0];
-        assert_eq!(hdr.gso_type, GSO_TCPV4);
+        assert_eq!(hdr.gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
         assert_eq!(hdr.gso_size, 1448);
         assert_eq!((hdr.hdr_len, hdr.csum_start, hdr.csum_offset), (54, 34, 16));
         assert_eq!(frame.len(), 54 + 10_000);
@@ -662,7 +658,10 @@ mod tests {
             w.iter()
                 .map(|(h, f)| (h.gso_type, f.len()))
                 .collect::<Vec<_>>(),
-            vec![(GSO_TCPV4, 54 + 2 * 1448), (GSO_TCPV4, 54 + 3 * 1448)]
+            vec![
+                (VIRTIO_NET_HDR_GSO_TCPV4, 54 + 2 * 1448),
+                (VIRTIO_NET_HDR_GSO_TCPV4, 54 + 3 * 1448)
+            ]
         );
         // A frame of another kind between: written in its place, unchanged, no offload.
         let mut arp = vec![0xffu8; 42];
@@ -686,12 +685,12 @@ mod tests {
         assert_eq!(w.len(), 3);
         assert_eq!(w[1].1, bad[1]);
         assert_eq!(
-            w[2].0.gso_type, GSO_TCPV4,
+            w[2].0.gso_type, VIRTIO_NET_HDR_GSO_TCPV4,
             "segments 2.. after the bad one merge"
         );
         assert!(w
             .iter()
-            .all(|(h, _)| h.gso_type != GSO_TCPV4 || h.flags == F_NEEDS_CSUM));
+            .all(|(h, _)| h.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 || h.flags == F_NEEDS_CSUM));
     }
 
     #[test]

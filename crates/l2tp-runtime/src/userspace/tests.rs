@@ -41,6 +41,18 @@ pub(super) fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
     }
 }
 
+/// A user-space data plane holding tunnel 7 on a loopback socket of its own, and the
+/// tunnel's peer address (nobody listens there).
+fn plane_with_tunnel() -> (UserspaceDataPlane, SocketAddr) {
+    let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
+    let mut dp = UserspaceDataPlane::new();
+    let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
+    dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
+        .unwrap();
+    (dp, peer)
+}
+
 fn eth(session_id: u32, name: &str) -> SessionSpec {
     SessionSpec {
         version: Version::V3,
@@ -75,12 +87,7 @@ fn sink_takes_data_counts_drops_and_sessions_own_their_tap() {
             .args(["link", "set", "lo", "up"])
             .status();
         assert!(lo.is_ok_and(|s| s.success()), "ip link set lo up");
-        let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
-        let mut dp = UserspaceDataPlane::new();
-        let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
-        dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
-            .unwrap();
+        let (mut dp, peer) = plane_with_tunnel();
         let h = dp.create_session(&eth(42, "ustest%d")).unwrap();
         let ifname = h.interface_name.unwrap();
         assert!(ifname.starts_with("ustest"), "{ifname}");
@@ -186,12 +193,7 @@ fn reorder_timeout_puts_frames_back_in_order_on_the_tap() {
         return;
     }
     let ran = in_netns(|| async {
-        let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let peer: SocketAddr = "127.0.0.2:1701".parse().unwrap();
-        let mut dp = UserspaceDataPlane::new();
-        let fd = std::os::fd::OwnedFd::from(ours.try_clone().unwrap());
-        dp.create_tunnel_owning(&tunnel(peer, &ours), Some(fd))
-            .unwrap();
+        let (mut dp, peer) = plane_with_tunnel();
         let spec = SessionSpec {
             l2spec: L2SpecType::Default,
             send_seq: true,
