@@ -344,7 +344,7 @@ fn open_planes(
         TunnelPlane::Userspace => {
             let (k, _, pppd) = open_kernel(args, config_path, radius).map_err(|e| {
                 anyhow::anyhow!(
-                    "tunnel {first}: dataplane = \"kernel\": kernel data plane: {e} ({KERNEL_HINT})"
+                    "tunnel {first}: dataplane = \"kernel\": kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or take the key out of the tunnel's table)"
                 )
             })?;
             (k, default_dp, pppd)
