@@ -22,10 +22,10 @@ ip -n m link set vmk up; ip -n k link set vkm up; ip -n m link set vmu up; ip -n
 
 # The peers: kernel pseudowires made by iproute2.
 ip -n k l2tp add tunnel tunnel_id 2000 peer_tunnel_id 1000 encap udp local 10.70.0.2 remote 10.70.0.1 udp_sport 1701 udp_dport 1701
-ip -n k l2tp add session name kpeer tunnel_id 2000 session_id 20 peer_session_id 10
+ip -n k l2tp add session name kpeer tunnel_id 2000 session_id 20 peer_session_id 10 l2spec_type none
 ip -n u l2tp add tunnel tunnel_id 2001 peer_tunnel_id 1001 encap udp local 10.72.0.2 remote 10.72.0.1 udp_sport 1702 udp_dport 1702
 ip -n u l2tp add session name upeer tunnel_id 2001 session_id 21 peer_session_id 11 \
-    cookie cafebabe peer_cookie 01020304
+    cookie cafebabe peer_cookie 01020304 l2spec_type none
 
 cat > "$OUT/m.toml" <<CONF
 [tunnel.kt]
@@ -41,6 +41,7 @@ pseudowire = "eth"
 sid = 10
 psid = 20
 interface_name = "kpw"
+l2spec_type = "none"
 
 [tunnel.ut]
 dataplane = "userspace"
@@ -57,6 +58,7 @@ psid = 21
 cookie = [1, 2, 3, 4]
 peer_cookie = [0xca, 0xfe, 0xba, 0xbe]
 interface_name = "upw"
+l2spec_type = "none"
 CONF
 ip netns exec m "$L2TPD" --control "$OUT/m.sock" --config "$OUT/m.toml" >"$OUT/m.log" 2>&1 &
 M=$!; PIDS+=($M)
@@ -80,7 +82,8 @@ ip -n m addr add 10.71.0.1/24 dev kpw; ip -n m link set kpw up
 ip -n k addr add 10.71.0.2/24 dev kpeer; ip -n k link set kpeer up
 ip -n m addr add 10.73.0.1/24 dev upw; ip -n m link set upw up
 ip -n u addr add 10.73.0.2/24 dev upeer; ip -n u link set upeer up
-ip netns exec m ping -c 3 -i 0.3 -W 2 10.71.0.2 >"$OUT/ping-k.log" 2>&1 || fail "ping across the kernel tunnel: $(tail -2 "$OUT/ping-k.log")"
+ip netns exec m ping -c 3 -i 0.3 -W 2 10.71.0.2 >"$OUT/ping-k.log" 2>&1 || { ip -n m -s l2tp show session; ip -n k -s l2tp show session; ip -n m -d link show kpw; } >"$OUT/k-diag.log" 2>&1 || true
+grep -q " 0% packet loss" "$OUT/ping-k.log" || fail "ping across the kernel tunnel: $(tail -2 "$OUT/ping-k.log")"
 ip netns exec k ping -c 3 -i 0.3 -W 2 10.71.0.1 >"$OUT/ping-kr.log" 2>&1 || fail "ping back across the kernel tunnel: $(tail -2 "$OUT/ping-kr.log")"
 pass "ping both ways across the kernel-plane tunnel"
 ip netns exec m ping -c 3 -i 0.3 -W 2 10.73.0.2 >"$OUT/ping-u.log" 2>&1 || fail "ping across the user-space tunnel: $(tail -2 "$OUT/ping-u.log")"
