@@ -40,7 +40,7 @@ run_vm() {
     rm -f "$vmlog"
 }
 E2E_A="ppp-lac-lns ppp-switch kill-restart"
-E2E_B="v3-eth v3-eth-ip"
+E2E_B="v3-eth v3-eth-ip mixed-planes"
 E2E_C="v3-eth-ip6 xl2tpd-kernel userspace-kernel xl2tpd-l2tpns"
 # Built-in PPP on the kernel data plane (ppp = "builtin").
 E2E_D="kppp-xl2tpd kppp-lac kppp-radius"

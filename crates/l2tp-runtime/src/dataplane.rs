@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use l2tp_proto::wire::{Encap, Version};
 
-pub use crate::config::{L2SpecType, PppSettings, Pseudowire};
+pub use crate::config::{L2SpecType, PppSettings, Pseudowire, TunnelPlane};
 
 /// Everything the kernel needs to create a tunnel (`L2TP_CMD_TUNNEL_CREATE`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,10 @@ pub struct TunnelSpec {
     pub control_fd: Option<i32>,
     /// UDP checksums on transmit (IPv4 `L2TP_ATTR_UDP_CSUM`; IPv6 zero-checksum flags inverted).
     pub udp_checksum: bool,
+    /// The data plane the tunnel's configuration names (`dataplane` in its table); `None` =
+    /// the daemon's default. Only [`PlaneRouter`] reads it; a single data plane carries every
+    /// tunnel it is given.
+    pub plane: Option<TunnelPlane>,
 }
 
 /// Everything the kernel needs to create a session (`L2TP_CMD_SESSION_CREATE` and, for PPP,
@@ -331,6 +335,30 @@ pub trait DataPlane: Send {
     fn take_events(&mut self) -> Option<tokio::sync::mpsc::Receiver<DataPlaneEvent>> {
         None
     }
+
+    /// Whether a tunnel whose configuration asks for `plane` (`None`: the daemon's default)
+    /// has its data messages carried in user space, i.e. taken off its socket by
+    /// [`DataPlane::data_sink`] (then its socket is handed over for sending, and L2TP/IP runs
+    /// on raw sockets); `false` when the kernel takes them off the socket itself. The driver
+    /// asks once per choice at start-up.
+    ///
+    /// The default answers for a data plane that carries every tunnel the same way: `None`
+    /// and the plane it is are accepted.
+    ///
+    /// # Errors
+    /// [`DataPlaneError::Unsupported`] when this data plane cannot carry a tunnel on `plane`
+    /// (a tunnel asking for the kernel on a user-space-only daemon).
+    fn user_space_for(&self, plane: Option<TunnelPlane>) -> Result<bool, DataPlaneError> {
+        let user_space = self.data_sink().is_some();
+        match plane {
+            None => Ok(user_space),
+            Some(p) if (p == TunnelPlane::Userspace) == user_space => Ok(user_space),
+            Some(p) => Err(DataPlaneError::Unsupported(format!(
+                "dataplane = \"{p}\" (this daemon runs the {} data plane only)",
+                if user_space { "user-space" } else { "kernel" }
+            ))),
+        }
+    }
 }
 
 /// What a data plane tells the control plane on its own initiative (PPP terminated in the
@@ -495,6 +523,8 @@ pub trait DataSink: Send + Sync {
 
 mod null;
 pub use null::{Call, CallLog, NullDataPlane, Recorder};
+mod router;
+pub use router::PlaneRouter;
 
 #[cfg(test)]
 mod tests {
@@ -510,6 +540,7 @@ mod tests {
             peer: "10.0.0.2:1701".parse().unwrap(),
             control_fd: Some(7),
             udp_checksum: true,
+            plane: None,
         }
     }
 

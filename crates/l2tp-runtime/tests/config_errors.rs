@@ -556,3 +556,43 @@ fn radius_section_errors_are_located() {
         "expect 'secrets' or 'radius'",
     );
 }
+
+#[test]
+fn tunnel_dataplane_is_kernel_or_userspace_and_a_bad_value_names_the_line() {
+    use l2tp_runtime::config::{DataPlaneKind, TunnelPlane};
+    let c = Config::parse(
+        "dataplane = \"kernel\"\n\
+         [tunnel.k]\npeer = \"10.0.0.1:1701\"\ndataplane = \"kernel\"\n\
+         [tunnel.u]\npeer = \"10.0.0.2:1701\"\ndataplane = \"userspace\"\n\
+         [tunnel.d]\npeer = \"10.0.0.3:1701\"\n",
+        "t.toml",
+    )
+    .unwrap();
+    assert_eq!(c.dataplane, Some(DataPlaneKind::Kernel));
+    let planes: Vec<_> = c.tunnels.iter().map(|(_, t)| t.dataplane).collect();
+    assert_eq!(
+        planes,
+        [
+            Some(TunnelPlane::Kernel),
+            Some(TunnelPlane::Userspace),
+            None
+        ]
+    );
+    assert_eq!(
+        err(&format!("{T}dataplane = \"tap\"\n")),
+        "t.toml:3:1: tunnel.t1.dataplane: expect 'kernel' or 'userspace', got \"tap\""
+    );
+    // `null` and `auto` are daemon-wide only.
+    for v in ["null", "auto"] {
+        assert_err(
+            &format!("{T}\ndataplane = \"{v}\"\n"),
+            "t.toml:4:1: tunnel.t1.dataplane: ",
+            "expect 'kernel' or 'userspace'",
+        );
+    }
+    assert_err(
+        &format!("{T}dataplane = 1\n"),
+        "t.toml:3:1: tunnel.t1.dataplane: ",
+        "could not be parsed as a string",
+    );
+}

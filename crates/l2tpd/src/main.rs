@@ -25,9 +25,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use l2tp_runtime::config::DataPlaneKind;
-use l2tp_runtime::config::{Config, Profile};
-use l2tp_runtime::dataplane::{DataPlane, NullDataPlane};
+use l2tp_runtime::config::{Config, DataPlaneKind, Profile, TunnelPlane};
+use l2tp_runtime::dataplane::{DataPlane, NullDataPlane, PlaneRouter};
 use l2tp_runtime::kernel::KernelDataPlane;
 use l2tp_runtime::pppd::PppdOptions;
 use l2tp_runtime::radius::{RadiusHandle, RadiusSettings};
@@ -225,67 +224,147 @@ fn daemon(args: Args, profile: Profile, default_config: &str) -> Result<(), Fail
 /// The data plane, how tunnels map to sockets for it, and the pppd options (kernel only).
 type Plane = (Box<dyn DataPlane>, SocketMode, Option<PppdOptions>);
 
+/// The user-space data plane (TAP interfaces).
+fn open_userspace(radius: Option<&RadiusHandle>) -> Plane {
+    let mut dp = UserspaceDataPlane::new();
+    if let Some(r) = radius {
+        dp.set_authenticator(std::sync::Arc::new(r.clone()));
+    }
+    (Box::new(dp), SocketMode::Shared, None)
+}
+
+/// The kernel data plane, or why it cannot be opened (modules missing).
+fn open_kernel(
+    args: &Args,
+    config_path: &Path,
+    radius: Option<&RadiusHandle>,
+) -> Result<Plane, String> {
+    let state = args
+        .state
+        .clone()
+        .unwrap_or_else(|| default_state_path(config_path));
+    let (mut dp, removed) = KernelDataPlane::open_with_state(state).map_err(|e| e.to_string())?;
+    // Built-in PPP (`ppp = "builtin"`) authenticates through RADIUS as on the
+    // user-space data plane; pppd sessions keep pppd's own plugins.
+    if let Some(r) = radius {
+        dp.set_authenticator(std::sync::Arc::new(r.clone()));
+    }
+    if removed > 0 {
+        tracing::warn!(
+            tunnels = removed,
+            "removed kernel tunnels left by a previous run"
+        );
+    }
+    Ok((
+        Box::new(dp),
+        SocketMode::PerTunnel,
+        Some(PppdOptions {
+            path: args.pppd.clone(),
+            ..PppdOptions::default()
+        }),
+    ))
+}
+
+/// How to load the kernel's L2TP, said after a failure to open it.
+const KERNEL_HINT: &str = "load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with --dataplane userspace, auto or null";
+
 /// Opens the data plane `kind` names (`auto`: the kernel's when it opens, else user space).
+/// Returns it with the plane it is for tunnels that name none (`None`: null).
 fn open_dataplane(
     args: &Args,
     config_path: &Path,
     kind: DataPlaneKind,
     radius: Option<&RadiusHandle>,
-) -> anyhow::Result<Plane> {
-    let userspace = || -> Plane {
-        let mut dp = UserspaceDataPlane::new();
-        if let Some(r) = radius {
-            dp.set_authenticator(std::sync::Arc::new(r.clone()));
-        }
-        (Box::new(dp), SocketMode::Shared, None)
-    };
-    let kernel = || -> Result<Plane, String> {
-        let state = args
-            .state
-            .clone()
-            .unwrap_or_else(|| default_state_path(config_path));
-        let (mut dp, removed) =
-            KernelDataPlane::open_with_state(state).map_err(|e| e.to_string())?;
-        // Built-in PPP (`ppp = "builtin"`) authenticates through RADIUS as on the
-        // user-space data plane; pppd sessions keep pppd's own plugins.
-        if let Some(r) = radius {
-            dp.set_authenticator(std::sync::Arc::new(r.clone()));
-        }
-        if removed > 0 {
-            tracing::warn!(
-                tunnels = removed,
-                "removed kernel tunnels left by a previous run"
-            );
-        }
-        Ok((
-            Box::new(dp),
-            SocketMode::PerTunnel,
-            Some(PppdOptions {
-                path: args.pppd.clone(),
-                ..PppdOptions::default()
-            }),
-        ))
-    };
+) -> anyhow::Result<(Plane, Option<TunnelPlane>)> {
     Ok(match kind {
-        DataPlaneKind::Null => (Box::new(NullDataPlane::default()), SocketMode::Shared, None),
+        DataPlaneKind::Null => (
+            (Box::new(NullDataPlane::default()), SocketMode::Shared, None),
+            None,
+        ),
         DataPlaneKind::Userspace => {
             tracing::info!("user-space data plane (TAP interfaces)");
-            userspace()
+            (open_userspace(radius), Some(TunnelPlane::Userspace))
         }
-        DataPlaneKind::Kernel => kernel().map_err(|e| {
-            anyhow::anyhow!("kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with --dataplane userspace, auto or null)")
-        })?,
-        DataPlaneKind::Auto => match kernel() {
+        DataPlaneKind::Kernel => (
+            open_kernel(args, config_path, radius)
+                .map_err(|e| anyhow::anyhow!("kernel data plane: {e} ({KERNEL_HINT})"))?,
+            Some(TunnelPlane::Kernel),
+        ),
+        DataPlaneKind::Auto => match open_kernel(args, config_path, radius) {
             Ok(p) => {
                 tracing::info!("data plane auto: kernel L2TP is available, using it");
-                p
+                (p, Some(TunnelPlane::Kernel))
             }
             Err(e) => {
                 tracing::info!(reason = %e, "data plane auto: no kernel L2TP, using the user-space data plane (TAP interfaces)");
-                userspace()
+                (open_userspace(radius), Some(TunnelPlane::Userspace))
             }
         },
     })
+}
+
+/// The configured tunnels that name a data plane other than `default` (their `dataplane`
+/// key), by name.
+fn tunnels_on_other_plane(config: &Config, default: TunnelPlane) -> Vec<&str> {
+    config
+        .tunnels
+        .iter()
+        .filter(|(_, t)| t.dataplane.is_some_and(|p| p != default))
+        .map(|(n, _)| n.as_str())
+        .collect()
+}
+
+/// The daemon's data plane (see [`open_dataplane`]) and, when some tunnel names the other
+/// plane (`dataplane` in its table), that one too, both behind a [`PlaneRouter`] with
+/// per-tunnel sockets (the kernel's managed tunnels need them). The choice is logged once.
+///
+/// Errors: the default plane's; the kernel's failing to open when tunnels ask for it names
+/// the first of them.
+fn open_planes(
+    args: &Args,
+    config: &Config,
+    config_path: &Path,
+    kind: DataPlaneKind,
+    radius: Option<&RadiusHandle>,
+) -> anyhow::Result<Plane> {
+    let (plane, default) = open_dataplane(args, config_path, kind, radius)?;
+    let Some(default) = default else {
+        if config.tunnels.iter().any(|(_, t)| t.dataplane.is_some()) {
+            tracing::info!("null data plane: the tunnels' own `dataplane` keys are ignored");
+        }
+        return Ok(plane);
+    };
+    let others = tunnels_on_other_plane(config, default);
+    let Some(first) = others.first() else {
+        return Ok(plane);
+    };
+    let (default_dp, _, default_pppd) = plane;
+    let (kernel, userspace, pppd) = match default {
+        TunnelPlane::Kernel => (default_dp, open_userspace(radius).0, default_pppd),
+        TunnelPlane::Userspace => {
+            let (k, _, pppd) = open_kernel(args, config_path, radius).map_err(|e| {
+                anyhow::anyhow!(
+                    "tunnel {first}: dataplane = \"kernel\": kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or take the key out of the tunnel's table)"
+                )
+            })?;
+            (k, default_dp, pppd)
+        }
+    };
+    let other = match default {
+        TunnelPlane::Kernel => TunnelPlane::Userspace,
+        TunnelPlane::Userspace => TunnelPlane::Kernel,
+    };
+    tracing::info!(
+        default = %default,
+        other = %other,
+        tunnels_on_other = ?others,
+        "data planes: kernel and user space side by side, each tunnel on the one its `dataplane` key names (none: the default)"
+    );
+    Ok((
+        Box::new(PlaneRouter::new(kernel, userspace, default)),
+        SocketMode::PerTunnel,
+        pppd,
+    ))
 }
 
 async fn run(
@@ -315,7 +394,7 @@ async fn run(
         None => None,
     };
     let (dataplane, socket_mode, pppd) =
-        open_dataplane(&args, &config_path, kind, radius.as_ref())?;
+        open_planes(&args, &config, &config_path, kind, radius.as_ref())?;
     if radius.is_some() && pppd.is_some() {
         tracing::info!("[radius] applies to PPP terminated in this process (dataplane = \"userspace\", or ppp = \"builtin\" on the kernel data plane); pppd sessions authenticate with pppd's own plugins");
     }
@@ -534,5 +613,23 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
                 let _ = tokio::signal::ctrl_c().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunnels_naming_the_other_plane_are_found_by_name() {
+        let c = Config::parse(
+            "[tunnel.k]\npeer = \"10.0.0.1:1701\"\ndataplane = \"kernel\"\n\
+             [tunnel.u]\npeer = \"10.0.0.2:1701\"\ndataplane = \"userspace\"\n\
+             [tunnel.d]\npeer = \"10.0.0.3:1701\"\n",
+            "t.toml",
+        )
+        .unwrap();
+        assert_eq!(tunnels_on_other_plane(&c, TunnelPlane::Kernel), ["u"]);
+        assert_eq!(tunnels_on_other_plane(&c, TunnelPlane::Userspace), ["k"]);
     }
 }

@@ -33,6 +33,8 @@
 //! max_tunnels_per_peer = 4096  # LNS: tunnels one peer address may open; further SCCRQs
 //!                              # from it are dropped (default 4096)
 //!                              # (both limits: endpoint settings, read at start)
+//! dataplane = "kernel"         # "kernel" | "userspace": who carries this tunnel's data
+//!                              # messages (default: the top-level `dataplane`); see below
 //!
 //! [tunnel.t1.session.s1]
 //! sid = 1                      # local session ID (ranges as tid/ptid)
@@ -93,7 +95,16 @@
 //! ```
 //!
 //! Top-level `dataplane = "kernel" | "userspace" | "null" | "auto"` (extension) chooses who
-//! carries data messages ([`DataPlaneKind`]).
+//! carries data messages ([`DataPlaneKind`]). A tunnel may choose for itself with
+//! `dataplane = "kernel" | "userspace"` in its `[tunnel.NAME]` table ([`TunnelPlane`]): say,
+//! the kernel's L2TP for PPP tunnels and the user-space data plane (TAP) for an Ethernet
+//! pseudowire on a host without `l2tp_eth`. Its sessions (configured, or opened by the peer)
+//! follow it. When any tunnel names a plane other than the daemon's, l2tpd opens both (a
+//! kernel that cannot be opened is an error naming the tunnel that asked for it) and routes
+//! each call by tunnel ([`crate::dataplane::PlaneRouter`]). With `dataplane = "null"` (or
+//! `-null`) the per-tunnel key is ignored: nothing is programmed for any tunnel. Tunnels of
+//! different planes should not share a local address and port (or, for L2TP/IP, a local
+//! address): each kernel tunnel needs a socket of its own.
 //!
 //! kpppoed's top-level keys (`ac_name`, `interface_name`, `services`, `lns_ipaddr`) are read into
 //! [`PppoeSection`], as is the `[pppoe]` table (extension):
@@ -388,8 +399,31 @@ pub struct TunnelSection {
     /// `max_tunnels_per_peer` (extension, listen only): most tunnels one peer address may
     /// open; `None` = the engine's default (see `EndpointConfig::max_tunnels_per_peer`).
     pub max_tunnels_per_peer: Option<usize>,
+    /// `dataplane` (extension): the data plane that carries this tunnel's data messages and
+    /// its sessions'; `None` = the daemon's (top-level `dataplane`).
+    pub dataplane: Option<TunnelPlane>,
     /// `[tunnel.NAME.session.NAME]` tables in file order.
     pub sessions: Vec<(String, SessionSection)>,
+}
+
+/// `dataplane = "kernel" | "userspace"` in a `[tunnel.NAME]` table: which data plane carries
+/// that tunnel (the top-level key's `null` and `auto` are daemon-wide only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TunnelPlane {
+    /// The Linux kernel's L2TP ([`DataPlaneKind::Kernel`]).
+    Kernel,
+    /// This process, on TAP interfaces ([`DataPlaneKind::Userspace`]).
+    Userspace,
+}
+
+impl fmt::Display for TunnelPlane {
+    /// The config spelling: `kernel`, `userspace`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TunnelPlane::Kernel => "kernel",
+            TunnelPlane::Userspace => "userspace",
+        })
+    }
 }
 
 /// One `[tunnel.T.session.NAME]` table.
@@ -640,6 +674,7 @@ impl TunnelSection {
             accept_peers: Vec::new(),
             max_half_open: None,
             max_tunnels_per_peer: None,
+            dataplane: None,
             sessions: Vec::new(),
         }
     }

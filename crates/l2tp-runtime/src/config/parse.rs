@@ -392,6 +392,17 @@ impl Cx<'_> {
                     s.max_tunnels_per_peer =
                         Some(self.int(&kat, item, 1, i64::from(u32::MAX))? as usize)
                 }
+                "dataplane" => {
+                    s.dataplane = Some(self.choice(
+                        &kat,
+                        item,
+                        "'kernel' or 'userspace'",
+                        &[
+                            ("kernel", TunnelPlane::Kernel),
+                            ("userspace", TunnelPlane::Userspace),
+                        ],
+                    )?)
+                }
                 "session" => sessions = Some((kat, item)),
                 _ => return Err(self.err(&kat, format!("unrecognised parameter '{k}'"))),
             }

@@ -100,6 +100,9 @@ impl<D: DataPlane> DataPlane for Recorder<D> {
     fn data_sink(&self) -> Option<Arc<dyn DataSink>> {
         self.inner.data_sink()
     }
+    fn user_space_for(&self, plane: Option<TunnelPlane>) -> Result<bool, DataPlaneError> {
+        self.inner.user_space_for(plane)
+    }
 }
 
 /// A null data plane's tunnel: its version and its sessions' IDs.
@@ -252,6 +255,12 @@ impl DataPlane for NullDataPlane {
             .get(&tunnel_id)
             .is_some_and(|t| t.sessions.contains(&session_id))
             .then(SessionStats::default)
+    }
+
+    /// Accepts every tunnel, whatever plane its configuration names (`-null` programs
+    /// nothing for any of them); none is carried in user space.
+    fn user_space_for(&self, _plane: Option<TunnelPlane>) -> Result<bool, DataPlaneError> {
+        Ok(false)
     }
 
     fn bridge_sessions(&mut self, a: (u32, u32), b: (u32, u32)) -> Result<(), DataPlaneError> {

@@ -34,14 +34,15 @@ impl Driver {
             crate::config::DEFAULT_PORT,
         )));
         let key = (local, section.encap == Encap::Ip);
+        let user_space = self.user_space(name, section)?;
         let i = match (self.listen_sockets.get(&key), section.encap) {
             // Listening there already (a reload): new settings, same socket.
             (Some(&i), _) => i,
             (None, Encap::Udp) => {
                 self.sockets.check_exclusive(local)?;
-                self.sockets.socket_for(local)?
+                self.sockets.socket_for(local, user_space)?
             }
-            (None, Encap::Ip) => self.sockets.open(local, None, Encap::Ip, 0)?,
+            (None, Encap::Ip) => self.sockets.open(local, None, Encap::Ip, 0, user_space)?,
         };
         self.listen_sockets.insert(key, i);
         let addr = self.sockets.set_listening(i);
@@ -90,6 +91,8 @@ impl Driver {
         if self.registry.name_taken(name) {
             return Err(DriverError::Exists(format!("tunnel {name}")));
         }
+        // A tunnel asking for a data plane this daemon has not opened is refused first.
+        let user_space = self.user_space(name, section)?;
         self.registry.note_bridges(name, section);
         match section.kind {
             TunnelKind::Static => return self.add_static(name, section),
@@ -104,7 +107,7 @@ impl Driver {
         let local = section.local.unwrap_or(wildcard(config.peer));
         let peer = config.peer;
         let socket = match config.encap {
-            Encap::Udp => Some(self.sockets.socket_for(local)?),
+            Encap::Udp => Some(self.sockets.socket_for(local, user_space)?),
             Encap::Ip => None,
         };
         let now = Instant::now();
@@ -124,7 +127,10 @@ impl Driver {
         // L2TP/IP: the socket is bound to the Control Connection ID the engine just chose.
         let socket = match socket {
             Some(i) => i,
-            None => match self.sockets.open(local, Some(peer), Encap::Ip, id.0) {
+            None => match self
+                .sockets
+                .open(local, Some(peer), Encap::Ip, id.0, user_space)
+            {
                 Ok(i) => i,
                 Err(e) => {
                     let _ = self.endpoint.close_tunnel(

@@ -40,11 +40,11 @@ impl Driver {
         // of the driver's, whose reader hands it the data messages.
         let mut socket = None;
         let mut control = None;
-        if self.sockets.has_data_sink() {
+        if self.user_space(name, section)? {
             let local = section.local.unwrap_or(wildcard(peer));
             let i = match section.encap {
-                Encap::Udp => self.sockets.socket_for(local)?,
-                Encap::Ip => self.sockets.open(local, None, Encap::Ip, tid)?,
+                Encap::Udp => self.sockets.socket_for(local, true)?,
+                Encap::Ip => self.sockets.open(local, None, Encap::Ip, tid, true)?,
             };
             self.sockets.add_user(i);
             socket = Some(i);
@@ -59,6 +59,7 @@ impl Driver {
             peer,
             control_fd: control.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
             udp_checksum: true,
+            plane: section.dataplane,
         };
         if let Err(e) = self.create_tunnel_now(spec, control) {
             if let Some(i) = socket {
@@ -115,7 +116,10 @@ impl Driver {
             return Err(DriverError::Exists(format!("tunnel ID {tid}")));
         }
         let local = section.local.unwrap_or(wildcard(peer));
-        let socket = self.sockets.open(local, Some(peer), section.encap, tid)?;
+        let user_space = self.user_space(name, section)?;
+        let socket = self
+            .sockets
+            .open(local, Some(peer), section.encap, tid, user_space)?;
         self.sockets.add_user(socket);
         let mut cfg = section.to_engine();
         cfg.local_tunnel_id = Some(tid);

@@ -235,6 +235,41 @@ pub struct Driver {
     event_batch: Vec<Event>,
     /// With a session observer: why each tunnel of the batch being handled went down.
     tunnel_down_reasons: std::collections::HashMap<TunnelId, DownReason>,
+    /// Whether a tunnel's data messages are carried in user space, by the plane its
+    /// configuration names (the data plane's [`DataPlane::user_space_for`], asked once).
+    planes: PlaneChoices,
+}
+
+/// The data plane's answers to [`DataPlane::user_space_for`] for each per-tunnel choice.
+struct PlaneChoices {
+    default: Result<bool, crate::dataplane::DataPlaneError>,
+    kernel: Result<bool, crate::dataplane::DataPlaneError>,
+    userspace: Result<bool, crate::dataplane::DataPlaneError>,
+}
+
+impl PlaneChoices {
+    fn of(dp: &dyn DataPlane) -> Self {
+        use crate::config::TunnelPlane;
+        PlaneChoices {
+            default: dp.user_space_for(None),
+            kernel: dp.user_space_for(Some(TunnelPlane::Kernel)),
+            userspace: dp.user_space_for(Some(TunnelPlane::Userspace)),
+        }
+    }
+
+    /// Whether a tunnel configured like `section` is carried in user space, or why it
+    /// cannot be carried at all.
+    fn user_space(
+        &self,
+        section: &TunnelSection,
+    ) -> Result<bool, crate::dataplane::DataPlaneError> {
+        use crate::config::TunnelPlane;
+        match section.dataplane {
+            None => self.default.clone(),
+            Some(TunnelPlane::Kernel) => self.kernel.clone(),
+            Some(TunnelPlane::Userspace) => self.userspace.clone(),
+        }
+    }
 }
 
 /// At shutdown, once every tunnel is down: how long the line must be quiet before exit, and
@@ -257,6 +292,7 @@ impl Driver {
         mode: SocketMode,
     ) -> Self {
         let dp_events = dataplane.take_events();
+        let planes = PlaneChoices::of(dataplane.as_ref());
         let (mut sockets, inbox) = Sockets::new(mode, DEFAULT_RECV_BUFFER);
         if let Some(sink) = dataplane.data_sink() {
             sockets.set_data_sink(sink);
@@ -289,7 +325,26 @@ impl Driver {
             session_observer: None,
             event_batch: Vec::new(),
             tunnel_down_reasons: std::collections::HashMap::new(),
+            planes,
         }
+    }
+
+    /// Whether the tunnel configured as `name` / `section` has its data messages carried in
+    /// user space (its sockets hand datagrams to the data sink, and are handed to the data
+    /// plane for sending).
+    ///
+    /// Errors: [`DriverError::DataPlane`] naming the tunnel when the data plane cannot carry
+    /// the plane its `dataplane` key names.
+    fn user_space(&self, name: &str, section: &TunnelSection) -> Result<bool, DriverError> {
+        self.planes.user_space(section).map_err(|e| {
+            let why = match e {
+                crate::dataplane::DataPlaneError::Unsupported(m) => m,
+                e => e.to_string(),
+            };
+            DriverError::DataPlane(crate::dataplane::DataPlaneError::Unsupported(format!(
+                "tunnel {name}: {why}"
+            )))
+        })
     }
 
     /// Tells `o` why each session ends, before its data plane objects are removed.

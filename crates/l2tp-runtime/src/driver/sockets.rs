@@ -132,16 +132,10 @@ impl Sockets {
             .or_else(|| self.table.keys().next().copied())
     }
 
-    /// Hands data messages read from now on to `sink` (a user-space data plane), and opens
-    /// L2TP/IP on shared raw sockets.
+    /// Hands data messages read from now on, on sockets opened for user-space tunnels, to
+    /// `sink` (a user-space data plane), and opens L2TP/IP for them on shared raw sockets.
     pub(crate) fn set_data_sink(&mut self, sink: Arc<dyn DataSink>) {
         self.sink = Some(sink);
-    }
-
-    /// Whether a user-space data plane takes data messages (then every tunnel's socket is
-    /// handed to it for sending).
-    pub(crate) fn has_data_sink(&self) -> bool {
-        self.sink.is_some()
     }
 
     /// The receive buffer asked for listening sockets opened from now on (bytes).
@@ -171,17 +165,23 @@ impl Sockets {
         Some(s.local)
     }
 
-    /// The shared socket of `local` (binding it on first use), or a new one.
-    pub(crate) fn socket_for(&mut self, local: SocketAddr) -> Result<usize, DriverError> {
+    /// The shared socket of `local` (binding it on first use), or a new one. `user_space`:
+    /// the socket serves tunnels whose data messages are carried in user space (see
+    /// [`Sockets::open`]).
+    pub(crate) fn socket_for(
+        &mut self,
+        local: SocketAddr,
+        user_space: bool,
+    ) -> Result<usize, DriverError> {
         if self.mode == SocketMode::Shared && local.port() != 0 {
             if let Some(&i) = self.shared.get(&local) {
                 return Ok(i);
             }
-            let i = self.open(local, None, Encap::Udp, 0)?;
+            let i = self.open(local, None, Encap::Udp, 0, user_space)?;
             self.shared.insert(local, i);
             return Ok(i);
         }
-        self.open(local, None, Encap::Udp, 0)
+        self.open(local, None, Encap::Udp, 0, user_space)
     }
 
     /// Fails if another process holds UDP `local` (say, a second daemon): the listening
@@ -245,6 +245,13 @@ impl Sockets {
     /// delivers a control message to the socket bound to its Control Connection ID (0 =
     /// SCCRQs from new peers). Returns its index.
     ///
+    /// `user_space`: the socket serves tunnels whose data messages a user-space data plane
+    /// carries: its reader offers every datagram to the data sink first (when there is one),
+    /// and L2TP/IP runs on a raw socket shared per local address. Otherwise (a kernel
+    /// tunnel's socket, whose data messages the kernel takes itself) nothing is offered to the
+    /// sink: the kernel's L2TP/IP sockets strip the zero Session ID of control messages, which
+    /// a sink would read as data.
+    ///
     /// Errors: [`DriverError::Socket`] naming the address and the OS error.
     pub(crate) fn open(
         &mut self,
@@ -252,12 +259,14 @@ impl Sockets {
         connect: Option<SocketAddr>,
         encap: Encap,
         conn_id: u32,
+        user_space: bool,
     ) -> Result<usize, DriverError> {
         let err = |e: std::io::Error| DriverError::Socket {
             addr: local,
             message: e.to_string(),
         };
-        let raw = encap == Encap::Ip && self.sink.is_some();
+        let sink = self.sink.clone().filter(|_| user_space);
+        let raw = encap == Encap::Ip && sink.is_some();
         let raw_key = SocketAddr::new(local.ip(), 0);
         if raw {
             // One raw socket per local address sees every L2TP/IP datagram to it: a second
@@ -315,7 +324,7 @@ impl Sockets {
         // Data through this process (user-space data plane) over UDP: let the kernel hand a
         // run of datagrams of one flow over as one (UDP_GRO; split again in `recv_batch`).
         let gro = encap == Encap::Udp
-            && self.sink.is_some()
+            && sink.is_some()
             && nix::sys::socket::setsockopt(&s, nix::sys::socket::sockopt::UdpGroSegment, &true)
                 .is_ok();
         let sock = UdpSocket::from_std(s).map_err(err)?;
@@ -337,7 +346,7 @@ impl Sockets {
                 prefix,
                 encap,
                 strip_ipv4: raw && local.is_ipv4(),
-                sink: self.sink.clone(),
+                sink,
                 gro,
             },
             self.inbox_tx.clone(),
@@ -666,7 +675,9 @@ mod tests {
     #[tokio::test]
     async fn bursts_arrive_in_batches() {
         let (mut socks, mut rx) = Sockets::new(SocketMode::Shared, 1 << 20);
-        let i = socks.socket_for("127.0.0.1:0".parse().unwrap()).unwrap();
+        let i = socks
+            .socket_for("127.0.0.1:0".parse().unwrap(), false)
+            .unwrap();
         let local = socks.get(i).unwrap().local;
         let tx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let from = tx.local_addr().unwrap();
@@ -714,7 +725,7 @@ mod tests {
         assert!(e.contains("address in use"), "{e}");
         drop(other);
         socks.check_exclusive(held).unwrap();
-        let i = socks.socket_for(held).unwrap();
+        let i = socks.socket_for(held, false).unwrap();
         socks.set_listening(i);
         socks.check_exclusive(held).unwrap();
     }
@@ -725,15 +736,17 @@ mod tests {
     async fn sockets_close_with_their_last_user() {
         for mode in [SocketMode::Shared, SocketMode::PerTunnel] {
             let (mut socks, _rx) = Sockets::new(mode, 0);
-            let a = socks.socket_for("127.0.0.1:0".parse().unwrap()).unwrap();
+            let a = socks
+                .socket_for("127.0.0.1:0".parse().unwrap(), false)
+                .unwrap();
             socks.add_user(a);
             let port = std::net::UdpSocket::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
                 .unwrap();
-            let b = socks.socket_for(port).unwrap();
+            let b = socks.socket_for(port, false).unwrap();
             socks.add_user(b);
-            let b2 = socks.socket_for(port).unwrap();
+            let b2 = socks.socket_for(port, false).unwrap();
             socks.add_user(b2);
             assert_eq!(b == b2, mode == SocketMode::Shared);
             socks.release(a);

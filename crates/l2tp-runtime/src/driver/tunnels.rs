@@ -29,13 +29,18 @@ impl Driver {
             .map(|l| (l.name.as_str(), l.section.clone()))
             .unwrap_or_else(|| ("listener", Default::default()));
         let name = format!("{lname}.{}", tunnel.0);
+        // The listener's plane (checked when it started listening).
+        let user_space = self.planes.user_space(&section).unwrap_or(false);
         let listen = self.sockets.get(arrived_on);
         let encap = listen.map_or(Encap::Udp, |s| s.encap);
         let socket = match encap {
             Encap::Udp => Some(arrived_on),
             Encap::Ip => {
                 let local = listen.map(|s| s.local);
-                match local.map(|l| self.sockets.open(l, Some(peer), encap, tunnel.0)) {
+                match local.map(|l| {
+                    self.sockets
+                        .open(l, Some(peer), encap, tunnel.0, user_space)
+                }) {
                     Some(Ok(i)) => Some(i),
                     Some(Err(e)) => {
                         tracing::warn!(%peer, error = %e, "no connected socket for accepted tunnel");
@@ -87,6 +92,8 @@ impl Driver {
         entry.version = *version;
         let tname = entry.name.clone();
         let quiescent = entry.section.kind == TunnelKind::Quiescent;
+        // Checked when the tunnel (or its listener) was added.
+        let user_space = self.planes.user_space(&entry.section).unwrap_or(false);
         // Kernel mode: an accepted UDP tunnel leaves the socket its SCCRQ arrived on (the
         // listener, or another tunnel's connected socket when a restarted peer dials again
         // from the same address and port) for one of its own, connected to where the peer
@@ -98,7 +105,7 @@ impl Driver {
         if mode == SocketMode::PerTunnel && on_listener && *encap == Encap::Udp {
             let old = entry.socket;
             let local = old.and_then(|i| self.sockets.get(i)).map(|s| s.local);
-            match local.map(|l| self.sockets.open(l, Some(peer), Encap::Udp, 0)) {
+            match local.map(|l| self.sockets.open(l, Some(peer), Encap::Udp, 0, user_space)) {
                 Some(Ok(i)) => {
                     self.sockets.add_user(i);
                     if let Some(o) = old {
@@ -135,7 +142,7 @@ impl Driver {
             }
             // A user-space data plane sends data messages on the tunnel's own socket, shared
             // or not (the peer knows that address and port).
-            if control.is_none() && self.sockets.has_data_sink() {
+            if control.is_none() && user_space {
                 control = self.sockets.dup(i);
             }
         }
@@ -151,6 +158,7 @@ impl Driver {
             peer,
             control_fd: control.as_ref().map(std::os::fd::AsRawFd::as_raw_fd),
             udp_checksum: true,
+            plane: entry.section.dataplane,
         };
         if quiescent {
             self.quiescent_up(tunnel, spec, control, ev);

@@ -38,6 +38,7 @@ pub(super) fn tunnel(peer: SocketAddr, socket: &UdpSocket) -> TunnelSpec {
         peer,
         control_fd: None,
         udp_checksum: true,
+        plane: None,
     }
 }
 
