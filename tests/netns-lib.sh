@@ -96,5 +96,49 @@ PY
     pass "$mib MiB over TCP $from -> $to ($addr), contents intact"
 }
 
+# udp_stream FROM TO ADDR PORT [COUNT] [SIZE]: COUNT (default 3000) datagrams of SIZE (default
+# 64) bytes from one connected UDP socket in FROM (bursts of 50, as a stream of small packets
+# comes: the runs a receive offload merges) to a receiver in TO on PORT; fails unless at least
+# half arrive and every one that arrives is intact (its sequence number's seeded bytes, once).
+udp_stream() {
+    local from=$1 to=$2 addr=$3 port=$4 count=${5:-3000} size=${6:-64} rx
+    ip netns exec "$to" python3 - "$OUT/udp-$port" "$port" "$count" "$size" <<'PY' &
+import random, socket, struct, sys
+out, port, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+s.bind(("::", port)); s.settimeout(10)
+open(out + ".ready", "w").close()
+seen, bad = set(), 0
+try:
+    while len(seen) < count:
+        d = s.recv(65536); s.settimeout(2)
+        n, = struct.unpack_from("!I", d)
+        want = struct.pack("!I", n) + random.Random(n).randbytes(size - 4)
+        if d != want or n in seen: bad += 1
+        else: seen.add(n)
+except socket.timeout:
+    pass
+open(out, "w").write(f"{len(seen)} {bad}\n")
+PY
+    rx=$!
+    wait_for 5 "UDP receiver on port $port in $to" test -e "$OUT/udp-$port.ready"
+    ip netns exec "$from" python3 - "$addr" "$port" "$count" "$size" <<'PY' || fail "UDP stream $from -> $to ($addr): send failed"
+import random, socket, struct, sys, time
+addr, port, count, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((addr, port))
+for n in range(count):
+    s.send(struct.pack("!I", n) + random.Random(n).randbytes(size - 4))
+    if n % 50 == 49: time.sleep(0.002)
+PY
+    wait "$rx" || fail "UDP stream $from -> $to ($addr): receiver failed"
+    read -r got bad < "$OUT/udp-$port"
+    [ "$bad" = 0 ] || fail "UDP stream $from -> $to ($addr): $bad datagrams damaged or repeated"
+    [ "$got" -ge $((count / 2)) ] || fail "UDP stream $from -> $to ($addr): $got of $count arrived"
+    pass "$got of $count $size-byte UDP datagrams $from -> $to ($addr), each intact"
+}
+
 # l2tp_empty NS: no kernel tunnel left in NS.
 l2tp_empty() { [ -z "$(ip netns exec "$1" ip l2tp show tunnel 2>/dev/null)" ]; }

@@ -84,6 +84,9 @@ ip -n a addr add fd77::1/64 dev pw0 nodad; ip -n b addr add fd77::2/64 dev pw0 n
 tcp_bulk a b 192.168.77.2 5201
 tcp_bulk b a 192.168.77.1 5202
 tcp_bulk a b fd77::2 5203
+# Streams of small datagrams (merged into UDP GSO writes where the TAP takes them).
+udp_stream a b 192.168.77.2 5204
+udp_stream b a fd77::1 5205
 # Datagrams the kernel dropped for a full socket buffer in a (the loss that sequencing then
 # counts as out-of-sequence discards, as the kernel's l2tp does).
 A_DROPS=$(ip netns exec a nstat -az UdpRcvbufErrors Udp6RcvbufErrors | awk 'NR > 1 {s += $2} END {print s + 0}')
