@@ -21,6 +21,8 @@ L2TPCTL=${L2TPCTL:-$TARGET/debug/l2tpctl}
 [ -e /dev/net/tun ] || { mkdir -p /dev/net && mknod /dev/net/tun c 10 200; }
 two_hosts a b
 PASS="open sesame"; [ "$BAD" = 1 ] && PASS="wrong one"
+# The LAC's LCP MRU: the LNS's interface MTU must not exceed it (as pppd: min(MTU, peer's MRU)).
+LAC_MRU=1400
 cat > "$OUT/chap-secrets" <<'SECRETS'
 # client  server  secret         addresses
 alice     *       "open sesame"  *
@@ -57,6 +59,7 @@ interface_name = "uppp0"
 ppp_user = "alice"
 ppp_password = "$PASS"
 ppp_echo_interval = 1
+ppp_mru = $LAC_MRU
 $([ "${IPV6:-0}" = 1 ] && echo "ppp_ipv6 = true")
 CONF
 ip netns exec b "$L2TPD" --control "$OUT/b.sock" --config "$OUT/b.toml" --metrics 127.0.0.1:9155 --events json --events-file "$OUT/b.events" >"$OUT/b.log" 2>&1 &
@@ -92,6 +95,13 @@ ip netns exec b ping -c 3 -i 0.2 -W 2 10.99.0.2 >"$OUT/ping-ba.log" 2>&1 || fail
 pass "ping LNS -> LAC across PPP"
 ip netns exec a ping -c 2 -i 0.2 -W 2 -s 1300 10.99.0.1 >"$OUT/ping-big.log" 2>&1 || fail "1300-byte ping: $(tail -2 "$OUT/ping-big.log")"
 pass "1300-byte ping across PPP"
+B_MTU=$(ip -n b -o link show | awk -F'mtu ' '/: ppp/ {split($2, f, " "); print f[1]; exit}')
+[ -n "$B_MTU" ] && [ "$B_MTU" -le "$LAC_MRU" ] || fail "the LNS's interface MTU is ${B_MTU:-?}, above the LAC's MRU $LAC_MRU"
+pass "the LNS's interface MTU $B_MTU is within the LAC's MRU $LAC_MRU"
+# Bulk TCP both ways over the PPP link, contents checked (TSO reads cut into segments that
+# each get the PPP prefix; received segments merged before the TUN write).
+tcp_bulk a b 10.99.0.1 5301 4
+tcp_bulk b a 10.99.0.2 5302 4
 "$L2TPCTL" --control "$OUT/b.sock" show session --json > "$OUT/b-show.json" || fail "l2tpctl show session (b)"
 python3 - "$OUT/b-show.json" "$AUTH" "${IPV6:-0}" <<'PY' || fail "b's session status"
 import json, sys

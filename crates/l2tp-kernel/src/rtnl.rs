@@ -38,6 +38,29 @@ pub fn ifindex(ifname: &str) -> Result<u32> {
 /// [`Error::Exists`] when the interface has that address already; [`Error::NotFound`] for an
 /// unknown index; [`Error::Kernel`] for any other refusal.
 pub fn add_ptp_address(index: u32, local: Ipv4Addr, peer: Ipv4Addr) -> Result<()> {
+    request(
+        RouteNetlinkMessage::NewAddress(ptp_address(index, local, peer)),
+        NLM_F_CREATE | NLM_F_EXCL,
+        "add address to",
+    )
+}
+
+/// Takes the point-to-point address [`add_ptp_address`] gave back off interface `index` (and
+/// with it the /32 route to `peer`), as pppd's `cifaddr` when IPCP goes down or changes.
+///
+/// # Errors
+/// [`Error::NotFound`] when the interface or the address is not there; [`Error::Kernel`] for
+/// any other refusal.
+pub fn del_ptp_address(index: u32, local: Ipv4Addr, peer: Ipv4Addr) -> Result<()> {
+    request(
+        RouteNetlinkMessage::DelAddress(ptp_address(index, local, peer)),
+        0,
+        "remove address from",
+    )
+}
+
+/// The address message of `local` peer `peer`/32 on interface `index`, scope universe.
+fn ptp_address(index: u32, local: Ipv4Addr, peer: Ipv4Addr) -> AddressMessage {
     let mut msg = AddressMessage::default();
     msg.header.family = AddressFamily::Inet;
     msg.header.prefix_len = 32;
@@ -47,11 +70,7 @@ pub fn add_ptp_address(index: u32, local: Ipv4Addr, peer: Ipv4Addr) -> Result<()
         .push(AddressAttribute::Local(IpAddr::V4(local)));
     msg.attributes
         .push(AddressAttribute::Address(IpAddr::V4(peer)));
-    request(
-        RouteNetlinkMessage::NewAddress(msg),
-        NLM_F_CREATE | NLM_F_EXCL,
-        "add address to",
-    )
+    msg
 }
 
 /// Gives interface `index` the IPv6 link-local address `fe80::<interface_id>/64` (the

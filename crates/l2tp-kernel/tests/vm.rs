@@ -461,6 +461,14 @@ fn channel_and_unit_files_carry_control_frames_and_rtnl_configures_the_unit() {
             ),
             Err(Error::Exists { .. })
         ));
+        // Another IPCP's address, taken off again (IPCP renegotiated elsewhere); twice: gone.
+        let (l, p) = (
+            "10.103.78.2".parse().unwrap(),
+            "10.103.78.1".parse().unwrap(),
+        );
+        l2tp_kernel::rtnl::add_ptp_address(index, l, p).unwrap();
+        l2tp_kernel::rtnl::del_ptp_address(index, l, p).unwrap();
+        assert!(l2tp_kernel::rtnl::del_ptp_address(index, l, p).is_err());
         l2tp_kernel::rtnl::set_link_up(index, true, Some(1400)).unwrap();
         assert!(l2tp_kernel::rtnl::set_link_name(index, "bad name").is_err());
     });
@@ -474,6 +482,7 @@ fn channel_and_unit_files_carry_control_frames_and_rtnl_configures_the_unit() {
         "{shown}"
     );
     assert!(b.sh("ip route show").contains("10.103.77.1 dev kpppt77"));
+    assert!(!shown.contains("10.103.78.2"), "{shown}");
     address_ppp(&a, &ea, "10.103.77.1", "10.103.77.2");
     ping(&a, "10.103.77.2");
     // rtnl::link_stats (IFLA_STATS64, what built-in PPP's accounting reads): the same

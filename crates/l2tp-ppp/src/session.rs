@@ -472,6 +472,12 @@ impl Ppp {
         }
     }
 
+    /// The peer's MRU (bytes): what LCP negotiated, else 1500 (RFC 1661 §6.1). The most a
+    /// packet to the peer may carry: the interface MTU is at most this.
+    pub fn peer_mru(&self) -> u16 {
+        self.lcp.opts.peer_mru
+    }
+
     /// The link's state for `l2tpctl show`.
     pub fn state(&self) -> PhaseSnapshot {
         let ipcp_up = self

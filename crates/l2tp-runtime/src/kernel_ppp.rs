@@ -114,6 +114,7 @@ pub(crate) async fn run(parts: KernelPppParts) {
         unit: Reaped::new(unit),
         ifindex,
         mtu,
+        addresses: std::sync::Mutex::new(None),
     });
     crate::ppp_session::run(path).await;
 }
@@ -125,7 +126,10 @@ struct KernelPpp {
     /// Closed on the reaper thread: `pppN` goes with it (an RCU grace period in the kernel).
     unit: Reaped<AsyncFd<k::PppUnit>>,
     ifindex: u32,
+    /// The configured MTU (bytes): `pppN` gets the smaller of it and the peer's MRU.
     mtu: u32,
+    /// The addresses the last IPCP up gave `pppN` (local, peer).
+    addresses: std::sync::Mutex<Option<(Ipv4Addr, Ipv4Addr)>>,
 }
 
 impl PppIo for KernelPpp {
@@ -158,15 +162,26 @@ impl PppIo for KernelPpp {
         }
     }
 
-    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr) -> Result<(), String> {
+    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr, peer_mru: u16) -> Result<(), String> {
         self.unit
             .get_ref()
             .set_np_mode(k::ppp::PPP_IP, k::NpMode::Pass)
             .map_err(|e| e.to_string())?;
-        let (index, mtu) = (self.ifindex, self.mtu);
-        // Two netlink round trips: off the runtime's threads (rtnl_lock may be contended
-        // when many sessions come up at once).
+        let (index, mtu) = (self.ifindex, self.mtu.min(u32::from(peer_mru)));
+        let old = self
+            .addresses
+            .lock()
+            .ok()
+            .and_then(|a| *a)
+            .filter(|&a| a != (local, peer));
+        // Two or three netlink round trips: off the runtime's threads (rtnl_lock may be
+        // contended when many sessions come up at once).
         let configured = tokio::task::spawn_blocking(move || {
+            if let Some((l, p)) = old {
+                // IPCP renegotiated to other addresses: the old ones go (a failure leaves a
+                // stale address, not a broken link).
+                let _ = k::rtnl::del_ptp_address(index, l, p);
+            }
             match k::rtnl::add_ptp_address(index, local, peer) {
                 // IPCP renegotiated to the same addresses.
                 Ok(()) | Err(k::Error::Exists { .. }) => {}
@@ -175,6 +190,11 @@ impl PppIo for KernelPpp {
             k::rtnl::set_link_up(index, true, Some(mtu))
         })
         .await;
+        if matches!(configured, Ok(Ok(()))) {
+            if let Ok(mut a) = self.addresses.lock() {
+                *a = Some((local, peer));
+            }
+        }
         match configured {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("ppp unit {}: {e}", self.unit.get_ref().unit())),
@@ -182,12 +202,12 @@ impl PppIo for KernelPpp {
         }
     }
 
-    async fn ipv6cp_up(&self, local_id: u64) -> Result<(), String> {
+    async fn ipv6cp_up(&self, local_id: u64, peer_mru: u16) -> Result<(), String> {
         self.unit
             .get_ref()
             .set_np_mode(k::ppp::PPP_IPV6, k::NpMode::Pass)
             .map_err(|e| e.to_string())?;
-        let (index, mtu) = (self.ifindex, self.mtu);
+        let (index, mtu) = (self.ifindex, self.mtu.min(u32::from(peer_mru)));
         // The link up first: the kernel refuses IPv6 addresses on a down PPP interface
         // whose IPv6 is not initialised yet.
         let configured = tokio::task::spawn_blocking(move || {

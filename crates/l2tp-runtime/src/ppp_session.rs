@@ -65,22 +65,29 @@ pub(crate) trait PppIo: Send + Sync + 'static {
     /// Sends one frame the engine queued: Protocol field first, no Address and Control.
     fn send_frame(&self, frame: &[u8]);
 
-    /// IPCP is up: gives the interface `local` with `peer` as point-to-point destination and
+    /// IPCP is up: gives the interface `local` with `peer` as point-to-point destination (an
+    /// address an earlier IPCP gave it and that changed is taken off first), an MTU of at most
+    /// `peer_mru` (bytes, the peer's LCP MRU: as pppd, min(configured MTU, peer's MRU)), and
     /// lets IPv4 pass. The error says what failed; the session is then cleared.
     fn ipcp_up(
         &self,
         local: Ipv4Addr,
         peer: Ipv4Addr,
+        peer_mru: u16,
     ) -> impl Future<Output = Result<(), String>> + Send;
 
     /// IPCP went down (the link may come back): IPv4 stops passing.
     fn ipcp_down(&self) {}
 
     /// IPV6CP is up: gives the interface `fe80::<local_id>/64` (our interface identifier,
-    /// RFC 5072 §5) and lets IPv6 pass. The error says what failed; IPv6 then stays blocked
-    /// (IPv4 is not affected).
-    fn ipv6cp_up(&self, local_id: u64) -> impl Future<Output = Result<(), String>> + Send {
-        let _ = local_id;
+    /// RFC 5072 §5), an MTU of at most `peer_mru` (bytes), and lets IPv6 pass. The error says
+    /// what failed; IPv6 then stays blocked (IPv4 is not affected).
+    fn ipv6cp_up(
+        &self,
+        local_id: u64,
+        peer_mru: u16,
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = (local_id, peer_mru);
         async { Err("IPv6 is not supported on this path".to_string()) }
     }
 
@@ -354,6 +361,13 @@ fn phase_of(a: &l2tp_ppp::Automata, auth: Option<AuthProgress>) -> PppPhase {
     }
 }
 
+/// The peer's MRU as LCP negotiated it (bytes; 1500 when the engine cannot be read).
+fn peer_mru(link: &PppLink) -> u16 {
+    link.engine
+        .lock()
+        .map_or(l2tp_ppp::wire::DEFAULT_MRU, |e| e.peer_mru())
+}
+
 /// Acts on one engine event; `false` when the link is finished.
 async fn on_event<P: PppIo>(
     path: &Arc<P>,
@@ -411,7 +425,7 @@ async fn on_event<P: PppIo>(
                 .await;
         }
         Event::IpcpUp { local, peer, .. } => {
-            if let Err(e) = path.ipcp_up(local, peer).await {
+            if let Err(e) = path.ipcp_up(local, peer, peer_mru(link)).await {
                 let reason = format!("interface address {local} peer {peer}: {e}");
                 let _ = link
                     .events
@@ -483,22 +497,24 @@ async fn on_event<P: PppIo>(
         Event::LinkUp => {
             link.auth_gen.fetch_add(1, Ordering::Relaxed);
         }
-        Event::Ipv6cpUp { local_id, peer_id } => match path.ipv6cp_up(local_id).await {
-            Ok(()) => {
-                link.ipv6_up.store(true, Ordering::Relaxed);
-                tracing::debug!(
-                    tunnel = t,
-                    session = s,
-                    local = %l2tp_kernel::rtnl::link_local_v6(local_id),
-                    peer = %l2tp_kernel::rtnl::link_local_v6(peer_id),
-                    "IPV6CP up"
-                );
+        Event::Ipv6cpUp { local_id, peer_id } => {
+            match path.ipv6cp_up(local_id, peer_mru(link)).await {
+                Ok(()) => {
+                    link.ipv6_up.store(true, Ordering::Relaxed);
+                    tracing::debug!(
+                        tunnel = t,
+                        session = s,
+                        local = %l2tp_kernel::rtnl::link_local_v6(local_id),
+                        peer = %l2tp_kernel::rtnl::link_local_v6(peer_id),
+                        "IPV6CP up"
+                    );
+                }
+                // IPv4 may still be fine: IPv6 stays blocked, the session stays.
+                Err(e) => {
+                    tracing::warn!(tunnel = t, session = s, error = %e, "IPV6CP up but IPv6 not configured")
+                }
             }
-            // IPv4 may still be fine: IPv6 stays blocked, the session stays.
-            Err(e) => {
-                tracing::warn!(tunnel = t, session = s, error = %e, "IPV6CP up but IPv6 not configured")
-            }
-        },
+        }
     }
     true
 }

@@ -14,8 +14,8 @@ struct FakePath {
     tx: UnboundedSender<Vec<u8>>,
     /// Every frame sent, in order.
     sent: Mutex<Vec<Vec<u8>>>,
-    /// (local, peer) of each IPCP up.
-    ipcp: Mutex<Vec<(Ipv4Addr, Ipv4Addr)>>,
+    /// (local, peer, peer's MRU) of each IPCP up.
+    ipcp: Mutex<Vec<(Ipv4Addr, Ipv4Addr, u16)>>,
     /// Make `ipcp_up` fail with this message.
     ipcp_error: Option<&'static str>,
     /// Our interface identifier at each IPV6CP up.
@@ -45,15 +45,15 @@ impl PppIo for FakePath {
         let _ = self.tx.send(frame.to_vec());
     }
 
-    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr) -> Result<(), String> {
-        self.ipcp.lock().unwrap().push((local, peer));
+    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr, peer_mru: u16) -> Result<(), String> {
+        self.ipcp.lock().unwrap().push((local, peer, peer_mru));
         match self.ipcp_error {
             Some(e) => Err(e.to_string()),
             None => Ok(()),
         }
     }
 
-    async fn ipv6cp_up(&self, local_id: u64) -> Result<(), String> {
+    async fn ipv6cp_up(&self, local_id: u64, _peer_mru: u16) -> Result<(), String> {
         self.ipv6cp.lock().unwrap().push(local_id);
         Ok(())
     }
@@ -72,6 +72,9 @@ struct Pair {
 fn pair(password: &str, auth: l2tp_ppp::AuthMethod, ipcp_error: Option<&'static str>) -> Pair {
     pair_with(password, auth, ipcp_error, false)
 }
+
+/// The MRU our LAC asks for in [`pair`] (bytes; the LNS keeps the default 1500).
+const LAC_MRU: u16 = 1400;
 
 /// [`pair`], both ends negotiating IPV6CP too when `ipv6` (`ppp_ipv6 = true`).
 fn pair_with(
@@ -112,6 +115,8 @@ fn pair_with(
                 user: Some("alice".into()),
                 password: Some(password.into()),
                 echo_interval: Some(0),
+                // The LAC asks for a smaller MRU: the LNS's interface must not exceed it.
+                mru: Some(LAC_MRU),
                 ipv6,
                 ..PppSettings::default()
             },
@@ -297,8 +302,8 @@ async fn lac_and_lns_loops_reach_ipcp_over_a_fake_path() {
             },
             "{method:?}"
         );
-        assert_eq!(*p.lac.ipcp.lock().unwrap(), [(l, n)]);
-        assert_eq!(*p.lns.ipcp.lock().unwrap(), [(n, l)]);
+        assert_eq!(*p.lac.ipcp.lock().unwrap(), [(l, n, 1500)]);
+        assert_eq!(*p.lns.ipcp.lock().unwrap(), [(n, l, LAC_MRU)]);
         for side in [&p.lac, &p.lns] {
             let sent = side.sent.lock().unwrap();
             assert_eq!(

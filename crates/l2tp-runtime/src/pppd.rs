@@ -133,6 +133,7 @@ pub fn spawn(opts: &PppdOptions, s: &PppdSession<'_>) -> Result<Child, PppdError
         fcntl(s.fd, FcntlArg::F_SETFD(flags)).map_err(std::io::Error::from)
     };
     set_cloexec(false).map_err(spawn_err)?;
+    let started = std::time::Instant::now();
     let child = Command::new(&opts.path)
         .args(&args)
         .stdin(std::process::Stdio::null())
@@ -140,7 +141,7 @@ pub fn spawn(opts: &PppdOptions, s: &PppdSession<'_>) -> Result<Child, PppdError
         .spawn();
     let _ = set_cloexec(true);
     let child = child.map_err(spawn_err)?;
-    tracing::debug!(pid = child.id(), tunnel_id = s.tunnel_id, session_id = s.session_id, args = ?args, "pppd started");
+    tracing::debug!(pid = child.id(), tunnel_id = s.tunnel_id, session_id = s.session_id, spawn_us = started.elapsed().as_micros() as u64, args = ?args, "pppd started");
     Ok(child)
 }
 

@@ -75,6 +75,8 @@ ppp_client() {
         echo "ipcp-accept-local"; echo "ipcp-accept-remote"; echo "noipdefault"
         echo "lcp-echo-interval 0"; echo "user alice"; echo "password $pw"
         echo "logfile $log"; echo "debug"; echo "+ipv6"
+        # A smaller MRU than ours: our pppN's MTU must follow it (as pppd's would).
+        echo "mru 1400"
         for r in "$@"; do echo "$r"; done
     } > "$f"
 }
@@ -114,6 +116,9 @@ for method in mschapv2 chap pap; do
     ip netns exec a ping -6 -c 3 -i 0.3 -W 2 "$ours%$aif" >"$OUT/ping6-$method.log" 2>&1 || fail "$method: ping -6 xl2tpd LAC -> our LNS $ours%$aif: $(tail -2 "$OUT/ping6-$method.log")"
     ip netns exec b ping -6 -c 3 -i 0.3 -W 2 "$theirs%$bif" >"$OUT/ping6r-$method.log" 2>&1 || fail "$method: ping -6 our LNS -> xl2tpd LAC $theirs%$bif: $(tail -2 "$OUT/ping6r-$method.log")"
     pass "$method: IPV6CP: our $bif has $ours/64, ping -6 both ways"
+    mtu=$(ip -n b -o link show dev "$bif" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+    [ -n "$mtu" ] && [ "$mtu" -le 1400 ] || fail "$method: our $bif's MTU is ${mtu:-?}, above pppd's MRU 1400"
+    pass "$method: our $bif's MTU $mtu is within pppd's MRU 1400"
     [ -z "$(pppd_in b)" ] || fail "$method: a pppd runs on the LNS side"
     pass "$method: no pppd on the LNS side"
     stop_lac

@@ -535,6 +535,8 @@ impl DataPlane for UserspaceDataPlane {
                 path: path.clone(),
                 socket,
                 peer,
+                mtu,
+                addresses: std::sync::Mutex::new(None),
             })))
         } else {
             tokio::spawn(tx::tap_to_tunnel(path.clone(), socket, peer))
