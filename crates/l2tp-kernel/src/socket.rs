@@ -426,3 +426,16 @@ impl AsFd for PppoL2tpSocket {
         self.fd.as_fd()
     }
 }
+
+/// A new descriptor (close-on-exec) for the open file behind `fd`, owned by the caller: how
+/// a PPPoL2TP socket is handed to a pppd started later, independently of the data plane's
+/// own descriptor (which may be closed, and its number reused, first).
+///
+/// # Errors
+/// `EBADF` when `fd` is not open; `EMFILE` when the process has no descriptor left.
+pub fn dup_fd(fd: RawFd) -> std::io::Result<OwnedFd> {
+    let d = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(3))
+        .map_err(std::io::Error::from)?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(d) })
+}

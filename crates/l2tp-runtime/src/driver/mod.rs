@@ -211,8 +211,12 @@ pub struct Driver {
     listen_sockets: std::collections::HashMap<(SocketAddr, bool), usize>,
     /// Run pppd for PPP sessions (when the data plane has PPPoL2TP sockets).
     pppd: Option<PppdOptions>,
-    pppd_exit_tx: mpsc::Sender<(TunnelId, SessionId, String)>,
-    pppd_exit_rx: mpsc::Receiver<(TunnelId, SessionId, String)>,
+    /// Starts pppd off this thread (made on the first PPP session that needs one).
+    pppd_spawner: Option<crate::pppd::Spawner>,
+    pppd_reports_tx: mpsc::UnboundedSender<((u32, u32), crate::pppd::PppdReport)>,
+    pppd_reports_rx: mpsc::UnboundedReceiver<((u32, u32), crate::pppd::PppdReport)>,
+    /// pppd processes asked of the spawner and not yet reported started or failed.
+    pppd_pending: usize,
     /// pppd processes started and not yet reaped.
     pppd_running: usize,
     /// Datagrams dropped on listening sockets because the sender is not in `accept_peers`.
@@ -297,7 +301,7 @@ impl Driver {
         if let Some(sink) = dataplane.data_sink() {
             sockets.set_data_sink(sink);
         }
-        let (pppd_exit_tx, pppd_exit_rx) = mpsc::channel(64);
+        let (pppd_reports_tx, pppd_reports_rx) = mpsc::unbounded_channel();
         Driver {
             endpoint: Endpoint::new(config, seed),
             mode,
@@ -313,8 +317,10 @@ impl Driver {
             listener: None,
             listen_sockets: std::collections::HashMap::new(),
             pppd: None,
-            pppd_exit_tx,
-            pppd_exit_rx,
+            pppd_spawner: None,
+            pppd_reports_tx,
+            pppd_reports_rx,
+            pppd_pending: 0,
             pppd_running: 0,
             refused_peers: 0,
             ppp_auth_failures: Default::default(),
@@ -479,11 +485,12 @@ impl Driver {
         // so that no pppd outlives the daemon.
         let reap = tokio::time::sleep(Duration::from_secs(3));
         tokio::pin!(reap);
-        while self.pppd_running > 0 {
+        while self.pppd_running + self.pppd_pending > 0 {
             tokio::select! {
                 _ = &mut reap => break,
-                r = self.pppd_exit_rx.recv() => match r {
-                    Some(_) => self.pppd_running -= 1,
+                r = self.pppd_reports_rx.recv() => match r {
+                    // Every session is gone: a pppd that starts now is stopped at once.
+                    Some((key, report)) => self.pppd_report(key, report),
                     None => break,
                 },
             }
@@ -528,10 +535,7 @@ impl Driver {
                 self.release_lingering(now);
             }
             Some(done) = self.plane.next_done() => self.on_done(done),
-            Some((tunnel, session, how)) = self.pppd_exit_rx.recv() => {
-                self.pppd_running = self.pppd_running.saturating_sub(1);
-                self.pppd_exited(tunnel, session, how);
-            }
+            Some((key, report)) = self.pppd_reports_rx.recv() => self.pppd_report(key, report),
         }
         self.flush().await;
         true
@@ -736,9 +740,51 @@ impl Driver {
         }
     }
 
-    /// pppd ended: the call is over (CDN, result 1 "loss of carrier", as xl2tpd sends).
-    fn pppd_exited(&mut self, tunnel: TunnelId, session: SessionId, how: String) {
-        let Some(s) = self.registry.session_mut(tunnel, session) else {
+    /// What the pppd spawner reports for session `key` (local tunnel and session IDs).
+    ///
+    /// - Started: the session's pppd is recorded (stopped with the session); a session that
+    ///   went while its pppd was starting has it stopped at once.
+    /// - Failed: the session is cleared (CDN, result 2 "general error", vendor error code).
+    /// - Exited: the call is over if that pppd was the session's (CDN, result 1 "loss of
+    ///   carrier", as xl2tpd sends).
+    fn pppd_report(&mut self, key: (u32, u32), report: crate::pppd::PppdReport) {
+        use crate::pppd::PppdReport;
+        let (tunnel, session) = (TunnelId(key.0), SessionId(key.1));
+        match report {
+            PppdReport::Started { pid } => {
+                self.pppd_pending = self.pppd_pending.saturating_sub(1);
+                self.pppd_running += 1;
+                match self.registry.session_mut(tunnel, session) {
+                    Some(s) => s.pppd = Some(pid),
+                    None => crate::pppd::terminate(pid),
+                }
+            }
+            PppdReport::Failed(e) => {
+                self.pppd_pending = self.pppd_pending.saturating_sub(1);
+                self.dataplane_errors += 1;
+                tracing::error!(tunnel = tunnel.0, session = session.0, error = %e, "pppd");
+                let rc = ResultCode {
+                    result: result::CDN_GENERAL_ERROR,
+                    error: Some(error_code::VENDOR_ERROR),
+                    message: Some(format!("{e}").into_bytes()),
+                };
+                let _ = self.end_session(tunnel, session, rc);
+            }
+            PppdReport::Exited { pid, how } => {
+                self.pppd_running = self.pppd_running.saturating_sub(1);
+                self.pppd_exited(tunnel, session, pid, how);
+            }
+        }
+    }
+
+    /// pppd `pid` ended: if it was the session's, the call is over (CDN, result 1 "loss of
+    /// carrier", as xl2tpd sends).
+    fn pppd_exited(&mut self, tunnel: TunnelId, session: SessionId, pid: u32, how: String) {
+        let Some(s) = self
+            .registry
+            .session_mut(tunnel, session)
+            .filter(|s| s.pppd == Some(pid))
+        else {
             return;
         };
         s.pppd = None;

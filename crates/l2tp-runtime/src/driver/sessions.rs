@@ -16,7 +16,6 @@ use super::registry::{Dp, SessionEntry};
 use super::Driver;
 use crate::config::{Pseudowire, SessionSection, TunnelKind, TunnelSection};
 use crate::dataplane::{DataPlaneError, SessionHandle, SessionSpec};
-use crate::pppd::PppdSession;
 
 impl Driver {
     /// The control plane established a session: ask the data plane for it. `SessionUp` is
@@ -153,42 +152,42 @@ impl Driver {
         let Some(opts) = &self.pppd else {
             return;
         };
-        let ps = PppdSession {
-            fd,
-            tunnel_id: tunnel.0,
-            session_id: session.0,
-            lns_mode,
-            seqnum: section.seqnum,
-            ifname: section.interface_name.as_deref(),
-            args_file: section.pppd_args.as_deref(),
+        // The spawner owns a duplicate: the data plane may close the session's socket (and
+        // its number be reused) before the spawner gets to it.
+        let dup = l2tp_kernel::socket::dup_fd(fd);
+        let spawner = match &self.pppd_spawner {
+            Some(s) => Ok(s),
+            None => crate::pppd::Spawner::start(
+                opts.clone(),
+                tokio::runtime::Handle::current(),
+                self.pppd_reports_tx.clone(),
+            )
+            .map(|s| &*self.pppd_spawner.insert(s)),
         };
-        match crate::pppd::spawn(opts, &ps) {
-            Ok(mut child) => {
-                if let Some(s) = self.registry.session_mut(tunnel, session) {
-                    s.pppd = child.id();
-                }
-                self.pppd_running += 1;
-                let tx = self.pppd_exit_tx.clone();
-                tokio::spawn(async move {
-                    let how = match child.wait().await {
-                        Ok(st) => crate::pppd::describe_exit(&st),
-                        Err(e) => e.to_string(),
-                    };
-                    let _ = tx.send((tunnel, session, how)).await;
-                });
+        let queued = match (spawner, dup) {
+            (Ok(spawner), Ok(fd)) => spawner.request(crate::pppd::SpawnRequest {
+                key: (tunnel.0, session.0),
+                fd,
+                lns_mode,
+                seqnum: section.seqnum,
+                ifname: section.interface_name.clone(),
+                args_file: section.pppd_args.clone(),
+            }),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(tunnel = tunnel.0, session = session.0, error = %e, "pppd: cannot queue its start");
+                false
             }
-            Err(e) => {
-                self.dataplane_errors += 1;
-                tracing::error!(tunnel = tunnel.0, session = session.0, error = %e, "pppd");
-                let rc = ResultCode {
-                    result: result::CDN_GENERAL_ERROR,
-                    error: Some(error_code::VENDOR_ERROR),
-                    message: Some(format!("{e}").into_bytes()),
-                };
-                let _ = self
-                    .endpoint
-                    .close_session(Instant::now(), tunnel, session, rc);
-            }
+        };
+        if queued {
+            self.pppd_pending += 1;
+        } else {
+            self.pppd_report(
+                (tunnel.0, session.0),
+                crate::pppd::PppdReport::Failed(crate::pppd::PppdError::Spawn {
+                    path: opts.path.clone(),
+                    source: std::io::Error::other("the pppd spawner thread is gone"),
+                }),
+            );
         }
     }
 
