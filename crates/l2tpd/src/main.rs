@@ -314,6 +314,36 @@ fn tunnels_on_other_plane(config: &Config, default: TunnelPlane) -> Vec<&str> {
         .collect()
 }
 
+/// Refuses L2TP/IP tunnels of both planes on one local IP address: the user-space plane reads
+/// L2TP/IP through a raw socket per local address, which also sees the kernel tunnels'
+/// datagrams to that address (their data messages would be counted as unknown sessions, their
+/// control messages handled twice). O(tunnels), at start.
+///
+/// Errors: names the two tunnels, their planes and the address.
+fn check_ip_encap_planes(config: &Config, default: TunnelPlane) -> anyhow::Result<()> {
+    let mut by_address: std::collections::HashMap<std::net::IpAddr, (&str, TunnelPlane)> =
+        std::collections::HashMap::new();
+    for (name, t) in &config.tunnels {
+        let (l2tp_proto::wire::Encap::Ip, Some(local)) = (t.encap, t.local) else {
+            continue;
+        };
+        let plane = t.dataplane.unwrap_or(default);
+        match by_address.get(&local.ip()) {
+            Some(&(other, p)) if p != plane => anyhow::bail!(
+                "tunnels {other} (dataplane = \"{p}\") and {name} (dataplane = \"{plane}\") \
+                 both use L2TP/IP on local address {}: L2TP/IP tunnels of the two data planes \
+                 need local addresses of their own",
+                local.ip()
+            ),
+            Some(_) => {}
+            None => {
+                by_address.insert(local.ip(), (name.as_str(), plane));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The daemon's data plane (see [`open_dataplane`]) and, when some tunnel names the other
 /// plane (`dataplane` in its table), that one too, both behind a [`PlaneRouter`] with
 /// per-tunnel sockets (the kernel's managed tunnels need them). The choice is logged once.
@@ -335,6 +365,7 @@ fn open_planes(
         return Ok(plane);
     };
     let others = tunnels_on_other_plane(config, default);
+    check_ip_encap_planes(config, default)?;
     let Some(first) = others.first() else {
         return Ok(plane);
     };
@@ -631,5 +662,32 @@ mod tests {
         .unwrap();
         assert_eq!(tunnels_on_other_plane(&c, TunnelPlane::Kernel), ["u"]);
         assert_eq!(tunnels_on_other_plane(&c, TunnelPlane::Userspace), ["k"]);
+    }
+
+    #[test]
+    fn l2tp_ip_tunnels_of_both_planes_may_not_share_a_local_address() {
+        let config = |u_local: &str, u_encap: &str| {
+            Config::parse(
+                &format!(
+                    "[tunnel.k]\npeer = \"10.0.0.1:0\"\nlocal = \"10.0.0.9:0\"\nencap = \"ip\"\n\
+                     version = \"l2tpv3\"\n\
+                     [tunnel.u]\npeer = \"10.0.0.2:0\"\nlocal = \"{u_local}\"\n\
+                     encap = \"{u_encap}\"\nversion = \"l2tpv3\"\ndataplane = \"userspace\"\n"
+                ),
+                "t.toml",
+            )
+            .unwrap()
+        };
+        let e = check_ip_encap_planes(&config("10.0.0.9:0", "ip"), TunnelPlane::Kernel)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("tunnels k") && e.contains("and u") && e.contains("10.0.0.9"),
+            "{e}"
+        );
+        // Another address, or UDP, or both on one plane: accepted.
+        check_ip_encap_planes(&config("10.0.0.8:0", "ip"), TunnelPlane::Kernel).unwrap();
+        check_ip_encap_planes(&config("10.0.0.9:1701", "udp"), TunnelPlane::Kernel).unwrap();
+        check_ip_encap_planes(&config("10.0.0.9:0", "ip"), TunnelPlane::Userspace).unwrap();
     }
 }

@@ -102,9 +102,11 @@
 //! follow it. When any tunnel names a plane other than the daemon's, l2tpd opens both (a
 //! kernel that cannot be opened is an error naming the tunnel that asked for it) and routes
 //! each call by tunnel ([`crate::dataplane::PlaneRouter`]). With `dataplane = "null"` (or
-//! `-null`) the per-tunnel key is ignored: nothing is programmed for any tunnel. Tunnels of
-//! different planes should not share a local address and port (or, for L2TP/IP, a local
-//! address): each kernel tunnel needs a socket of its own.
+//! `-null`) the per-tunnel key is ignored: nothing is programmed for any tunnel. Every tunnel
+//! then has a socket of its own, connected to its peer, so UDP tunnels of both planes may
+//! share a local address and port; L2TP/IP tunnels of the two planes may not share a local
+//! address (the user-space plane reads L2TP/IP through a raw socket per address, which would
+//! see the kernel tunnels' datagrams too): l2tpd refuses such a configuration at start.
 //!
 //! kpppoed's top-level keys (`ac_name`, `interface_name`, `services`, `lns_ipaddr`) are read into
 //! [`PppoeSection`], as is the `[pppoe]` table (extension):
