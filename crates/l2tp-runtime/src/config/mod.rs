@@ -66,7 +66,8 @@
 //! ppp_local_ip = "10.0.0.1"    # LNS: our IPCP address
 //! ppp_pool = "10.0.0.2-10.0.0.254"  # LNS: addresses given to peers (IPv4, inclusive)
 //! ppp_dns = ["192.0.2.53"]     # LNS: up to 2 DNS servers given (RFC 1877); LAC: ask for DNS
-//! ppp_mru = 1500               # bytes, 128..=65535 (default 1500)
+//! ppp_mru = 1500               # bytes, 128..=65535 (default 1500); the interface's MTU is
+//!                              # at most the peer's MRU (as pppd sets it)
 //! ppp_echo_interval = 30       # LCP Echo-Request interval, seconds; 0 = no keepalive
 //! ppp_echo_failures = 4        # unanswered Echo-Requests before the link is declared dead
 //! ppp_auth_source = "secrets"  # LNS: "secrets" (ppp_secrets) | "radius" (the [radius] servers)
