@@ -38,14 +38,13 @@
 use crate::reaper::Reaped;
 use std::cell::RefCell;
 use std::io;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use l2tp_kernel as k;
 use tokio::io::unix::AsyncFd;
 
 use crate::dataplane::SessionStats;
-use crate::ppp_session::{PppIo, PppLink};
+use crate::ppp_session::{IpcpUp, PppIo, PppLink};
 
 /// Largest frame read from a `/dev/ppp` file (bytes): a longer one is dropped by the kernel
 /// (`EOVERFLOW`). The largest MRU (65535) plus the Protocol field.
@@ -114,7 +113,6 @@ pub(crate) async fn run(parts: KernelPppParts) {
         unit: Reaped::new(unit),
         ifindex,
         mtu,
-        addresses: std::sync::Mutex::new(None),
     });
     crate::ppp_session::run(path).await;
 }
@@ -128,8 +126,6 @@ struct KernelPpp {
     ifindex: u32,
     /// The configured MTU (bytes): `pppN` gets the smaller of it and the peer's MRU.
     mtu: u32,
-    /// The addresses the last IPCP up gave `pppN` (local, peer).
-    addresses: std::sync::Mutex<Option<(Ipv4Addr, Ipv4Addr)>>,
 }
 
 impl PppIo for KernelPpp {
@@ -162,39 +158,17 @@ impl PppIo for KernelPpp {
         }
     }
 
-    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr, peer_mru: u16) -> Result<(), String> {
+    async fn ipcp_up(&self, up: IpcpUp) -> Result<(), String> {
         self.unit
             .get_ref()
             .set_np_mode(k::ppp::PPP_IP, k::NpMode::Pass)
             .map_err(|e| e.to_string())?;
-        let (index, mtu) = (self.ifindex, self.mtu.min(u32::from(peer_mru)));
-        let old = self
-            .addresses
-            .lock()
-            .ok()
-            .and_then(|a| *a)
-            .filter(|&a| a != (local, peer));
-        // Two or three netlink round trips: off the runtime's threads (rtnl_lock may be
-        // contended when many sessions come up at once).
-        let configured = tokio::task::spawn_blocking(move || {
-            if let Some((l, p)) = old {
-                // IPCP renegotiated to other addresses: the old ones go (a failure leaves a
-                // stale address, not a broken link).
-                let _ = k::rtnl::del_ptp_address(index, l, p);
-            }
-            match k::rtnl::add_ptp_address(index, local, peer) {
-                // IPCP renegotiated to the same addresses.
-                Ok(()) | Err(k::Error::Exists { .. }) => {}
-                Err(e) => return Err(e),
-            }
-            k::rtnl::set_link_up(index, true, Some(mtu))
-        })
-        .await;
-        if matches!(configured, Ok(Ok(()))) {
-            if let Ok(mut a) = self.addresses.lock() {
-                *a = Some((local, peer));
-            }
-        }
+        let (index, mtu) = (self.ifindex, self.mtu);
+        // Netlink round trips: off the runtime's threads (rtnl_lock may be contended when
+        // many sessions come up at once).
+        let configured =
+            tokio::task::spawn_blocking(move || crate::ppp_session::configure_ptp(index, up, mtu))
+                .await;
         match configured {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("ppp unit {}: {e}", self.unit.get_ref().unit())),

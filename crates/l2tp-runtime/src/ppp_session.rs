@@ -65,16 +65,9 @@ pub(crate) trait PppIo: Send + Sync + 'static {
     /// Sends one frame the engine queued: Protocol field first, no Address and Control.
     fn send_frame(&self, frame: &[u8]);
 
-    /// IPCP is up: gives the interface `local` with `peer` as point-to-point destination (an
-    /// address an earlier IPCP gave it and that changed is taken off first), an MTU of at most
-    /// `peer_mru` (bytes, the peer's LCP MRU: as pppd, min(configured MTU, peer's MRU)), and
-    /// lets IPv4 pass. The error says what failed; the session is then cleared.
-    fn ipcp_up(
-        &self,
-        local: Ipv4Addr,
-        peer: Ipv4Addr,
-        peer_mru: u16,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    /// IPCP is up: configures the interface as `up` says (see [`configure_ptp`]) and lets
+    /// IPv4 pass. The error says what failed; the session is then cleared.
+    fn ipcp_up(&self, up: IpcpUp) -> impl Future<Output = Result<(), String>> + Send;
 
     /// IPCP went down (the link may come back): IPv4 stops passing.
     fn ipcp_down(&self) {}
@@ -267,6 +260,7 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
         return;
     };
     let mut username: Option<String> = None;
+    let mut addresses: Option<(Ipv4Addr, Ipv4Addr)> = None;
     let mut frames = Vec::new();
     let mut events = Vec::new();
     // What was last reported for `show`, and the authentication's progress (from events).
@@ -323,7 +317,7 @@ pub(crate) async fn run<P: PppIo>(path: Arc<P>) {
                 Event::AuthFailed { .. } => Some(AuthProgress::Failed),
                 _ => auth,
             };
-            if !on_event(&path, link, ev, &mut username).await {
+            if !on_event(&path, link, ev, &mut username, &mut addresses).await {
                 return;
             }
         }
@@ -361,6 +355,38 @@ fn phase_of(a: &l2tp_ppp::Automata, auth: Option<AuthProgress>) -> PppPhase {
     }
 }
 
+/// What IPCP up asks of a path's interface (kept by the session loop, so that neither path
+/// tracks it): our address, the peer's, the addresses an earlier IPCP gave the interface if
+/// they differ, and the peer's LCP MRU (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct IpcpUp {
+    pub(crate) local: Ipv4Addr,
+    pub(crate) peer: Ipv4Addr,
+    /// (local, peer) of an earlier IPCP up that gave other addresses: taken off first.
+    pub(crate) replaces: Option<(Ipv4Addr, Ipv4Addr)>,
+    pub(crate) peer_mru: u16,
+}
+
+/// The rtnetlink side of IPCP up on interface `index`, for both paths (blocking; two or three
+/// requests by index, O(1) however many interfaces the host has): the addresses `up`
+/// replaces are taken off (a failure leaves a stale address, not a broken link), our address
+/// goes on with the peer's as point-to-point destination (/32; already there: kept), and the
+/// link comes up with an MTU of min(`mtu`, the peer's MRU) bytes, as pppd sets it.
+///
+/// # Errors
+/// The kernel's refusal of the address or of the link change.
+pub(crate) fn configure_ptp(index: u32, up: IpcpUp, mtu: u32) -> Result<(), l2tp_kernel::Error> {
+    use l2tp_kernel::rtnl;
+    if let Some((l, p)) = up.replaces {
+        let _ = rtnl::del_ptp_address(index, l, p);
+    }
+    match rtnl::add_ptp_address(index, up.local, up.peer) {
+        Ok(()) | Err(l2tp_kernel::Error::Exists { .. }) => {}
+        Err(e) => return Err(e),
+    }
+    rtnl::set_link_up(index, true, Some(mtu.min(u32::from(up.peer_mru))))
+}
+
 /// The peer's MRU as LCP negotiated it (bytes; 1500 when the engine cannot be read).
 fn peer_mru(link: &PppLink) -> u16 {
     link.engine
@@ -369,11 +395,13 @@ fn peer_mru(link: &PppLink) -> u16 {
 }
 
 /// Acts on one engine event; `false` when the link is finished.
+/// `addresses`: what the last IPCP up gave the interface (local, peer).
 async fn on_event<P: PppIo>(
     path: &Arc<P>,
     link: &PppLink,
     ev: Event,
     username: &mut Option<String>,
+    addresses: &mut Option<(Ipv4Addr, Ipv4Addr)>,
 ) -> bool {
     let (t, s) = (link.tunnel_id, link.session_id);
     match ev {
@@ -425,7 +453,13 @@ async fn on_event<P: PppIo>(
                 .await;
         }
         Event::IpcpUp { local, peer, .. } => {
-            if let Err(e) = path.ipcp_up(local, peer, peer_mru(link)).await {
+            let up = IpcpUp {
+                local,
+                peer,
+                replaces: addresses.filter(|&a| a != (local, peer)),
+                peer_mru: peer_mru(link),
+            };
+            if let Err(e) = path.ipcp_up(up).await {
                 let reason = format!("interface address {local} peer {peer}: {e}");
                 let _ = link
                     .events
@@ -437,6 +471,7 @@ async fn on_event<P: PppIo>(
                     .await;
                 return false;
             }
+            *addresses = Some((local, peer));
             link.ipv4_up.store(true, Ordering::Relaxed);
             let address = match link.role {
                 Role::Authenticator => peer,

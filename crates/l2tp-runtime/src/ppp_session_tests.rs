@@ -45,8 +45,12 @@ impl PppIo for FakePath {
         let _ = self.tx.send(frame.to_vec());
     }
 
-    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr, peer_mru: u16) -> Result<(), String> {
-        self.ipcp.lock().unwrap().push((local, peer, peer_mru));
+    async fn ipcp_up(&self, up: IpcpUp) -> Result<(), String> {
+        assert_eq!(up.replaces, None, "the first IPCP up replaces nothing");
+        self.ipcp
+            .lock()
+            .unwrap()
+            .push((up.local, up.peer, up.peer_mru));
         match self.ipcp_error {
             Some(e) => Err(e.to_string()),
             None => Ok(()),

@@ -536,7 +536,6 @@ impl DataPlane for UserspaceDataPlane {
                 socket,
                 peer,
                 mtu,
-                addresses: std::sync::Mutex::new(None),
             })))
         } else {
             tokio::spawn(tx::tap_to_tunnel(path.clone(), socket, peer))

@@ -17,14 +17,14 @@
 //!   CDN. The session loop is shared with the kernel data plane's built-in PPP
 //!   (`crate::ppp_session`); what is this data plane's own is `UserspacePpp`.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use l2tp_kernel::rtnl;
 
 use super::tx::{self, send_all};
 use super::Path;
-use crate::ppp_session::{PppIo, PppLink};
+use crate::ppp_session::{configure_ptp, IpcpUp, PppIo, PppLink};
 
 /// PPP Address and Control fields (RFC 1662 §3.1), sent in front of every frame.
 pub(super) const ADDRESS_CONTROL: [u8; 2] = [0xff, 0x03];
@@ -42,8 +42,6 @@ pub(super) struct UserspacePpp {
     /// The TUN device's configured MTU (bytes): it gets the smaller of this and the peer's
     /// MRU once IPCP or IPV6CP is up.
     pub(super) mtu: u16,
-    /// The addresses the last IPCP up gave the TUN device (local, peer).
-    pub(super) addresses: std::sync::Mutex<Option<(Ipv4Addr, Ipv4Addr)>>,
 }
 
 impl PppIo for UserspacePpp {
@@ -74,15 +72,17 @@ impl PppIo for UserspacePpp {
         send_frame(&self.path, &self.socket, self.peer, frame);
     }
 
-    async fn ipcp_up(&self, local: Ipv4Addr, peer: Ipv4Addr, peer_mru: u16) -> Result<(), String> {
-        let Ok(mut addresses) = self.addresses.lock() else {
-            return Err("TUN device: address state poisoned".into());
-        };
-        let old = addresses.filter(|&a| a != (local, peer));
-        let mtu = self.mtu.min(peer_mru);
-        configure_tun(&self.path, old, local, peer, mtu).map_err(|e| format!("TUN device: {e}"))?;
-        *addresses = Some((local, peer));
-        Ok(())
+    /// Two or three rtnetlink requests by interface index ([`configure_ptp`]), O(1) however
+    /// many interfaces the host has (tun-rs's `set_network_address` lists every interface and
+    /// address of the namespace first — twice — which made setting up N sessions O(N²):
+    /// 1,468 of 2,000 sessions up after 40 s, the rest timed out).
+    async fn ipcp_up(&self, up: IpcpUp) -> Result<(), String> {
+        let index = self
+            .path
+            .tap
+            .if_index()
+            .map_err(|e| format!("TUN device: {e}"))?;
+        configure_ptp(index, up, u32::from(self.mtu)).map_err(|e| format!("TUN device: {e}"))
     }
 
     async fn ipv6cp_up(&self, local_id: u64, peer_mru: u16) -> Result<(), String> {
@@ -102,32 +102,6 @@ impl PppIo for UserspacePpp {
     fn stats(&self) -> Option<crate::dataplane::SessionStats> {
         self.path.stats_now()
     }
-}
-
-/// Our address with the peer's as point-to-point destination (/32), then the link up with
-/// `mtu` (bytes): two rtnetlink requests by interface index, O(1) however many interfaces the
-/// host has (tun-rs's `set_network_address` lists every interface and address of the
-/// namespace first — twice — which made setting up N sessions O(N²): 1,468 of 2,000 sessions
-/// up after 40 s, the rest timed out). An address already there (IPCP renegotiated to the same
-/// one) is kept; `old` (an earlier IPCP's other addresses) is taken off first.
-fn configure_tun(
-    path: &Path,
-    old: Option<(Ipv4Addr, Ipv4Addr)>,
-    local: Ipv4Addr,
-    peer: Ipv4Addr,
-    mtu: u16,
-) -> std::io::Result<()> {
-    let index = path.tap.if_index()?;
-    if let Some((l, p)) = old {
-        // A failure leaves a stale address, not a broken link.
-        let _ = rtnl::del_ptp_address(index, l, p);
-    }
-    match rtnl::add_ptp_address(index, local, peer) {
-        Ok(()) | Err(l2tp_kernel::Error::Exists { .. }) => {}
-        Err(e) => return Err(std::io::Error::other(e.to_string())),
-    }
-    rtnl::set_link_up(index, true, Some(u32::from(mtu)))
-        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// Sends one engine frame: `FF 03`, the frame, the L2TP header in front. Control frames are
