@@ -254,7 +254,15 @@ fn serve(
     };
     drop(req.fd); // pppd has its copy
     let Some(pid) = child.id() else {
-        return; // cannot happen: not yet awaited
+        // Not yet awaited, so it has an ID; reported all the same, never lost.
+        let _ = reports.send((
+            req.key,
+            PppdReport::Failed(PppdError::Spawn {
+                path: opts.path.clone(),
+                source: std::io::Error::other("no process ID"),
+            }),
+        ));
+        return;
     };
     if reports
         .send((req.key, PppdReport::Started { pid }))

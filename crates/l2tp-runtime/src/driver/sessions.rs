@@ -178,9 +178,9 @@ impl Driver {
                 false
             }
         };
-        if queued {
-            self.pppd_pending += 1;
-        } else {
+        // Counted either way: the failure report below takes it back.
+        self.pppd_pending += 1;
+        if !queued {
             self.pppd_report(
                 (tunnel.0, session.0),
                 crate::pppd::PppdReport::Failed(crate::pppd::PppdError::Spawn {
