@@ -266,7 +266,7 @@ fn open_kernel(
 }
 
 /// How to load the kernel's L2TP, said after a failure to open it.
-const KERNEL_HINT: &str = "load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or run with --dataplane userspace, auto or null";
+const MODPROBE_HINT: &str = "load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`";
 
 /// Opens the data plane `kind` names (`auto`: the kernel's when it opens, else user space).
 /// Returns it with the plane it is for tunnels that name none (`None`: null).
@@ -286,8 +286,12 @@ fn open_dataplane(
             (open_userspace(radius), Some(TunnelPlane::Userspace))
         }
         DataPlaneKind::Kernel => (
-            open_kernel(args, config_path, radius)
-                .map_err(|e| anyhow::anyhow!("kernel data plane: {e} ({KERNEL_HINT})"))?,
+            open_kernel(args, config_path, radius).map_err(|e| {
+                anyhow::anyhow!(
+                    "kernel data plane: {e} ({MODPROBE_HINT}, or run with --dataplane \
+                         userspace, auto or null)"
+                )
+            })?,
             Some(TunnelPlane::Kernel),
         ),
         DataPlaneKind::Auto => match open_kernel(args, config_path, radius) {
@@ -375,7 +379,7 @@ fn open_planes(
         TunnelPlane::Userspace => {
             let (k, _, pppd) = open_kernel(args, config_path, radius).map_err(|e| {
                 anyhow::anyhow!(
-                    "tunnel {first}: dataplane = \"kernel\": kernel data plane: {e} (load it with `modprobe l2tp_netlink l2tp_ppp l2tp_eth`, or take the key out of the tunnel's table)"
+                    "tunnel {first}: dataplane = \"kernel\": kernel data plane: {e} ({MODPROBE_HINT}, or take the key out of the tunnel's table)"
                 )
             })?;
             (k, default_dp, pppd)

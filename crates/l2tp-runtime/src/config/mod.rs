@@ -850,7 +850,8 @@ impl Config {
         parse::parse(text, path, profile)
     }
 
-    /// The tunnel with this name.
+    /// The tunnel with this name. O(tunnels), for tools and tests: the runtime looks tunnels
+    /// up by name in its own index, never here.
     pub fn tunnel(&self, name: &str) -> Option<&TunnelSection> {
         self.tunnels.iter().find(|(n, _)| n == name).map(|(_, t)| t)
     }
